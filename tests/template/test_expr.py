@@ -1,0 +1,77 @@
+"""REQUIREMENTS and RANK as the scheduler evaluates them against host attributes."""
+
+from __future__ import annotations
+
+import pytest
+
+from onetui.template import TemplateError, parse_rank, parse_requirements
+
+HOST = {"HOSTNAME": "ursa03", "TCPU": 800, "FMEM": "4096", "RACK": "r1",
+        "PCI": ["10de", "8086"], "TAGS": "gpu,ssd"}
+
+
+@pytest.mark.parametrize(("expr", "expected"), [
+    ('HOSTNAME = "ursa03"', True),
+    ('HOSTNAME = "ursa*"', True),
+    ('HOSTNAME = "ur?a0[0-3]"', True),
+    ('HOSTNAME != "ursa*"', False),
+    ("HOSTNAME = ursa03", True),  # a bare word is a string
+    ("TCPU > 400", True),
+    ("TCPU < 400", False),
+    ("FMEM >= 4096", True),  # numeric strings compare as numbers
+    ("FMEM > 10000", False),
+    ("TCPU = 800.0", True),
+    ("TCPU > -1", True),
+    ('PCI @> "10de"', True),
+    ('PCI @> "1234"', False),
+    ('TAGS @> "ssd"', True),
+    ('MISSING = "x"', False),
+    ('MISSING != "x"', False),  # a missing attribute makes any comparison false
+    ('!(MISSING = "x")', True),
+    ('TCPU > 400 & RACK = "r1"', True),
+    ('TCPU > 900 | RACK = "r1"', True),
+    ('TCPU > 900 | RACK = "r2" & TCPU > 1', False),
+    ('!TCPU > 900 & (RACK = "r2" | HOSTNAME = "ursa*")', True),
+    ("hostname = ursa03", True),  # attribute names are case-insensitive
+    ("", True),
+])
+def test_requirements(expr: str, expected: bool) -> None:
+    assert parse_requirements(expr).evaluate(HOST) is expected
+
+
+def test_explain_names_the_false_clauses() -> None:
+    req = parse_requirements('TCPU > 400 & RACK = "r2" & FMEM > 9000')
+    assert req.explain(HOST) == ['RACK = "r2"', "FMEM > 9000"]
+    assert parse_requirements('RACK = "r2" | TCPU < 10').explain(HOST) == [
+        'RACK = "r2"', "TCPU < 10"]
+    assert parse_requirements('!(RACK = "r1")').explain(HOST) == ['!(RACK = "r1")']
+    assert parse_requirements("TCPU > 1").explain(HOST) == []
+
+
+@pytest.mark.parametrize(("expr", "value"), [
+    ("TCPU", 800), ("- TCPU", -800), ("TCPU / 2 + FMEM * 2", 400 + 8192),
+    ("(1 + 2) * 3", 9), ("-(1 - 3)", 2), ("MISSING + 1", 1), ("TCPU / 0", 0),
+    ("HOSTNAME", 0), ("", 0), ("2 * -3", -6),
+])
+def test_rank(expr: str, value: float) -> None:
+    assert parse_rank(expr).evaluate(HOST) == value
+
+
+@pytest.mark.parametrize(("expr", "message"), [
+    ("TCPU >", "x:3:11: expected a value after '>', found end of expression"),
+    ("TCPU 5", "x:3:10: expected a comparison (=, !=, >, <, @>) after TCPU, found '5'"),
+    ("(TCPU > 1", "x:3:14: expected ')' to close '(' at 3:5, found end of expression"),
+    ("TCPU > 1)", "x:3:13: unexpected ')'"),
+    ('A = "open', "x:3:9: unterminated string"),
+    ("A = 1 $", "x:3:11: unexpected '$'"),
+    ("(" * 500 + "A = 1" + ")" * 500, "x:3:105: expression nested too deeply"),
+])
+def test_requirement_errors_carry_positions(expr: str, message: str) -> None:
+    with pytest.raises(TemplateError) as exc:
+        parse_requirements(expr, "x", 3, 5)
+    assert str(exc.value) == message
+
+
+def test_rank_errors() -> None:
+    with pytest.raises(TemplateError, match=r"r:1:7: unexpected '\)'"):
+        parse_rank("1 + 2 )", "r")

@@ -1,0 +1,123 @@
+"""The records onetui keeps: hosts, templates, VMs and events, with OpenNebula's state names.
+
+These are plain values read from the store; changing one means asking the store, which
+writes the change, its event and its change-sequence entry in one transaction.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+# VM states by their short names (what `onevm list` shows), mapped to OpenNebula's
+# VM STATE and LCM STATE, which `vm show` prints.
+VM_STATES: dict[str, tuple[str, str]] = {
+    "pend": ("PENDING", "LCM_INIT"),
+    "hold": ("HOLD", "LCM_INIT"),
+    "prol": ("ACTIVE", "PROLOG"),
+    "boot": ("ACTIVE", "BOOT"),
+    "runn": ("ACTIVE", "RUNNING"),
+    "shut": ("ACTIVE", "SHUTDOWN"),
+    "stop": ("STOPPED", "LCM_INIT"),
+    "susp": ("SUSPENDED", "LCM_INIT"),
+    "done": ("DONE", "LCM_INIT"),
+    "fail": ("FAILED", "LCM_INIT"),
+    "unkn": ("ACTIVE", "UNKNOWN"),
+}
+# States in which a VM holds resources on its host.
+ACTIVE_STATES = frozenset({"prol", "boot", "runn", "shut", "unkn", "susp"})
+FINAL_STATES = frozenset({"done"})
+
+HOST_STATES = ("init", "on", "off", "err", "dsbl")
+
+
+@dataclass(frozen=True)
+class Host:
+    id: int
+    name: str
+    driver: str
+    config: dict[str, Any]
+    attrs: dict[str, str]
+    state: str
+    enabled: bool
+    monitor: dict[str, Any]
+    error: str
+    monitored_at: float | None
+    created_at: float
+
+    @property
+    def stat(self) -> str:
+        """The STAT column: a disabled host shows `dsbl` whatever its monitoring says."""
+        return "dsbl" if not self.enabled else self.state
+
+
+@dataclass(frozen=True)
+class TemplateRecord:
+    id: int
+    name: str
+    body: str
+    created_at: float
+
+
+@dataclass(frozen=True)
+class VM:
+    id: int
+    name: str
+    template_id: int | None
+    body: str
+    state: str
+    intent: str  # what the admin asked and the engine has yet to do: shutdown, cancel, …
+    host_id: int | None
+    deploy_id: str
+    cpu: float
+    memory: int
+    ip: str
+    mac: str
+    message: str
+    sched: list[dict[str, Any]]
+    info: dict[str, Any]
+    created_at: float
+    started_at: float | None
+    stopped_at: float | None
+    state_at: float
+    polled_at: float | None
+    host_name: str = ""
+
+    @property
+    def vm_state(self) -> str:
+        return VM_STATES[self.state][0]
+
+    @property
+    def lcm_state(self) -> str:
+        return VM_STATES[self.state][1]
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    at: float
+    kind: str
+    obj_id: int | None
+    level: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What changed after a sequence number: ids per kind, or `complete=False` when the
+    change log no longer reaches back that far and the reader must reload everything."""
+
+    seq: int
+    ids: dict[str, set[int]] = field(default_factory=dict)
+    complete: bool = True
+
+
+def vm_time(vm: VM, now: float | None = None) -> str:
+    """OpenNebula's TIME column, `DD HH:MM:SS` since the VM was created (frozen once done)."""
+    end = vm.stopped_at if vm.state in FINAL_STATES and vm.stopped_at else (now or time.time())
+    secs = max(0, int(end - vm.created_at))
+    days, rest = divmod(secs, 86400)
+    hours, rest = divmod(rest, 3600)
+    mins, secs = divmod(rest, 60)
+    return f"{days:02d} {hours:02d}:{mins:02d}:{secs:02d}"

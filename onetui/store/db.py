@@ -1,0 +1,165 @@
+"""The SQLite connection: WAL mode, write transactions that never surface "database is
+locked", and forward migrations.
+
+Every write is one `BEGIN IMMEDIATE` transaction. IMMEDIATE takes the write lock up front,
+so two writers queue on SQLite's busy handler instead of deadlocking on a lock upgrade
+(the case in which SQLite gives up without waiting). A writer that still finds the database
+busy after the busy timeout retries with backoff before it gives a clear error.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from onetui.errors import UserError
+from onetui.store.schema import MIGRATIONS
+
+BUSY_TIMEOUT_MS = 5000
+WRITE_ATTEMPTS = 12
+
+
+class StoreError(UserError):
+    """The store cannot be opened or written (permissions, a newer schema, lasting lock)."""
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+class Database:
+    """One connection to the store file, safe to share between threads (calls serialise)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        self._in_tx = False
+        self.conn = self._connect()
+        self._migrate()
+
+    def _connect(self) -> sqlite3.Connection:
+        _prepare_file(self.path)
+        try:
+            conn = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                check_same_thread=False,
+            )
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._retry(lambda: conn.execute("PRAGMA journal_mode = WAL"))
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: not a usable onetui store: {exc}") from None
+        return conn
+
+    def _migrate(self) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise StoreError(
+                f"{self.path}: written by a newer onetui (schema {version}; "
+                f"this version knows up to {len(MIGRATIONS)})"
+            )
+        for number in range(version + 1, len(MIGRATIONS) + 1):
+            with self.transaction() as cur:
+                # Another process may have migrated while we waited for the lock.
+                if cur.execute("PRAGMA user_version").fetchone()[0] >= number:
+                    continue
+                for statement in _statements(MIGRATIONS[number - 1]):
+                    cur.execute(statement)
+                cur.execute(f"PRAGMA user_version = {number}")
+
+    @property
+    def schema_version(self) -> int:
+        return self.read("PRAGMA user_version")[0][0]
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Cursor]:
+        """A write transaction: all of it lands, or none of it (nothing half-written)."""
+        with self._lock:
+            if self._in_tx:  # nested use joins the outer transaction
+                yield self.conn.cursor()
+                return
+            self._retry(lambda: self.conn.execute("BEGIN IMMEDIATE"))
+            self._in_tx = True
+            try:
+                yield self.conn.cursor()
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            else:
+                self._retry(lambda: self.conn.execute("COMMIT"))
+            finally:
+                self._in_tx = False
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Several reads that see one consistent state of the store."""
+        with self._lock:
+            if self._in_tx:
+                yield
+                return
+            self._retry(lambda: self.conn.execute("BEGIN"))
+            self._in_tx = True
+            try:
+                yield
+            finally:
+                self._in_tx = False
+                self.conn.execute("COMMIT")
+
+    def read(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
+        """A consistent read (one statement, one snapshot)."""
+        with self._lock:
+            return self._retry(lambda: self.conn.execute(sql, params).fetchall())
+
+    def _retry(self, op):  # type: ignore[no-untyped-def]
+        delay = 0.01
+        for attempt in range(WRITE_ATTEMPTS):
+            try:
+                return op()
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or attempt == WRITE_ATTEMPTS - 1:
+                    if _is_busy(exc):
+                        raise StoreError(
+                            f"{self.path}: the store stayed busy (another onetui is writing); "
+                            "try again"
+                        ) from None
+                    raise
+                time.sleep(delay * (1 + random.random()))
+                delay = min(delay * 2, 0.5)
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()
+
+
+def _prepare_file(path: Path) -> None:
+    """Create the state directory (0700) and the store file (0600) before SQLite does, so the
+    file never exists with looser permissions; the WAL files inherit its mode."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        os.close(fd)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot open the store: {exc.strerror}") from None
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements (sqlite3.complete_statement knows about triggers)."""
+    out, buf = [], ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            out.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        out.append(buf.strip())
+    return out

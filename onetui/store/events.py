@@ -1,0 +1,51 @@
+"""The append-only event log the console's log pane shows: every state change lands here in
+the same transaction as the change itself."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+from onetui.model import Event
+from onetui.store.db import Database
+
+
+def record(cur: sqlite3.Cursor, kind: str, obj_id: int | None, message: str,
+           level: str = "info") -> None:
+    """Append an event inside the caller's transaction. Never pass secrets here."""
+    cur.execute(
+        "INSERT INTO events(at, kind, obj_id, level, message) VALUES (?, ?, ?, ?, ?)",
+        (time.time(), kind, obj_id, level, message),
+    )
+
+
+def _event(row: sqlite3.Row) -> Event:
+    return Event(row["id"], row["at"], row["kind"], row["obj_id"], row["level"], row["message"])
+
+
+class Events:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def add(self, kind: str, obj_id: int | None, message: str, level: str = "info") -> None:
+        with self.db.transaction() as cur:
+            record(cur, kind, obj_id, message, level)
+
+    def since(self, after_id: int = 0, limit: int = 1000) -> list[Event]:
+        """Events newer than `after_id`, oldest first."""
+        rows = self.db.read(
+            "SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
+        )
+        return [_event(r) for r in rows]
+
+    def recent(self, limit: int = 100, kind: str | None = None,
+               obj_id: int | None = None) -> list[Event]:
+        """The newest events, newest first, optionally of one object."""
+        if kind is None:
+            rows = self.db.read("SELECT * FROM events ORDER BY id DESC LIMIT ?", (limit,))
+        else:
+            rows = self.db.read(
+                "SELECT * FROM events WHERE kind = ? AND obj_id IS ? ORDER BY id DESC LIMIT ?",
+                (kind, obj_id, limit),
+            )
+        return [_event(r) for r in rows]

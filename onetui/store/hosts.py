@@ -1,0 +1,111 @@
+"""Hosts: what the admin declared (driver, its settings, attributes, enabled) and what the
+engine last saw when it monitored the host."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from typing import Any
+
+from onetui.errors import Conflict, NotFound, UserError
+from onetui.model import Host
+from onetui.store.db import Database
+from onetui.store.events import record
+from onetui.store.records import check_name, dumps, host_from
+
+DRIVERS = ("libvirt", "ec2")
+
+
+class Hosts:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def add(self, name: str, driver: str, config: dict[str, Any]) -> Host:
+        check_name("host", name)
+        if driver not in DRIVERS:
+            raise UserError(f"host {name}: unknown driver {driver!r} (expected one of: "
+                            f"{', '.join(DRIVERS)})")
+        with self.db.transaction() as cur:
+            try:
+                cur.execute(
+                    "INSERT INTO hosts(name, driver, config, created_at) VALUES (?, ?, ?, ?)",
+                    (name, driver, dumps(config), time.time()),
+                )
+            except sqlite3.IntegrityError:
+                raise Conflict(f"host {name!r} exists already") from None
+            record(cur, "host", cur.lastrowid, f"host {name} created ({driver})")
+        return self.get(name)
+
+    def get(self, ref: str | int) -> Host:
+        rows = self.db.read("SELECT * FROM hosts WHERE name = ?", (str(ref),))
+        if not rows and str(ref).isdigit():
+            rows = self.db.read("SELECT * FROM hosts WHERE id = ?", (int(ref),))
+        if not rows:
+            raise NotFound(f"no host {ref!r} (see `onetui host list`)")
+        return host_from(rows[0])
+
+    def by_ids(self, ids: set[int]) -> list[Host]:
+        marks = ",".join("?" * len(ids))
+        return [host_from(r) for r in
+                self.db.read(f"SELECT * FROM hosts WHERE id IN ({marks})", tuple(ids))]
+
+    def list(self) -> list[Host]:
+        return [host_from(r) for r in self.db.read("SELECT * FROM hosts ORDER BY id")]
+
+    def delete(self, ref: str | int) -> Host:
+        host = self.get(ref)
+        with self.db.transaction() as cur:
+            busy = cur.execute(
+                "SELECT COUNT(*) FROM vms WHERE host_id = ? AND state NOT IN ('done')",
+                (host.id,),
+            ).fetchone()[0]
+            if busy:
+                raise Conflict(f"host {host.name} still has {busy} VM(s); shut them down or "
+                               "delete them first")
+            cur.execute("UPDATE vms SET host_id = NULL WHERE host_id = ?", (host.id,))
+            cur.execute("DELETE FROM hosts WHERE id = ?", (host.id,))
+            record(cur, "host", host.id, f"host {host.name} deleted")
+        return host
+
+    def set_enabled(self, ref: str | int, enabled: bool) -> Host:
+        host = self.get(ref)
+        with self.db.transaction() as cur:
+            cur.execute("UPDATE hosts SET enabled = ? WHERE id = ?", (int(enabled), host.id))
+            word = "enabled" if enabled else "disabled"
+            record(cur, "host", host.id, f"host {host.name} {word}")
+        return self.get(host.id)
+
+    def update_attrs(self, ref: str | int, attrs: dict[str, str | None]) -> Host:
+        """Set (or, with None, remove) admin attributes that REQUIREMENTS and RANK can use."""
+        host = self.get(ref)
+        merged = dict(host.attrs)
+        for key, value in attrs.items():
+            if value is None:
+                merged.pop(key.upper(), None)
+            else:
+                merged[key.upper()] = value
+        with self.db.transaction() as cur:
+            cur.execute("UPDATE hosts SET attrs = ? WHERE id = ?", (dumps(merged), host.id))
+            shown = ", ".join(f"{k}={v}" if v is not None else f"-{k}" for k, v in attrs.items())
+            record(cur, "host", host.id, f"host {host.name} attributes: {shown}")
+        return self.get(host.id)
+
+    def set_monitor(self, host_id: int, state: str, monitor: dict[str, Any],
+                    error: str = "") -> None:
+        """Write what monitoring saw; a change of state (or error) is an event."""
+        with self.db.transaction() as cur:
+            row = cur.execute("SELECT name, state, error, monitor FROM hosts WHERE id = ?",
+                              (host_id,)).fetchone()
+            if row is None:
+                return
+            if (row["state"], row["error"], json.loads(row["monitor"])) == (state, error, monitor):
+                return  # nothing new: no write, so no change entry and no pane refresh
+            cur.execute(
+                "UPDATE hosts SET state = ?, monitor = ?, error = ?, monitored_at = ? "
+                "WHERE id = ?", (state, dumps(monitor), error, time.time(), host_id),
+            )
+            if row["state"] != state or row["error"] != error:
+                level = "error" if state == "err" else "info"
+                text = f"host {row['name']}: {row['state']} → {state}"
+                record(cur, "host", host_id, f"{text}: {error}" if error else text, level)

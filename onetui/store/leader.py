@@ -1,0 +1,64 @@
+"""The engine lease: one row says which process may act on this store, until when.
+
+Only the holder schedules and deploys; a second engine waits, and takes over once the
+lease has expired (its holder died without releasing it). Any number of readers watch.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from dataclasses import dataclass
+
+from onetui.store.db import Database
+from onetui.store.events import record
+
+
+@dataclass(frozen=True)
+class Lease:
+    owner: str
+    pid: int
+    hostname: str
+    expires_at: float
+
+    @property
+    def alive(self) -> bool:
+        return self.expires_at > time.time()
+
+
+class Leader:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def acquire(self, owner: str, ttl: float) -> bool:
+        """Take or renew the lease for `owner`; False while another live owner holds it."""
+        now = time.time()
+        with self.db.transaction() as cur:
+            row = cur.execute("SELECT owner, expires_at FROM leader WHERE id = 1").fetchone()
+            if row is not None and row["owner"] != owner and row["expires_at"] > now:
+                return False
+            cur.execute(
+                "INSERT INTO leader(id, owner, pid, hostname, expires_at) VALUES (1, ?, ?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET owner = excluded.owner, pid = excluded.pid, "
+                "hostname = excluded.hostname, expires_at = excluded.expires_at",
+                (owner, os.getpid(), socket.gethostname(), now + ttl),
+            )
+            if row is None or row["owner"] != owner:
+                record(cur, "engine", None,
+                       f"engine {owner} (pid {os.getpid()} on {socket.gethostname()}) "
+                       "took the lead")
+        return True
+
+    def release(self, owner: str) -> None:
+        with self.db.transaction() as cur:
+            cur.execute("DELETE FROM leader WHERE id = 1 AND owner = ?", (owner,))
+            if cur.rowcount:
+                record(cur, "engine", None, f"engine {owner} stopped")
+
+    def current(self) -> Lease | None:
+        rows = self.db.read("SELECT owner, pid, hostname, expires_at FROM leader WHERE id = 1")
+        if not rows:
+            return None
+        r = rows[0]
+        return Lease(r["owner"], r["pid"], r["hostname"], r["expires_at"])

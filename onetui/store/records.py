@@ -1,0 +1,55 @@
+"""Turning rows into records and back: JSON columns, and the checks shared by every area."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from typing import Any
+
+from onetui.errors import UserError
+from onetui.model import VM, Host, TemplateRecord
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def check_name(kind: str, name: str) -> str:
+    """Names end up in libvirt domain names, EC2 tags, /etc/hosts and remote commands:
+    allow only what is safe in all of them."""
+    if not NAME_RE.match(name):
+        raise UserError(
+            f"{kind} name {name!r}: expected 1-64 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def host_from(row: sqlite3.Row) -> Host:
+    return Host(
+        id=row["id"], name=row["name"], driver=row["driver"],
+        config=json.loads(row["config"]), attrs=json.loads(row["attrs"]),
+        state=row["state"], enabled=bool(row["enabled"]), monitor=json.loads(row["monitor"]),
+        error=row["error"], monitored_at=row["monitored_at"], created_at=row["created_at"],
+    )
+
+
+def template_from(row: sqlite3.Row) -> TemplateRecord:
+    return TemplateRecord(row["id"], row["name"], row["body"], row["created_at"])
+
+
+def vm_from(row: sqlite3.Row) -> VM:
+    keys = row.keys()
+    return VM(
+        id=row["id"], name=row["name"], template_id=row["template_id"], body=row["body"],
+        state=row["state"], intent=row["intent"], host_id=row["host_id"],
+        deploy_id=row["deploy_id"],
+        cpu=row["cpu"], memory=row["memory"], ip=row["ip"], mac=row["mac"],
+        message=row["message"], sched=json.loads(row["sched"]), info=json.loads(row["info"]),
+        created_at=row["created_at"], started_at=row["started_at"],
+        stopped_at=row["stopped_at"], state_at=row["state_at"], polled_at=row["polled_at"],
+        host_name=(row["host_name"] or "") if "host_name" in keys else "",
+    )

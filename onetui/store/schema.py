@@ -1,0 +1,148 @@
+"""The store's schema as forward migrations: migration N brings `PRAGMA user_version` to N.
+
+Never edit a migration that has shipped; append a new one. Every table whose rows a console
+shows has triggers that append to `changes`, so a reader can ask "what changed since N"
+without any writer having to remember to say so.
+"""
+
+from __future__ import annotations
+
+
+def _change_triggers(table: str, kind: str, key: str = "id") -> str:
+    """Triggers that log every insert, update and delete of `table` as a change of `kind`."""
+    return "\n".join(
+        f"CREATE TRIGGER {table}_{op}_change AFTER {op.upper()} ON {table} BEGIN "
+        f"INSERT INTO changes(kind, obj_id) VALUES ('{kind}', {row}.{key}); END;"
+        for op, row in (("insert", "NEW"), ("update", "NEW"), ("delete", "OLD"))
+    )
+
+
+V1 = f"""
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+INSERT INTO meta(key, value) VALUES ('store_id', lower(hex(randomblob(16))));
+CREATE TABLE hosts (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    driver TEXT NOT NULL,
+    config TEXT NOT NULL DEFAULT '{{}}',
+    attrs TEXT NOT NULL DEFAULT '{{}}',
+    state TEXT NOT NULL DEFAULT 'init',
+    enabled INTEGER NOT NULL DEFAULT 1,
+    monitor TEXT NOT NULL DEFAULT '{{}}',
+    error TEXT NOT NULL DEFAULT '',
+    monitored_at REAL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE templates (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    body TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE vms (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    template_id INTEGER REFERENCES templates(id) ON DELETE SET NULL,
+    body TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pend',
+    intent TEXT NOT NULL DEFAULT '',
+    host_id INTEGER REFERENCES hosts(id),
+    deploy_id TEXT NOT NULL DEFAULT '',
+    cpu REAL NOT NULL DEFAULT 0,
+    memory INTEGER NOT NULL DEFAULT 0,
+    ip TEXT NOT NULL DEFAULT '',
+    mac TEXT NOT NULL DEFAULT '',
+    message TEXT NOT NULL DEFAULT '',
+    sched TEXT NOT NULL DEFAULT '[]',
+    info TEXT NOT NULL DEFAULT '{{}}',
+    created_at REAL NOT NULL,
+    started_at REAL,
+    stopped_at REAL,
+    state_at REAL NOT NULL,
+    polled_at REAL
+);
+CREATE INDEX vms_state ON vms(state);
+CREATE INDEX vms_host ON vms(host_id);
+CREATE TABLE networks (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    first_ip TEXT NOT NULL,
+    last_ip TEXT NOT NULL,
+    hostname TEXT NOT NULL DEFAULT '',
+    config TEXT NOT NULL DEFAULT '{{}}',
+    created_at REAL NOT NULL
+);
+CREATE TABLE leases (
+    network_id INTEGER NOT NULL REFERENCES networks(id) ON DELETE CASCADE,
+    ip TEXT NOT NULL,
+    mac TEXT NOT NULL,
+    hostname TEXT NOT NULL DEFAULT '',
+    vm_id INTEGER REFERENCES vms(id),
+    PRIMARY KEY (network_id, ip)
+);
+CREATE TABLE labs (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    template_id INTEGER REFERENCES templates(id),
+    network_id INTEGER REFERENCES networks(id),
+    seats INTEGER NOT NULL,
+    user_pattern TEXT NOT NULL,
+    expires_at REAL,
+    state TEXT NOT NULL DEFAULT 'active',
+    created_at REAL NOT NULL
+);
+CREATE TABLE seats (
+    lab_id INTEGER NOT NULL REFERENCES labs(id) ON DELETE CASCADE,
+    seat INTEGER NOT NULL,
+    vm_id INTEGER REFERENCES vms(id),
+    username TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'deploying',
+    message TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (lab_id, seat)
+);
+CREATE TABLE services (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    template_id INTEGER REFERENCES templates(id),
+    burst_template_id INTEGER REFERENCES templates(id),
+    min_size INTEGER NOT NULL DEFAULT 0,
+    max_size INTEGER NOT NULL DEFAULT 0,
+    desired INTEGER NOT NULL DEFAULT 0,
+    config TEXT NOT NULL DEFAULT '{{}}',
+    created_at REAL NOT NULL
+);
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    at REAL NOT NULL,
+    kind TEXT NOT NULL,
+    obj_id INTEGER,
+    level TEXT NOT NULL DEFAULT 'info',
+    message TEXT NOT NULL
+);
+CREATE INDEX events_obj ON events(kind, obj_id);
+CREATE TABLE changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    obj_id INTEGER NOT NULL
+);
+CREATE TABLE leader (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    owner TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    hostname TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
+{_change_triggers("hosts", "host")}
+{_change_triggers("templates", "template")}
+{_change_triggers("vms", "vm")}
+{_change_triggers("networks", "network")}
+{_change_triggers("leases", "network", key="network_id")}
+{_change_triggers("labs", "lab")}
+{_change_triggers("seats", "lab", key="lab_id")}
+{_change_triggers("services", "service")}
+"""
+
+MIGRATIONS: list[str] = [V1]

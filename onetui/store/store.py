@@ -1,0 +1,51 @@
+"""`Store`: one handle on the SQLite file, with an object per area (hosts, vms, …)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from onetui import config
+from onetui.store.changes import ChangeLog
+from onetui.store.db import Database
+from onetui.store.events import Events
+from onetui.store.hosts import Hosts
+from onetui.store.leader import Leader
+from onetui.store.templates import Templates
+from onetui.store.vms import VMs
+
+
+class Store:
+    """Open (creating and migrating if needed) the store in `state_dir`."""
+
+    def __init__(self, path: Path) -> None:
+        self.db = Database(path)
+        self.hosts = Hosts(self.db)
+        self.templates = Templates(self.db)
+        self.vms = VMs(self.db)
+        self.events = Events(self.db)
+        self.changes = ChangeLog(self.db)
+        self.leader = Leader(self.db)
+
+    @classmethod
+    def open(cls, state: str | os.PathLike[str] | None = None) -> Store:
+        return cls(config.store_path(state))
+
+    @property
+    def store_id(self) -> str:
+        """A random id made when the store was created: it names this store's guests and
+        cloud resources (domain UUIDs, EC2 tags), so two stores never claim each other's."""
+        return self.db.read("SELECT value FROM meta WHERE key = 'store_id'")[0][0]
+
+    @property
+    def path(self) -> Path:
+        return self.db.path
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,59 @@
+"""Stored templates: kept as the exact text that was imported, validated on the way in."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+from onetui.errors import Conflict, NotFound
+from onetui.model import TemplateRecord
+from onetui.store.db import Database
+from onetui.store.events import record
+from onetui.store.records import check_name, template_from
+from onetui.template import parse, validate
+
+
+class Templates:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def add(self, name: str, body: str, source: str | None = None) -> TemplateRecord:
+        """Store a template under `name`; it must parse (errors name `source`, line, column)."""
+        check_name("template", name)
+        validate(parse(body, source or name))
+        with self.db.transaction() as cur:
+            try:
+                cur.execute(
+                    "INSERT INTO templates(name, body, created_at) VALUES (?, ?, ?)",
+                    (name, body, time.time()),
+                )
+            except sqlite3.IntegrityError:
+                raise Conflict(f"template {name!r} exists already") from None
+            tid = cur.lastrowid
+            record(cur, "template", tid, f"template {name} imported")
+        return self.get(name)
+
+    def get(self, ref: str | int) -> TemplateRecord:
+        """By name, or by numeric id."""
+        rows = self.db.read("SELECT * FROM templates WHERE name = ?", (str(ref),))
+        if not rows and str(ref).isdigit():
+            rows = self.db.read("SELECT * FROM templates WHERE id = ?", (int(ref),))
+        if not rows:
+            raise NotFound(f"no template {ref!r} (see `onetui template list`)")
+        return template_from(rows[0])
+
+    def find(self, ref: str | int) -> TemplateRecord | None:
+        try:
+            return self.get(ref)
+        except NotFound:
+            return None
+
+    def list(self) -> list[TemplateRecord]:
+        return [template_from(r) for r in self.db.read("SELECT * FROM templates ORDER BY id")]
+
+    def delete(self, ref: str | int) -> TemplateRecord:
+        tpl = self.get(ref)
+        with self.db.transaction() as cur:
+            cur.execute("DELETE FROM templates WHERE id = ?", (tpl.id,))
+            record(cur, "template", tpl.id, f"template {tpl.name} deleted")
+        return tpl

@@ -1,0 +1,117 @@
+"""What the engine asks of a hypervisor or cloud, as small capability interfaces.
+
+A driver instance serves one host and keeps its connection open between calls (libvirt's
+test driver even keeps its domains only while the connection lives). Drivers are called
+from engine worker threads, never from the console's event loop, and they know nothing of
+the store: they get plain values in and give plain values back. Every failure a user
+should see is a `DriverError` whose message is the backend's own words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from onetui.template import Template
+
+
+class DriverError(Exception):
+    """The backend refused or failed; str() is a one-line message fit for `vm show`."""
+
+
+class HostUnreachable(DriverError):
+    """The host cannot be reached at all (its VMs go to `unkn`, the host to `err`)."""
+
+
+# What a driver reports for one of its guests.
+GUEST_RUNNING = "running"
+GUEST_PAUSED = "paused"
+GUEST_OFF = "off"  # defined but not running (shut down from inside, or crashed)
+
+
+@dataclass(frozen=True)
+class HostInfo:
+    """One monitoring sample of a host, in OpenNebula's units: CPU in percent of one core
+    (100 per core), memory in MB."""
+
+    tcpu: int
+    tmem: int
+    fcpu: int  # monitored free CPU
+    fmem: int  # monitored free memory
+    hypervisor: str  # e.g. "QEMU", "Xen", "TEST", "ec2"
+    # CPU (percent) and memory (MB) taken by guests onetui does not manage.
+    foreign_cpu: int = 0
+    foreign_mem: int = 0
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Guest:
+    """A guest as the backend sees it, keyed by the deploy id onetui recorded."""
+
+    deploy_id: str
+    name: str
+    state: str  # GUEST_RUNNING | GUEST_PAUSED | GUEST_OFF
+    cpu_time_ns: int = 0
+    memory_mb: int = 0
+    ip: str = ""
+    info: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """What a deploy is given: the VM's id and name, its template (already instantiated,
+    with NIC MAC/IP filled in), and a stable identity to find it again after a crash."""
+
+    vm_id: int
+    name: str
+    template: Template
+    # Unique per store and VM: libvirt domain UUID, EC2 ClientToken seed. Deterministic,
+    # so a deploy repeated after a crash finds the guest it made the first time.
+    identity: str
+
+
+class Monitor(Protocol):
+    def monitor(self) -> HostInfo: ...
+
+    def guests(self) -> dict[str, Guest]:
+        """Every guest onetui manages on this host, by deploy id: one backend call."""
+        ...
+
+
+class Deployer(Protocol):
+    def prolog(self, placement: Placement) -> Template:
+        """Prepare per-VM resources (disk copies/overlays); returns the template the domain
+        is built from (disk sources rewritten). Idempotent."""
+        ...
+
+    def deploy(self, placement: Placement) -> str:
+        """Create and start the guest; returns its deploy id. If a guest with this
+        placement's identity exists already, adopt it instead of creating another."""
+        ...
+
+    def find(self, placement: Placement) -> str | None:
+        """The deploy id of an existing guest for this placement, if any."""
+        ...
+
+    def shutdown(self, deploy_id: str) -> None:
+        """Ask the guest to power off (ACPI); the engine polls until it is off."""
+        ...
+
+    def cancel(self, deploy_id: str) -> None:
+        """Destroy the guest now and forget it (undefine). No error if it is gone."""
+        ...
+
+    def epilog(self, placement: Placement) -> None:
+        """Remove what prolog made. No error if it is gone."""
+        ...
+
+
+class Suspender(Protocol):
+    def suspend(self, deploy_id: str) -> None: ...
+
+    def resume(self, deploy_id: str) -> None: ...
+
+
+class Driver(Monitor, Deployer, Protocol):
+    def close(self) -> None: ...

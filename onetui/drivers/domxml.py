@@ -1,0 +1,212 @@
+"""Libvirt domain XML from an OpenNebula template.
+
+Built with ElementTree (never string pasting), so any value in a template is escaped.
+Every onetui domain carries a metadata element with its VM id: that is how monitoring
+tells our guests from the ones an admin runs by hand on the same host.
+"""
+
+from __future__ import annotations
+
+import math
+import xml.etree.ElementTree as ET
+
+from onetui.drivers.base import DriverError, Placement
+from onetui.template import Template, Vector
+
+METADATA_NS = "https://onetui.dev/xmlns/vm/1"
+QEMU_NS = "http://libvirt.org/schemas/domain/qemu/1.0"
+ET.register_namespace("onetui", METADATA_NS)
+ET.register_namespace("qemu", QEMU_NS)
+
+_BUS_BY_PREFIX = (("vd", "virtio"), ("xvd", "xen"), ("sd", "scsi"), ("hd", "ide"))
+_CONTAINERS = ("devices", "features", "os", "cputune", "cpu", "clock", "metadata")
+_YES = {"yes", "true", "1", "on"}
+_NO = {"no", "false", "0", "off", ""}
+
+
+def domain_name(vm_id: int) -> str:
+    """OpenNebula's name for a VM's domain: unique per store on a host."""
+    return f"one-{vm_id}"
+
+
+def _scalar(tpl: Template, name: str) -> str | None:
+    value = tpl.get(name)
+    if isinstance(value, Vector):
+        raise DriverError(f"{name}: expected a single value, found a vector attribute")
+    return value
+
+
+def _vectors(tpl: Template, name: str) -> list[Vector]:
+    out = []
+    for value in tpl.get_all(name):
+        if not isinstance(value, Vector):
+            raise DriverError(f"{name}: expected a vector attribute {name} = [ … ], found "
+                              f"{value!r}")
+        out.append(value)
+    return out
+
+
+def _flag(value: str | None, what: str) -> bool:
+    word = (value or "").strip().lower()
+    if word in _YES:
+        return True
+    if word in _NO:
+        return False
+    raise DriverError(f"{what}: expected yes or no, found {value!r}")
+
+
+def sizes(tpl: Template) -> tuple[int, int, int]:
+    """(memory MB, vcpus, cpu shares) from MEMORY, VCPU and CPU."""
+    memory_s = _scalar(tpl, "MEMORY")
+    try:
+        memory = int(memory_s or "")
+        if memory <= 0:
+            raise ValueError
+    except ValueError:
+        raise DriverError(f"MEMORY: expected a positive whole number of MB, found "
+                          f"{memory_s!r}") from None
+    cpu_s = _scalar(tpl, "CPU") or "1"
+    try:
+        cpu = float(cpu_s)
+        if cpu <= 0 or math.isnan(cpu) or math.isinf(cpu):
+            raise ValueError
+    except ValueError:
+        raise DriverError(f"CPU: expected a positive number, found {cpu_s!r}") from None
+    vcpu_s = _scalar(tpl, "VCPU")
+    try:
+        vcpus = int(vcpu_s) if vcpu_s else max(1, math.ceil(cpu))
+        if vcpus <= 0:
+            raise ValueError
+    except ValueError:
+        raise DriverError(f"VCPU: expected a positive whole number, found {vcpu_s!r}") from None
+    return memory, vcpus, max(2, int(cpu * 1024))
+
+
+def _os(dom: ET.Element, tpl: Template, domain_type: str, os_type: str, arch: str) -> None:
+    spec = (_vectors(tpl, "OS") or [Vector()])[0]
+    os_el = ET.SubElement(dom, "os")
+    type_el = ET.SubElement(os_el, "type", arch=spec.get("ARCH") or arch)
+    if spec.get("MACHINE"):
+        type_el.set("machine", spec.get("MACHINE") or "")
+    type_el.text = os_type
+    if spec.get("KERNEL"):
+        ET.SubElement(os_el, "kernel").text = spec.get("KERNEL")
+    if spec.get("INITRD"):
+        ET.SubElement(os_el, "initrd").text = spec.get("INITRD")
+    cmdline = []
+    root = spec.get("ROOT")
+    if root:
+        cmdline.append(f"root={root if root.startswith('/dev/') else '/dev/' + root}")
+    if spec.get("KERNEL_CMD"):
+        cmdline.append(spec.get("KERNEL_CMD") or "")
+    if cmdline and spec.get("KERNEL"):
+        ET.SubElement(os_el, "cmdline").text = " ".join(cmdline)
+    for dev in (spec.get("BOOT") or "").split(","):
+        if dev.strip():
+            ET.SubElement(os_el, "boot", dev=dev.strip())
+
+
+def _bus(target: str, given: str | None) -> str:
+    if given:
+        return given
+    return next((bus for prefix, bus in _BUS_BY_PREFIX if target.startswith(prefix)), "ide")
+
+
+def _target(target: str) -> str:
+    """Xen-style partition targets (`sda1`, `sda2` in the seed) name whole disks for libvirt:
+    sda1 → sda, sda2 → sdb, so two partitions of the seed become two distinct disks."""
+    stem = target.rstrip("0123456789")
+    digits = target[len(stem):]
+    if not digits or not stem or stem in ("hd", "sd", "vd", "xvd"):
+        return target
+    part = int(digits)
+    if part <= 1:
+        return stem
+    return stem[:-1] + chr(ord(stem[-1]) + part - 1)
+
+
+def _disks(devices: ET.Element, tpl: Template, domain_type: str) -> None:
+    for i, disk in enumerate(_vectors(tpl, "DISK")):
+        kind = (disk.get("TYPE") or "file").lower()
+        source = disk.get("SOURCE") or ""
+        target = _target(disk.get("TARGET") or f"vd{chr(ord('a') + i)}")
+        device = "cdrom" if kind == "cdrom" else "disk"
+        el = ET.SubElement(devices, "disk", type="block" if kind == "block" else "file",
+                           device=device)
+        fmt = disk.get("DRIVER") or disk.get("FORMAT")
+        if domain_type in ("qemu", "kvm"):
+            ET.SubElement(el, "driver", name="qemu", type=fmt or "raw")
+        if source:
+            ET.SubElement(el, "source", {"dev" if kind == "block" else "file": source})
+        ET.SubElement(el, "target", dev=target, bus=_bus(target, disk.get("BUS")))
+        if device == "cdrom" or _flag(disk.get("READONLY"), f"DISK {i + 1} READONLY"):
+            ET.SubElement(el, "readonly")
+
+
+def _nics(devices: ET.Element, tpl: Template) -> None:
+    for nic in _vectors(tpl, "NIC"):
+        if nic.get("BRIDGE"):
+            el = ET.SubElement(devices, "interface", type="bridge")
+            ET.SubElement(el, "source", bridge=nic.get("BRIDGE") or "")
+        elif nic.get("NETWORK"):
+            el = ET.SubElement(devices, "interface", type="network")
+            ET.SubElement(el, "source", network=nic.get("NETWORK") or "")
+        else:
+            el = ET.SubElement(devices, "interface", type="user")
+        if nic.get("MAC"):
+            ET.SubElement(el, "mac", address=nic.get("MAC") or "")
+        if nic.get("MODEL"):
+            ET.SubElement(el, "model", type=nic.get("MODEL") or "")
+
+
+def _raw(dom: ET.Element, tpl: Template, domain_type: str) -> None:
+    for raw in _vectors(tpl, "RAW"):
+        kind = (raw.get("TYPE") or "").lower()
+        if kind and kind != domain_type:
+            continue
+        data = raw.get("DATA") or ""
+        try:
+            frag = ET.fromstring(f"<raw xmlns:qemu='{QEMU_NS}'>{data}</raw>")
+        except ET.ParseError as exc:
+            raise DriverError(f"RAW DATA: not valid XML ({exc})") from None
+        for child in frag:
+            target = dom.find(child.tag) if child.tag in _CONTAINERS else None
+            if target is not None:
+                target.extend(list(child))
+            else:
+                dom.append(child)
+
+
+def build_domain_xml(placement: Placement, *, domain_type: str, os_type: str = "hvm",
+                     arch: str = "x86_64") -> str:
+    tpl = placement.template
+    memory, vcpus, shares = sizes(tpl)
+    dom = ET.Element("domain", type=domain_type)
+    ET.SubElement(dom, "name").text = domain_name(placement.vm_id)
+    ET.SubElement(dom, "uuid").text = placement.identity
+    ET.SubElement(dom, "title").text = placement.name
+    ET.SubElement(dom, "description").text = f"onetui VM {placement.vm_id} ({placement.name})"
+    meta = ET.SubElement(dom, "metadata")
+    ET.SubElement(meta, f"{{{METADATA_NS}}}vm", id=str(placement.vm_id), name=placement.name)
+    ET.SubElement(dom, "memory", unit="MiB").text = str(memory)
+    ET.SubElement(dom, "currentMemory", unit="MiB").text = str(memory)
+    ET.SubElement(dom, "vcpu").text = str(vcpus)
+    ET.SubElement(ET.SubElement(dom, "cputune"), "shares").text = str(shares)
+    _os(dom, tpl, domain_type, os_type, arch)
+    if os_type == "hvm":
+        ET.SubElement(ET.SubElement(dom, "features"), "acpi")
+    devices = ET.SubElement(dom, "devices")
+    _disks(devices, tpl, domain_type)
+    _nics(devices, tpl)
+    graphics = (_vectors(tpl, "GRAPHICS") or [None])[0]
+    if graphics is not None:
+        ET.SubElement(devices, "graphics", {k: v for k, v in (
+            ("type", (graphics.get("TYPE") or "vnc").lower()),
+            ("listen", graphics.get("LISTEN") or "127.0.0.1"),
+            ("port", graphics.get("PORT") or "-1"),
+            ("autoport", "no" if graphics.get("PORT") else "yes"))})
+    if domain_type != "test":
+        ET.SubElement(devices, "serial", type="pty")
+        ET.SubElement(devices, "console", type="pty")
+    _raw(dom, tpl, domain_type)
+    return ET.tostring(dom, encoding="unicode")

@@ -1,0 +1,292 @@
+"""The libvirt driver: one host, one connection kept open, any libvirt URI.
+
+Works the same on `qemu:///system`, `xen:///system`, `qemu+ssh://…` and libvirt's own
+`test:///` driver (whose domains live only as long as the connection, which is why the
+connection is kept). Calls come from engine worker threads; libvirt connections are
+thread-safe, and a lock guards (re)connecting.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from typing import TypeVar
+
+import libvirt
+
+from onetui.drivers.base import (
+    GUEST_OFF,
+    GUEST_PAUSED,
+    GUEST_RUNNING,
+    DriverError,
+    Guest,
+    HostInfo,
+    HostUnreachable,
+    Placement,
+)
+from onetui.drivers.domxml import METADATA_NS, build_domain_xml
+from onetui.template import Template, Vector
+
+T = TypeVar("T")
+libvirt.registerErrorHandler(lambda *_: None, None)  # we report errors ourselves
+
+_CONNECTION_ERRORS = {
+    libvirt.VIR_ERR_NO_CONNECT, libvirt.VIR_ERR_INVALID_CONN, libvirt.VIR_ERR_SYSTEM_ERROR,
+    libvirt.VIR_ERR_RPC, libvirt.VIR_ERR_AUTH_FAILED,
+}
+_RUNNING = {libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_BLOCKED}
+_PAUSED = {libvirt.VIR_DOMAIN_PAUSED, libvirt.VIR_DOMAIN_PMSUSPENDED}
+
+
+def _message(exc: libvirt.libvirtError) -> str:
+    return (exc.get_error_message() or str(exc)).strip()
+
+
+class LibvirtDriver:
+    def __init__(self, uri: str, *, domain_type: str | None = None) -> None:
+        self.uri = uri
+        self._domain_type = domain_type
+        self._conn: libvirt.virConnect | None = None
+        self._lock = threading.Lock()
+
+    # -- connection ---------------------------------------------------------------------
+
+    @property
+    def conn(self) -> libvirt.virConnect:
+        with self._lock:
+            if self._conn is None or not self._alive(self._conn):
+                try:
+                    self._conn = libvirt.open(self.uri)
+                except libvirt.libvirtError as exc:
+                    self._conn = None
+                    raise HostUnreachable(f"{self.uri}: {_message(exc)}") from None
+            return self._conn
+
+    @staticmethod
+    def _alive(conn: libvirt.virConnect) -> bool:
+        try:
+            return bool(conn.isAlive())
+        except libvirt.libvirtError:
+            return False
+
+    def _call(self, fn: Callable[[libvirt.virConnect], T]) -> T:
+        """Run `fn` on the connection; libvirt errors become DriverErrors, and a dead
+        connection is dropped so the next call reconnects."""
+        conn = self.conn
+        try:
+            return fn(conn)
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() in _CONNECTION_ERRORS and not self._alive(conn):
+                with self._lock:
+                    self._conn = None
+                raise HostUnreachable(f"{self.uri}: {_message(exc)}") from None
+            raise DriverError(_message(exc)) from None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                with contextlib.suppress(libvirt.libvirtError):
+                    self._conn.close()
+                self._conn = None
+
+    @property
+    def domain_type(self) -> str:
+        """The domain type to create: as configured, else the best the host offers."""
+        if self._domain_type is None:
+            caps = ET.fromstring(self._call(lambda c: c.getCapabilities()))
+            offered = {d.get("type") for d in caps.iter("domain")}
+            self._domain_type = next(
+                (t for t in ("kvm", "xen", "qemu", "test") if t in offered), "qemu")
+        return self._domain_type
+
+    # -- monitoring -----------------------------------------------------------------------
+
+    @staticmethod
+    def _vm_id(dom: libvirt.virDomain) -> int | None:
+        try:
+            meta = dom.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, METADATA_NS)
+        except libvirt.libvirtError:
+            return None
+        return int(ET.fromstring(meta).get("id", "0")) or None
+
+    def _domains(self) -> list[tuple[libvirt.virDomain, int | None, list]]:
+        def listing(conn: libvirt.virConnect) -> list:
+            return [(d, self._vm_id(d), d.info()) for d in conn.listAllDomains()]
+        return self._call(listing)
+
+    def monitor(self) -> HostInfo:
+        info = self._call(lambda c: c.getInfo())
+        tcpu, tmem = info[2] * 100, info[1]
+        used_cpu = used_mem = foreign_cpu = foreign_mem = 0
+        for _, vm_id, (state, _max, mem_kib, vcpus, _t) in self._domains():
+            if state not in _RUNNING | _PAUSED:
+                continue
+            used_cpu += vcpus * 100
+            used_mem += mem_kib // 1024
+            if vm_id is None:
+                foreign_cpu += vcpus * 100
+                foreign_mem += mem_kib // 1024
+        return HostInfo(tcpu=tcpu, tmem=tmem, fcpu=max(0, tcpu - used_cpu),
+                        fmem=max(0, tmem - used_mem), hypervisor=self._call(lambda c: c.getType()),
+                        foreign_cpu=foreign_cpu, foreign_mem=foreign_mem)
+
+    def guests(self) -> dict[str, Guest]:
+        out = {}
+        for dom, vm_id, (state, _max, mem_kib, _vcpus, cpu_ns) in self._domains():
+            if vm_id is None:
+                continue
+            kind = (GUEST_RUNNING if state in _RUNNING
+                    else GUEST_PAUSED if state in _PAUSED else GUEST_OFF)
+            uuid = dom.UUIDString()
+            out[uuid] = Guest(uuid, dom.name(), kind, cpu_ns, mem_kib // 1024)
+        return out
+
+    # -- deployment -----------------------------------------------------------------------
+
+    def _lookup(self, deploy_id: str) -> libvirt.virDomain | None:
+        def find(conn: libvirt.virConnect) -> libvirt.virDomain | None:
+            try:
+                return conn.lookupByUUIDString(deploy_id)
+            except libvirt.libvirtError as exc:
+                if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                    return None
+                raise
+        return self._call(find)
+
+    def find(self, placement: Placement) -> str | None:
+        return placement.identity if self._lookup(placement.identity) else None
+
+    def deploy(self, placement: Placement) -> str:
+        """Define and start the domain; adopt one with this identity if it exists."""
+        dom = self._lookup(placement.identity)
+        if dom is None:
+            xml = build_domain_xml(placement, domain_type=self.domain_type)
+            dom = self._call(lambda c: c.defineXML(xml))
+            try:
+                self._call(lambda _c: dom.create())
+            except DriverError:
+                self._call(lambda _c: dom.undefine())  # nothing half-made stays behind
+                raise
+        elif not self._call(lambda _c: dom.isActive()):
+            self._call(lambda _c: dom.create())
+        return placement.identity
+
+    def _act(self, deploy_id: str, action: Callable[[libvirt.virDomain], object]) -> None:
+        dom = self._lookup(deploy_id)
+        if dom is None:
+            raise DriverError(f"no domain {deploy_id} on {self.uri}")
+        self._call(lambda _c: action(dom))
+
+    def shutdown(self, deploy_id: str) -> None:
+        self._act(deploy_id, lambda d: d.shutdown())
+
+    def suspend(self, deploy_id: str) -> None:
+        self._act(deploy_id, lambda d: d.suspend())
+
+    def resume(self, deploy_id: str) -> None:
+        self._act(deploy_id, lambda d: d.resume())
+
+    def cancel(self, deploy_id: str) -> None:
+        dom = self._lookup(deploy_id)
+        if dom is None:
+            return
+
+        def destroy(_c: libvirt.virConnect) -> None:
+            if dom.isActive():
+                dom.destroy()
+            flags = (libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+                     | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA)
+            try:
+                dom.undefineFlags(flags)
+            except libvirt.libvirtError:
+                dom.undefine()
+        self._call(destroy)
+
+    # -- per-VM disks (prolog / epilog) -------------------------------------------------
+    # A per-VM disk is a volume made beside its master, in the master's storage pool (the
+    # image datastore): the admin defines that pool once, as with `virsh pool-define-as`.
+
+    @staticmethod
+    def _clone_mode(disk: Vector, index: int) -> str:
+        mode = (disk.get("CLONE") or "no").lower()
+        if mode in ("no", "false", ""):
+            return ""
+        if mode in ("yes", "true"):
+            return "copy"
+        if mode == "overlay":
+            return mode
+        raise DriverError(f"DISK {index + 1} CLONE: expected yes, no or overlay, found "
+                          f"{disk.get('CLONE')!r}")
+
+    def _clones(self, tpl: Template) -> list[tuple[int, Vector, str]]:
+        out = []
+        for i, disk in enumerate(tpl.get_all("DISK")):
+            if isinstance(disk, Vector):
+                mode = self._clone_mode(disk, i)
+                if mode:
+                    out.append((i, disk, mode))
+        return out
+
+    @staticmethod
+    def _master(conn: libvirt.virConnect, disk: Vector) -> libvirt.virStorageVol:
+        master = disk.get("SOURCE") or ""
+        try:
+            return conn.storageVolLookupByPath(master)
+        except libvirt.libvirtError:
+            raise DriverError(f"DISK SOURCE {master}: not a volume in any libvirt storage "
+                              "pool on this host (define a pool for its directory)") from None
+
+    def prolog(self, placement: Placement) -> Template:
+        """Per-VM copies (CLONE=yes) or qcow2 overlays (CLONE=overlay) of master disks;
+        returns the template with those disks pointing at the VM's own volumes."""
+        tpl = placement.template.copy()
+        clones = self._clones(tpl)
+        if not clones:
+            return tpl
+        made = {i: self._clone(placement.vm_id, i, disk, mode) for i, disk, mode in clones}
+        disks = tpl.get_all("DISK")
+        tpl.remove("DISK")
+        for i, disk in enumerate(disks):
+            tpl.add("DISK", made.get(i, disk))
+        return tpl
+
+    def _clone(self, vm_id: int, index: int, disk: Vector, mode: str) -> Vector:
+        name = f"one-{vm_id}-disk{index}"
+
+        def make(conn: libvirt.virConnect) -> str:
+            master = self._master(conn, disk)
+            pool = master.storagePoolLookupByVolume()
+            try:
+                return pool.storageVolLookupByName(name).path()  # prolog again after a crash
+            except libvirt.libvirtError:
+                pass
+            if mode == "overlay":
+                fmt_el = ET.fromstring(master.XMLDesc(0)).find("target/format")
+                fmt = fmt_el.get("type", "raw") if fmt_el is not None else "raw"
+                xml = (f"<volume><name>{name}</name><capacity>{master.info()[1]}</capacity>"
+                       "<target><format type='qcow2'/></target><backingStore><path>"
+                       f"{master.path()}</path><format type='{fmt}'/></backingStore></volume>")
+                return pool.createXML(xml, 0).path()
+            xml = f"<volume><name>{name}</name><capacity>0</capacity></volume>"
+            return pool.createXMLFrom(xml, master, 0).path()
+        path = self._call(make)
+        fmt = "qcow2" if mode == "overlay" else (disk.get("FORMAT") or disk.get("DRIVER"))
+        items = [(k, v) for k, v in disk.items
+                 if k not in ("SOURCE", "CLONE", "FORMAT", "DRIVER")]
+        return Vector((("SOURCE", path), *items, *((("FORMAT", fmt),) if fmt else ())))
+
+    def epilog(self, placement: Placement) -> None:
+        """Delete the VM's per-VM volumes; no error when they are gone already."""
+        for index, disk, _mode in self._clones(placement.template):
+            name = f"one-{placement.vm_id}-disk{index}"
+
+            def remove(conn: libvirt.virConnect, disk: Vector = disk, name: str = name) -> None:
+                pool = self._master(conn, disk).storagePoolLookupByVolume()
+                try:
+                    vol = pool.storageVolLookupByName(name)
+                except libvirt.libvirtError:
+                    return
+                vol.delete(0)
+            self._call(remove)

@@ -1,0 +1,53 @@
+"""Rows for hosts and VMs, as OpenNebula's `onehost list` and `onevm list` show them.
+
+One place decides what a cell says, so the CLI's tables and the console's panes agree.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from onetui.model import VM, Host, vm_time
+
+HOST_COLUMNS = ("HID", "NAME", "DRIVER", "RVM", "TCPU", "FCPU", "ACPU", "TMEM", "FMEM", "STAT")
+VM_COLUMNS = ("ID", "NAME", "STAT", "CPU", "MEM", "HOSTNAME", "TIME")
+NUMERIC = frozenset({"HID", "ID", "RVM", "TCPU", "FCPU", "ACPU", "TMEM", "FMEM", "CPU", "MEM"})
+
+
+def human_mb(mb: float | int | None) -> str:
+    """Memory for people: 512M, 1.7G, 16G (MB in, binary units)."""
+    if mb is None or mb == "":
+        return "-"
+    mb = float(mb)
+    if abs(mb) < 1024:
+        return f"{mb:.0f}M"
+    gb = mb / 1024
+    return f"{gb:.0f}G" if gb >= 100 or gb == int(gb) else f"{gb:.1f}G"
+
+
+def _num(value: Any) -> str:
+    return "-" if value is None or value == "" else f"{float(value):.0f}"
+
+
+def host_row(host: Host) -> tuple[str, ...]:
+    mon = host.monitor
+    return (
+        str(host.id), host.name, host.driver, _num(mon.get("RVM", 0)), _num(mon.get("TCPU")),
+        _num(mon.get("FCPU")), _num(mon.get("ACPU")), human_mb(mon.get("TMEM")),
+        human_mb(mon.get("FMEM")), host.stat,
+    )
+
+
+def vm_row(vm: VM, now: float | None = None) -> tuple[str, ...]:
+    """CPU is the guest's use in percent of one core, MEM its memory, as onevm list."""
+    live = vm.state in ("runn", "susp", "shut", "unkn")
+    cpu = vm.info.get("cpu_usage", 0) if live else 0
+    mem = vm.info.get("mem_usage", vm.memory) if live else 0
+    return (str(vm.id), vm.name, vm.state, f"{cpu:.0f}", human_mb(mem) if mem else "0",
+            vm.host_name, vm_time(vm, now))
+
+
+def stamp(t: float | None) -> str:
+    """OpenNebula's `07/21 15:42:47`, or '-' for never."""
+    return time.strftime("%m/%d %H:%M:%S", time.localtime(t)) if t else "-"

@@ -1,0 +1,3 @@
+from onetui.cli import main
+
+main()

@@ -1,0 +1,76 @@
+"""The `onetui` command: the console when run alone, and subcommands that script the same
+operations (each list/show with --json). Errors are one line on stderr and exit code 2."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from onetui import config
+from onetui.cli.context import Context
+from onetui.errors import UserError
+from onetui.template import TemplateError
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--state", "state", metavar="DIR", envvar="ONETUI_STATE",
+              help="State directory holding the store (default: $XDG_DATA_HOME/onetui).")
+@click.version_option(package_name="onetui")
+@click.pass_context
+def cli(ctx: click.Context, state: str | None) -> None:
+    """onetui: run a small hybrid cloud (libvirt hosts, EC2 workers, SGE, nginx, labs)."""
+    ctx.obj = Context(state)
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+
+
+def _register() -> None:
+    from onetui.cli import demo_cmd, host_cmds, serve_cmd, template_cmds, vm_cmds
+
+    for command in (template_cmds.template, host_cmds.host, vm_cmds.vm, serve_cmd.serve,
+                    demo_cmd.demo):
+        cli.add_command(command)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: turn every expected failure into one line, and the unexpected into a
+    short message with the traceback written to a log file instead of the screen."""
+    try:
+        cli.main(args=argv, prog_name="onetui", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except TemplateError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    except UserError as exc:
+        click.echo(f"onetui: {exc}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception:
+        log = _crash_log()
+        click.echo(f"onetui: internal error ({sys.exc_info()[1]!r}); details in {log}", err=True)
+        sys.exit(1)
+
+
+def _crash_log() -> Path:
+    path = config.state_dir() / "crash.log"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a") as fh:
+            traceback.print_exc(file=fh)
+    except OSError:
+        path = Path("/dev/null")
+    return path

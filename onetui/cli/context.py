@@ -1,0 +1,17 @@
+"""What every subcommand shares: the state directory and a lazily opened store."""
+
+from __future__ import annotations
+
+from onetui.store import Store
+
+
+class Context:
+    def __init__(self, state: str | None) -> None:
+        self.state = state
+        self._store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store.open(self.state)
+        return self._store

@@ -1,0 +1,18 @@
+"""Files that ship with onetui: the seed's templates and libvirt test-driver nodes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parent
+TEMPLATES = DATA / "templates"
+NODES = DATA / "nodes"
+
+# The seed's five templates (nginx.conf beside them is the load balancer's config).
+SEED_TEMPLATES = ("xen.loadbalancer", "xen.local01", "ec2.template", "sge-ec2.template",
+                  "sgehost01.template")
+
+
+def node_uri(name: str) -> str:
+    """The libvirt URI of a shipped test-driver node (test:/// needs an absolute path)."""
+    return f"test://{NODES / f'{name}.xml'}"

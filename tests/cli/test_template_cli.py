@@ -1,0 +1,84 @@
+"""The CLI contracts other work builds on: `template validate` and `template show --json`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from onetui.data import SEED_TEMPLATES, TEMPLATES
+from tests.cli.helpers import onetui, onetui_json
+
+
+def test_validate_prints_ok_per_file(tmp_path: Path) -> None:
+    files = [str(TEMPLATES / name) for name in SEED_TEMPLATES]
+    proc = onetui("template", "validate", *files)
+    assert proc.stdout.splitlines() == [f"{f}: ok" for f in files]
+    assert proc.stderr == ""
+
+
+def test_validate_reports_file_line_col_and_exits_2(tmp_path: Path) -> None:
+    good = tmp_path / "good.template"
+    good.write_text("CPU = 1\n")
+    bad = tmp_path / "xen.local01"
+    bad.write_text('CPU = 0.5\nMEMORY = 128\nOS = [kernel="/boot/vmlinuz" ]\n'
+                   'DISK = [source="/images/local01.disk",target="sda"\n')
+    proc = onetui("template", "validate", str(good), str(bad), check=False)
+    assert proc.returncode == 2
+    assert proc.stdout == f"{good}: ok\n"
+    line = proc.stderr.strip()
+    assert line.startswith(f"{bad}:")
+    _, lineno, col, msg = line.split(":", 3)
+    assert int(lineno) in (4, 5) and int(col) >= 1
+    assert "expected ']'" in msg and "DISK" in msg
+    assert "Traceback" not in proc.stderr
+
+
+def test_validate_checks_requirements_inside_the_file(tmp_path: Path) -> None:
+    bad = tmp_path / "req.template"
+    bad.write_text('CPU = 1\nREQUIREMENTS = "HOSTNAME = "\n')
+    proc = onetui("template", "validate", str(bad), check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(f"{bad}:2:")
+
+
+def test_show_json_follows_opennebula_convention(tmp_path: Path) -> None:
+    data = onetui_json("template", "show", str(TEMPLATES / "sgehost01.template"))
+    assert data["MEMORY"] == "64"
+    assert data["OS"] == {"KERNEL": "/boot/vmlinuz-2.6.18-4-xen-amd64",
+                          "INITRD": "/boot/initrd.img-2.6.18-4-xen-amd64",
+                          "ROOT": "sda1", "BOOT": "hd"}
+    assert [d["TARGET"] for d in data["DISK"]] == ["sda1", "sda2"]
+    assert data["DISK"][0]["READONLY"] == "no"
+    assert data["NIC"] == {"MAC": "00:16:3e:01:01:03"}
+    ec2 = onetui_json("template", "show", str(TEMPLATES / "ec2.template"))
+    assert ec2["REQUIREMENTS"] == 'HOSTNAME = "ec2"'
+    assert ec2["EC2"]["AUTHORIZED_PORTS"] == "22-25"
+
+
+def test_import_list_show_delete_stored_templates(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    src = tmp_path / "xen.local01"
+    shutil.copy(TEMPLATES / "xen.local01", src)
+    assert onetui("template", "import", str(src), state=state).stdout == "ID: 1\n"
+    listed = onetui("template", "list", state=state).stdout.splitlines()
+    assert listed[0].split() == ["ID", "NAME", "REGTIME"]
+    assert listed[1].split()[:2] == ["1", "xen.local01"]
+    shown = onetui("template", "show", "xen.local01", state=state).stdout
+    assert src.read_text().strip() in shown  # stored verbatim
+    assert json.loads(onetui("template", "show", "xen.local01", "--json",
+                             state=state).stdout)["CPU"] == "0.5"
+    dup = onetui("template", "import", str(src), state=state, check=False)
+    assert (dup.returncode, dup.stderr) == (2, "onetui: template 'xen.local01' exists already\n")
+    onetui("template", "delete", "xen.local01", state=state)
+    gone = onetui("template", "show", "xen.local01", state=state, check=False)
+    assert gone.returncode == 2 and "no template 'xen.local01'" in gone.stderr
+
+
+def test_demo_headless_prepares_and_cleans_up() -> None:
+    proc = onetui("demo", "--headless")
+    out = proc.stdout
+    assert "templates:  xen.loadbalancer, xen.local01, ec2, sge-ec2, sgehost01" in out
+    assert "host:       ursa03 (libvirt test://" in out
+    store = Path(out.splitlines()[0].split(": ", 1)[1])
+    assert not store.exists()  # throwaway

@@ -9,6 +9,9 @@ from pathlib import Path
 import click
 
 from onetui import demo as demo_mod
+from onetui.cli.output import table
+from onetui.render import HOST_COLUMNS, NUMERIC, VM_COLUMNS, host_row, vm_row
+from onetui.store import Store
 
 
 @click.command()
@@ -25,11 +28,20 @@ def demo(headless: bool, keep: bool) -> None:
         click.echo(f"templates:  {', '.join(prepared.templates)}")
         for name, uri in prepared.hosts:
             click.echo(f"host:       {name} (libvirt {uri})")
+        with Store.open(state) as store:
+            engine = demo_mod.start_engine(store)
+            try:
+                click.echo("\n" + table(HOST_COLUMNS, [host_row(h) for h in store.hosts.list()],
+                                        right=NUMERIC))
+                click.echo("\n" + table(VM_COLUMNS, [vm_row(v) for v in store.vms.list()],
+                                        right=NUMERIC))
+            finally:
+                engine.close()
         if not headless:
-            click.echo("(the console lands with its own issue; this demo prints what it "
-                       "prepared)")
+            click.echo("\n(the console lands with its own issue; until then the demo prints "
+                       "what it prepared)")
         if keep:
-            click.echo(f"kept: onetui --state {state} template list")
+            click.echo(f"kept: onetui --state {state} vm list")
     finally:
         if not keep:
             shutil.rmtree(state, ignore_errors=True)

@@ -172,6 +172,10 @@ def _raw(dom: ET.Element, tpl: Template, domain_type: str) -> None:
         for child in frag:
             target = dom.find(child.tag) if child.tag in _CONTAINERS else None
             if target is not None:
+                if child.tag == "devices" and child.find("serial") is not None:
+                    # a RAW serial port replaces the default pty console, so it is ttyS0
+                    for el in target.findall("serial") + target.findall("console"):
+                        target.remove(el)
                 target.extend(list(child))
             else:
                 dom.append(child)

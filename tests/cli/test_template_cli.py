@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 from onetui.data import SEED_TEMPLATES, TEMPLATES
 from tests.cli.helpers import onetui, onetui_json
+from tests.conftest import ROOT
 
 
 def test_validate_prints_ok_per_file(tmp_path: Path) -> None:
@@ -80,5 +82,17 @@ def test_demo_headless_prepares_and_cleans_up() -> None:
     out = proc.stdout
     assert "templates:  xen.loadbalancer, xen.local01, ec2, sge-ec2, sgehost01" in out
     assert "host:       ursa03 (libvirt test://" in out
-    store = Path(out.splitlines()[0].split(": ", 1)[1])
+    lines = out.splitlines()
+    vms = [line.split() for line in lines if " runn " in line]
+    assert [v[1] for v in vms] == ["loadbalancer", "local01", "local02", "local03", "local04"]
+    assert {v[5] for v in vms} == {"ursa03"}  # packed onto the first host
+    store = Path(lines[0].split(": ", 1)[1])
     assert not store.exists()  # throwaway
+
+
+def test_readme_demo_command_runs_headless() -> None:
+    """The README's first command, as a newcomer types it (set-up is done by then)."""
+    proc = subprocess.run(["bash", "scripts/demo.sh", "--headless"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "loadbalancer runn" in " ".join(proc.stdout.split())

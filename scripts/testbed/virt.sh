@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# libvirtd + QEMU (software emulation) for the tests that boot real guests.
+#
+#   virt.sh install   Debian packages (only the missing ones)
+#   virt.sh guest     build the tiny guest: Debian kernel + busybox initramfs + qcow2 disk
+#   virt.sh up        start virtlogd + libvirtd by hand (no systemd here), /dev/kvm fix
+#   virt.sh down      stop exactly what `up` started, restore /dev/kvm
+#   virt.sh status    exit 0 when libvirtd answers
+#   virt.sh env       print the variables tests read (ONETUI_GUEST_DIR, ...)
+#
+# State lives in $ONETUI_TESTBED_DIR/virt (default /var/tmp/onetui-testbed/virt). Guests are
+# reached only over QEMU user-mode networking with hostfwd on 127.0.0.1: no bridge, no NAT
+# network, no route to any other address.
+set -euo pipefail
+BASE=${ONETUI_TESTBED_DIR:-/var/tmp/onetui-testbed}
+D=$BASE/virt
+G=$D/guest
+POOL=onetui-guest
+APT=(apt-get -q -o DPkg::Lock::Timeout=600)
+PKGS=(libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86
+      qemu-utils busybox-static cpio)
+mkdir -p "$D/logs" "$G"
+chmod 755 "$BASE" "$D" "$G"
+
+log() { echo "virt testbed: $*"; }
+
+do_install() {
+  local need=() p
+  for p in "${PKGS[@]}"; do
+    [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || need+=("$p")
+  done
+  [ ${#need[@]} -eq 0 ] && return 0
+  log "installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${APT[@]}" install -y --no-install-recommends "${need[@]}" >"$D/logs/apt.log" 2>&1 || {
+    "${APT[@]}" update >>"$D/logs/apt.log" 2>&1
+    "${APT[@]}" install -y --no-install-recommends "${need[@]}" >>"$D/logs/apt.log" 2>&1
+  } || { tail -20 "$D/logs/apt.log"; exit 1; }
+}
+
+write_init() {
+  cat >"$1/init" <<'INIT'
+#!/bin/busybox sh
+# The onetui test guest: hostname from the kernel command line (hostname=NAME), network
+# over QEMU's user-mode NIC, httpd on :80 saying who it is, acpid so ACPI shutdown works.
+/bin/busybox --install -s /bin
+mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
+for m in evdev button e1000 virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev \
+         virtio_pci failover net_failover virtio_net virtio_blk crc16 mbcache jbd2 \
+         crc32c_generic ext4; do
+  insmod /lib/modules/$m.ko 2>/dev/null
+done
+NAME=guest
+for arg in $(cat /proc/cmdline); do case "$arg" in hostname=*) NAME=${arg#hostname=} ;; esac; done
+hostname "$NAME"
+mkdir -p /var/log /var/run /www /mnt
+acpid
+sleep 1
+ip link set lo up
+IF=$(ls /sys/class/net | grep -v lo | head -1)
+if [ -n "$IF" ]; then
+  ip link set "$IF" up
+  ip addr add 10.0.2.15/24 dev "$IF"; ip route add default via 10.0.2.2
+fi
+DISK=none
+if [ -b /dev/vda ]; then mount /dev/vda /mnt 2>/dev/null && DISK=$(cat /mnt/onetui-master 2>/dev/null); fi
+echo "onetui guest $NAME disk=$DISK" > /www/index.html
+httpd -p 80 -h /www
+echo "ONETUI-GUEST-UP hostname=$NAME if=${IF:-none} disk=$DISK" > /dev/ttyS0
+while :; do sleep 3600; done
+INIT
+  chmod 755 "$1/init"
+}
+
+do_guest() {
+  [ -s "$G/vmlinuz" ] && [ -s "$G/initrd.img" ] && [ -s "$G/disk.qcow2" ] && return 0
+  log "building the guest in $G"
+  local work=$D/build kpkg kver k m
+  rm -rf "$work"; mkdir -p "$work"
+  kpkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-/{print $2; exit}')
+  kver=${kpkg#linux-image-}
+  (cd "$work" && "${APT[@]}" download "$kpkg" >/dev/null 2>&1 \
+     || { "${APT[@]}" update >/dev/null 2>&1; "${APT[@]}" download "$kpkg" >/dev/null; })
+  dpkg -x "$work"/"${kpkg}"_*.deb "$work/kroot"
+  local ir=$work/initramfs
+  mkdir -p "$ir"/{bin,proc,sys,dev,tmp,www,lib/modules,etc/acpi/PWRF}
+  cp /bin/busybox "$ir/bin/"
+  printf '#!/bin/sh\npoweroff -f\n' >"$ir/etc/acpi/PWRF/00000080"
+  chmod 755 "$ir/etc/acpi/PWRF/00000080"
+  k=$work/kroot/lib/modules/$kver/kernel
+  for m in drivers/input/evdev.ko drivers/acpi/button.ko drivers/net/ethernet/intel/e1000/e1000.ko \
+           drivers/virtio/virtio.ko drivers/virtio/virtio_ring.ko drivers/virtio/virtio_pci_legacy_dev.ko \
+           drivers/virtio/virtio_pci_modern_dev.ko drivers/virtio/virtio_pci.ko net/core/failover.ko \
+           drivers/net/net_failover.ko drivers/net/virtio_net.ko drivers/block/virtio_blk.ko \
+           lib/crc16.ko fs/mbcache.ko fs/jbd2/jbd2.ko crypto/crc32c_generic.ko fs/ext4/ext4.ko; do
+    if [ -f "$k/$m" ]; then cp "$k/$m" "$ir/lib/modules/"
+    elif [ -f "$k/$m.xz" ]; then xz -dc "$k/$m.xz" >"$ir/lib/modules/$(basename "$m")"; fi
+  done
+  write_init "$ir"
+  (cd "$ir" && find . | cpio -o -H newc --quiet | gzip -1) >"$G/initrd.img"
+  cp "$work/kroot/boot/vmlinuz-$kver" "$G/vmlinuz"
+  mkdir -p "$work/disk"; echo master >"$work/disk/onetui-master"
+  rm -f "$work/disk.raw"; truncate -s 16M "$work/disk.raw"
+  mke2fs -q -t ext2 -d "$work/disk" "$work/disk.raw"
+  qemu-img convert -f raw -O qcow2 "$work/disk.raw" "$G/disk.qcow2"
+  chmod 644 "$G"/*; rm -rf "$work"
+  log "guest ready: $(ls "$G" | tr '\n' ' ')"
+}
+
+alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+do_up() {
+  if [ -e /dev/kvm ] && [ ! -f "$D/kvm.mode" ]; then
+    stat -c '%a %G' /dev/kvm >"$D/kvm.mode"
+    # libvirt probes QEMU with KVM on, then finds /dev/kvm unusable for its user and re-probes
+    # (~4 s) on every call: give it the group Debian's udev rule would.
+    chgrp kvm /dev/kvm; chmod 0660 /dev/kvm
+  fi
+  alive "$D/virtlogd.pid" || virtlogd -d -p "$D/virtlogd.pid"
+  if ! alive "$D/libvirtd.pid"; then
+    LIBVIRT_LOG_OUTPUTS="3:file:$D/logs/libvirtd.log" libvirtd -d -p "$D/libvirtd.pid"
+  fi
+  local ok=""
+  for _ in $(seq 100); do
+    virsh -q -c qemu:///system version >/dev/null 2>&1 && { ok=1; break; }
+    sleep 0.2
+  done
+  if [ -z "$ok" ]; then
+    log "libvirtd did not answer; its log:"; tail -20 "$D/logs/libvirtd.log" || true
+    exit 1
+  fi
+  # The guest's directory as a storage pool (persistent, so it survives a libvirtd restart):
+  # per-VM overlays of disk.qcow2 are made in it, as an admin's image datastore would be.
+  if ! virsh -q -c qemu:///system pool-info "$POOL" >/dev/null 2>&1; then
+    virsh -q -c qemu:///system pool-define-as "$POOL" dir --target "$G" >/dev/null
+  fi
+  virsh -q -c qemu:///system pool-start "$POOL" >/dev/null 2>&1 || true
+  log "libvirtd up (pid $(cat "$D/libvirtd.pid")), pool $POOL at $G"
+}
+
+do_down() {
+  if alive "$D/libvirtd.pid"; then
+    for dom in $(virsh -q -c qemu:///system list --all --name 2>/dev/null | grep '^one-' || true); do
+      virsh -q -c qemu:///system destroy "$dom" >/dev/null 2>&1 || true
+      virsh -q -c qemu:///system undefine "$dom" >/dev/null 2>&1 || true
+    done
+    virsh -q -c qemu:///system pool-destroy "$POOL" >/dev/null 2>&1 || true
+    virsh -q -c qemu:///system pool-undefine "$POOL" >/dev/null 2>&1 || true
+  fi
+  local f
+  for f in libvirtd virtlogd; do
+    if alive "$D/$f.pid"; then kill "$(cat "$D/$f.pid")"; fi
+    rm -f "$D/$f.pid"
+  done
+  if [ -f "$D/kvm.mode" ]; then
+    read -r mode group <"$D/kvm.mode"
+    chgrp "$group" /dev/kvm; chmod "$mode" /dev/kvm; rm -f "$D/kvm.mode"
+  fi
+  log "down"
+}
+
+do_env() {
+  echo "ONETUI_GUEST_DIR=$G"
+  echo "ONETUI_GUEST_POOL=$POOL"
+  echo "ONETUI_VIRT_LOGS=$D/logs"
+}
+
+for cmd in "${@:-status}"; do
+  case "$cmd" in
+    install) do_install ;;
+    guest) do_guest ;;
+    up) do_up ;;
+    down) do_down ;;
+    status) alive "$D/libvirtd.pid" && virsh -q -c qemu:///system version >/dev/null 2>&1 ;;
+    env) do_env ;;
+    *) echo "usage: $0 install|guest|up|down|status|env ..." >&2; exit 2 ;;
+  esac
+done

@@ -113,21 +113,17 @@ def update_cmd(ctx: Context, name: str, assignments: tuple[str, ...]) -> None:
     ctx.store.hosts.update_attrs(name, attrs)
 
 
-@host.command("enable")
-@click.argument("names", nargs=-1, required=True)
-@pass_ctx
-def enable_cmd(ctx: Context, names: tuple[str, ...]) -> None:
-    for name in names:
-        ctx.store.hosts.set_enabled(name, True)
+def _enabling(name: str, enabled: bool, help_text: str) -> None:
+    @host.command(name, help=help_text)
+    @click.argument("names", nargs=-1, required=True)
+    @pass_ctx
+    def command(ctx: Context, names: tuple[str, ...]) -> None:
+        for host_name in names:
+            ctx.store.hosts.set_enabled(host_name, enabled)
 
 
-@host.command("disable")
-@click.argument("names", nargs=-1, required=True)
-@pass_ctx
-def disable_cmd(ctx: Context, names: tuple[str, ...]) -> None:
-    """The scheduler places nothing new here; running VMs stay."""
-    for name in names:
-        ctx.store.hosts.set_enabled(name, False)
+_enabling("enable", True, "Let the scheduler place VMs on these hosts again.")
+_enabling("disable", False, "The scheduler places nothing new here; running VMs stay.")
 
 
 @host.command("delete")

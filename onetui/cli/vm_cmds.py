@@ -140,4 +140,5 @@ _action_command("delete", actions.delete, "Destroy VMs at once and remove their 
 _action_command("hold", actions.hold, "Keep pending VMs from being scheduled.")
 _action_command("release", actions.release, "Let held VMs be scheduled.")
 _action_command("suspend", actions.suspend, "Pause running VMs (they keep their host).")
-_action_command("resume", actions.resume, "Resume suspended VMs.")
+_action_command("stop", actions.stop, "Save VMs to disk, freeing their host's CPU and memory.")
+_action_command("resume", actions.resume, "Resume suspended or stopped VMs.")

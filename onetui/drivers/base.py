@@ -108,9 +108,15 @@ class Deployer(Protocol):
 
 
 class Suspender(Protocol):
+    """Pause in memory (suspend/resume), or save to disk and free the CPU (stop/start)."""
+
     def suspend(self, deploy_id: str) -> None: ...
 
     def resume(self, deploy_id: str) -> None: ...
+
+    def stop(self, deploy_id: str) -> None: ...
+
+    def start(self, deploy_id: str) -> None: ...
 
 
 class Driver(Monitor, Deployer, Protocol):

@@ -188,6 +188,13 @@ class LibvirtDriver:
     def resume(self, deploy_id: str) -> None:
         self._act(deploy_id, lambda d: d.resume())
 
+    def stop(self, deploy_id: str) -> None:
+        """Save the guest's memory to disk (libvirt's managed save); `start` restores it."""
+        self._act(deploy_id, lambda d: d.managedSave(0))
+
+    def start(self, deploy_id: str) -> None:
+        self._act(deploy_id, lambda d: d.create())
+
     def cancel(self, deploy_id: str) -> None:
         dom = self._lookup(deploy_id)
         if dom is None:

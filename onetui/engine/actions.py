@@ -8,7 +8,7 @@ from onetui.errors import Conflict
 from onetui.model import VM
 from onetui.store import Store
 
-_LIVE = {"prol", "boot", "runn", "susp", "unkn", "shut", "fail"}
+_LIVE = {"prol", "boot", "runn", "susp", "unkn", "shut", "fail", "stop"}
 
 
 def _intent(store: Store, vm: VM, intent: str, allowed: set[str]) -> str:
@@ -28,7 +28,13 @@ def suspend(store: Store, ref: int | str) -> str:
 
 
 def resume(store: Store, ref: int | str) -> str:
-    return _intent(store, store.vms.get(ref), "resume", {"susp"})
+    """From suspended (in memory) or stopped (on disk)."""
+    return _intent(store, store.vms.get(ref), "resume", {"susp", "stop"})
+
+
+def stop(store: Store, ref: int | str) -> str:
+    """Save to disk and free the host's CPU and memory; `resume` restores on the same host."""
+    return _intent(store, store.vms.get(ref), "stop", {"runn"})
 
 
 def delete(store: Store, ref: int | str) -> str:

@@ -281,7 +281,7 @@ class Engine:
 
     def _intent(self, vm: VM) -> None:
         driver = self._driver(vm)
-        live = driver is not None and vm.deploy_id and vm.state in ON_HOST | {"fail"}
+        live = driver is not None and vm.deploy_id and vm.state in ON_HOST | {"fail", "stop"}
         if vm.intent == "cancel":
             if driver is not None:
                 # A VM caught between placement and deploy may have a guest from an engine
@@ -303,6 +303,12 @@ class Engine:
         elif vm.intent == "resume" and live and vm.state == "susp":
             driver.resume(vm.deploy_id)
             self._transition(vm, "runn", event="resumed", intent="")
+        elif vm.intent == "stop" and live and vm.state == "runn":
+            driver.stop(vm.deploy_id)
+            self._transition(vm, "stop", event="stopped (saved to disk)", intent="")
+        elif vm.intent == "resume" and live and vm.state == "stop":
+            driver.start(vm.deploy_id)
+            self._transition(vm, "boot", event="restoring from disk", intent="")
         else:
             self.store.vms.update(vm.id, intent="",
                                   event=f"VM {vm.id}: {vm.intent} not possible in {vm.state}")

@@ -8,11 +8,11 @@ import sqlite3
 import time
 from typing import Any
 
-from onetui.errors import Conflict, NotFound, UserError
+from onetui.errors import Conflict, UserError
 from onetui.model import Host
 from onetui.store.db import Database
 from onetui.store.events import record
-from onetui.store.records import check_name, dumps, host_from
+from onetui.store.records import by_name_or_id, check_name, dumps, host_from
 
 DRIVERS = ("libvirt", "ec2")
 
@@ -38,12 +38,7 @@ class Hosts:
         return self.get(name)
 
     def get(self, ref: str | int) -> Host:
-        rows = self.db.read("SELECT * FROM hosts WHERE name = ?", (str(ref),))
-        if not rows and str(ref).isdigit():
-            rows = self.db.read("SELECT * FROM hosts WHERE id = ?", (int(ref),))
-        if not rows:
-            raise NotFound(f"no host {ref!r} (see `onetui host list`)")
-        return host_from(rows[0])
+        return host_from(by_name_or_id(self.db, "hosts", "host", ref))
 
     def by_ids(self, ids: set[int]) -> list[Host]:
         marks = ",".join("?" * len(ids))

@@ -7,8 +7,9 @@ import re
 import sqlite3
 from typing import Any
 
-from onetui.errors import UserError
+from onetui.errors import NotFound, UserError
 from onetui.model import VM, Host, TemplateRecord
+from onetui.store.db import Database
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -22,6 +23,16 @@ def check_name(kind: str, name: str) -> str:
             "starting with a letter or digit"
         )
     return name
+
+
+def by_name_or_id(db: Database, table: str, kind: str, ref: str | int) -> sqlite3.Row:
+    """The row named `ref`, else the row with id `ref`; NotFound says how to list them."""
+    rows = db.read(f"SELECT * FROM {table} WHERE name = ?", (str(ref),))
+    if not rows and str(ref).isdigit():
+        rows = db.read(f"SELECT * FROM {table} WHERE id = ?", (int(ref),))
+    if not rows:
+        raise NotFound(f"no {kind} {ref!r} (see `onetui {kind} list`)")
+    return rows[0]
 
 
 def dumps(value: Any) -> str:

@@ -9,7 +9,7 @@ from onetui.errors import Conflict, NotFound
 from onetui.model import TemplateRecord
 from onetui.store.db import Database
 from onetui.store.events import record
-from onetui.store.records import check_name, template_from
+from onetui.store.records import by_name_or_id, check_name, template_from
 from onetui.template import parse, validate
 
 
@@ -35,12 +35,7 @@ class Templates:
 
     def get(self, ref: str | int) -> TemplateRecord:
         """By name, or by numeric id."""
-        rows = self.db.read("SELECT * FROM templates WHERE name = ?", (str(ref),))
-        if not rows and str(ref).isdigit():
-            rows = self.db.read("SELECT * FROM templates WHERE id = ?", (int(ref),))
-        if not rows:
-            raise NotFound(f"no template {ref!r} (see `onetui template list`)")
-        return template_from(rows[0])
+        return template_from(by_name_or_id(self.db, "templates", "template", ref))
 
     def find(self, ref: str | int) -> TemplateRecord | None:
         try:

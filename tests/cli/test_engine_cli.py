@@ -139,3 +139,34 @@ def test_a_second_serve_waits_and_takes_over_after_kill_9(tmp_path: Path) -> Non
                 p.kill()
     events = json.loads(onetui("vm", "show", "1", "--json", state=state).stdout)["events"]
     assert any("boot → runn" in e["message"] for e in events)
+
+
+def test_create_wait_returns_when_running_and_host_admin_commands(tmp_path: Path) -> None:
+    state = tmp_path / "s"
+    _setup(state)
+    env = {**os.environ, "ONETUI_STATE": str(state)}
+    serve = subprocess.Popen([sys.executable, "-m", "onetui", "serve", "--interval", "0.2"],
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        onetui("host", "disable", "ursa03", state=state)
+        onetui("host", "update", "ursa04", "RACK=r2", state=state)
+        proc = onetui("vm", "create", "xen.local01", "--count", "2", "--name", "w%i",
+                      "--wait", "--timeout", "60", state=state)
+        assert proc.stdout == "ID: 1\nID: 2\n"
+        vms = onetui_json("vm", "list", state=state)
+        assert {(v["state"], v["host_name"]) for v in vms} == {("runn", "ursa04")}
+        hosts = onetui("host", "list", state=state).stdout.splitlines()
+        assert hosts[1].split()[-1] == "dsbl"
+        assert onetui_json("host", "show", "ursa04", state=state)["attrs"] == {"RACK": "r2"}
+        onetui("vm", "shutdown", "1", state=state)
+        deadline = time.monotonic() + 30
+        while onetui_json("vm", "show", "1", state=state)["state"] != "done":
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert [v["id"] for v in onetui_json("vm", "list", state=state)] == [2]
+        assert [v["id"] for v in onetui_json("vm", "list", "--all", state=state)] == [1, 2]
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        serve.communicate(timeout=30)
+    bad = onetui("host", "update", "ursa04", "bad key=1", state=state, check=False)
+    assert bad.returncode == 2 and "expected KEY=VALUE" in bad.stderr

@@ -10,6 +10,7 @@ import pytest
 from onetui.drivers.virt import LibvirtDriver
 from onetui.engine import actions, instantiate
 from onetui.engine.engine import Engine
+from onetui.errors import UserError
 from onetui.store import Store
 
 LOCAL = ('CPU = 1\nMEMORY = 512\nOS = [kernel="/boot/vmlinuz", initrd="/boot/initrd", '
@@ -173,3 +174,31 @@ def test_a_half_deployed_vm_is_adopted_not_deployed_twice(store: Store, tmp_path
     second.run_pass()
     first.close()
     second.close()
+
+
+def test_suspend_stop_and_resume(store: Store, engine: Engine, tmp_path: Path) -> None:
+    host = store.hosts.add("ursa03", "libvirt", {"uri": node(tmp_path, "ursa03", 8, 16)})
+    store.templates.add("web", LOCAL)
+    (vid,) = instantiate.create(store, "web")
+    engine.run_pass()
+    actions.suspend(store, vid)
+    engine.run_pass()
+    assert store.vms.get(vid).state == "susp"
+    (dom,) = _domains(engine, host.id)
+    assert dom.state()[0] == libvirt.VIR_DOMAIN_PAUSED
+    actions.resume(store, vid)
+    engine.run_pass()
+    assert store.vms.get(vid).state == "runn"
+    actions.stop(store, vid)
+    engine.run_pass()
+    engine.run_pass()
+    assert store.vms.get(vid).state == "stop"
+    assert dom.hasManagedSaveImage(0) and not dom.isActive()
+    assert store.hosts.get("ursa03").monitor["ACPU"] == 800  # a stopped VM frees its host
+    actions.resume(store, vid)
+    engine.run_pass()
+    assert store.vms.get(vid).state == "boot"  # restoring; the next look sees it run
+    engine.run_pass()
+    assert store.vms.get(vid).state == "runn" and dom.isActive()
+    with pytest.raises(UserError, match="is runn: cannot resume"):
+        actions.resume(store, vid)

@@ -13,6 +13,7 @@ from pathlib import Path
 from onetui.data import SEED_TEMPLATES, TEMPLATES, node_uri
 from onetui.engine import instantiate
 from onetui.engine.engine import Engine
+from onetui.model import expand_name
 from onetui.store import Store
 
 # name -> test-driver node: two local hypervisors of different sizes, as in the seed.
@@ -47,7 +48,7 @@ def prepare(state_dir: Path) -> Demo:
             demo.hosts.append((name, uri))
         for template, pattern, count in DEMO_VMS:
             offset = 1 if "%" in pattern else 0
-            names = [instantiate.expand_name(pattern, i + offset) for i in range(count)]
+            names = [expand_name(pattern, i + offset) for i in range(count)]
             for vm_name in names:
                 demo.vms += instantiate.create(store, template, name=vm_name)
     return demo

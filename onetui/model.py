@@ -6,6 +6,7 @@ writes the change, its event and its change-sequence entry in one transaction.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -111,6 +112,18 @@ class Changes:
     seq: int
     ids: dict[str, set[int]] = field(default_factory=dict)
     complete: bool = True
+
+
+_PATTERN = re.compile(r"%(0?\d*)i")
+
+
+def expand_name(pattern: str, index: int) -> str:
+    """`web-%i` → `web-0`; `lab-%02i` → `lab-01` (OpenNebula's %i, with printf padding)."""
+    return _PATTERN.sub(lambda m: f"{index:{m.group(1) or ''}d}", pattern)
+
+
+def has_index(pattern: str) -> bool:
+    return bool(_PATTERN.search(pattern))
 
 
 def vm_time(vm: VM, now: float | None = None) -> str:

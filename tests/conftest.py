@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import socket
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -34,3 +36,33 @@ def store(state_dir: Path):
 
 def env_with_state(state_dir: Path) -> dict[str, str]:
     return {**os.environ, "ONETUI_STATE": str(state_dir)}
+
+
+# --- a real EC2 endpoint: moto's server on 127.0.0.1, reached through boto3 as AWS is ----
+
+AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+           "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    from moto.server import ThreadedMotoServer
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def moto(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The endpoint, emptied for this test, with dummy credentials in the environment."""
+    urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset",
+                                                  method="POST"), timeout=10).read()
+    for key, value in AWS_ENV.items():
+        monkeypatch.setenv(key, value)
+    return moto_server

@@ -28,10 +28,18 @@ def cli(ctx: click.Context, state: str | None) -> None:
 
 
 def _register() -> None:
-    from onetui.cli import demo_cmd, host_cmds, serve_cmd, template_cmds, vm_cmds
+    from onetui.cli import (
+        demo_cmd,
+        ec2_cmds,
+        host_cmds,
+        net_cmds,
+        serve_cmd,
+        template_cmds,
+        vm_cmds,
+    )
 
-    for command in (template_cmds.template, host_cmds.host, vm_cmds.vm, serve_cmd.serve,
-                    demo_cmd.demo):
+    for command in (template_cmds.template, host_cmds.host, vm_cmds.vm, net_cmds.net,
+                    ec2_cmds.ec2, serve_cmd.serve, demo_cmd.demo):
         cli.add_command(command)
 
 

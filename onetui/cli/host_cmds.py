@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import click
 
 from onetui.cli.context import Context
 from onetui.cli.output import echo_json, pairs, table
+from onetui.drivers.userdata import DEFAULTS
 from onetui.errors import UserError
 from onetui.render import HOST_COLUMNS, NUMERIC, VM_COLUMNS, host_row, human_mb, stamp, vm_row
 
@@ -31,21 +33,74 @@ def _check_uri(uri: str) -> str:
     return uri
 
 
-@host.command("create")
-@click.argument("name")
-@click.option("--driver", type=click.Choice(["libvirt"]), default="libvirt", show_default=True)
-@click.option("--uri", help="libvirt URI of the hypervisor.")
-@click.option("--domain-type", help="Domain type to create (default: the best the host "
-              "offers; use qemu where KVM is not available).")
-@pass_ctx
-def create_cmd(ctx: Context, name: str, driver: str, uri: str | None,
-               domain_type: str | None) -> None:
-    """Add a host; the engine monitors it from its next pass."""
+def _libvirt_config(uri: str | None, domain_type: str | None) -> dict:
     if not uri:
         raise UserError("--uri is required for a libvirt host")
     cfg = {"uri": _check_uri(uri)}
     if domain_type:
         cfg["domain_type"] = domain_type
+    return cfg
+
+
+_SAFE_VALUE = re.compile(r"[A-Za-z0-9_.:/@-]*")
+
+
+def _ec2_config(ctx: Context, opts: dict) -> dict:
+    """An EC2 host's settings. No credentials: boto3 finds them (profile, environment,
+    instance role), and onetui never stores them."""
+    if not opts["region"]:
+        raise UserError("--region is required for an ec2 host (e.g. us-east-1)")
+    cfg = {k: opts[k] for k in ("region", "profile", "endpoint_url") if opts[k]}
+    limit = opts["max_instances"]
+    cfg["max_instances"] = limit
+    cfg["max_cpu"] = opts["max_cpu"] or limit * 100
+    cfg["max_memory"] = opts["max_memory"] or limit * 1700
+    if opts["network"]:
+        cfg["network"] = ctx.store.networks.get(opts["network"]).name
+    variables = {}
+    for item in opts["userdata_var"]:
+        key, sep, value = item.partition("=")
+        if not sep or key not in DEFAULTS or not _SAFE_VALUE.fullmatch(value):
+            raise UserError(f"--userdata-var {item!r}: expected KEY=VALUE with KEY one of "
+                            f"{', '.join(DEFAULTS)} and a host name, address or path as value")
+        variables[key] = value
+    if variables:
+        cfg["userdata"] = variables
+    if opts["userdata_template"]:
+        path = Path(opts["userdata_template"]).resolve()
+        if not path.is_file():
+            raise UserError(f"--userdata-template {path}: no such file")
+        cfg["userdata_template"] = str(path)
+    return cfg
+
+
+@host.command("create")
+@click.argument("name")
+@click.option("--driver", type=click.Choice(["libvirt", "ec2"]), default="libvirt",
+              show_default=True)
+@click.option("--uri", help="libvirt: URI of the hypervisor.")
+@click.option("--domain-type", help="libvirt: domain type to create (default: the best the "
+              "host offers; use qemu where KVM is not available).")
+@click.option("--region", help="ec2: AWS region.")
+@click.option("--profile", help="ec2: AWS profile (credentials come from boto3's chain).")
+@click.option("--endpoint-url", help="ec2: another EC2 endpoint (e.g. a moto server).")
+@click.option("--max-instances", default=20, show_default=True,
+              help="ec2: how many instances this host may run.")
+@click.option("--max-cpu", type=int, help="ec2: CPU limit in percent (default 100 per "
+              "instance).")
+@click.option("--max-memory", type=int, help="ec2: memory limit in MB (default 1700 per "
+              "instance).")
+@click.option("--network", help="ec2: onetui network whose leases the workers take (VPN pool).")
+@click.option("--userdata-var", multiple=True, metavar="KEY=VALUE",
+              help="ec2: a value for the bootstrap (vpn_server, nfs_server, sge_master, …).")
+@click.option("--userdata-template", help="ec2: your own bootstrap template file.")
+@pass_ctx
+def create_cmd(ctx: Context, name: str, driver: str, **opts: object) -> None:
+    """Add a host; the engine monitors it from its next pass."""
+    if driver == "ec2":
+        cfg = _ec2_config(ctx, opts)
+    else:
+        cfg = _libvirt_config(opts["uri"], opts["domain_type"])  # type: ignore[arg-type]
     rec = ctx.store.hosts.add(name, driver, cfg)
     click.echo(f"ID: {rec.id}")
 

@@ -81,6 +81,16 @@ def vm_json(v: VM) -> dict:
     return {**dataclasses.asdict(v), "vm_state": v.vm_state, "lcm_state": v.lcm_state}
 
 
+def _cloud_lines(v: VM) -> list[tuple[str, str]]:
+    """EC2 VMs: the instance, its addresses, and the worker's VPN identity."""
+    info = v.info
+    keys = (("INSTANCE STATE", "guest_instance_state"), ("INSTANCE TYPE", "guest_instance_type"),
+            ("PUBLIC DNS", "guest_public_dns"), ("PUBLIC IP", "guest_public_ip"),
+            ("PRIVATE IP", "guest_private_ip"), ("VPN IP", "vpn_ip"),
+            ("VPN HOSTNAME", "vpn_hostname"), ("LAUNCH", "launch"))
+    return [(label, str(info[key])) for label, key in keys if info.get(key)]
+
+
 def _template_lines(body: str) -> list[tuple[str, str]]:
     """The template as `onevm show` prints it: vectors as K=V,K=V."""
     out = []
@@ -110,7 +120,7 @@ def show_cmd(ctx: Context, ref: str, as_json: bool) -> None:
         ("STATE", v.vm_state), ("LCM STATE", v.lcm_state), ("SHORT STATE", v.state),
         ("PENDING ACTION", v.intent or "-"), ("HOST", v.host_name or "-"),
         ("DEPLOY ID", v.deploy_id or "-"), ("CPU", f"{v.cpu:g}"), ("MEMORY", f"{v.memory} MB"),
-        ("IP", v.ip or "-"), ("MAC", v.mac or "-"),
+        ("IP", v.ip or "-"), ("MAC", v.mac or "-"), *_cloud_lines(v),
         ("CREATED", stamp(v.created_at)), ("START TIME", stamp(v.started_at)),
         ("STOP TIME", stamp(v.stopped_at)), ("LAST POLL", stamp(v.polled_at)),
         ("MESSAGE", v.message or "-"),

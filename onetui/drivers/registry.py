@@ -6,11 +6,15 @@ from onetui.drivers.base import Driver, DriverError
 from onetui.model import Host
 
 
-def make_driver(host: Host) -> Driver:
-    """A new driver for `host` (the engine keeps it, and its connection, between passes)."""
+def make_driver(host: Host, store_id: str) -> Driver:
+    """A new driver for `host` (the engine keeps it, and its connection, between passes).
+    `store_id` names this store's guests and cloud resources."""
     if host.driver == "libvirt":
         from onetui.drivers.virt import LibvirtDriver
 
-        cfg = host.config
-        return LibvirtDriver(cfg["uri"], domain_type=cfg.get("domain_type"))
+        return LibvirtDriver(host.config["uri"], domain_type=host.config.get("domain_type"))
+    if host.driver == "ec2":
+        from onetui.drivers.ec2 import Ec2Driver
+
+        return Ec2Driver(store_id, host.config)  # type: ignore[return-value]
     raise DriverError(f"host {host.name}: driver {host.driver!r} is not available")

@@ -34,6 +34,7 @@ from onetui.drivers.base import (
     Placement,
 )
 from onetui.drivers.registry import make_driver
+from onetui.engine.launcher import Launcher, fault
 from onetui.engine.scheduler import EC2, HYBRID, LOCAL, HostView, Request, schedule
 from onetui.errors import Conflict
 from onetui.model import ACTIVE_STATES, VM, Host
@@ -72,7 +73,7 @@ def template_kind(tpl: Template) -> str:
 class Engine:
     def __init__(self, store: Store, *, lease_ttl: float = 10.0, interval: float = 2.0,
                  shutdown_timeout: float = 120.0, workers: int = 8,
-                 driver_factory: Callable[[Host], Driver] = make_driver) -> None:
+                 driver_factory: Callable[[Host, str], Driver] = make_driver) -> None:
         self.store = store
         self.lease_ttl = lease_ttl
         self.interval = interval
@@ -86,6 +87,7 @@ class Engine:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="onetui-engine")
         self._store_id = store.store_id
         self._stats = PassStats()
+        self._launcher = Launcher(self)
 
     # -- leadership and the loop ---------------------------------------------------------
 
@@ -133,8 +135,8 @@ class Engine:
         deployed = self._deploy([vm for vm in self.store.vms.list(states=["prol"])
                                  if not vm.intent])
         if deployed:  # look once more, so a guest that is up shows `runn` this pass
-            self._monitor([h for h in hosts if h.id in deployed],
-                          self.store.vms.list(states=["boot"]))
+            self._monitor([h for h in self.store.hosts.list() if h.id in deployed],
+                          self.store.vms.list(include_done=False))
         self._run_hooks()
         return stats
 
@@ -149,7 +151,8 @@ class Engine:
         for host in hosts:
             if host.id not in self._drivers:
                 try:
-                    self._drivers[host.id] = (wanted[host.id], self._driver_factory(host))
+                    self._drivers[host.id] = (wanted[host.id],
+                                              self._driver_factory(host, self._store_id))
                 except DriverError as exc:
                     self.store.hosts.set_monitor(host.id, "err", {}, str(exc))
 
@@ -173,6 +176,7 @@ class Engine:
         polled = [h for h in hosts if h.id in self._drivers]
         samples = dict(zip([h.id for h in polled],
                            self._pool.map(self._sample, [h.id for h in polled]), strict=True))
+        fault("poll")
         by_host: dict[int, list[VM]] = {}
         for vm in vms:
             if vm.host_id is not None:
@@ -193,7 +197,25 @@ class Engine:
                 self._reconcile(vm, guests.get(vm.deploy_id), host)
             ended = {vid for vid, _, new in self._stats.transitions if new in ("done", "fail")}
             still = [vm for vm in mine if vm.id not in ended]
-            self.store.hosts.set_monitor(host.id, "on", _monitor_dict(info, still, guests))
+            monitor = _monitor_dict(info, still, guests)
+            if host.driver == "ec2":
+                monitor["ORPHANS"] = self._orphans(host, vms, guests)
+            self.store.hosts.set_monitor(host.id, "on", monitor)
+
+    def _orphans(self, host: Host, vms: list[VM], guests: dict[str, Guest]) -> list[str]:
+        """Instances tagged with this store that no VM owns (or is about to adopt). They
+        are only reported, with an event when new ones appear: terminating is the admin's
+        call (`onetui ec2 orphans --terminate`)."""
+        owned = {vm.deploy_id for vm in vms if vm.deploy_id}
+        adopting = {vm.info.get("launch") for vm in vms if vm.state == "prol"}
+        orphans = sorted(gid for gid, g in guests.items()
+                         if gid not in owned and g.info.get("launch") not in adopting)
+        new = set(orphans) - set(host.monitor.get("ORPHANS", []))
+        if new:
+            self.store.events.add("host", host.id, f"host {host.name}: orphan instance(s) "
+                                  f"{', '.join(sorted(new))} (tagged with this store, owned "
+                                  "by no VM)", level="warning")
+        return orphans
 
     def _reconcile(self, vm: VM, guest: Guest | None, host: Host) -> None:
         """Bring one VM's state in line with what its host reports."""
@@ -211,18 +233,38 @@ class Engine:
         if guest.state == GUEST_OFF:
             self._finish(vm, "powered off from inside the guest")
             return
-        new = {GUEST_RUNNING: "runn", GUEST_PAUSED: "susp"}[guest.state]
-        usage = self._usage(vm, guest)
+        new = {GUEST_RUNNING: "runn", GUEST_PAUSED: "susp"}.get(guest.state, "boot")
+        if new == "boot" and vm.state != "boot":
+            new = vm.state  # a booting guest of a VM past boot: nothing to learn yet
+        info = {**vm.info, **self._usage(vm, guest), **{f"guest_{k}": v for k, v in
+                                                         guest.info.items()}}
         fields: dict[str, Any] = {}
-        if usage != {k: vm.info.get(k) for k in usage}:
-            fields["info"] = {**vm.info, **usage}
+        if info != vm.info:
+            fields["info"] = info
         if guest.ip and guest.ip != vm.ip:
             fields["ip"] = guest.ip
+        if new == "runn" and vm.state == "boot":
+            problem = self._first_run(vm, host)
+            if problem:
+                fields["message"] = problem
         if new != vm.state:
             event = f"host {host.name} reachable again" if vm.state == "unkn" else ""
             self._transition(vm, new, event=event, **fields)
         elif fields:
             self.store.vms.update(vm.id, **fields)
+
+    def _first_run(self, vm: VM, host: Host) -> str:
+        """Work a driver does once a guest runs (EC2: the Elastic IP). A problem is shown on
+        the VM and logged; the VM stays up."""
+        driver = self._driver(vm)
+        finish = getattr(driver, "finish", None)
+        if finish is None:
+            return ""
+        problem = finish(vm.deploy_id, parse(vm.body, f"VM {vm.id}"))
+        if problem:
+            self.store.events.add("vm", vm.id, f"VM {vm.id} {vm.name}: {problem}",
+                                  level="error")
+        return problem
 
     def _usage(self, vm: VM, guest: Guest) -> dict[str, int]:
         """CPU (percent of one core, over the last pass) and memory (MB) for the CPU/MEM
@@ -285,10 +327,13 @@ class Engine:
         if vm.intent == "cancel":
             if driver is not None:
                 # A VM caught between placement and deploy may have a guest from an engine
-                # that died mid-deploy: find it by identity so nothing is left running.
+                # that died mid-deploy: find it (by identity, or by its launch) so nothing is
+                # left running.
                 found = vm.deploy_id if live else driver.find(self._placement(vm))
                 if found:
                     driver.cancel(found)
+                elif hasattr(driver, "find_launch"):
+                    self._launcher.cancel(driver, vm)
                 self._epilog(vm)
             self._transition(vm, "done", event="deleted", intent="")
         elif vm.intent == "shutdown" and live and vm.state != "shut":
@@ -355,9 +400,25 @@ class Engine:
                 self.store.vms.update(vm_id, message=message, sched=reasons)
 
     def _deploy(self, vms: list[VM]) -> set[int]:
-        """Deploy placed VMs concurrently; returns the ids of hosts that got a guest."""
+        """Deploy placed VMs (one by one, concurrently; or in launches where the driver
+        batches, as EC2 does); returns the ids of hosts that got a guest."""
         hosts: set[int] = set()
-        for vm, outcome in zip(vms, self._pool.map(self._deploy_one, vms), strict=True):
+        batched: dict[int, list[VM]] = {}
+        single = []
+        for vm in vms:
+            if hasattr(self._driver(vm), "launch"):
+                batched.setdefault(vm.host_id, []).append(vm)
+            else:
+                single.append(vm)
+        all_hosts = {h.id: h for h in self.store.hosts.list()}
+        for host_id, group in batched.items():
+            try:
+                hosts |= self._launcher.run(all_hosts[host_id], self._drivers[host_id][1],
+                                            group)
+            except HostUnreachable as exc:
+                for vm in group:
+                    self.store.vms.update(vm.id, message=f"deploy waits: {exc}")
+        for vm, outcome in zip(single, self._pool.map(self._deploy_one, single), strict=True):
             if isinstance(outcome, HostUnreachable):
                 self._transition(vm, "pend", host_id=None,
                                  event=f"host unreachable during deploy ({outcome}); "
@@ -367,7 +428,6 @@ class Engine:
             else:
                 self._transition(vm, "boot", expect={"prol"}, deploy_id=outcome,
                                  message=vm.message)
-                self._stats.deployed += 1
                 hosts.add(vm.host_id)
         return hosts
 
@@ -401,6 +461,10 @@ class Engine:
         except Conflict:
             return  # the admin changed it meanwhile: their word wins, next pass sees it
         self._stats.transitions.append((vm.id, vm.state, state))
+        if (vm.state, state) == ("prol", "boot"):
+            self._stats.deployed += 1
+        if state == "done":
+            self.store.networks.release(vm.id)
         if state in ("done", "fail"):
             self._requests.pop(vm.id, None)
             self._cpu.pop(vm.id, None)

@@ -6,16 +6,14 @@ pattern that makes duplicates is refused with the file, line and column, and no 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from onetui.errors import UserError
+from onetui.model import expand_name, has_index
 from onetui.store import Store
 from onetui.store.records import check_name
 from onetui.template import Template, TemplateError, load, parse, validate, write
-
-_PATTERN = re.compile(r"%(0?\d*)i")
 
 
 @dataclass(frozen=True)
@@ -37,11 +35,6 @@ def resolve(store: Store, ref: str) -> Source:
         return Source(tpl, None, ref)
     raise UserError(f"no template {ref!r}: neither a stored template (see `onetui template "
                     "list`) nor a file")
-
-
-def expand_name(pattern: str, index: int) -> str:
-    """`web-%i` → `web-0`; `lab-%02i` → `lab-01` (OpenNebula's %i, with printf padding)."""
-    return _PATTERN.sub(lambda m: f"{index:{m.group(1) or ''}d}", pattern)
 
 
 def _number(tpl: Template, name: str, kind: type, default: float | None) -> float:
@@ -82,11 +75,11 @@ def specs(source: Source, count: int = 1, name: str | None = None,
         tpl.set(key.upper(), value)
     validate(tpl)
     cpu, memory = sizes(tpl)
-    if name and count > 1 and not _PATTERN.search(name):
+    if name and count > 1 and not has_index(name):
         raise UserError(f"--name {name!r}: {count} VMs need a pattern with %i (e.g. web-%i)")
     given = tpl.get("NAME")
     if not name and isinstance(given, str) and given:
-        name = given if count == 1 or _PATTERN.search(given) else f"{given}-%i"
+        name = given if count == 1 or has_index(given) else f"{given}-%i"
     out = []
     for i in range(count):
         vm_tpl = tpl.copy()

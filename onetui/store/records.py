@@ -11,13 +11,13 @@ from onetui.errors import NotFound, UserError
 from onetui.model import VM, Host, TemplateRecord
 from onetui.store.db import Database
 
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 def check_name(kind: str, name: str) -> str:
     """Names end up in libvirt domain names, EC2 tags, /etc/hosts and remote commands:
     allow only what is safe in all of them."""
-    if not NAME_RE.match(name):
+    if not NAME_RE.fullmatch(name):
         raise UserError(
             f"{kind} name {name!r}: expected 1-64 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"

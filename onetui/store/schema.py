@@ -145,4 +145,21 @@ CREATE TABLE leader (
 {_change_triggers("services", "service")}
 """
 
-MIGRATIONS: list[str] = [V1]
+# EC2 launch records: written before RunInstances is called, so a crash at any point
+# leaves enough behind to adopt what was launched or launch it again with the same
+# parameters and ClientToken (never a duplicate, never an orphan).
+V2 = f"""
+CREATE TABLE launches (
+    token TEXT PRIMARY KEY,
+    host_id INTEGER NOT NULL REFERENCES hosts(id),
+    vm_ids TEXT NOT NULL,
+    params TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'prepared',
+    error TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL
+);
+CREATE INDEX leases_vm ON leases(vm_id);
+{_change_triggers("launches", "launch", key="rowid")}
+"""
+
+MIGRATIONS: list[str] = [V1, V2]

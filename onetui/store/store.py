@@ -10,7 +10,9 @@ from onetui.store.changes import ChangeLog
 from onetui.store.db import Database
 from onetui.store.events import Events
 from onetui.store.hosts import Hosts
+from onetui.store.launches import Launches
 from onetui.store.leader import Leader
+from onetui.store.networks import Networks
 from onetui.store.templates import Templates
 from onetui.store.vms import VMs
 
@@ -26,6 +28,8 @@ class Store:
         self.events = Events(self.db)
         self.changes = ChangeLog(self.db)
         self.leader = Leader(self.db)
+        self.launches = Launches(self.db)
+        self.networks = Networks(self.db)
 
     @classmethod
     def open(cls, state: str | os.PathLike[str] | None = None) -> Store:

@@ -6,12 +6,12 @@ import re
 
 from onetui.template.model import Template, Vector
 
-_SAFE = re.compile(r"^[A-Za-z0-9_./:@+-]+$")
+_SAFE = re.compile(r"[A-Za-z0-9_./:@+-]+")
 
 
 def quote(value: str) -> str:
     """Bare when it cannot be misread, else double-quoted with \\ and " escaped."""
-    if _SAFE.match(value):
+    if _SAFE.fullmatch(value):
         return value
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 

@@ -8,6 +8,7 @@ import pytest
 
 from onetui.engine import instantiate
 from onetui.errors import UserError
+from onetui.model import expand_name
 from onetui.store import Store
 from onetui.template import TemplateError
 
@@ -15,9 +16,9 @@ LOCAL = 'CPU = 0.5\nMEMORY = 128\nOS = [kernel="/boot/vmlinuz", root="sda1"]\n'
 
 
 def test_expand_name_patterns() -> None:
-    assert instantiate.expand_name("web-%i", 3) == "web-3"
-    assert instantiate.expand_name("lab-%02i", 3) == "lab-03"
-    assert instantiate.expand_name("plain", 3) == "plain"
+    assert expand_name("web-%i", 3) == "web-3"
+    assert expand_name("lab-%02i", 3) == "lab-03"
+    assert expand_name("plain", 3) == "plain"
 
 
 def test_create_from_stored_template_and_file(store: Store, tmp_path: Path) -> None:

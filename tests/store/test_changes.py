@@ -74,3 +74,8 @@ def test_every_transition_is_an_event(store: Store) -> None:
     assert store.events.recent(kind="vm", obj_id=vid)[0].level == "error"
     with pytest.raises(UserError, match="is fail; expected pend"):
         store.vms.transition(vid, "prol", expect={"pend"})
+
+
+def test_names_with_a_trailing_newline_are_refused(store: Store) -> None:
+    with pytest.raises(UserError, match="host name 'web\\\\n'"):
+        store.hosts.add("web\n", "libvirt", {"uri": "test:///default"})

@@ -1,0 +1,106 @@
+"""`onetui net …`: address pools (the seed's VPN range 10.1.1.100-254 for EC2 workers) and
+the /etc/hosts lines for their leases."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+import click
+
+from onetui.cli.context import Context
+from onetui.cli.output import echo_json, pairs, table
+from onetui.hostsfile import write_block
+from onetui.store.networks import parse_range
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group()
+def net() -> None:
+    """Networks: address ranges whose leases VMs take (IP, MAC from the IP, hostname)."""
+
+
+@net.command("create")
+@click.argument("name")
+@click.option("--range", "ip_range", required=True, metavar="FIRST-LAST",
+              help="Address range, e.g. 10.1.1.100-10.1.1.254.")
+@click.option("--hostname", default="", help="Hostname pattern; %i is the address's index "
+              "in the range (workernode%i: workernode0 is the first address).")
+@click.option("--bridge", help="Bridge that libvirt NICs on this network attach to.")
+@pass_ctx
+def create_cmd(ctx: Context, name: str, ip_range: str, hostname: str,
+               bridge: str | None) -> None:
+    first, last = parse_range(ip_range)
+    rec = ctx.store.networks.add(name, first, last, hostname,
+                                 {"bridge": bridge} if bridge else {})
+    click.echo(f"ID: {rec.id}")
+
+
+@net.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def list_cmd(ctx: Context, as_json: bool) -> None:
+    nets = ctx.store.networks.list()
+    rows = [(n.id, n.name, f"{n.first_ip}-{n.last_ip}", n.hostname or "-", n.size,
+             n.size - ctx.store.networks.free(n.id)) for n in nets]
+    if as_json:
+        echo_json([{"id": r[0], "name": r[1], "range": r[2], "hostname": n.hostname,
+                    "size": r[4], "leased": r[5], "config": n.config}
+                   for r, n in zip(rows, nets, strict=True)])
+        return
+    click.echo(table(("ID", "NAME", "RANGE", "HOSTNAME", "SIZE", "LEASED"), rows,
+                     right=("ID", "SIZE", "LEASED")))
+
+
+@net.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def show_cmd(ctx: Context, name: str, as_json: bool) -> None:
+    n = ctx.store.networks.get(name)
+    leases = ctx.store.networks.leases(n.id)
+    if as_json:
+        echo_json({"id": n.id, "name": n.name, "first_ip": n.first_ip, "last_ip": n.last_ip,
+                   "hostname": n.hostname, "config": n.config,
+                   "leases": [{"ip": x.ip, "mac": x.mac, "hostname": x.hostname,
+                               "vm_id": x.vm_id} for x in leases]})
+        return
+    click.echo(f"NETWORK {n.id} INFORMATION")
+    click.echo(pairs([("NAME", n.name), ("RANGE", f"{n.first_ip}-{n.last_ip}"),
+                      ("HOSTNAME", n.hostname or "-"), ("SIZE", n.size),
+                      ("FREE", ctx.store.networks.free(n.id))]))
+    click.echo("\nLEASES")
+    click.echo(table(("IP", "MAC", "HOSTNAME", "VM"),
+                     [(x.ip, x.mac, x.hostname or "-", x.vm_id) for x in leases]))
+
+
+def hosts_lines(ctx: Context, name: str) -> list[str]:
+    leases = ctx.store.networks.leases(name)
+    ordered = sorted(leases, key=lambda x: int(ipaddress.IPv4Address(x.ip)))
+    return [f"{x.ip}\t{x.hostname}" for x in ordered if x.hostname]
+
+
+@net.command("hosts")
+@click.argument("name")
+@click.option("--write", "path", type=click.Path(dir_okay=False),
+              help="Replace onetui's marked block in this file (e.g. /etc/hosts), atomically.")
+@pass_ctx
+def hosts_cmd(ctx: Context, name: str, path: str | None) -> None:
+    """The /etc/hosts lines of the network's leases."""
+    lines = hosts_lines(ctx, name)
+    if path:
+        write_block(Path(path), ctx.store.networks.get(name).name, lines)
+        click.echo(f"{path}: {len(lines)} line(s) in the onetui {name} block")
+    else:
+        for line in lines:
+            click.echo(line)
+
+
+@net.command("delete")
+@click.argument("names", nargs=-1, required=True)
+@pass_ctx
+def delete_cmd(ctx: Context, names: tuple[str, ...]) -> None:
+    for name in names:
+        n = ctx.store.networks.delete(name)
+        click.echo(f"deleted network {n.id} {n.name}")

@@ -10,6 +10,7 @@ again by those tags. Polling is one paginated, tag-filtered DescribeInstances pe
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from typing import Any
 
@@ -38,6 +39,7 @@ GUEST_BOOTING = "booting"
 _STATES = {"pending": GUEST_BOOTING, "running": GUEST_RUNNING, "stopping": GUEST_OFF,
            "stopped": GUEST_OFF}  # shutting-down / terminated: gone
 MAX_TAG = 255
+SG_TTL = 300.0
 DEFAULT_TYPE = "m1.small"
 
 
@@ -58,6 +60,29 @@ def _error(exc: Exception) -> DriverError:
                   botocore.exceptions.ConnectTimeoutError | botocore.exceptions.ReadTimeoutError):
         return HostUnreachable(str(exc))
     return DriverError(str(exc))
+
+
+def compact_ids(ids: list[int]) -> str:
+    """VM ids in launch-index order as runs: [5, 6, 7, 9] → "5-7,9" (fits one tag value
+    even for a thousand VMs made together)."""
+    runs: list[list[int]] = []
+    for i in ids:
+        if runs and i == runs[-1][1] + 1:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
+    return ",".join(f"{a}-{b}" if a != b else str(a) for a, b in runs)
+
+
+def expand_ids(text: str) -> list[int]:
+    out: list[int] = []
+    for part in filter(None, text.split(",")):
+        a, _, b = part.partition("-")
+        try:
+            out += list(range(int(a), int(b or a) + 1))
+        except ValueError:
+            return []
+    return out
 
 
 def parse_ports(text: str) -> list[tuple[int, int]]:
@@ -98,6 +123,7 @@ class Ec2Driver:
         self.config = config
         self._client: Any = None
         self._lock = threading.Lock()
+        self._groups: dict[tuple, tuple[str, float]] = {}
         self.calls: Counter[str] = Counter()  # API calls by operation (bench/ reports them)
 
     # -- connection ---------------------------------------------------------------------
@@ -185,13 +211,23 @@ class Ec2Driver:
 
     @staticmethod
     def _vm_of(tag: str, index: int) -> str:
-        ids = tag.split(",")
-        return ids[index] if 0 <= index < len(ids) else ""
+        ids = expand_ids(tag)
+        return str(ids[index]) if 0 <= index < len(ids) else ""
 
     # -- launching ------------------------------------------------------------------------
 
     def security_group(self, ports: list[tuple[int, int]], subnet: str | None) -> str:
-        """A group onetui owns with exactly these TCP ingress ranges (created or repaired)."""
+        """A group onetui owns with exactly these TCP ingress ranges (created or repaired;
+        checked again after SG_TTL seconds, so a burst of launches costs one look)."""
+        key = (tuple(ports), subnet)
+        cached = self._groups.get(key)
+        if cached and time.monotonic() - cached[1] < SG_TTL:
+            return cached[0]
+        group_id = self._security_group(ports, subnet)
+        self._groups[key] = (group_id, time.monotonic())
+        return group_id
+
+    def _security_group(self, ports: list[tuple[int, int]], subnet: str | None) -> str:
         name = f"onetui-{self.store_id[:8]}-" + "_".join(
             f"{a}-{b}" if a != b else str(a) for a, b in ports)
         filters = [{"Name": "group-name", "Values": [name]}]
@@ -234,7 +270,7 @@ class Ec2Driver:
         """RunInstances arguments for these VMs (all of one template): computed once, stored
         in the launch record, and reused unchanged by any retry."""
         section = ec2_section(placements[0].template)
-        vm_tag = ",".join(str(p.vm_id) for p in placements)
+        vm_tag = compact_ids([p.vm_id for p in placements])
         if len(vm_tag) > MAX_TAG:
             raise DriverError(f"a launch of {len(placements)} VMs does not fit one tag")
         name = (placements[0].name if len(placements) == 1

@@ -16,6 +16,10 @@ DEFAULTS = {"vpn_server": "", "nfs_server": "", "nfs_export": "/home", "nfs_moun
             "sge_master": "", "sge_root": "/var/lib/gridengine"}
 
 
+class UserDataTooLarge(DriverError):
+    """The launch's script would pass EC2's limit: launch fewer workers at a time."""
+
+
 class _Template(string.Template):
     delimiter = "@@"  # the script itself is full of $shell variables
 
@@ -54,6 +58,6 @@ def render(workers: list[Worker], variables: dict[str, str] | None = None,
     except (KeyError, ValueError) as exc:
         raise DriverError(f"userdata template {path}: unknown or bad placeholder {exc}") from None
     if len(script.encode()) > LIMIT:
-        raise DriverError(f"UserData for {len(workers)} worker(s) is {len(script.encode())} "
+        raise UserDataTooLarge(f"UserData for {len(workers)} worker(s) is {len(script.encode())} "
                           f"bytes; EC2 allows {LIMIT}")
     return script

@@ -20,8 +20,8 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from onetui.drivers.base import DriverError, HostUnreachable
-from onetui.drivers.ec2 import MAX_TAG, CloudBusy, launch_key
-from onetui.drivers.userdata import Worker, render
+from onetui.drivers.ec2 import MAX_TAG, CloudBusy, compact_ids, launch_key
+from onetui.drivers.userdata import UserDataTooLarge, Worker, render
 from onetui.errors import Conflict
 from onetui.model import VM, Host
 from onetui.template import parse
@@ -29,7 +29,7 @@ from onetui.template import parse
 if TYPE_CHECKING:
     from onetui.engine.engine import Engine
 
-MAX_BATCH = 100
+MAX_BATCH = 1000
 BACKOFF_FIRST, BACKOFF_MAX = 5.0, 300.0
 
 
@@ -55,7 +55,7 @@ def batches(vms: list[VM]) -> list[list[VM]]:
     out: list[list[VM]] = [[]]
     for vm in vms:
         chunk = out[-1]
-        tag_len = len(",".join(str(v.id) for v in [*chunk, vm]))
+        tag_len = len(compact_ids([v.id for v in [*chunk, vm]]))
         if chunk and (len(chunk) >= MAX_BATCH or tag_len > MAX_TAG):
             out.append([])
         out[-1].append(vm)
@@ -93,8 +93,16 @@ class Launcher:
     def _prepare(self, host: Host, driver: Any, vms: list[VM]) -> None:
         try:
             workers = [self._worker(host, vm) for vm in vms]
-            userdata = render(workers, host.config.get("userdata"),
-                              host.config.get("userdata_template"))
+            try:
+                userdata = render(workers, host.config.get("userdata"),
+                                  host.config.get("userdata_template"))
+            except UserDataTooLarge:
+                if len(vms) == 1:
+                    raise
+                half = len(vms) // 2  # fewer workers per launch, each one's script smaller
+                self._prepare(host, driver, vms[:half])
+                self._prepare(host, driver, vms[half:])
+                return
             token = uuid.uuid4().hex
             placements = [self.engine._placement(vm) for vm in vms]
             params = driver.launch_params(token, placements, userdata)

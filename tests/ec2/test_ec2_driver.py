@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from onetui.drivers.ec2 import compact_ids, expand_ids
 from onetui.engine import actions, instantiate
 from onetui.engine.engine import Engine
 from onetui.store import Store
@@ -37,6 +38,8 @@ def test_the_seed_ec2_templates_run_unchanged(moto: str, store: Store, engine: E
     tags = {t["Key"]: t["Value"] for t in inst["Tags"]}
     assert tags["onetui:store"] == store.store_id
     assert tags["onetui:vm"] == str(web) and tags["Name"] == vm.name
+    assert expand_ids(compact_ids([5, 6, 7, 9, 11, 12])) == [5, 6, 7, 9, 11, 12]
+    assert compact_ids([5, 6, 7, 9, 11, 12]) == "5-7,9,11-12"
     assert tags["onetui:launch"] == vm.info["launch"]
     (group,) = client(moto).describe_security_groups(
         GroupIds=[g["GroupId"] for g in inst["SecurityGroups"]])["SecurityGroups"]

@@ -2,32 +2,66 @@
 onetui working without any infrastructure of their own.
 
 Nothing here is simulated inside onetui: hosts are libvirt test-driver nodes (real libvirt,
-in-process), and the VMs are real libvirt domains deployed by the real engine.
+in-process) and an EC2 endpoint (moto's server, started on 127.0.0.1 for the demo and
+reached through boto3 exactly as AWS is), and the VMs are real libvirt domains and real
+(moto) instances deployed by the real engine.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from onetui.data import SEED_TEMPLATES, TEMPLATES, node_uri
 from onetui.engine import instantiate
 from onetui.engine.engine import Engine
+from onetui.errors import UserError
 from onetui.model import expand_name
 from onetui.store import Store
 
 # name -> test-driver node: two local hypervisors of different sizes, as in the seed.
 DEMO_HOSTS = {"ursa03": "ursa03", "ursa04": "ursa04"}
-# The seed's web tier: a load balancer and four web servers (scenario 2).
-DEMO_VMS = (("xen.loadbalancer", "loadbalancer", 1), ("xen.local01", "local%02i", 4))
+# The seed's web tier: a load balancer, four local web servers and two on EC2 (scenario 2).
+DEMO_VMS = (("xen.loadbalancer", "loadbalancer", 1), ("xen.local01", "local%02i", 4),
+            ("ec2", "ec2web%02i", 2))
+DEMO_AWS_ENV = {"AWS_ACCESS_KEY_ID": "demo", "AWS_SECRET_ACCESS_KEY": "demo"}
 
 
 @dataclass
 class Demo:
     state_dir: Path
+    endpoint: str = ""
     templates: list[str] = field(default_factory=list)
     hosts: list[tuple[str, str]] = field(default_factory=list)
     vms: list[int] = field(default_factory=list)
+    server: Any = None
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+
+def start_ec2_endpoint() -> tuple[Any, str]:
+    """moto's EC2 server on a free 127.0.0.1 port, with throwaway credentials set for this
+    process only (boto3 finds them in the environment, as it would real ones)."""
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError:
+        raise UserError("the demo's EC2 endpoint needs moto: run `bash scripts/demo.sh`, "
+                        "which installs it") from None
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request log on the screen
+    os.environ.update(DEMO_AWS_ENV)
+    return server, f"http://127.0.0.1:{port}"
 
 
 def template_name(file_name: str) -> str:
@@ -36,7 +70,8 @@ def template_name(file_name: str) -> str:
 
 def prepare(state_dir: Path) -> Demo:
     """Fill a fresh store in `state_dir` with the seed's templates, hosts and VM intents."""
-    demo = Demo(state_dir)
+    server, endpoint = start_ec2_endpoint()
+    demo = Demo(state_dir, endpoint, server=server)
     with Store.open(state_dir) as store:
         for file_name in SEED_TEMPLATES:
             body = (TEMPLATES / file_name).read_text(encoding="utf-8")
@@ -45,7 +80,12 @@ def prepare(state_dir: Path) -> Demo:
         for name, node in DEMO_HOSTS.items():
             uri = node_uri(node)
             store.hosts.add(name, "libvirt", {"uri": uri})
-            demo.hosts.append((name, uri))
+            demo.hosts.append((name, f"libvirt {uri}"))
+        store.networks.add("vpn", "10.1.1.100", "10.1.1.254", "workernode%i")
+        store.hosts.add("ec2", "ec2", {"region": "us-east-1", "endpoint_url": endpoint,
+                                       "max_instances": 20, "max_cpu": 2000,
+                                       "max_memory": 20 * 1700, "network": "vpn"})
+        demo.hosts.append(("ec2", f"ec2 {endpoint}"))
         for template, pattern, count in DEMO_VMS:
             offset = 1 if "%" in pattern else 0
             names = [expand_name(pattern, i + offset) for i in range(count)]

@@ -26,17 +26,21 @@ def demo(headless: bool, keep: bool) -> None:
         prepared = demo_mod.prepare(state)
         click.echo(f"demo store: {state / 'onetui.db'}")
         click.echo(f"templates:  {', '.join(prepared.templates)}")
-        for name, uri in prepared.hosts:
-            click.echo(f"host:       {name} (libvirt {uri})")
-        with Store.open(state) as store:
-            engine = demo_mod.start_engine(store)
-            try:
-                click.echo("\n" + table(HOST_COLUMNS, [host_row(h) for h in store.hosts.list()],
-                                        right=NUMERIC))
-                click.echo("\n" + table(VM_COLUMNS, [vm_row(v) for v in store.vms.list()],
-                                        right=NUMERIC))
-            finally:
-                engine.close()
+        for name, where in prepared.hosts:
+            click.echo(f"host:       {name} ({where})")
+        try:
+            with Store.open(state) as store:
+                engine = demo_mod.start_engine(store)
+                try:
+                    click.echo("\n" + table(HOST_COLUMNS,
+                                            [host_row(h) for h in store.hosts.list()],
+                                            right=NUMERIC))
+                    click.echo("\n" + table(VM_COLUMNS, [vm_row(v) for v in store.vms.list()],
+                                            right=NUMERIC))
+                finally:
+                    engine.close()
+        finally:
+            prepared.close()
         if not headless:
             click.echo("\n(the console lands with its own issue; until then the demo prints "
                        "what it prepared)")

@@ -84,8 +84,10 @@ def test_demo_headless_prepares_and_cleans_up() -> None:
     assert "host:       ursa03 (libvirt test://" in out
     lines = out.splitlines()
     vms = [line.split() for line in lines if " runn " in line]
-    assert [v[1] for v in vms] == ["loadbalancer", "local01", "local02", "local03", "local04"]
-    assert {v[5] for v in vms} == {"ursa03"}  # packed onto the first host
+    assert [(v[1], v[5]) for v in vms] == [
+        ("loadbalancer", "ursa03"), ("local01", "ursa03"), ("local02", "ursa03"),
+        ("local03", "ursa03"), ("local04", "ursa03"),  # packed onto the first host
+        ("ec2web01", "ec2"), ("ec2web02", "ec2")]  # real (moto) instances
     store = Path(lines[0].split(": ", 1)[1])
     assert not store.exists()  # throwaway
 

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian 12 machine: set up .venv, start the test beds
-# (libvirtd + QEMU for real guests), lint, check the layer contracts, run pytest, and stop
-# the test beds again. Extra arguments go to pytest (e.g. scripts/test.sh -k template).
+# (libvirtd + QEMU for real guests; Sun Grid Engine behind an sshd on 127.0.0.1), lint,
+# check the layer contracts, run pytest, and stop the test beds again. Extra arguments go
+# to pytest (e.g. scripts/test.sh -k template).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh dev
-trap 'bash scripts/testbed/virt.sh down || true' EXIT
+trap 'bash scripts/testbed/virt.sh down || true; bash scripts/testbed/sge.sh down || true' EXIT
 bash scripts/testbed/virt.sh install guest up
+bash scripts/testbed/sge.sh up
 echo "== ruff"; .venv/bin/ruff check .
 echo "== import contracts"; .venv/bin/lint-imports --no-cache
 echo "== pytest"; .venv/bin/python -m pytest -q -p no:cacheprovider -rs "$@"

@@ -34,12 +34,14 @@ def _register() -> None:
         host_cmds,
         net_cmds,
         serve_cmd,
+        sge_cmds,
         template_cmds,
         vm_cmds,
     )
 
     for command in (template_cmds.template, host_cmds.host, vm_cmds.vm, net_cmds.net,
-                    ec2_cmds.ec2, serve_cmd.serve, demo_cmd.demo):
+                    ec2_cmds.ec2, sge_cmds.sge, sge_cmds.ssh, serve_cmd.serve,
+                    demo_cmd.demo):
         cli.add_command(command)
 
 

@@ -9,6 +9,7 @@ import click
 
 from onetui.cli.context import Context
 from onetui.engine.engine import Engine
+from onetui.engine.hooks import default_hooks
 
 pass_ctx = click.make_pass_decorator(Context)
 
@@ -23,6 +24,7 @@ pass_ctx = click.make_pass_decorator(Context)
 def serve(ctx: Context, interval: float, once: bool, lease_ttl: float) -> None:
     """Run the engine headless: schedule, deploy and monitor until stopped (SIGTERM/^C)."""
     engine = Engine(ctx.store, interval=interval, lease_ttl=lease_ttl)
+    engine.hooks = default_hooks(ctx.store)
     if once:
         try:
             if engine.lead():

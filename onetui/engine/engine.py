@@ -46,7 +46,10 @@ ON_HOST = frozenset({"boot", "runn", "susp", "shut", "unkn"})  # states with a l
 
 
 class Hook(Protocol):
-    """Told about VM state changes after each pass (SGE join, load balancer update…)."""
+    """Told about VM state changes after each pass (SGE join, load balancer update…).
+    A hook may also have `tick(vms)`, called every pass (retries, slow steps), and
+    `hold_stop(vm) -> str`, asked before a shutdown: a non-empty answer (why) makes the
+    shutdown wait, e.g. while an SGE host drains."""
 
     def vm_changed(self, vm: VM, old: str, new: str) -> None: ...
 
@@ -337,6 +340,11 @@ class Engine:
                 self._epilog(vm)
             self._transition(vm, "done", event="deleted", intent="")
         elif vm.intent == "shutdown" and live and vm.state != "shut":
+            waiting = self._held(vm)
+            if waiting:
+                if vm.message != waiting:
+                    self.store.vms.update(vm.id, message=waiting)
+                return
             if vm.state == "susp":
                 driver.resume(vm.deploy_id)  # a paused guest cannot hear ACPI
             driver.shutdown(vm.deploy_id)
@@ -469,8 +477,29 @@ class Engine:
             self._requests.pop(vm.id, None)
             self._cpu.pop(vm.id, None)
 
+    def _held(self, vm: VM) -> str:
+        for hook in self.hooks:
+            hold = getattr(hook, "hold_stop", None)
+            if hold is not None:
+                why = hold(vm)
+                if why:
+                    return why
+        return ""
+
     def _run_hooks(self) -> None:
-        if not self.hooks or not self._stats.transitions:
+        if not self.hooks:
+            return
+        live = None
+        for hook in self.hooks:
+            tick = getattr(hook, "tick", None)
+            if tick is not None:
+                live = live if live is not None else self.store.vms.list(states=["runn"])
+                try:
+                    tick(live)
+                except Exception as exc:  # a broken hook must not stop the engine
+                    self.store.events.add("engine", None, f"hook {type(hook).__name__} "
+                                          f"failed: {exc}", level="error")
+        if not self._stats.transitions:
             return
         vms = {vm.id: vm for vm in self.store.vms.by_ids({t[0] for t in self._stats.transitions})}
         for vm_id, old, new in self._stats.transitions:

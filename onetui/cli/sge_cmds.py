@@ -1,0 +1,110 @@
+"""`onetui sge …` and `onetui ssh trust`: the grid as `qstat -f` shows it, its hosts, job
+submission, and trusting an SSH host key after comparing its fingerprint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from onetui import config
+from onetui.cli.output import echo_json, table
+from onetui.errors import UserError
+from onetui.remote.ssh import resolve, scan_key, trust
+from onetui.services.sge.grid import parse_qstat, render_qstat
+from onetui.services.sge.master import Master, SgeConfig
+
+
+def master() -> Master:
+    cfg = SgeConfig.from_config(config.load_config())
+    if cfg is None:
+        raise UserError(f"no SGE master configured: add an [sge] table (host, user, key_file) "
+                        f"to {config.config_path()}")
+    return Master(cfg)
+
+
+@click.group()
+def sge() -> None:
+    """Sun Grid Engine: queues, hosts, jobs."""
+
+
+@sge.command("qstat")
+@click.option("--json", "as_json", is_flag=True, help="The parsed structure.")
+@click.option("--xml-file", type=click.Path(dir_okay=False),
+              help="Render a saved `qstat -f -xml` output instead of asking the master.")
+def qstat_cmd(as_json: bool, xml_file: str | None) -> None:
+    """The grid in `qstat -f`'s layout (all users' jobs)."""
+    if xml_file:
+        try:
+            grid = parse_qstat(Path(xml_file).read_text(encoding="utf-8", errors="replace"))
+        except OSError as exc:
+            raise UserError(f"{xml_file}: {exc.strerror}") from None
+    else:
+        m = master()
+        try:
+            grid = m.qstat()
+        finally:
+            m.close()
+    if as_json:
+        echo_json(grid.to_json())
+    else:
+        click.echo(render_qstat(grid))
+
+
+@sge.command("hosts")
+@click.option("--json", "as_json", is_flag=True)
+def hosts_cmd(as_json: bool) -> None:
+    """Exec hosts as `qhost` reports them."""
+    m = master()
+    try:
+        hosts = m.qhost()
+    finally:
+        m.close()
+    if as_json:
+        echo_json(hosts)
+        return
+    cols = ("name", "arch_string", "num_proc", "load_avg", "mem_total", "mem_used")
+    click.echo(table(("HOSTNAME", "ARCH", "NCPU", "LOAD", "MEMTOT", "MEMUSE"),
+                     [[h.get(c, "-") for c in cols] for h in hosts],
+                     right=("NCPU", "LOAD", "MEMTOT", "MEMUSE")))
+
+
+@sge.command("submit")
+@click.argument("script", type=click.Path(dir_okay=False))
+@click.option("--name", help="Job name (qsub -N).")
+def submit_cmd(script: str, name: str | None) -> None:
+    """qsub SCRIPT as the configured SGE user; prints the job id."""
+    try:
+        body = Path(script).read_bytes()
+    except OSError as exc:
+        raise UserError(f"{script}: {exc.strerror}") from None
+    m = master()
+    try:
+        click.echo(f"Your job {m.submit(body, name or Path(script).name)} has been submitted")
+    finally:
+        m.close()
+
+
+@click.group()
+def ssh() -> None:
+    """SSH host keys."""
+
+
+@ssh.command("trust")
+@click.argument("host")
+@click.option("--port", type=int, help="SSH port (default: ~/.ssh/config, else 22).")
+@click.option("--known-hosts", "known_hosts", type=click.Path(dir_okay=False),
+              help="File to add the key to (default: ~/.ssh/known_hosts).")
+@click.option("--yes", is_flag=True, help="Do not ask (you compared the fingerprint).")
+def trust_cmd(host: str, port: int | None, known_hosts: str | None, yes: bool) -> None:
+    """Show HOST's key fingerprint and, once you confirm it is the host's own, trust it."""
+    target = resolve(host, port, known_hosts=(known_hosts,) if known_hosts else ())
+    key = scan_key(target)
+    from onetui.remote.ssh import fingerprint
+
+    click.echo(f"{target.key_name}: {key.get_name()} {fingerprint(key)}")
+    if not yes and not click.confirm("Is this the host's own key (compare it on the host: "
+                                     "ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub)?"):
+        raise UserError("not trusted")
+    path = trust(target, key, known_hosts)
+    click.echo(f"trusted: added to {path}")

@@ -1,0 +1,20 @@
+"""The hooks an engine runs, from the configuration (SGE when `[sge]` is configured)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from onetui import config
+from onetui.store import Store
+
+
+def default_hooks(store: Store, cfg: dict[str, Any] | None = None) -> list[Any]:
+    from onetui.services.sge.hook import SgeHook
+    from onetui.services.sge.master import Master, SgeConfig
+
+    cfg = config.load_config() if cfg is None else cfg
+    hooks: list[Any] = []
+    sge = SgeConfig.from_config(cfg)
+    if sge is not None:
+        hooks.append(SgeHook(store, Master(sge)))
+    return hooks

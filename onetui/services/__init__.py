@@ -1,0 +1,1 @@
+"""Services onetui runs on top of VMs: Sun Grid Engine, nginx, labs."""

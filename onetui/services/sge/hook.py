@@ -1,0 +1,131 @@
+"""The engine's SGE hook: a VM whose template has an `SGE = [...]` section becomes an exec
+host when it runs, and leaves SGE cleanly — drained first — before it shuts down.
+
+State lives on the VM (`info.sge_state`: joining, waiting, joined, failed, draining, left),
+so a restarted engine carries on where the last one stopped, and `vm show` tells the admin.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from onetui.errors import UserError
+from onetui.model import VM
+from onetui.services.sge.master import Master
+from onetui.store import Store
+from onetui.template import Vector, parse
+
+RETRY_AFTER = 30.0
+
+
+def sge_section(vm: VM) -> Vector | None:
+    try:
+        section = parse(vm.body, f"VM {vm.id}").get("SGE")
+    except UserError:
+        return None
+    return section if isinstance(section, Vector) else None
+
+
+def exec_hostname(vm: VM, section: Vector) -> str:
+    """The name SGE knows the worker by: its VPN hostname when it leased one (EC2 workers),
+    else the template's HOSTNAME, else the VM's name."""
+    return str(vm.info.get("vpn_hostname") or section.get("HOSTNAME") or vm.name)
+
+
+class SgeHook:
+    def __init__(self, store: Store, master: Master) -> None:
+        self.store = store
+        self.master = master
+
+    # -- what the engine calls --------------------------------------------------------------
+
+    def vm_changed(self, vm: VM, old: str, new: str) -> None:
+        section = sge_section(vm)
+        if section is None:
+            return
+        if new == "runn" and vm.info.get("sge_state") not in ("joined", "waiting"):
+            self._join(vm, section)
+        elif new in ("done", "fail") and vm.info.get("sge_state") in (
+                "joined", "waiting", "draining", "failed", "joining"):
+            self._remove(vm, section, "the VM is gone")
+
+    def tick(self, vms: list[VM]) -> None:
+        """Each pass: retry failed joins, and see whether waiting execds have reported."""
+        for vm in vms:
+            state = vm.info.get("sge_state")
+            if vm.state != "runn" or state not in ("failed", "waiting"):
+                continue
+            section = sge_section(vm)
+            if section is None:
+                continue
+            if state == "failed" and time.time() - vm.info.get("sge_since", 0) > RETRY_AFTER:
+                self._join(vm, section)
+            elif state == "waiting":
+                self._check_execd(vm, section)
+
+    def hold_stop(self, vm: VM) -> str:
+        """Before a shutdown: drain the host (disable its queue instance, let its jobs end
+        or the drain timeout pass), then remove it. Returns why the shutdown must wait."""
+        section = sge_section(vm)
+        if section is None or vm.info.get("sge_state") not in ("joined", "waiting", "draining"):
+            return ""
+        host, queue = exec_hostname(vm, section), section.get("QUEUE") or "all.q"
+        try:
+            if vm.info.get("sge_state") != "draining":
+                self.master.disable(host, queue)
+                self._set(vm, "draining", f"queue instance {queue}@{host} disabled")
+                vm = self.store.vms.get(vm.id)
+            running = self.master.running_jobs(host, queue)
+        except UserError as exc:
+            self._set(vm, "draining", f"drain: {exc}", level="error")
+            return f"draining from SGE: {exc}"
+        waited = time.time() - vm.info.get("sge_since", time.time())
+        if running and waited < self.master.config.drain_timeout:
+            return f"draining from SGE: {running} job(s) still running on {queue}@{host}"
+        self._remove(vm, section, f"drained ({running} job(s) left after {waited:.0f} s)"
+                     if running else "drained")
+        return ""
+
+    # -- steps ------------------------------------------------------------------------------
+
+    def _join(self, vm: VM, section: Vector) -> None:
+        host = exec_hostname(vm, section)
+        queue = section.get("QUEUE") or "all.q"
+        try:
+            slots = int(section.get("SLOTS") or 1)
+            steps = self.master.join(host, queue, section.get("HOSTGROUP") or "@allhosts", slots)
+        except (UserError, ValueError) as exc:
+            self._set(vm, "failed", f"join {host}: {exc}", level="error")
+            return
+        self._set(vm, "waiting", f"{host} joined SGE ({', '.join(steps) or 'already known'}); "
+                                 "waiting for its execd")
+        self._check_execd(self.store.vms.get(vm.id), section)
+
+    def _check_execd(self, vm: VM, section: Vector) -> None:
+        host, queue = exec_hostname(vm, section), section.get("QUEUE") or "all.q"
+        try:
+            states = self.master.instance_state(host, queue)
+        except UserError as exc:
+            self.store.vms.update(vm.id, message=f"SGE: {exc}")
+            return
+        if states is not None and "u" not in states:
+            self._set(vm, "joined", f"{queue}@{host} is up in SGE")
+
+    def _remove(self, vm: VM, section: Vector, why: str) -> None:
+        host = exec_hostname(vm, section)
+        try:
+            self.master.remove(host, section.get("QUEUE") or "all.q",
+                               section.get("HOSTGROUP") or "@allhosts")
+        except UserError as exc:
+            self._set(vm, "failed", f"leave {host}: {exc}", level="error")
+            return
+        self._set(vm, "left", f"{host} removed from SGE: {why}")
+
+    def _set(self, vm: VM, state: str, message: str, level: str = "info") -> None:
+        fresh = self.store.vms.get(vm.id)
+        info: dict[str, Any] = {**fresh.info, "sge_state": state, "sge_message": message}
+        if fresh.info.get("sge_state") != state:
+            info["sge_since"] = time.time()
+        self.store.vms.update(vm.id, info=info, event=f"VM {vm.id} {vm.name}: SGE {message}",
+                              level=level)

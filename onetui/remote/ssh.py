@@ -96,6 +96,7 @@ class Target:
     proxy_jump: str | None = None
     proxy_command: str | None = None
     known_hosts: tuple[str, ...] = ()
+    ssh_config: str | None = None
 
     @property
     def key_name(self) -> str:
@@ -123,7 +124,7 @@ def resolve(host: str, port: int | None = None, user: str | None = None,
         alias=host, hostname=cfg.get("hostname", host), port=int(port or cfg.get("port", 22)),
         user=user or cfg.get("user"), key_files=tuple(str(Path(k).expanduser()) for k in keys),
         proxy_jump=cfg.get("proxyjump"), proxy_command=cfg.get("proxycommand"),
-        known_hosts=tuple(known_hosts) or default_known_hosts(),
+        known_hosts=tuple(known_hosts) or default_known_hosts(), ssh_config=ssh_config,
     )
 
 
@@ -153,7 +154,8 @@ class Connection:
             cmd = t.proxy_command.replace("%h", t.hostname).replace("%p", str(t.port))
             return paramiko.ProxyCommand(cmd.replace("%r", t.user or ""))
         if t.proxy_jump:
-            jump = (self._pool or Pool()).get(resolve(t.proxy_jump, known_hosts=t.known_hosts))
+            jump = (self._pool or Pool()).get(resolve(t.proxy_jump, known_hosts=t.known_hosts,
+                                                      ssh_config=t.ssh_config))
             transport = jump.client().get_transport()
             assert transport is not None
             return transport.open_channel("direct-tcpip", (t.hostname, t.port), ("127.0.0.1", 0))
@@ -228,14 +230,15 @@ class Connection:
 
 @dataclass
 class Pool:
-    """One connection per (user, host, port), shared by everything that talks to it."""
+    """One connection per (user, host, port, route), shared by everything that talks to it."""
 
     timeout: float = 10.0
     _conns: dict[tuple, Connection] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def get(self, target: Target) -> Connection:
-        key = (target.user, target.hostname, target.port)
+        key = (target.user, target.hostname, target.port, target.proxy_jump,
+               target.proxy_command)
         with self._lock:
             conn = self._conns.get(key)
             if conn is None:

@@ -92,3 +92,42 @@ def test_names_with_shell_characters_never_reach_a_command(sge_config: dict) -> 
     with pytest.raises(UserError, match="job name"):
         master.submit(b"true\n", "x$(reboot)")
     master.close()
+
+
+def test_ssh_config_aliases_and_proxyjump_are_honoured(sge_bed: Path, known_hosts: Path,
+                                                       tmp_path: Path) -> None:
+    """An admin's bastion set-up: the master reached through a jump host (here the same
+    sshd, forwarding to itself), all of it from ~/.ssh/config."""
+    cfg = tmp_path / "ssh_config"
+    cfg.write_text(f"Host bastion\n  HostName 127.0.0.1\n  Port {PORT}\n  User {USER}\n"
+                   f"  IdentityFile {KEY}\n\n"
+                   f"Host sgemaster\n  HostName 127.0.0.1\n  Port {PORT}\n  User {USER}\n"
+                   f"  IdentityFile {KEY}\n  ProxyJump bastion\n")
+    pool = Pool()
+    target = resolve("sgemaster", known_hosts=[str(known_hosts)], ssh_config=str(cfg))
+    assert (target.hostname, target.port, target.user, target.proxy_jump) == (
+        "127.0.0.1", PORT, USER, "bastion")
+    assert pool.get(target).run(["echo", "via bastion"]).out == "via bastion\n"
+    pool.close()
+
+
+def test_local_transport_runs_the_same_commands(sge_bed: Path) -> None:
+    master = Master(SgeConfig(transport="local"))
+    assert master.qstat().instance("all.q@node2") is not None
+
+
+def test_stale_grid_is_kept_when_the_master_goes_away(sge_config: dict) -> None:
+    from onetui.services.sge.master import GridWatch
+
+    watch = GridWatch(Master(SgeConfig.from_config(sge_config)))
+    good = watch.poll()
+    assert good is not None and watch.stale_since is None
+    watch.master = Master(SgeConfig.from_config({"sge": {**sge_config["sge"], "port": 1}}))
+    assert watch.poll() is good  # the last good data stays on screen
+    assert watch.stale_since is not None and "cannot connect" in watch.error
+
+
+def test_sge_hosts_cli(sge_config: dict) -> None:
+    out = onetui("sge", "hosts").stdout.splitlines()
+    assert out[0].split() == ["HOSTNAME", "ARCH", "NCPU", "LOAD", "MEMTOT", "MEMUSE"]
+    assert any(line.split()[0] == "node2" for line in out[1:])

@@ -129,7 +129,12 @@ def has_index(pattern: str) -> bool:
 def vm_time(vm: VM, now: float | None = None) -> str:
     """OpenNebula's TIME column, `DD HH:MM:SS` since the VM was created (frozen once done)."""
     end = vm.stopped_at if vm.state in FINAL_STATES and vm.stopped_at else (now or time.time())
-    secs = max(0, int(end - vm.created_at))
+    return age(end - vm.created_at)
+
+
+def age(seconds: float) -> str:
+    """`DD HH:MM:SS`, OpenNebula's way of writing a duration."""
+    secs = max(0, int(seconds))
     days, rest = divmod(secs, 86400)
     hours, rest = divmod(rest, 3600)
     mins, secs = divmod(rest, 60)

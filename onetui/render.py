@@ -6,6 +6,7 @@ One place decides what a cell says, so the CLI's tables and the console's panes 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from onetui.model import VM, Host, vm_time
@@ -51,3 +52,26 @@ def vm_row(vm: VM, now: float | None = None) -> tuple[str, ...]:
 def stamp(t: float | None) -> str:
     """OpenNebula's `07/21 15:42:47`, or '-' for never."""
     return time.strftime("%m/%d %H:%M:%S", time.localtime(t)) if t else "-"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]],
+          right: Sequence[str] = ()) -> str:
+    """Columns padded to their widest cell; the columns named in `right` align right
+    (numbers), as `onevm list` and `onehost list` print them."""
+    cells = [[str(c) for c in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+
+    def line(row: Sequence[str]) -> str:
+        parts = [
+            cell.rjust(w) if head in right else cell.ljust(w)
+            for cell, w, head in zip(row, widths, headers, strict=True)
+        ]
+        return " ".join(parts).rstrip()
+
+    return "\n".join([line(list(headers)), *(line(r) for r in cells)])
+
+
+def pairs(items: Sequence[tuple[str, Any]]) -> str:
+    """`KEY : value` lines with the colons aligned, as `onevm show` prints them."""
+    width = max((len(k) for k, _ in items), default=0)
+    return "\n".join(f"{k.ljust(width)} : {v}" for k, v in items)

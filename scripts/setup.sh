@@ -14,7 +14,9 @@ case "$extras" in demo|dev) ;; *) echo "usage: $0 [demo|dev]" >&2; exit 2 ;; esa
 
 need=()
 missing() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" != "install ok installed" ]; }
-for p in libvirt-dev pkg-config gcc python3-dev python3-venv; do
+pkgs=(libvirt-dev pkg-config gcc python3-dev python3-venv)
+[ "$extras" = dev ] && pkgs+=(tmux openssh-client)  # the console's end-to-end test; ssh
+for p in "${pkgs[@]}"; do
   missing "$p" && need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

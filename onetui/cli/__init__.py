@@ -18,13 +18,21 @@ from onetui.template import TemplateError
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--state", "state", metavar="DIR", envvar="ONETUI_STATE",
               help="State directory holding the store (default: $XDG_DATA_HOME/onetui).")
+@click.option("--theme", metavar="NAME", help="Console theme (onetui, onetui-light, ursa, "
+              "Textual's own, or one of yours).")
+@click.option("--no-engine", is_flag=True, help="Console only watches; another process "
+              "(onetui serve) runs the engine.")
 @click.version_option(package_name="onetui")
 @click.pass_context
-def cli(ctx: click.Context, state: str | None) -> None:
-    """onetui: run a small hybrid cloud (libvirt hosts, EC2 workers, SGE, nginx, labs)."""
-    ctx.obj = Context(state)
+def cli(ctx: click.Context, state: str | None, theme: str | None, no_engine: bool) -> None:
+    """onetui: run a small hybrid cloud (libvirt hosts, EC2 workers, SGE, nginx, labs).
+
+    Alone, it opens the console on the store; the subcommands script the same things."""
+    ctx.obj = Context(state, theme)
     if ctx.invoked_subcommand is None:
-        click.echo(ctx.get_help())
+        from onetui.tui.app import OnetuiApp
+
+        OnetuiApp(config.store_path(state), theme=theme, run_engine=not no_engine).run()
 
 
 def _register() -> None:

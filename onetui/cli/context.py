@@ -6,8 +6,9 @@ from onetui.store import Store
 
 
 class Context:
-    def __init__(self, state: str | None) -> None:
+    def __init__(self, state: str | None, theme: str | None = None) -> None:
         self.state = state
+        self.theme = theme
         self._store: Store | None = None
 
     @property

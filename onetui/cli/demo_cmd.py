@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from onetui import demo as demo_mod
+from onetui.cli.context import Context
 from onetui.cli.output import table
 from onetui.render import HOST_COLUMNS, NUMERIC, VM_COLUMNS, host_row, vm_row
 from onetui.store import Store
@@ -19,11 +20,21 @@ from onetui.store import Store
               help="Prepare the demo, print what it holds, and exit (for scripts and CI).")
 @click.option("--keep", is_flag=True,
               help="Keep the state directory afterwards (use it with --state DIR).")
-def demo(headless: bool, keep: bool) -> None:
-    """The seed's scenario on libvirt test-driver hosts, in a throwaway store."""
+@click.pass_obj
+def demo(ctx: Context, headless: bool, keep: bool) -> None:
+    """The seed's scenario on libvirt test-driver hosts and a local EC2 endpoint, in a
+    throwaway store, opened in the console (with --headless: printed)."""
     state = Path(tempfile.mkdtemp(prefix="onetui-demo-"))
     try:
         prepared = demo_mod.prepare(state)
+        if not headless:
+            try:
+                from onetui.tui.app import OnetuiApp
+
+                OnetuiApp(state / "onetui.db", theme=ctx.theme, engine_interval=1.0).run()
+            finally:
+                prepared.close()
+            return
         click.echo(f"demo store: {state / 'onetui.db'}")
         click.echo(f"templates:  {', '.join(prepared.templates)}")
         for name, where in prepared.hosts:
@@ -41,9 +52,6 @@ def demo(headless: bool, keep: bool) -> None:
                     engine.close()
         finally:
             prepared.close()
-        if not headless:
-            click.echo("\n(the console lands with its own issue; until then the demo prints "
-                       "what it prepared)")
         if keep:
             click.echo(f"kept: onetui --state {state} vm list")
     finally:

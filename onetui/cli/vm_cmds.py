@@ -9,13 +9,13 @@ import time
 import click
 
 from onetui.cli.context import Context
-from onetui.cli.output import echo_json, pairs, table
+from onetui.cli.output import echo_json, table
+from onetui.describe import vm_text
 from onetui.engine import actions, instantiate
 from onetui.errors import UserError
 from onetui.model import VM
-from onetui.render import NUMERIC, VM_COLUMNS, stamp, vm_row
+from onetui.render import NUMERIC, VM_COLUMNS, vm_row
 from onetui.store import Store
-from onetui.template import Vector, parse
 
 pass_ctx = click.make_pass_decorator(Context)
 
@@ -81,27 +81,6 @@ def vm_json(v: VM) -> dict:
     return {**dataclasses.asdict(v), "vm_state": v.vm_state, "lcm_state": v.lcm_state}
 
 
-def _cloud_lines(v: VM) -> list[tuple[str, str]]:
-    """EC2 VMs: the instance, its addresses, and the worker's VPN identity."""
-    info = v.info
-    keys = (("INSTANCE STATE", "guest_instance_state"), ("INSTANCE TYPE", "guest_instance_type"),
-            ("PUBLIC DNS", "guest_public_dns"), ("PUBLIC IP", "guest_public_ip"),
-            ("PRIVATE IP", "guest_private_ip"), ("VPN IP", "vpn_ip"),
-            ("VPN HOSTNAME", "vpn_hostname"), ("LAUNCH", "launch"))
-    return [(label, str(info[key])) for label, key in keys if info.get(key)]
-
-
-def _template_lines(body: str) -> list[tuple[str, str]]:
-    """The template as `onevm show` prints it: vectors as K=V,K=V."""
-    out = []
-    for attr in parse(body, "template"):
-        value = attr.value
-        if isinstance(value, Vector):
-            value = ",".join(f"{k}={v}" for k, v in value.items)
-        out.append((attr.name, value))
-    return out
-
-
 @vm.command("show")
 @click.argument("ref", metavar="ID")
 @click.option("--json", "as_json", is_flag=True)
@@ -109,31 +88,11 @@ def _template_lines(body: str) -> list[tuple[str, str]]:
 def show_cmd(ctx: Context, ref: str, as_json: bool) -> None:
     """Everything about a VM, including why it is still pending."""
     v = ctx.store.vms.get(ref)
-    events = ctx.store.events.recent(limit=10, kind="vm", obj_id=v.id)
     if as_json:
+        events = ctx.store.events.recent(limit=10, kind="vm", obj_id=v.id)
         echo_json({**vm_json(v), "events": [dataclasses.asdict(e) for e in events]})
         return
-    click.echo(f"VIRTUAL MACHINE {v.id} INFORMATION")
-    click.echo(pairs([
-        ("ID", v.id), ("NAME", v.name), ("TEMPLATE ID", v.template_id if v.template_id
-                                          is not None else -1),
-        ("STATE", v.vm_state), ("LCM STATE", v.lcm_state), ("SHORT STATE", v.state),
-        ("PENDING ACTION", v.intent or "-"), ("HOST", v.host_name or "-"),
-        ("DEPLOY ID", v.deploy_id or "-"), ("CPU", f"{v.cpu:g}"), ("MEMORY", f"{v.memory} MB"),
-        ("IP", v.ip or "-"), ("MAC", v.mac or "-"), *_cloud_lines(v),
-        ("CREATED", stamp(v.created_at)), ("START TIME", stamp(v.started_at)),
-        ("STOP TIME", stamp(v.stopped_at)), ("LAST POLL", stamp(v.polled_at)),
-        ("MESSAGE", v.message or "-"),
-    ]))
-    if v.sched:
-        click.echo("\nWHY PENDING")
-        click.echo(table(("HOST", "REASON"), [(r["host"], r["reason"]) for r in v.sched]))
-    click.echo("\n....: Template :....")
-    click.echo(pairs(_template_lines(v.body)))
-    if events:
-        click.echo("\nEVENTS")
-        for e in reversed(events):
-            click.echo(f"{stamp(e.at)}  {e.message}")
+    click.echo(vm_text(ctx.store, v.id)[1])
 
 
 def _action_command(name: str, action, help_text: str) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,86 @@
+"""What `vm show` and `host show` print, as text: the CLI prints it, the console shows it in
+its detail screens. One description of an object, two places."""
+
+from __future__ import annotations
+
+from onetui.model import VM
+from onetui.render import NUMERIC, VM_COLUMNS, human_mb, pairs, stamp, table, vm_row
+from onetui.store import Store
+from onetui.template import Vector, parse
+
+
+def _cloud_lines(v: VM) -> list[tuple[str, str]]:
+    """EC2 VMs: the instance, its addresses, and the worker's VPN identity."""
+    info = v.info
+    keys = (("INSTANCE STATE", "guest_instance_state"), ("INSTANCE TYPE", "guest_instance_type"),
+            ("PUBLIC DNS", "guest_public_dns"), ("PUBLIC IP", "guest_public_ip"),
+            ("PRIVATE IP", "guest_private_ip"), ("VPN IP", "vpn_ip"),
+            ("VPN HOSTNAME", "vpn_hostname"), ("LAUNCH", "launch"))
+    return [(label, str(info[key])) for label, key in keys if info.get(key)]
+
+
+def _template_lines(body: str) -> list[tuple[str, str]]:
+    """The template as `onevm show` prints it: vectors as K=V,K=V."""
+    out = []
+    for attr in parse(body, "template"):
+        value = attr.value
+        if isinstance(value, Vector):
+            value = ",".join(f"{k}={v}" for k, v in value.items)
+        out.append((attr.name, value))
+    return out
+
+
+def vm_text(store: Store, ref: int | str) -> tuple[str, str]:
+    """Everything about a VM, including why it is still pending and its recent events."""
+    v = store.vms.get(ref)
+    events = store.events.recent(limit=10, kind="vm", obj_id=v.id)
+    out = [f"VIRTUAL MACHINE {v.id} INFORMATION"]
+    out.append(pairs([
+        ("ID", v.id), ("NAME", v.name), ("TEMPLATE ID", v.template_id if v.template_id
+                                          is not None else -1),
+        ("STATE", v.vm_state), ("LCM STATE", v.lcm_state), ("SHORT STATE", v.state),
+        ("PENDING ACTION", v.intent or "-"), ("HOST", v.host_name or "-"),
+        ("DEPLOY ID", v.deploy_id or "-"), ("CPU", f"{v.cpu:g}"), ("MEMORY", f"{v.memory} MB"),
+        ("IP", v.ip or "-"), ("MAC", v.mac or "-"), *_cloud_lines(v),
+        ("CREATED", stamp(v.created_at)), ("START TIME", stamp(v.started_at)),
+        ("STOP TIME", stamp(v.stopped_at)), ("LAST POLL", stamp(v.polled_at)),
+        ("MESSAGE", v.message or "-"),
+    ]))
+    if v.sched:
+        out.append("\nWHY PENDING")
+        out.append(table(("HOST", "REASON"), [(r["host"], r["reason"]) for r in v.sched]))
+    out.append("\n....: Template :....")
+    out.append(pairs(_template_lines(v.body)))
+    if events:
+        out.append("\nEVENTS")
+        for e in reversed(events):
+            out.append(f"{stamp(e.at)}  {e.message}")
+    return f"VM {v.id} {v.name}", "\n".join(out)
+
+
+def host_text(store: Store, ref: int | str) -> tuple[str, str]:
+    """A host's settings, its monitoring, its attributes and its VMs."""
+    h = store.hosts.get(ref)
+    vms = store.vms.list(host_id=h.id, include_done=False)
+    out: list[str] = []
+    mon = h.monitor
+    out.append(f"HOST {h.id} INFORMATION")
+    out.append(pairs([
+        ("ID", h.id), ("NAME", h.name), ("DRIVER", h.driver),
+        *((k.upper(), v) for k, v in h.config.items()),
+        ("STATE", h.stat), ("ERROR", h.error or "-"), ("LAST MONITORED", stamp(h.monitored_at)),
+    ]))
+    out.append("\nHOST SHARES")
+    out.append(pairs([
+        ("TOTAL CPU", mon.get("TCPU", "-")), ("FREE CPU", mon.get("FCPU", "-")),
+        ("AVAILABLE CPU", mon.get("ACPU", "-")), ("TOTAL MEMORY", human_mb(mon.get("TMEM"))),
+        ("FREE MEMORY", human_mb(mon.get("FMEM"))),
+        ("AVAILABLE MEMORY", human_mb(mon.get("AMEM"))), ("RUNNING VMS", mon.get("RVM", 0)),
+        ("HYPERVISOR", mon.get("HYPERVISOR", "-")),
+    ]))
+    if h.attrs:
+        out.append("\nATTRIBUTES")
+        out.append(pairs(sorted(h.attrs.items())))
+    out.append("\nVIRTUAL MACHINES")
+    out.append(table(VM_COLUMNS, [vm_row(vm) for vm in vms], right=NUMERIC))
+    return f"Host {h.id} {h.name}", "\n".join(out)

@@ -1,0 +1,88 @@
+"""What the console's live panes need from the store, as deltas keyed by id.
+
+Kept apart from the widgets (k9s's model layer): it reads the store — in a worker thread —
+and answers "which rows changed since last time", so a pane updates a hundred rows in
+place instead of rebuilding ten thousand. Rows come from `render`, the same cells the CLI
+prints.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from onetui.model import Event
+from onetui.render import host_row, vm_row
+from onetui.store import Store
+
+EVENT_BACKLOG = 200
+
+
+@dataclass
+class Delta:
+    """Rows to put (id → cells) or drop (id → None); `full` means: replace everything."""
+
+    full: bool = False
+    hosts: dict[int, tuple[str, ...] | None] = field(default_factory=dict)
+    vms: dict[int, tuple[str, ...] | None] = field(default_factory=dict)
+    vm_started: dict[int, float] = field(default_factory=dict)  # for the ticking TIME column
+    events: list[Event] = field(default_factory=list)
+    at: float = 0.0
+
+    @property
+    def empty(self) -> bool:
+        return not (self.full or self.hosts or self.vms or self.events)
+
+
+class LiveView:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.seq: int | None = None
+        self.last_event = 0
+
+    def poll(self) -> Delta:
+        """Everything on the first call (or when the change log no longer reaches back),
+        afterwards only what changed."""
+        now = time.time()
+        if self.seq is None:
+            return self._full(now)
+        changes = self.store.changes.since(self.seq)
+        if not changes.complete:
+            return self._full(now)
+        self.seq = changes.seq
+        delta = Delta(at=now)
+        host_ids = changes.ids.get("host", set())
+        if host_ids:
+            found = {h.id: h for h in self.store.hosts.by_ids(host_ids)}
+            delta.hosts = {i: host_row(found[i]) if i in found else None for i in host_ids}
+            # a renamed or deleted host changes the HOSTNAME column of its VMs
+        vm_ids = changes.ids.get("vm", set())
+        if vm_ids:
+            found_vms = {v.id: v for v in self.store.vms.by_ids(vm_ids)}
+            for i in vm_ids:
+                vm = found_vms.get(i)
+                if vm is None or vm.state == "done":
+                    delta.vms[i] = None
+                else:
+                    delta.vms[i] = vm_row(vm, now)
+                    delta.vm_started[i] = vm.created_at
+        delta.events = self._events()
+        return delta
+
+    def _full(self, now: float) -> Delta:
+        self.seq = self.store.changes.current()
+        vms = self.store.vms.list(include_done=False)
+        delta = Delta(full=True, at=now,
+                      hosts={h.id: host_row(h) for h in self.store.hosts.list()},
+                      vms={v.id: vm_row(v, now) for v in vms},
+                      vm_started={v.id: v.created_at for v in vms})
+        recent = self.store.events.recent(EVENT_BACKLOG)
+        self.last_event = recent[0].id if recent else 0
+        delta.events = list(reversed(recent))
+        return delta
+
+    def _events(self) -> list[Event]:
+        new = self.store.events.since(self.last_event, limit=EVENT_BACKLOG)
+        if new:
+            self.last_event = new[-1].id
+        return new

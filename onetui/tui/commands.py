@@ -1,0 +1,33 @@
+"""Every console action in the command palette (`:` or ctrl+p)."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from textual.command import Hit, Hits, Provider
+
+ACTIONS = (
+    ("Create VMs from a template", "create", "c"),
+    ("Add EC2 workers", "add_workers", "e"),
+    ("Shut down the selected VM", "vm_action('shutdown')", "s"),
+    ("Delete the selected VM", "vm_delete", "d"),
+    ("Hold or release the selected VM", "vm_hold", "h"),
+    ("SSH into the selected VM", "vm_ssh", "x"),
+    ("Copy the selected id", "copy_id", "y"),
+    ("Show details of the selection", "details", "enter"),
+    ("Filter the focused table", "filter", "/"),
+    ("Enable or disable the selected host", "toggle_host", "D"),
+    ("Pick a theme", "change_theme", "t"),
+    ("Show all keys", "help", "?"),
+    ("Quit", "quit", "q"),
+)
+
+
+class ActionsProvider(Provider):
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, action, key in ACTIONS:
+            score = matcher.match(f"{title} {key}")
+            if score > 0:
+                yield Hit(score, matcher.highlight(title),
+                          partial(self.app.run_action, action), help=f"key: {key}")

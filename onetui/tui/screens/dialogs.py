@@ -1,0 +1,282 @@
+"""Modal screens: details, the instantiate form, the add-EC2-workers prompt, a confirmation,
+and the filter prompt. They never touch drivers: they return what the admin asked for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static
+
+from onetui.errors import UserError
+from onetui.model import has_index
+from onetui.template import TemplateError, parse_requirements
+
+
+class Detail(ModalScreen[None]):
+    """Everything about one object, as `vm show` / `host show` print it."""
+
+    BINDINGS = [Binding("escape,q,enter", "dismiss", "Close")]
+
+    def __init__(self, title: str, text: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.body = text
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="detail") as box:
+            box.border_title = self.title_text
+            yield Static(self.body, id="detail-body", markup=False)
+
+    def action_dismiss(self) -> None:  # type: ignore[override]
+        self.dismiss(None)
+
+
+class Confirm(ModalScreen[bool]):
+    BINDINGS = [Binding("escape,n", "no", "No"), Binding("y", "yes", "Yes")]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm"):
+            yield Label(self.question)
+            with Horizontal(classes="buttons"):
+                yield Button("Yes (y)", id="yes", variant="error")
+                yield Button("No (n)", id="no")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_yes(self) -> None:
+        self.dismiss(True)
+
+    def action_no(self) -> None:
+        self.dismiss(False)
+
+
+class Prompt(ModalScreen[str | None]):
+    """One line of input (the `/` filter)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, label: str, value: str = "") -> None:
+        super().__init__()
+        self.label, self.value = label, value
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="prompt"):
+            yield Label(self.label)
+            yield Input(value=self.value, id="prompt-input")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+@dataclass(frozen=True)
+class Instantiate:
+    template: str
+    count: int
+    name: str | None
+    hold: bool
+    overrides: dict[str, str]
+
+
+def _positive(value: str, kind: type, what: str) -> str:
+    if not value.strip():
+        return ""
+    try:
+        if kind(value) <= 0:
+            raise ValueError
+    except ValueError:
+        return f"{what}: expected a positive {'whole ' if kind is int else ''}number"
+    return ""
+
+
+def check_form(values: dict[str, str]) -> dict[str, str]:
+    """Field → message for every field that is wrong (empty: all fine). Pure, so the form's
+    rules are tested without a screen."""
+    errors: dict[str, str] = {}
+    if not values.get("template"):
+        errors["template"] = "choose a template"
+    count = values.get("count", "1").strip() or "1"
+    if not count.isdigit() or int(count) < 1:
+        errors["count"] = "count: expected a whole number, at least 1"
+    name = values.get("name", "").strip()
+    if name and count.isdigit() and int(count) > 1 and not has_index(name):
+        errors["name"] = f"{count} VMs need %i in the name (e.g. web-%i)"
+    for field, kind, what in (("cpu", float, "CPU"), ("memory", int, "MEMORY (MB)")):
+        problem = _positive(values.get(field, ""), kind, what)
+        if problem:
+            errors[field] = problem
+    requirements = values.get("requirements", "").strip()
+    if requirements:
+        try:
+            parse_requirements(requirements, "REQUIREMENTS")
+        except TemplateError as exc:
+            errors["requirements"] = f"col {exc.col}: {exc.message}"
+    return errors
+
+
+def overrides_from(values: dict[str, str]) -> dict[str, str]:
+    out = {}
+    if values.get("cpu", "").strip():
+        out["CPU"] = values["cpu"].strip()
+    if values.get("memory", "").strip():
+        out["MEMORY"] = values["memory"].strip()
+    clauses = []
+    if values.get("host"):
+        clauses.append(f'HOSTNAME = "{values["host"]}"')
+    if values.get("requirements", "").strip():
+        clauses.append(f"({values['requirements'].strip()})")
+    if clauses:
+        out["REQUIREMENTS"] = " & ".join(clauses)
+    return out
+
+
+class InstantiateForm(ModalScreen[Instantiate | None]):
+    """Choose a stored template (with its text), name pattern, count, host or REQUIREMENTS,
+    CPU/MEMORY, hold. Each field says what is wrong with it, next to it."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "submit", "Create")]
+
+    def __init__(self, templates: dict[str, str], hosts: list[str],
+                 selected: str | None = None) -> None:
+        super().__init__()
+        self.templates = templates
+        self.hosts = hosts
+        self.selected = selected if selected in templates else None
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="form") as box:
+            box.border_title = "Instantiate a template"
+            yield Label("Template")
+            yield Select([(n, n) for n in self.templates], id="template",
+                         value=self.selected or Select.NULL, prompt="choose…")
+            yield Label("", id="template-error", classes="error")
+            yield Static("", id="preview", markup=False)
+            for field, label, placeholder in (
+                    ("name", "Name (%i = index)", "web-%i"), ("count", "Count", "1"),
+                    ("requirements", "REQUIREMENTS (optional)", 'RACK = "r1"'),
+                    ("cpu", "CPU (optional override)", "e.g. 0.5"),
+                    ("memory", "MEMORY in MB (optional override)", "e.g. 512")):
+                yield Label(label)
+                yield Input(placeholder=placeholder, id=field,
+                            value="1" if field == "count" else "")
+                yield Label("", id=f"{field}-error", classes="error")
+            yield Label("Host (optional)")
+            yield Select([(h, h) for h in self.hosts], id="host", prompt="any host")
+            yield Checkbox("Create on hold", id="hold")
+            yield Label("", id="form-error", classes="error")
+            with Horizontal(classes="buttons"):
+                yield Button("Create (ctrl+s)", id="create", variant="primary")
+                yield Button("Cancel (esc)", id="cancel")
+
+    def on_mount(self) -> None:
+        self._preview()
+
+    def values(self) -> dict[str, str]:
+        def sel(widget_id: str) -> str:
+            value = self.query_one(f"#{widget_id}", Select).value
+            return "" if value is Select.NULL or value is None else str(value)
+
+        out = {f: self.query_one(f"#{f}", Input).value
+               for f in ("name", "count", "requirements", "cpu", "memory")}
+        return {**out, "template": sel("template"), "host": sel("host")}
+
+    def _preview(self) -> None:
+        name = self.values()["template"]
+        self.query_one("#preview", Static).update(self.templates.get(name, ""))
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "template":
+            self._preview()
+        self._show_errors(check_form(self.values()), only=event.select.id)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self._show_errors(check_form(self.values()), only=event.input.id)
+
+    def _show_errors(self, errors: dict[str, str], only: str | None = None) -> None:
+        for field in ("template", "name", "count", "requirements", "cpu", "memory"):
+            if only is None or field == only:
+                self.query_one(f"#{field}-error", Label).update(errors.get(field, ""))
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "create":
+            self.action_submit()
+        else:
+            self.action_cancel()
+
+    def on_input_submitted(self, _: Input.Submitted) -> None:
+        self.action_submit()
+
+    def action_submit(self) -> None:
+        values = self.values()
+        errors = check_form(values)
+        self._show_errors(errors)
+        if errors:
+            return
+        self.dismiss(Instantiate(values["template"], int(values["count"] or 1),
+                                 values["name"].strip() or None,
+                                 self.query_one("#hold", Checkbox).value,
+                                 overrides_from(values)))
+
+    def show_error(self, message: str) -> None:
+        self.query_one("#form-error", Label).update(message)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+@dataclass(frozen=True)
+class AddWorkers:
+    template: str
+    count: int
+
+
+class Ec2Prompt(ModalScreen[AddWorkers | None]):
+    """`e`: how many EC2 workers (1) of which template (the last used); Enter accepts."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, templates: list[str], last: str | None) -> None:
+        super().__init__()
+        self.templates = templates
+        self.last = last if last in templates else (templates[0] if templates else None)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="prompt") as box:
+            box.border_title = "Add EC2 workers"
+            yield Label("How many?")
+            yield Input(value="1", id="count")
+            yield Label("", id="count-error", classes="error")
+            yield Label("Template")
+            yield Select([(t, t) for t in self.templates], id="template",
+                         value=self.last or Select.NULL, prompt="no EC2 template")
+            yield Label("Enter adds them, Esc cancels", classes="hint")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        text = event.value.strip() or "1"
+        template = self.query_one("#template", Select).value
+        if not text.isdigit() or int(text) < 1:
+            self.query_one("#count-error", Label).update("expected a whole number, at least 1")
+            return
+        if template is Select.NULL or template is None:
+            self.query_one("#count-error", Label).update(
+                "no EC2 template: import one (onetui template import ec2.template)")
+            return
+        self.dismiss(AddWorkers(str(template), int(text)))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def error_text(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, UserError | TemplateError) else repr(exc)

@@ -1,0 +1,217 @@
+"""The console under Textual's test harness (App.run_test): real store, real engine in its
+worker, libvirt's test driver underneath."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input, Label
+
+from onetui import config
+from onetui.data import TEMPLATES, node_uri
+from onetui.engine import instantiate
+from onetui.store import Store
+from onetui.tui.app import OnetuiApp
+from onetui.tui.panes import EventsPane, HostsPane, QueuesPane, VmsPane
+from onetui.tui.screens.dialogs import Confirm, Detail, Ec2Prompt, InstantiateForm, Prompt
+
+
+@pytest.fixture
+def seeded(state_dir: Path) -> Path:
+    with Store.open(state_dir) as store:
+        store.hosts.add("ursa03", "libvirt", {"uri": node_uri("ursa03")})
+        store.hosts.add("ursa04", "libvirt", {"uri": node_uri("ursa04")})
+        for name in ("xen.local01", "ec2.template"):
+            store.templates.add(name.removesuffix(".template"), (TEMPLATES / name).read_text())
+        return store.path
+
+
+def app_for(path: Path, **kw) -> OnetuiApp:  # type: ignore[no-untyped-def]
+    return OnetuiApp(path, cfg={}, engine_interval=0.1, **kw)
+
+
+async def until(pilot, check: Callable[[], bool], tries: int = 100) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(tries):
+        if check():
+            return
+        await pilot.pause(0.1)
+    raise AssertionError("the console never showed it")
+
+
+def state_of(app: OnetuiApp, vm_id: int) -> str | None:
+    row = app.query_one(VmsPane).rows_by_id.get(vm_id)
+    return row[2] if row else None
+
+
+async def test_a_vm_walks_to_runn_live(seeded: Path) -> None:
+    app = app_for(seeded)
+    async with app.run_test(size=(140, 42)) as pilot:
+        await until(pilot, lambda: app.query_one(HostsPane).row_count == 2)
+        with Store(seeded) as store:
+            (vid,) = instantiate.create(store, "xen.local01", name="web-0")
+        await until(pilot, lambda: state_of(app, vid) == "runn")
+        assert app.query_one(VmsPane).rows_by_id[vid][5] == "ursa03"
+        events = app.query_one(EventsPane)
+        await until(pilot, lambda: any("boot → runn" in str(events.get_row_at(i)[2])
+                                       for i in range(events.row_count)))
+        assert "engine: this console" in str(app.query_one("#status").render())
+
+
+async def test_create_form_validates_inline_and_creates(seeded: Path) -> None:
+    app = app_for(seeded)
+    async with app.run_test(size=(140, 60)) as pilot:
+        await pilot.press("c")
+        assert isinstance(app.screen, InstantiateForm)
+        form = app.screen
+        form.query_one("#count", Input).value = "3"
+        form.query_one("#name", Input).value = "web"
+        form.query_one("#cpu", Input).value = "-1"
+        await pilot.pause()
+        form.action_submit()
+        await pilot.pause()
+        assert isinstance(app.screen, InstantiateForm)  # refused, with reasons in place
+        assert "need %i" in str(form.query_one("#name-error", Label).render())
+        assert "CPU: expected a positive number" in str(form.query_one("#cpu-error", Label)
+                                                        .render())
+        assert "choose a template" in str(form.query_one("#template-error", Label).render())
+        form.query_one("#template").value = "xen.local01"
+        form.query_one("#name", Input).value = "web-%i"
+        form.query_one("#cpu", Input).value = ""
+        form.query_one("#requirements", Input).value = 'HOSTNAME = "ursa04"'
+        await pilot.pause()
+        assert "/boot/vmlinuz" in str(form.query_one("#preview").render())  # its text shows
+        form.action_submit()
+        await until(pilot, lambda: len(app.query_one(VmsPane).rows_by_id) == 3)
+        await until(pilot, lambda: {r[5] for r in app.query_one(VmsPane).rows_by_id.values()}
+                    == {"ursa04"})
+        assert sorted(r[1] for r in app.query_one(VmsPane).rows_by_id.values()) == [
+            "web-0", "web-1", "web-2"]
+
+
+async def test_filter_with_regex_and_inversion(seeded: Path) -> None:
+    with Store(seeded) as store:
+        instantiate.create(store, "xen.local01", count=3, name="web-%i", hold=True)
+        instantiate.create(store, "xen.local01", name="db-0", hold=True)
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=(140, 42)) as pilot:
+        vms = app.query_one(VmsPane)
+        await until(pilot, lambda: vms.row_count == 4)
+        vms.focus()
+        await pilot.press("slash")
+        assert isinstance(app.screen, Prompt)
+        await pilot.press(*"web-[12]", "enter")
+        await until(pilot, lambda: vms.row_count == 2)
+        await pilot.press("slash")
+        app.screen.query_one(Input).value = "!web"
+        await pilot.press("enter")
+        await until(pilot, lambda: vms.row_count == 1)
+        assert vms.get_row_at(0)[1] == "db-0"
+        await pilot.press("slash")
+        app.screen.query_one(Input).value = "(("
+        await pilot.press("enter")
+        await pilot.pause()
+        assert vms.row_count == 1  # a bad regex changes nothing and says why
+
+
+async def test_delete_asks_first_and_hold_release(seeded: Path) -> None:
+    with Store(seeded) as store:
+        (held,) = instantiate.create(store, "xen.local01", name="later", hold=True)
+    app = app_for(seeded)
+    async with app.run_test(size=(140, 42)) as pilot:
+        vms = app.query_one(VmsPane)
+        await until(pilot, lambda: state_of(app, held) == "hold")
+        vms.focus()
+        await pilot.press("h")  # release
+        await until(pilot, lambda: state_of(app, held) == "runn")
+        await pilot.press("d")
+        assert isinstance(app.screen, Confirm)
+        await pilot.press("n")
+        await pilot.pause(0.5)
+        assert state_of(app, held) == "runn"
+        await pilot.press("d")
+        await pilot.press("y")
+        await until(pilot, lambda: state_of(app, held) is None)  # done: gone from the pane
+
+
+async def test_details_ssh_palette_help_and_tab(seeded: Path) -> None:
+    with Store(seeded) as store:
+        (vid,) = instantiate.create(store, "xen.local01", name="web-0", hold=True)
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=(140, 42)) as pilot:
+        vms = app.query_one(VmsPane)
+        await until(pilot, lambda: vms.row_count == 1)
+        vms.focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, Detail))
+        assert "VIRTUAL MACHINE" in app.screen.body and "LCM STATE" in app.screen.body
+        await pilot.press("escape")
+        await pilot.press("x")  # no address yet: says so
+        await pilot.pause()
+        assert any("no address" in n.message for n in app._notifications)
+        await pilot.press("colon")
+        await pilot.pause()
+        await pilot.press(*"Create VMs", "enter")
+        await until(pilot, lambda: isinstance(app.screen, InstantiateForm))
+        await pilot.press("escape")
+        await pilot.press("question_mark")
+        await until(pilot, lambda: bool(app.screen.query("KeyPanel")))
+        await pilot.press("tab")
+        await pilot.pause()
+        assert isinstance(app.focused, QueuesPane | EventsPane | HostsPane)
+        await pilot.press("q")
+
+
+async def test_ssh_hands_over_the_terminal_or_says_how(seeded: Path) -> None:
+    with Store(seeded) as store:
+        (vid,) = instantiate.create(store, "xen.local01", name="web-0", hold=True)
+        store.vms.update(vid, ip="127.0.0.1")
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=(140, 42)) as pilot:
+        await until(pilot, lambda: app.query_one(VmsPane).row_count == 1)
+        app.query_one(VmsPane).focus()
+        await pilot.press("x")
+        await pilot.pause()
+        assert any("run: ssh 127.0.0.1" in n.message for n in app._notifications)
+
+
+async def test_theme_from_files_state_colours_and_saved_choice(seeded: Path) -> None:
+    app = app_for(seeded, run_engine=False, theme="ursa")
+    async with app.run_test(size=(140, 42)) as pilot:
+        assert app.theme == "ursa"
+        assert {"onetui", "onetui-light", "ursa"} <= set(app.available_themes)
+        assert app.theme_variables["state-runn"] == "#859900"
+        app.theme = "onetui-light"
+        await pilot.pause()
+        saved = tomllib.loads(config.config_path().read_text())
+        assert saved["console"]["theme"] == "onetui-light"
+        await pilot.press("t")
+        await pilot.pause()
+        assert "CommandPalette" in type(app.screen).__name__
+
+
+async def test_sge_pane_says_how_to_configure(seeded: Path) -> None:
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=(140, 42)) as pilot:
+        await pilot.pause()
+        queues = app.query_one(QueuesPane)
+        assert "no SGE master configured" in str(queues.get_row_at(0)[0])
+
+
+async def test_add_ec2_workers_with_e(moto: str, seeded: Path) -> None:
+    with Store(seeded) as store:
+        store.hosts.add("ec2", "ec2", {"region": "us-east-1", "endpoint_url": moto,
+                                       "max_instances": 10, "max_cpu": 1000,
+                                       "max_memory": 17000})
+    app = app_for(seeded)
+    async with app.run_test(size=(140, 42)) as pilot:
+        await pilot.press("e")
+        assert isinstance(app.screen, Ec2Prompt)
+        await pilot.press("backspace", "2", "enter")  # two workers of the default template
+        await until(pilot, lambda: [r[2] for r in app.query_one(VmsPane).rows_by_id.values()]
+                    == ["runn", "runn"], tries=200)
+        assert {r[5] for r in app.query_one(VmsPane).rows_by_id.values()} == {"ec2"}
+        saved = tomllib.loads(config.config_path().read_text())
+        assert saved["console"]["last_ec2_template"] == "ec2"

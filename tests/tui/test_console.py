@@ -138,7 +138,7 @@ async def test_delete_asks_first_and_hold_release(seeded: Path) -> None:
 
 async def test_details_ssh_palette_help_and_tab(seeded: Path) -> None:
     with Store(seeded) as store:
-        (vid,) = instantiate.create(store, "xen.local01", name="web-0", hold=True)
+        (_vid,) = instantiate.create(store, "xen.local01", name="web-0", hold=True)
     app = app_for(seeded, run_engine=False)
     async with app.run_test(size=(140, 42)) as pilot:
         vms = app.query_one(VmsPane)

@@ -208,9 +208,11 @@ class OnetuiApp(App[None]):
         self._status()
 
     def _status(self) -> None:
-        age = f"{time.time() - self._last_refresh:.0f}s ago" if self._last_refresh else "…"
+        age = time.time() - self._last_refresh
+        fresh = ("loading…" if not self._last_refresh else
+                 "live" if age < 3 * REFRESH else f"refreshed {age:.0f}s ago")
         self.query_one("#status", Static).update(
-            f"{self.engine_state}  │  store {self.store_path}  │  refreshed {age}")
+            f"{self.engine_state}  │  store {self.store_path}  │  {fresh}")
 
     def on_unmount(self) -> None:
         self._stop.set()

@@ -1,0 +1,77 @@
+"""What the admin sees, at 120x40, pinned as snapshots (pytest-textual-snapshot): the
+dashboard, a VM's detail screen and the instantiate form. Seeded data with fixed times
+(created in the future, so TIME shows 00 00:00:00) and a fixed store path keep them stable.
+Update on purpose with: pytest tests/tui/test_snapshots.py --snapshot-update"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from onetui.data import TEMPLATES
+from onetui.engine import instantiate
+from onetui.store import Store
+from onetui.tui.app import OnetuiApp
+
+FIXED = Path("/tmp/onetui-snapshot-state")
+WHEN = 4_000_000_000.0  # far ahead: every age reads 0, every stamp is the same
+
+
+@pytest.fixture
+def snapshot_app() -> OnetuiApp:
+    shutil.rmtree(FIXED, ignore_errors=True)
+    with Store.open(FIXED) as store:
+        for name in ("ursa03", "ursa04"):
+            store.hosts.add(name, "libvirt", {"uri": "test:///default"})
+        store.hosts.set_monitor(1, "on", {"TCPU": 800, "FCPU": 300, "ACPU": 550,
+                                          "TMEM": 16384, "FMEM": 15800, "RVM": 3})
+        store.hosts.set_monitor(2, "on", {"TCPU": 400, "FCPU": 400, "ACPU": 400,
+                                          "TMEM": 8192, "FMEM": 8192, "RVM": 0})
+        store.templates.add("xen.local01", (TEMPLATES / "xen.local01").read_text())
+        ids = instantiate.create(store, "xen.local01", count=4, name="local%02i")
+        for vm_id, state in zip(ids, ("runn", "runn", "pend", "fail"), strict=True):
+            store.vms.transition(vm_id, state, host_id=1 if state == "runn" else None,
+                                 message="libvirt: no such file" if state == "fail" else "")
+        store.db.conn.execute("UPDATE vms SET created_at = ?, state_at = ?, started_at = ?",
+                              (WHEN, WHEN, WHEN))
+        store.db.conn.execute("UPDATE vms SET info = '{\"cpu_usage\": 12, \"mem_usage\": 128}'"
+                              " WHERE state = 'runn'")
+        store.db.conn.execute("UPDATE events SET at = ?", (WHEN,))
+        store.db.conn.execute("UPDATE hosts SET monitored_at = ?, created_at = ?",
+                              (WHEN, WHEN))
+    return OnetuiApp(FIXED / "onetui.db", cfg={}, run_engine=False)
+
+
+async def _settle(pilot) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(30):
+        await pilot.pause(0.05)
+        if pilot.app.query_one("VmsPane").row_count == 4:
+            break
+    await pilot.pause(0.3)
+
+
+def test_dashboard(snap_compare, snapshot_app: OnetuiApp) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(snapshot_app, terminal_size=(120, 40), run_before=_settle)
+
+
+def test_vm_detail(snap_compare, snapshot_app: OnetuiApp) -> None:  # type: ignore[no-untyped-def]
+    async def open_detail(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _settle(pilot)
+        pilot.app.query_one("VmsPane").focus()
+        await pilot.press("down", "down", "enter")
+        await pilot.pause(0.5)
+    assert snap_compare(snapshot_app, terminal_size=(120, 40), run_before=open_detail)
+
+
+def test_instantiate_form(snap_compare, snapshot_app: OnetuiApp) -> None:  # type: ignore[no-untyped-def]
+    async def open_form(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _settle(pilot)
+        await pilot.press("c")
+        await pilot.pause(0.3)
+        form = pilot.app.screen
+        form.query_one("#template").value = "xen.local01"
+        form.query_one("#count").value = "0"
+        await pilot.pause(0.3)
+    assert snap_compare(snapshot_app, terminal_size=(120, 40), run_before=open_form)

@@ -9,10 +9,11 @@ from pathlib import Path
 import click
 
 from onetui.cli.context import Context
-from onetui.cli.output import echo_json, pairs, table
+from onetui.cli.output import echo_json, table
+from onetui.describe import host_text
 from onetui.drivers.userdata import DEFAULTS
 from onetui.errors import UserError
-from onetui.render import HOST_COLUMNS, NUMERIC, VM_COLUMNS, host_row, human_mb, stamp, vm_row
+from onetui.render import HOST_COLUMNS, NUMERIC, host_row
 
 pass_ctx = click.make_pass_decorator(Context)
 
@@ -131,26 +132,7 @@ def show_cmd(ctx: Context, name: str, as_json: bool) -> None:
     if as_json:
         echo_json({**host_json(h), "vms": [vm.id for vm in vms]})
         return
-    mon = h.monitor
-    click.echo(f"HOST {h.id} INFORMATION")
-    click.echo(pairs([
-        ("ID", h.id), ("NAME", h.name), ("DRIVER", h.driver),
-        *((k.upper(), v) for k, v in h.config.items()),
-        ("STATE", h.stat), ("ERROR", h.error or "-"), ("LAST MONITORED", stamp(h.monitored_at)),
-    ]))
-    click.echo("\nHOST SHARES")
-    click.echo(pairs([
-        ("TOTAL CPU", mon.get("TCPU", "-")), ("FREE CPU", mon.get("FCPU", "-")),
-        ("AVAILABLE CPU", mon.get("ACPU", "-")), ("TOTAL MEMORY", human_mb(mon.get("TMEM"))),
-        ("FREE MEMORY", human_mb(mon.get("FMEM"))),
-        ("AVAILABLE MEMORY", human_mb(mon.get("AMEM"))), ("RUNNING VMS", mon.get("RVM", 0)),
-        ("HYPERVISOR", mon.get("HYPERVISOR", "-")),
-    ]))
-    if h.attrs:
-        click.echo("\nATTRIBUTES")
-        click.echo(pairs(sorted(h.attrs.items())))
-    click.echo("\nVIRTUAL MACHINES")
-    click.echo(table(VM_COLUMNS, [vm_row(vm) for vm in vms], right=NUMERIC))
+    click.echo(host_text(ctx.store, h.id)[1])
 
 
 @host.command("update")

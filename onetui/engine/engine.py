@@ -43,6 +43,13 @@ from onetui.store.records import dumps
 from onetui.template import Template, TemplateError, parse, rank_of, requirements_of
 
 ON_HOST = frozenset({"boot", "runn", "susp", "shut", "unkn"})  # states with a live guest
+# (intent, state) → (driver method, new state, event): the intents that are one call.
+_PLAIN_INTENTS = {
+    ("suspend", "runn"): ("suspend", "susp", "suspended"),
+    ("resume", "susp"): ("resume", "runn", "resumed"),
+    ("stop", "runn"): ("stop", "stop", "stopped (saved to disk)"),
+    ("resume", "stop"): ("start", "boot", "restoring from disk"),
+}
 
 
 class Hook(Protocol):
@@ -350,18 +357,10 @@ class Engine:
             driver.shutdown(vm.deploy_id)
             self._transition(vm, "shut", event="shutdown requested", intent="",
                              info={**vm.info, "shutdown_at": time.time()})
-        elif vm.intent == "suspend" and live and vm.state == "runn":
-            driver.suspend(vm.deploy_id)
-            self._transition(vm, "susp", event="suspended", intent="")
-        elif vm.intent == "resume" and live and vm.state == "susp":
-            driver.resume(vm.deploy_id)
-            self._transition(vm, "runn", event="resumed", intent="")
-        elif vm.intent == "stop" and live and vm.state == "runn":
-            driver.stop(vm.deploy_id)
-            self._transition(vm, "stop", event="stopped (saved to disk)", intent="")
-        elif vm.intent == "resume" and live and vm.state == "stop":
-            driver.start(vm.deploy_id)
-            self._transition(vm, "boot", event="restoring from disk", intent="")
+        elif live and (vm.intent, vm.state) in _PLAIN_INTENTS:
+            method, new, event = _PLAIN_INTENTS[(vm.intent, vm.state)]
+            getattr(driver, method)(vm.deploy_id)
+            self._transition(vm, new, event=event, intent="")
         else:
             self.store.vms.update(vm.id, intent="",
                                   event=f"VM {vm.id}: {vm.intent} not possible in {vm.state}")

@@ -108,7 +108,7 @@ async def test_filter_with_regex_and_inversion(seeded: Path) -> None:
         app.screen.query_one(Input).value = "!web"
         await pilot.press("enter")
         await until(pilot, lambda: vms.row_count == 1)
-        assert vms.get_row_at(0)[1] == "db-0"
+        assert str(vms.get_row_at(0)[1]) == "db-0"
         await pilot.press("slash")
         app.screen.query_one(Input).value = "(("
         await pilot.press("enter")

@@ -40,7 +40,7 @@ from onetui.errors import Conflict
 from onetui.model import ACTIVE_STATES, VM, Host
 from onetui.store import Store
 from onetui.store.records import dumps
-from onetui.template import Template, TemplateError, parse, rank_of, requirements_of
+from onetui.template import Template, TemplateError, Vector, parse, rank_of, requirements_of
 
 ON_HOST = frozenset({"boot", "runn", "susp", "shut", "unkn"})  # states with a live guest
 # (intent, state) → (driver method, new state, event): the intents that are one call.
@@ -171,7 +171,38 @@ class Engine:
         return str(uuid.uuid5(uuid.NAMESPACE_URL, f"onetui:{self._store_id}:vm:{vm_id}"))
 
     def _placement(self, vm: VM) -> Placement:
-        return Placement(vm.id, vm.name, parse(vm.body, f"VM {vm.id}"), self.identity(vm.id))
+        """What a driver gets: the VM's template with its NICs on onetui networks filled
+        from the VM's leases (MAC from the IP, the network's bridge)."""
+        tpl = parse(vm.body, f"VM {vm.id}")
+        leases = {lease.network: lease for lease in self.store.networks.leases(vm_id=vm.id)}
+        if leases:
+            nics = tpl.get_all("NIC")
+            if any(isinstance(n, Vector) and n.get("NETWORK") in leases for n in nics):
+                tpl.remove("NIC")
+                for nic in nics:
+                    tpl.add("NIC", self._leased_nic(nic, leases))
+        return Placement(vm.id, vm.name, tpl, self.identity(vm.id))
+
+    def _leased_nic(self, nic: Any, leases: dict[str, Any]) -> Any:
+        lease = leases.get(nic.get("NETWORK")) if isinstance(nic, Vector) else None
+        if lease is None:
+            return nic
+        bridge = self.store.networks.get(lease.network).config.get("bridge")
+        items = [(k, v) for k, v in nic.items if k not in ("NETWORK", "MAC", "IP", "BRIDGE")]
+        extra = [("BRIDGE", bridge)] if bridge else []
+        return Vector((*items, ("MAC", lease.mac), ("IP", lease.ip), *extra))
+
+    def _lease_nics(self, vm: VM) -> None:
+        """Lease an address on every onetui network the VM's NICs name (idempotent: a VM
+        keeps its lease until it is done). Raises Conflict when a network is full."""
+        names = {n.name for n in self.store.networks.list()}
+        first = None
+        for nic in parse(vm.body, f"VM {vm.id}").get_all("NIC"):
+            if isinstance(nic, Vector) and nic.get("NETWORK") in names:
+                lease = self.store.networks.lease(nic.get("NETWORK") or "", vm.id)
+                first = first or lease
+        if first is not None and (vm.ip, vm.mac) != (first.ip, first.mac):
+            self.store.vms.update(vm.id, ip=first.ip, mac=first.mac)
 
     # -- monitoring ----------------------------------------------------------------------
 
@@ -417,6 +448,14 @@ class Engine:
                 batched.setdefault(vm.host_id, []).append(vm)
             else:
                 single.append(vm)
+        leased = []
+        for vm in single:
+            try:
+                self._lease_nics(vm)
+                leased.append(vm)
+            except Conflict as exc:
+                self._transition(vm, "fail", event="no address", message=str(exc))
+        single = leased
         all_hosts = {h.id: h for h in self.store.hosts.list()}
         for host_id, group in batched.items():
             try:

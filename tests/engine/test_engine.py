@@ -202,3 +202,24 @@ def test_suspend_stop_and_resume(store: Store, engine: Engine, tmp_path: Path) -
     assert store.vms.get(vid).state == "runn" and dom.isActive()
     with pytest.raises(UserError, match="is runn: cannot resume"):
         actions.resume(store, vid)
+
+
+def test_nics_on_onetui_networks_lease_ip_and_mac(store: Store, engine: Engine,
+                                                   tmp_path: Path) -> None:
+    host = store.hosts.add("ursa03", "libvirt", {"uri": node(tmp_path, "ursa03", 8, 16)})
+    store.networks.add("lab", "10.2.0.10", "10.2.0.11", "seat%i", {"bridge": "br-lab"})
+    tpl = tmp_path / "seat.template"
+    tpl.write_text('CPU = 1\nMEMORY = 256\nNIC = [ NETWORK = "lab", MODEL = "virtio" ]\n')
+    a, b, c = instantiate.create(store, str(tpl), count=3, name="seat-%i")
+    engine.run_pass()
+    vm_a = store.vms.get(a)
+    assert (vm_a.state, vm_a.ip, vm_a.mac) == ("runn", "10.2.0.10", "02:00:0a:02:00:0a")
+    dom = next(d for d in _domains(engine, host.id) if d.UUIDString() == vm_a.deploy_id)
+    xml = dom.XMLDesc()
+    assert "02:00:0a:02:00:0a" in xml and "br-lab" in xml and "virtio" in xml
+    assert store.vms.get(b).ip == "10.2.0.11"
+    vm_c = store.vms.get(c)  # the range has two addresses: the third seat says why
+    assert vm_c.state == "fail" and "all 2 addresses are leased" in vm_c.message
+    actions.delete(store, a)
+    engine.run_pass()
+    assert [x.ip for x in store.networks.leases("lab")] == ["10.2.0.11"]

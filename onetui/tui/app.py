@@ -32,6 +32,7 @@ from onetui.engine.engine import Engine
 from onetui.engine.hooks import default_hooks
 from onetui.errors import UserError
 from onetui.live import Delta, LiveView
+from onetui.remote.ssh import HostKeyUnknown, trust
 from onetui.render import stamp
 from onetui.services.sge.master import GridWatch, Master, SgeConfig
 from onetui.store import Store
@@ -46,6 +47,7 @@ from onetui.tui.screens.dialogs import (
     Instantiate,
     InstantiateForm,
     Prompt,
+    TrustKey,
     error_text,
 )
 from onetui.tui.themes import DEFAULT, load_themes
@@ -61,7 +63,7 @@ Screen { layout: vertical; }
 #status { height: 1; background: $panel; color: $text-muted; padding: 0 1; }
 #detail, #form { width: 90%; height: 90%; border: round $accent; background: $surface;
                  padding: 0 1; }
-#confirm, #prompt { width: 64; height: auto; border: round $accent; background: $surface;
+#confirm, #prompt { width: 84; height: auto; border: round $accent; background: $surface;
                     padding: 1 2; }
 ModalScreen { align: center middle; }
 .error { color: $error; height: auto; }
@@ -102,6 +104,7 @@ class OnetuiApp(App[None]):
         self._last_sge = 0.0
         self._refreshing = False
         self._suspended = False
+        self._asked: set[str] = set()
         self._wanted_theme = theme or self.cfg.get("console", {}).get("theme") or DEFAULT
         sge = SgeConfig.from_config(self.cfg)
         self.grid_watch = GridWatch(Master(sge)) if sge else None
@@ -204,8 +207,30 @@ class OnetuiApp(App[None]):
             self.query_one(EventsPane).add(delta.events, delta.full)
         if grid is not None:
             self.query_one(QueuesPane).show(grid.grid, grid.stale_since, grid.error, True)
+            if isinstance(grid.problem, HostKeyUnknown):
+                self._ask_trust(grid.problem)
         self._last_refresh = time.time()
         self._status()
+
+    def _ask_trust(self, problem: HostKeyUnknown) -> None:
+        """Once per key: the admin compares the fingerprint and decides."""
+        if problem.fingerprint in self._asked or len(self.screen_stack) > 1:
+            return
+        self._asked.add(problem.fingerprint)
+
+        def answered(yes: bool | None) -> None:
+            if yes and self.grid_watch is not None:
+                self._trust(problem)
+        self.push_screen(TrustKey(problem.host, problem.key.get_name(), problem.fingerprint),
+                         answered)
+
+    @work(thread=True, group="action", exit_on_error=False)
+    def _trust(self, problem: HostKeyUnknown) -> None:
+        assert self.grid_watch is not None
+        target = self.grid_watch.master.runner.target
+        path = trust(target, problem.key)
+        self.call_from_thread(self.notify, f"trusted {problem.host}: added to {path}")
+        self._last_sge = 0.0
 
     def _status(self) -> None:
         age = time.time() - self._last_refresh

@@ -163,13 +163,14 @@ class GridWatch:
     grid: Grid | None = None
     stale_since: float | None = None
     error: str = ""
+    problem: Exception | None = None  # the last failure itself (an unknown host key…)
 
     def poll(self) -> Grid | None:
         try:
             self.grid = self.master.qstat()
-            self.stale_since, self.error = None, ""
+            self.stale_since, self.error, self.problem = None, "", None
         except (GridError, UserError) as exc:
-            self.error = str(exc)
+            self.error, self.problem = str(exc), exc
             if self.stale_since is None:
                 self.stale_since = time.time()
         return self.grid

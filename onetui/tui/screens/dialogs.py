@@ -80,6 +80,34 @@ class Prompt(ModalScreen[str | None]):
         self.dismiss(None)
 
 
+class TrustKey(ModalScreen[bool]):
+    """An SSH host key onetui does not know: show its fingerprint; trust it only when the
+    admin says it is the host's own (never automatically)."""
+
+    BINDINGS = [Binding("escape,n", "no", "Not now")]
+
+    def __init__(self, host: str, key_type: str, fingerprint: str) -> None:
+        super().__init__()
+        self.host, self.key_type, self.fingerprint = host, key_type, fingerprint
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm") as box:
+            box.border_title = "Unknown SSH host key"
+            yield Label(f"{self.host} presents a key onetui does not know:")
+            yield Label(f"{self.key_type} {self.fingerprint}", id="fingerprint")
+            yield Label("Compare it on the host (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub)."
+                        " Trust it?", classes="hint")
+            with Horizontal(classes="buttons"):
+                yield Button("It is the host's key: trust", id="trust", variant="warning")
+                yield Button("Not now (n)", id="no")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "trust")
+
+    def action_no(self) -> None:
+        self.dismiss(False)
+
+
 @dataclass(frozen=True)
 class Instantiate:
     template: str

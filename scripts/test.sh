@@ -9,6 +9,7 @@ bash scripts/setup.sh dev
 trap 'bash scripts/testbed/virt.sh down || true; bash scripts/testbed/sge.sh down || true' EXIT
 bash scripts/testbed/virt.sh install guest up
 bash scripts/testbed/sge.sh up
+bash scripts/testbed/nginx.sh install
 echo "== ruff"; .venv/bin/ruff check .
 echo "== import contracts"; .venv/bin/lint-imports --no-cache
 echo "== pytest"; .venv/bin/python -m pytest -q -p no:cacheprovider -rs "$@"

@@ -1,0 +1,149 @@
+"""The nginx load balancer of a web tier: its `upstream` block kept in step with the VMs.
+
+The config is read, only the named upstream block is rewritten (every other byte kept,
+comments and odd spacing included), written atomically, checked with `nginx -t`, and
+nginx reloaded only when the check passes. When it fails, the file is put back as it was —
+the running nginx never saw the bad one — and nginx's own message is the error.
+Everything goes through a runner (an SSH connection, or the local machine), with argument
+lists, never shell text built from values.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from onetui.errors import UserError
+from onetui.remote.ssh import safe_name
+
+# Write stdin to a temporary file beside the target, then rename it over the target: a
+# reader (nginx -t, a reload) sees the old file or the new one, never half of one. The path
+# is "$1", an argument, never pasted into the script.
+_ATOMIC_WRITE = 'tmp="$1.onetui.$$" && cat > "$tmp" && chmod 0644 "$tmp" && mv -f "$tmp" "$1"'
+
+
+class NginxError(UserError):
+    """nginx refused (its own words), or the config has no such upstream block."""
+
+
+def _block_span(text: str, name: str) -> tuple[int, int]:
+    """Start and end offsets of the *body* of `upstream NAME { … }` (between the braces)."""
+    for match in re.finditer(r"(^|[;{}\s])upstream\s+" + re.escape(name) + r"\s*\{", text):
+        if _in_comment(text, match.start()):
+            continue
+        start = match.end()
+        depth, i = 1, start
+        while i < len(text):
+            ch = text[i]
+            if ch == "#":
+                i = text.find("\n", i)
+                if i == -1:
+                    break
+                continue
+            if ch in "'\"":
+                close = text.find(ch, i + 1)
+                i = close + 1 if close != -1 else len(text)
+                continue
+            if ch == "{":
+                depth += 1
+            elif ch == "}":
+                depth -= 1
+                if depth == 0:
+                    return start, i
+            i += 1
+        raise NginxError(f"upstream {name}: its block is not closed")
+    raise NginxError(f"no `upstream {name} {{ … }}` block in the config")
+
+
+def _in_comment(text: str, pos: int) -> bool:
+    line_start = text.rfind("\n", 0, pos) + 1
+    return "#" in text[line_start:pos]
+
+
+def check_server(server: str) -> str:
+    """`IP:PORT` (or `host:port` with a safe host name), nothing a config could trip on."""
+    host, _, port = server.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UserError(f"upstream server {server!r}: expected ADDRESS:PORT")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        safe_name("upstream host", host)
+    return server
+
+
+def replace_upstream(text: str, name: str, servers: list[str]) -> str:
+    """`text` with the upstream block `name` listing exactly `servers`, in the seed's own
+    style (`server 10.1.1.11:80 ;`); everything outside the block byte for byte."""
+    start, end = _block_span(text, name)
+    body = "".join(f"\nserver {check_server(s)} ;" for s in servers) + "\n"
+    if not servers:
+        body = "\n# no servers running\nserver 127.0.0.1:9 down ;\n"  # nginx needs one
+    return text[:start] + body + text[end:]
+
+
+def upstream_servers(text: str, name: str) -> list[str]:
+    start, end = _block_span(text, name)
+    return re.findall(r"^\s*server\s+(\S+?)\s*(?:\s[^;]*)?;", text[start:end], re.MULTILINE)
+
+
+@dataclass
+class LoadBalancer:
+    """One nginx: its config file, how to test and reload it, and the runner to reach it."""
+
+    runner: Any  # Connection or Local: .run(argv, stdin=...) -> Result
+    conf: str
+    upstream: str = "one_loadbalancer"
+    nginx: str = "nginx"
+    prefix: str | None = None  # nginx -p, for an nginx not in its default place
+
+    def _nginx(self, *args: str) -> list[str]:
+        argv = [self.nginx, "-c", self.conf]
+        if self.prefix:
+            argv += ["-p", self.prefix]
+        return [*argv, *args]
+
+    def read(self) -> str:
+        result = self.runner.run(["cat", "--", self.conf])
+        if not result.ok:
+            raise NginxError(f"{self.conf}: {result.err.strip() or 'cannot read'}")
+        return result.out
+
+    def write(self, text: str) -> None:
+        result = self.runner.run(["sh", "-c", _ATOMIC_WRITE, "sh", self.conf],
+                                 stdin=text.encode())
+        if not result.ok:
+            raise NginxError(f"{self.conf}: cannot write: {result.err.strip()}")
+
+    def test(self) -> str:
+        """nginx -t's complaint, or "" when the config is good."""
+        result = self.runner.run(self._nginx("-t"))
+        return "" if result.ok else (result.err or result.out).strip()
+
+    def reload(self) -> None:
+        result = self.runner.run(self._nginx("-s", "reload"))
+        if not result.ok:
+            raise NginxError(f"nginx -s reload: {(result.err or result.out).strip()}")
+
+    def servers(self) -> list[str]:
+        return upstream_servers(self.read(), self.upstream)
+
+    def apply(self, servers: list[str]) -> bool:
+        """Make the upstream list exactly `servers`. Returns whether anything changed.
+        A config nginx rejects is rolled back and raised with nginx's message."""
+        old = self.read()
+        new = replace_upstream(old, self.upstream, servers)
+        if new == old:
+            return False
+        self.write(new)
+        problem = self.test()
+        if problem:
+            self.write(old)  # the running nginx never loaded it; the file is as before
+            lines = problem.splitlines()
+            why = next((line for line in lines if "[emerg]" in line or "[error]" in line),
+                       lines[-1] if lines else "")
+            raise NginxError(f"nginx -t rejected the new upstream list, old config kept: {why}")
+        self.reload()
+        return True

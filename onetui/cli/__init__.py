@@ -42,13 +42,14 @@ def _register() -> None:
         host_cmds,
         net_cmds,
         serve_cmd,
+        service_cmds,
         sge_cmds,
         template_cmds,
         vm_cmds,
     )
 
     for command in (template_cmds.template, host_cmds.host, vm_cmds.vm, net_cmds.net,
-                    ec2_cmds.ec2, sge_cmds.sge, sge_cmds.ssh, serve_cmd.serve,
+                    ec2_cmds.ec2, service_cmds.service, sge_cmds.sge, sge_cmds.ssh, serve_cmd.serve,
                     demo_cmd.demo):
         cli.add_command(command)
 

@@ -13,6 +13,7 @@ from onetui.store.hosts import Hosts
 from onetui.store.launches import Launches
 from onetui.store.leader import Leader
 from onetui.store.networks import Networks
+from onetui.store.services import Services
 from onetui.store.templates import Templates
 from onetui.store.vms import VMs
 
@@ -30,6 +31,7 @@ class Store:
         self.leader = Leader(self.db)
         self.launches = Launches(self.db)
         self.networks = Networks(self.db)
+        self.services = Services(self.db)
 
     @classmethod
     def open(cls, state: str | os.PathLike[str] | None = None) -> Store:

@@ -1,0 +1,116 @@
+"""`onetui service …`: groups of VMs kept at a size, behind an nginx load balancer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from onetui.cli.context import Context
+from onetui.cli.output import echo_json, pairs, table
+from onetui.errors import UserError
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group()
+def service() -> None:
+    """Services: create, list, show, scale, delete."""
+
+
+@service.command("create")
+@click.argument("name")
+@click.option("--template", required=True, help="Template of the members (local hosts).")
+@click.option("--burst-template", help="Template used when no local host has room (EC2).")
+@click.option("--min", "min_size", default=1, show_default=True)
+@click.option("--max", "max_size", default=8, show_default=True)
+@click.option("--port", default=80, show_default=True, help="The members' service port.")
+@click.option("--lb-conf", help="nginx.conf of the load balancer (its upstream block is kept "
+              "in step).")
+@click.option("--lb-upstream", default="one_loadbalancer", show_default=True)
+@click.option("--lb-host", help="Reach the load balancer over SSH (default: this machine).")
+@click.option("--lb-nginx", default="nginx", show_default=True, help="nginx binary there.")
+@click.option("--lb-prefix", help="nginx -p prefix, for an nginx not in its default place.")
+@pass_ctx
+def create_cmd(ctx: Context, name: str, template: str, burst_template: str | None,
+               min_size: int, max_size: int, port: int, lb_conf: str | None, lb_upstream: str,
+               lb_host: str | None, lb_nginx: str, lb_prefix: str | None) -> None:
+    store = ctx.store
+    tpl = store.templates.get(template)
+    burst = store.templates.get(burst_template).id if burst_template else None
+    config: dict = {"port": port}
+    if lb_conf:
+        if not lb_host and not Path(lb_conf).is_file():
+            raise UserError(f"--lb-conf {lb_conf}: no such file")
+        config["lb"] = {"conf": lb_conf, "upstream": lb_upstream, "nginx": lb_nginx,
+                        **({"host": lb_host} if lb_host else {}),
+                        **({"prefix": lb_prefix} if lb_prefix else {})}
+    svc = store.services.add(name, tpl.id, burst, min_size, max_size, config)
+    click.echo(f"ID: {svc.id}")
+
+
+@service.command("scale")
+@click.argument("name")
+@click.argument("size", type=int)
+@pass_ctx
+def scale_cmd(ctx: Context, name: str, size: int) -> None:
+    """Set the desired size; the engine creates or shuts down (newest first) members."""
+    svc = ctx.store.services.scale(name, size)
+    click.echo(f"service {svc.name}: desired {svc.desired}")
+
+
+def _members(ctx: Context, svc_id: int) -> list:
+    return [v for v in ctx.store.vms.list(include_done=False) if v.info.get("service") == svc_id]
+
+
+@service.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def list_cmd(ctx: Context, as_json: bool) -> None:
+    rows = []
+    for s in ctx.store.services.list():
+        members = _members(ctx, s.id)
+        running = sum(v.state == "runn" for v in members)
+        rows.append((s.id, s.name, s.min_size, s.max_size, s.desired, running, len(members)))
+    if as_json:
+        echo_json([dict(zip(("id", "name", "min", "max", "desired", "running", "members"), r,
+                            strict=True)) for r in rows])
+        return
+    click.echo(table(("ID", "NAME", "MIN", "MAX", "DESIRED", "RUNNING", "VMS"), rows,
+                     right=("ID", "MIN", "MAX", "DESIRED", "RUNNING", "VMS")))
+
+
+@service.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def show_cmd(ctx: Context, name: str, as_json: bool) -> None:
+    s = ctx.store.services.get(name)
+    members = _members(ctx, s.id)
+    if as_json:
+        echo_json({"id": s.id, "name": s.name, "min": s.min_size, "max": s.max_size,
+                   "desired": s.desired, "config": s.config,
+                   "members": [{"id": v.id, "name": v.name, "state": v.state, "ip": v.ip,
+                                "tier": v.info.get("tier")} for v in members]})
+        return
+    click.echo(f"SERVICE {s.id} INFORMATION")
+    lb = s.config.get("lb")
+    click.echo(pairs([("NAME", s.name), ("SIZE", f"{s.desired} (min {s.min_size}, max "
+                                                  f"{s.max_size})"),
+                      ("PORT", s.config.get("port", 80)),
+                      ("LOAD BALANCER", f"{lb.get('host', 'local')}:{lb['conf']} upstream "
+                                        f"{lb['upstream']}" if lb else "-")]))
+    click.echo("\nMEMBERS")
+    click.echo(table(("ID", "NAME", "STAT", "IP", "TIER", "HOSTNAME"),
+                     [(v.id, v.name, v.state, v.ip or "-", v.info.get("tier", "-"),
+                       v.host_name or "-") for v in members], right=("ID",)))
+
+
+@service.command("delete")
+@click.argument("names", nargs=-1, required=True)
+@pass_ctx
+def delete_cmd(ctx: Context, names: tuple[str, ...]) -> None:
+    """Forget the service; its VMs stay (shut them down with `vm shutdown`)."""
+    for name in names:
+        s = ctx.store.services.delete(name)
+        click.echo(f"deleted service {s.id} {s.name}")

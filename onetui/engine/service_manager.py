@@ -1,0 +1,168 @@
+"""The service manager (the seed's "Service Manager"): keeps each service at its desired size
+and its load balancer's upstream list in step with the members that answer.
+
+It is an engine hook: `tick` runs every pass, `hold_stop` drains a member from the load
+balancer before the engine lets it shut down. Members are ordinary VMs carrying
+`info.service`; scaling in shuts the newest down first.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from typing import Any
+
+from onetui.engine import actions
+from onetui.engine.instantiate import resolve, specs
+from onetui.errors import UserError
+from onetui.model import VM
+from onetui.remote.ssh import Local, Pool
+from onetui.remote.ssh import resolve as resolve_host
+from onetui.services.nginx import LoadBalancer
+from onetui.store import Store
+from onetui.store.services import Service
+
+GONE = frozenset({"done", "fail"})
+# After a member leaves the upstream list, nginx's old workers may still send it requests
+# until the reload has settled and their connections finished: it is shut down only then.
+DRAIN_GRACE = 2.0
+
+
+def answers(ip: str, port: int, timeout: float = 0.5) -> bool:
+    """Whether the member's service port accepts a connection (it is ready for traffic)."""
+    try:
+        with socket.create_connection((ip, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+class ServiceManager:
+    def __init__(self, store: Store, pool: Pool | None = None) -> None:
+        self.store = store
+        self.pool = pool or Pool()
+
+    # -- engine hook ------------------------------------------------------------------------
+
+    def vm_changed(self, vm: VM, old: str, new: str) -> None:
+        return None
+
+    def tick(self, _running: list[VM]) -> None:
+        services = self.store.services.list()
+        if not services:
+            return
+        vms = self.store.vms.list(include_done=False)
+        for svc in services:
+            members = [v for v in vms if v.info.get("service") == svc.id and v.state not in GONE]
+            try:
+                self._size(svc, members)
+                self._balance(svc, self.store.vms.by_ids([m.id for m in members]))
+            except UserError as exc:
+                self.store.events.add("service", svc.id, f"service {svc.name}: {exc}",
+                                      level="error")
+
+    def hold_stop(self, vm: VM) -> str:
+        """Take a member out of its load balancer before it shuts down (drain)."""
+        svc_id = vm.info.get("service")
+        if svc_id is None or not vm.ip:
+            return ""
+        try:
+            svc = self.store.services.get(svc_id)
+        except UserError:
+            return ""
+        lb = self._lb(svc)
+        if lb is None:
+            return ""
+        server = f"{vm.ip}:{svc.config.get('port', 80)}"
+        try:
+            current = lb.servers()
+            if server in current:
+                lb.apply([s for s in current if s != server])
+        except UserError as exc:
+            return f"draining from the load balancer: {exc}"
+        drained = vm.info.get("lb_drained_at")
+        if drained is None:
+            self.store.vms.update(vm.id, info={**vm.info, "lb_drained_at": time.time()},
+                                  event=f"service {svc.name}: {server} (VM {vm.id}) drained "
+                                        "from the load balancer")
+            return "draining from the load balancer"
+        if time.time() - drained < float(svc.config.get("drain_grace", DRAIN_GRACE)):
+            return "draining from the load balancer"
+        return ""
+
+    # -- size ---------------------------------------------------------------------------------
+
+    def _size(self, svc: Service, members: list[VM]) -> None:
+        live = [m for m in members if m.intent not in ("shutdown", "cancel")
+                and m.state != "shut"]
+        live = self._burst(svc, live)
+        if len(live) < svc.desired:
+            self._grow(svc, svc.desired - len(live), members)
+        elif len(live) > svc.desired:
+            newest = sorted(live, key=lambda m: (m.state in ("pend", "hold"), m.id),
+                            reverse=True)
+            for vm in newest[:len(live) - svc.desired]:
+                if vm.state in ("pend", "hold"):
+                    actions.delete(self.store, vm.id)
+                else:
+                    actions.shutdown(self.store, vm.id)
+
+    def _burst(self, svc: Service, live: list[VM]) -> list[VM]:
+        """A local member the scheduler cannot place, while a burst template exists, is
+        replaced by one from the burst template (local first, the cloud when full)."""
+        if not svc.burst_template_id:
+            return live
+        stuck = [m for m in live if m.state == "pend" and m.info.get("tier") == "local"
+                 and m.message.startswith("cannot be placed")]
+        for vm in stuck:
+            actions.delete(self.store, vm.id)
+            self.store.events.add("service", svc.id, f"service {svc.name}: no local host "
+                                  f"has room for VM {vm.id}; bursting to the burst template")
+        if stuck:
+            self._grow(svc, len(stuck), live, tier="burst")
+        return [m for m in live if m not in stuck]
+
+    def _grow(self, svc: Service, count: int, members: list[VM], tier: str = "local") -> None:
+        template_id = svc.burst_template_id if tier == "burst" else svc.template_id
+        if template_id is None:
+            raise UserError("its template was deleted")
+        source = resolve(self.store, str(template_id))
+        used = {m.name for m in members}
+        names, index = [], 0
+        while len(names) < count:
+            name = f"{svc.name}-{index}"
+            if name not in used:
+                names.append(name)
+            index += 1
+        new = []
+        for name in names:
+            (spec,) = specs(source, 1, name)
+            spec["info"] = {"service": svc.id, "tier": tier}
+            new.append(spec)
+        ids = self.store.vms.create(new)
+        self.store.events.add("service", svc.id, f"service {svc.name}: +{count} ({tier}): "
+                              f"VM {', '.join(map(str, ids))}")
+
+    # -- load balancer ------------------------------------------------------------------------
+
+    def _lb(self, svc: Service) -> LoadBalancer | None:
+        cfg = svc.config.get("lb")
+        if not cfg:
+            return None
+        runner: Any = Local() if not cfg.get("host") else self.pool.get(
+            resolve_host(cfg["host"], cfg.get("port"), cfg.get("user"), cfg.get("key_file")))
+        return LoadBalancer(runner, cfg["conf"], cfg.get("upstream", "one_loadbalancer"),
+                            cfg.get("nginx", "nginx"), cfg.get("prefix"))
+
+    def _balance(self, svc: Service, members: list[VM]) -> None:
+        lb = self._lb(svc)
+        if lb is None:
+            return
+        port = int(svc.config.get("port", 80))
+        ready = sorted(f"{m.ip}:{port}" for m in members
+                       if m.state == "runn" and not m.intent and m.ip and answers(m.ip, port))
+        if not ready and svc.desired > 0:
+            return  # members still booting: what nginx has now beats an empty list
+        if lb.apply(ready):
+            self.store.events.add("service", svc.id, f"service {svc.name}: load balancer now "
+                                  f"{len(ready)} server(s): {', '.join(ready) or 'none'}")

@@ -1,0 +1,83 @@
+"""Services: a named group of VMs of one template (and a burst template for when local
+hosts are full), kept at a desired size by the engine, optionally behind a load balancer."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from onetui.errors import Conflict, UserError
+from onetui.store.db import Database
+from onetui.store.events import record
+from onetui.store.records import by_name_or_id, check_name, dumps
+
+
+@dataclass(frozen=True)
+class Service:
+    id: int
+    name: str
+    template_id: int | None
+    burst_template_id: int | None
+    min_size: int
+    max_size: int
+    desired: int
+    config: dict[str, Any]
+
+
+def _service(row: sqlite3.Row) -> Service:
+    return Service(row["id"], row["name"], row["template_id"], row["burst_template_id"],
+                   row["min_size"], row["max_size"], row["desired"], json.loads(row["config"]))
+
+
+def check_size(name: str, min_size: int, max_size: int, desired: int) -> None:
+    if not 0 <= min_size <= max_size:
+        raise UserError(f"service {name}: expected 0 <= --min ({min_size}) <= --max ({max_size})")
+    if not min_size <= desired <= max_size:
+        raise UserError(f"service {name}: size {desired} is outside {min_size}..{max_size}")
+
+
+class Services:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def add(self, name: str, template_id: int, burst_template_id: int | None, min_size: int,
+            max_size: int, config: dict[str, Any]) -> Service:
+        check_name("service", name)
+        check_size(name, min_size, max_size, min_size)
+        with self.db.transaction() as cur:
+            try:
+                cur.execute(
+                    "INSERT INTO services(name, template_id, burst_template_id, min_size, "
+                    "max_size, desired, config, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (name, template_id, burst_template_id, min_size, max_size, min_size,
+                     dumps(config), time.time()))
+            except sqlite3.IntegrityError:
+                raise Conflict(f"service {name!r} exists already") from None
+            record(cur, "service", cur.lastrowid,
+                   f"service {name} created ({min_size}..{max_size}, desired {min_size})")
+        return self.get(name)
+
+    def get(self, ref: str | int) -> Service:
+        return _service(by_name_or_id(self.db, "services", "service", ref))
+
+    def list(self) -> list[Service]:
+        return [_service(r) for r in self.db.read("SELECT * FROM services ORDER BY id")]
+
+    def scale(self, ref: str | int, desired: int, why: str = "by the admin") -> Service:
+        svc = self.get(ref)
+        check_size(svc.name, svc.min_size, svc.max_size, desired)
+        with self.db.transaction() as cur:
+            cur.execute("UPDATE services SET desired = ? WHERE id = ?", (desired, svc.id))
+            record(cur, "service", svc.id,
+                   f"service {svc.name}: desired size {svc.desired} → {desired} ({why})")
+        return self.get(svc.id)
+
+    def delete(self, ref: str | int) -> Service:
+        svc = self.get(ref)
+        with self.db.transaction() as cur:
+            cur.execute("DELETE FROM services WHERE id = ?", (svc.id,))
+            record(cur, "service", svc.id, f"service {svc.name} deleted (its VMs stay)")
+        return svc

@@ -8,6 +8,7 @@ import click
 
 from onetui.cli.context import Context
 from onetui.cli.output import echo_json, pairs, table
+from onetui.engine.elasticity import check_rule
 from onetui.errors import UserError
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -31,20 +32,25 @@ def service() -> None:
 @click.option("--lb-host", help="Reach the load balancer over SSH (default: this machine).")
 @click.option("--lb-nginx", default="nginx", show_default=True, help="nginx binary there.")
 @click.option("--lb-prefix", help="nginx -p prefix, for an nginx not in its default place.")
+@click.option("--lb-status-url", help="nginx stub_status URL (ACTIVE, REQUESTS_PER_S).")
+@click.option("--grid", is_flag=True, help="An SGE worker tier: rules see PENDING_JOBS, "
+              "OLDEST_PENDING_S, IDLE_HOSTS.")
 @pass_ctx
 def create_cmd(ctx: Context, name: str, template: str, burst_template: str | None,
                min_size: int, max_size: int, port: int, lb_conf: str | None, lb_upstream: str,
-               lb_host: str | None, lb_nginx: str, lb_prefix: str | None) -> None:
+               lb_host: str | None, lb_nginx: str, lb_prefix: str | None,
+               lb_status_url: str | None, grid: bool) -> None:
     store = ctx.store
     tpl = store.templates.get(template)
     burst = store.templates.get(burst_template).id if burst_template else None
-    config: dict = {"port": port}
+    config: dict = {"port": port, **({"grid": True} if grid else {})}
     if lb_conf:
         if not lb_host and not Path(lb_conf).is_file():
             raise UserError(f"--lb-conf {lb_conf}: no such file")
         config["lb"] = {"conf": lb_conf, "upstream": lb_upstream, "nginx": lb_nginx,
                         **({"host": lb_host} if lb_host else {}),
-                        **({"prefix": lb_prefix} if lb_prefix else {})}
+                        **({"prefix": lb_prefix} if lb_prefix else {}),
+                        **({"status_url": lb_status_url} if lb_status_url else {})}
     svc = store.services.add(name, tpl.id, burst, min_size, max_size, config)
     click.echo(f"ID: {svc.id}")
 
@@ -100,6 +106,14 @@ def show_cmd(ctx: Context, name: str, as_json: bool) -> None:
                       ("PORT", s.config.get("port", 80)),
                       ("LOAD BALANCER", f"{lb.get('host', 'local')}:{lb['conf']} upstream "
                                         f"{lb['upstream']}" if lb else "-")]))
+    rules = s.config.get("rules", [])
+    if rules:
+        click.echo("\nRULES")
+        state = s.config.get("rule_state", [])
+        for i, rule in enumerate(rules):
+            text = state[i] if i < len(state) else (
+                f"{rule['when']} for {rule['for']:g} s → {rule['change']:+d}")
+            click.echo(f"{i}: {text} (cooldown {rule['cooldown']:g} s)")
     click.echo("\nMEMBERS")
     click.echo(table(("ID", "NAME", "STAT", "IP", "TIER", "HOSTNAME"),
                      [(v.id, v.name, v.state, v.ip or "-", v.info.get("tier", "-"),
@@ -114,3 +128,41 @@ def delete_cmd(ctx: Context, names: tuple[str, ...]) -> None:
     for name in names:
         s = ctx.store.services.delete(name)
         click.echo(f"deleted service {s.id} {s.name}")
+
+
+@service.group("rule")
+def rule() -> None:
+    """Elasticity rules: `--when 'REQUESTS_PER_S > 200' --for 60 --change +2`."""
+
+
+@rule.command("add")
+@click.argument("name")
+@click.option("--when", "when", required=True, help="A condition on ACTIVE, REQUESTS_PER_S, "
+              "PENDING_JOBS, OLDEST_PENDING_S, IDLE_HOSTS, SIZE, RUNNING.")
+@click.option("--for", "hold", default=60.0, show_default=True, help="Seconds it must hold.")
+@click.option("--change", required=True, type=int, help="Size step, e.g. +2 or -1.")
+@click.option("--cooldown", default=300.0, show_default=True,
+              help="Seconds after any scaling before a rule may scale again.")
+@pass_ctx
+def rule_add(ctx: Context, name: str, when: str, hold: float, change: int,
+             cooldown: float) -> None:
+    new = check_rule(when, hold, change, cooldown)
+    svc = ctx.store.services.get(name)
+    rules = [*svc.config.get("rules", []), new.to_dict()]
+    ctx.store.services.update_config(svc.id, {"rules": rules, "rule_state": []},
+                                     event=f"rule added: {when} for {hold:g} s → {change:+d}")
+    click.echo(f"rule {len(rules) - 1} added to {svc.name}")
+
+
+@rule.command("delete")
+@click.argument("name")
+@click.argument("index", type=int)
+@pass_ctx
+def rule_delete(ctx: Context, name: str, index: int) -> None:
+    svc = ctx.store.services.get(name)
+    rules = list(svc.config.get("rules", []))
+    if not 0 <= index < len(rules):
+        raise UserError(f"service {svc.name} has no rule {index} (it has {len(rules)})")
+    gone = rules.pop(index)
+    ctx.store.services.update_config(svc.id, {"rules": rules, "rule_state": []},
+                                     event=f"rule deleted: {gone['when']}")

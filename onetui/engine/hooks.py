@@ -11,11 +11,12 @@ from onetui.store import Store
 def default_hooks(store: Store, cfg: dict[str, Any] | None = None) -> list[Any]:
     from onetui.engine.service_manager import ServiceManager
     from onetui.services.sge.hook import SgeHook
-    from onetui.services.sge.master import Master, SgeConfig
+    from onetui.services.sge.master import GridWatch, Master, SgeConfig
 
     cfg = config.load_config() if cfg is None else cfg
-    hooks: list[Any] = [ServiceManager(store)]
     sge = SgeConfig.from_config(cfg)
-    if sge is not None:
-        hooks.append(SgeHook(store, Master(sge)))
+    master = Master(sge) if sge is not None else None
+    hooks: list[Any] = [ServiceManager(store, grid=GridWatch(master) if master else None)]
+    if master is not None:
+        hooks.append(SgeHook(store, master))
     return hooks

@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from onetui.engine import actions
+from onetui.engine.elasticity import Rule, RuleState, WebMetrics, evaluate, grid_metrics
 from onetui.engine.instantiate import resolve, specs
 from onetui.errors import UserError
 from onetui.model import VM
@@ -38,9 +39,13 @@ def answers(ip: str, port: int, timeout: float = 0.5) -> bool:
 
 
 class ServiceManager:
-    def __init__(self, store: Store, pool: Pool | None = None) -> None:
+    def __init__(self, store: Store, pool: Pool | None = None,
+                 grid: Any = None) -> None:
         self.store = store
         self.pool = pool or Pool()
+        self.grid = grid  # a GridWatch, when SGE is configured (grid tiers' metrics)
+        self._web: dict[int, WebMetrics] = {}
+        self._rules: dict[int, list[RuleState]] = {}
 
     # -- engine hook ------------------------------------------------------------------------
 
@@ -57,6 +62,7 @@ class ServiceManager:
             try:
                 self._size(svc, members)
                 self._balance(svc, self.store.vms.by_ids([m.id for m in members]))
+                self._elastic(svc, members)
             except UserError as exc:
                 self.store.events.add("service", svc.id, f"service {svc.name}: {exc}",
                                       level="error")
@@ -142,6 +148,46 @@ class ServiceManager:
         ids = self.store.vms.create(new)
         self.store.events.add("service", svc.id, f"service {svc.name}: +{count} ({tier}): "
                               f"VM {', '.join(map(str, ids))}")
+
+    # -- elasticity ---------------------------------------------------------------------------
+
+    def _metrics(self, svc: Service, members: list[VM]) -> dict[str, float]:
+        metrics = {"SIZE": float(len(members)),
+                   "RUNNING": float(sum(m.state == "runn" for m in members))}
+        url = (svc.config.get("lb") or {}).get("status_url")
+        if url:
+            watch = self._web.setdefault(svc.id, WebMetrics(url))
+            try:
+                metrics.update(watch.read())
+            except (OSError, UserError) as exc:
+                raise UserError(f"metrics from {url}: {exc}") from None
+        if svc.config.get("grid") and self.grid is not None:
+            grid = self.grid.poll()
+            if grid is not None:
+                metrics.update(grid_metrics(grid))
+        return metrics
+
+    def _elastic(self, svc: Service, members: list[VM]) -> None:
+        rules = [Rule.from_dict(r) for r in svc.config.get("rules", [])]
+        if not rules:
+            return
+        metrics = self._metrics(svc, members)
+        states = self._rules.get(svc.id)
+        if states is None or len(states) != len(rules):
+            states = self._rules[svc.id] = [RuleState() for _ in rules]
+        now = time.monotonic()
+        lines = []
+        for rule, state in zip(rules, states, strict=True):
+            fire = evaluate(rule, state, metrics, now)
+            lines.append(state.describe(rule, metrics, now))
+            cooled = time.time() - float(svc.config.get("last_scaled_at", 0)) >= rule.cooldown
+            target = min(max(svc.desired + rule.change, svc.min_size), svc.max_size)
+            if fire and cooled and target != svc.desired:
+                why = f"rule {lines[-1]}"
+                svc = self.store.services.scale(svc.id, target, why=why)
+                svc = self.store.services.update_config(svc.id, {"last_scaled_at": time.time()})
+                state.since = None
+        self.store.services.update_config(svc.id, {"rule_state": lines, "metrics": metrics})
 
     # -- load balancer ------------------------------------------------------------------------
 

@@ -40,12 +40,15 @@ class Events:
 
     def recent(self, limit: int = 100, kind: str | None = None,
                obj_id: int | None = None) -> list[Event]:
-        """The newest events, newest first, optionally of one object."""
+        """The newest events, newest first: all, of one kind, or of one object."""
         if kind is None:
             rows = self.db.read("SELECT * FROM events ORDER BY id DESC LIMIT ?", (limit,))
+        elif obj_id is None:
+            rows = self.db.read("SELECT * FROM events WHERE kind = ? ORDER BY id DESC LIMIT ?",
+                                (kind, limit))
         else:
             rows = self.db.read(
-                "SELECT * FROM events WHERE kind = ? AND obj_id IS ? ORDER BY id DESC LIMIT ?",
+                "SELECT * FROM events WHERE kind = ? AND obj_id = ? ORDER BY id DESC LIMIT ?",
                 (kind, obj_id, limit),
             )
         return [_event(r) for r in rows]

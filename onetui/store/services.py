@@ -75,6 +75,17 @@ class Services:
                    f"service {svc.name}: desired size {svc.desired} → {desired} ({why})")
         return self.get(svc.id)
 
+    def update_config(self, ref: str | int, changes: dict[str, Any],
+                      event: str | None = None) -> Service:
+        """Merge `changes` into the service's config (rules, rule state, last scaling)."""
+        svc = self.get(ref)
+        with self.db.transaction() as cur:
+            cur.execute("UPDATE services SET config = ? WHERE id = ?",
+                        (dumps({**svc.config, **changes}), svc.id))
+            if event:
+                record(cur, "service", svc.id, f"service {svc.name}: {event}")
+        return self.get(svc.id)
+
     def delete(self, ref: str | int) -> Service:
         svc = self.get(ref)
         with self.db.transaction() as cur:

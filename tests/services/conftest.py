@@ -68,7 +68,8 @@ def nginx(tmp_path: Path, backends: dict[str, str]) -> Iterator[tuple[LoadBalanc
         + "".join(f"{k}_temp_path {v};\n" if k != "body" else f"client_body_temp_path {v};\n"
                   for k, v in temp.items())
         + f"server {{\nlisten 127.0.0.1:{port};\nlocation / {{\n"
-        "proxy_pass http://one_loadbalancer;\nproxy_next_upstream error timeout;\n}\n}\n"
+        "proxy_pass http://one_loadbalancer;\nproxy_next_upstream error timeout;\n}\n"
+        "location = /nginx_status {\nstub_status;\n}\n}\n"
         f"upstream one_loadbalancer {{\nserver {backends['web1']} ;\n}}\n}}\n")
     subprocess.run([binary, "-c", str(conf), "-p", str(tmp_path)], check=True)
     yield LoadBalancer(Local(), str(conf), nginx=binary, prefix=str(tmp_path)), \

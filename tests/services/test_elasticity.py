@@ -43,8 +43,8 @@ def test_stub_status_grid_metrics_and_rule_timing() -> None:
     rule, state = Rule("PENDING_JOBS > 2", 10, 1, 60), RuleState()
     assert not evaluate(rule, state, {"PENDING_JOBS": 3}, 100.0)  # holds, not long enough
     assert evaluate(rule, state, {"PENDING_JOBS": 3}, 110.0)
-    assert state.describe(
-        rule, {"PENDING_JOBS": 3}, 110.0) == "PENDING_JOBS > 2 holds (PENDING_JOBS = 3) for 10 of 10 s → +1"
+    expected = "PENDING_JOBS > 2 holds (PENDING_JOBS = 3) for 10 of 10 s → +1"
+    assert state.describe(rule, {"PENDING_JOBS": 3}, 110.0) == expected
     assert not evaluate(rule, state, {"PENDING_JOBS": 1}, 111.0) and state.since is None
     with pytest.raises(UserError, match="--when 'ACTIVE >': column"):
         check_rule("ACTIVE >", 10, 1, 60)

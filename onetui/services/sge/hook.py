@@ -27,10 +27,12 @@ def sge_section(vm: VM) -> Vector | None:
     return section if isinstance(section, Vector) else None
 
 
-def exec_hostname(vm: VM, section: Vector) -> str:
-    """The name SGE knows the worker by: its VPN hostname when it leased one (EC2 workers),
-    else the template's HOSTNAME, else the VM's name."""
-    return str(vm.info.get("vpn_hostname") or section.get("HOSTNAME") or vm.name)
+def exec_hostname(vm: VM, section: Vector, store: Store | None = None) -> str:
+    """The name SGE knows the worker by: the hostname of its VPN lease (EC2 workers) or of
+    a NIC's lease, else the template's HOSTNAME, else the VM's name."""
+    leased = next((x.hostname for x in store.networks.leases(vm_id=vm.id) if x.hostname),
+                  "") if store is not None else ""
+    return str(vm.info.get("vpn_hostname") or leased or section.get("HOSTNAME") or vm.name)
 
 
 class SgeHook:
@@ -70,7 +72,7 @@ class SgeHook:
         section = sge_section(vm)
         if section is None or vm.info.get("sge_state") not in ("joined", "waiting", "draining"):
             return ""
-        host, queue = exec_hostname(vm, section), section.get("QUEUE") or "all.q"
+        host, queue = exec_hostname(vm, section, self.store), section.get("QUEUE") or "all.q"
         try:
             if vm.info.get("sge_state") != "draining":
                 self.master.disable(host, queue)
@@ -90,7 +92,7 @@ class SgeHook:
     # -- steps ------------------------------------------------------------------------------
 
     def _join(self, vm: VM, section: Vector) -> None:
-        host = exec_hostname(vm, section)
+        host = exec_hostname(vm, section, self.store)
         queue = section.get("QUEUE") or "all.q"
         try:
             slots = int(section.get("SLOTS") or 1)
@@ -103,7 +105,7 @@ class SgeHook:
         self._check_execd(self.store.vms.get(vm.id), section)
 
     def _check_execd(self, vm: VM, section: Vector) -> None:
-        host, queue = exec_hostname(vm, section), section.get("QUEUE") or "all.q"
+        host, queue = exec_hostname(vm, section, self.store), section.get("QUEUE") or "all.q"
         try:
             states = self.master.instance_state(host, queue)
         except UserError as exc:
@@ -113,7 +115,7 @@ class SgeHook:
             self._set(vm, "joined", f"{queue}@{host} is up in SGE")
 
     def _remove(self, vm: VM, section: Vector, why: str) -> None:
-        host = exec_hostname(vm, section)
+        host = exec_hostname(vm, section, self.store)
         try:
             self.master.remove(host, section.get("QUEUE") or "all.q",
                                section.get("HOSTGROUP") or "@allhosts")

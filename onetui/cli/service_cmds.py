@@ -26,6 +26,8 @@ def service() -> None:
 @click.option("--min", "min_size", default=1, show_default=True)
 @click.option("--max", "max_size", default=8, show_default=True)
 @click.option("--port", default=80, show_default=True, help="The members' service port.")
+@click.option("--health", type=click.Choice(["tcp", "http"]), default="tcp",
+              show_default=True, help="How a member shows it is ready for traffic.")
 @click.option("--lb-conf", help="nginx.conf of the load balancer (its upstream block is kept "
               "in step).")
 @click.option("--lb-upstream", default="one_loadbalancer", show_default=True)
@@ -39,11 +41,11 @@ def service() -> None:
 def create_cmd(ctx: Context, name: str, template: str, burst_template: str | None,
                min_size: int, max_size: int, port: int, lb_conf: str | None, lb_upstream: str,
                lb_host: str | None, lb_nginx: str, lb_prefix: str | None,
-               lb_status_url: str | None, grid: bool) -> None:
+               lb_status_url: str | None, grid: bool, health: str) -> None:
     store = ctx.store
     tpl = store.templates.get(template)
     burst = store.templates.get(burst_template).id if burst_template else None
-    config: dict = {"port": port, **({"grid": True} if grid else {})}
+    config: dict = {"port": port, "health": health, **({"grid": True} if grid else {})}
     if lb_conf:
         if not lb_host and not Path(lb_conf).is_file():
             raise UserError(f"--lb-conf {lb_conf}: no such file")

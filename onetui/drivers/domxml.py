@@ -143,8 +143,39 @@ def _disks(devices: ET.Element, tpl: Template, domain_type: str) -> None:
             ET.SubElement(el, "readonly")
 
 
-def _nics(devices: ET.Element, tpl: Template) -> None:
-    for nic in _vectors(tpl, "NIC"):
+def _forwards(nic: Vector, index: int) -> list[str]:
+    """QEMU arguments for a user-mode NIC with HOSTFWD = "8080-:80,2222-:22": the guest's
+    ports forwarded from the NIC's leased address (or 127.0.0.1) on the host — how guests
+    are reached in a sandbox with no bridge, only loopback."""
+    listen = nic.get("IP") or "127.0.0.1"
+    rules = []
+    for part in filter(None, (p.strip() for p in (nic.get("HOSTFWD") or "").split(","))):
+        host, sep, guest = part.partition("-:")
+        if not (sep and host.isdigit() and guest.isdigit()
+                and 0 < int(host) < 65536 and 0 < int(guest) < 65536):
+            raise DriverError(f"NIC {index + 1} HOSTFWD {nic.get('HOSTFWD')!r}: expected "
+                              "HOSTPORT-:GUESTPORT[,…] such as 8080-:80")
+        rules.append(f"hostfwd=tcp:{listen}:{host}-:{guest}")
+    netdev = ",".join([f"user,id=onetui{index}", *rules])
+    device = f"{(nic.get('MODEL') or 'e1000')},netdev=onetui{index},bus=pci.0," \
+             f"addr=0x{0x10 + index:x}"
+    if nic.get("MAC"):
+        device += f",mac={nic.get('MAC')}"
+    return ["-netdev", netdev, "-device", device]
+
+
+def _nics(devices: ET.Element, tpl: Template, dom: ET.Element | None = None,
+          domain_type: str = "") -> None:
+    for index, nic in enumerate(_vectors(tpl, "NIC")):
+        if nic.get("HOSTFWD") and not nic.get("BRIDGE") and dom is not None:
+            if domain_type not in ("qemu", "kvm"):
+                raise DriverError(f"NIC {index + 1} HOSTFWD needs a qemu/kvm host")
+            cmd = dom.find(f"{{{QEMU_NS}}}commandline")
+            if cmd is None:
+                cmd = ET.SubElement(dom, f"{{{QEMU_NS}}}commandline")
+            for arg in _forwards(nic, index):
+                ET.SubElement(cmd, f"{{{QEMU_NS}}}arg", value=arg)
+            continue
         if nic.get("BRIDGE"):
             el = ET.SubElement(devices, "interface", type="bridge")
             ET.SubElement(el, "source", bridge=nic.get("BRIDGE") or "")
@@ -201,7 +232,7 @@ def build_domain_xml(placement: Placement, *, domain_type: str, os_type: str = "
         ET.SubElement(ET.SubElement(dom, "features"), "acpi")
     devices = ET.SubElement(dom, "devices")
     _disks(devices, tpl, domain_type)
-    _nics(devices, tpl)
+    _nics(devices, tpl, dom, domain_type)
     graphics = (_vectors(tpl, "GRAPHICS") or [None])[0]
     if graphics is not None:
         ET.SubElement(devices, "graphics", {k: v for k, v in (

@@ -29,11 +29,20 @@ GONE = frozenset({"done", "fail"})
 DRAIN_GRACE = 2.0
 
 
-def answers(ip: str, port: int, timeout: float = 0.5) -> bool:
-    """Whether the member's service port accepts a connection (it is ready for traffic)."""
+def answers(ip: str, port: int, health: str = "tcp", timeout: float = 1.0) -> bool:
+    """Whether the member is ready for traffic. `tcp`: it accepts a connection and does not
+    drop it at once (a port forward accepts even while nothing listens behind it, then
+    closes); `http`: it answers an HTTP request with any status."""
     try:
-        with socket.create_connection((ip, port), timeout=timeout):
-            return True
+        with socket.create_connection((ip, port), timeout=timeout) as sock:
+            if health == "http":
+                sock.sendall(f"GET / HTTP/1.0\r\nHost: {ip}\r\n\r\n".encode())
+                return sock.recv(12).startswith(b"HTTP/")
+            sock.settimeout(0.3)
+            try:
+                return sock.recv(1, socket.MSG_PEEK) != b""
+            except TimeoutError:
+                return True  # connected and waiting for us to speak: alive
     except OSError:
         return False
 
@@ -205,8 +214,9 @@ class ServiceManager:
         if lb is None:
             return
         port = int(svc.config.get("port", 80))
-        ready = sorted(f"{m.ip}:{port}" for m in members
-                       if m.state == "runn" and not m.intent and m.ip and answers(m.ip, port))
+        health = str(svc.config.get("health", "tcp"))
+        ready = sorted(f"{m.ip}:{port}" for m in members if m.state == "runn" and not m.intent
+                       and m.ip and answers(m.ip, port, health))
         if not ready and svc.desired > 0:
             return  # members still booting: what nginx has now beats an empty list
         if lb.apply(ready):

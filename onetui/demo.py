@@ -19,15 +19,17 @@ from typing import Any
 from onetui.data import SEED_TEMPLATES, TEMPLATES, node_uri
 from onetui.engine import instantiate
 from onetui.engine.engine import Engine
+from onetui.engine.hooks import default_hooks
 from onetui.errors import UserError
 from onetui.model import expand_name
 from onetui.store import Store
 
 # name -> test-driver node: two local hypervisors of different sizes, as in the seed.
 DEMO_HOSTS = {"ursa03": "ursa03", "ursa04": "ursa04"}
-# The seed's web tier: a load balancer, four local web servers and two on EC2 (scenario 2).
-DEMO_VMS = (("xen.loadbalancer", "loadbalancer", 1), ("xen.local01", "local%02i", 4),
-            ("ec2", "ec2web%02i", 2))
+# The seed's web tier (scenario 2): a load balancer, two web servers on EC2, and the local
+# web servers as a service of four the engine keeps running (local first, EC2 when full).
+DEMO_VMS = (("xen.loadbalancer", "loadbalancer", 1), ("ec2", "ec2web%02i", 2))
+DEMO_SERVICE = ("web", "xen.local01", "ec2", 4, 8)
 DEMO_AWS_ENV = {"AWS_ACCESS_KEY_ID": "demo", "AWS_SECRET_ACCESS_KEY": "demo"}
 
 
@@ -91,6 +93,9 @@ def prepare(state_dir: Path) -> Demo:
             names = [expand_name(pattern, i + offset) for i in range(count)]
             for vm_name in names:
                 demo.vms += instantiate.create(store, template, name=vm_name)
+        name, template, burst, size, most = DEMO_SERVICE
+        store.services.add(name, store.templates.get(template).id,
+                           store.templates.get(burst).id, size, most, {"port": 80})
     return demo
 
 
@@ -98,6 +103,7 @@ def start_engine(store: Store, passes: int = 3) -> Engine:
     """An engine for the demo store, after a few passes (VMs deployed and running). The
     caller keeps it: the test driver's domains live as long as its connections."""
     engine = Engine(store, interval=1.0)
+    engine.hooks = default_hooks(store, {})
     if engine.lead():
         for _ in range(passes):
             engine.run_pass()

@@ -25,13 +25,14 @@ class Delta:
     full: bool = False
     hosts: dict[int, tuple[str, ...] | None] = field(default_factory=dict)
     vms: dict[int, tuple[str, ...] | None] = field(default_factory=dict)
+    services: dict[int, tuple[str, ...] | None] = field(default_factory=dict)
     vm_started: dict[int, float] = field(default_factory=dict)  # for the ticking TIME column
     events: list[Event] = field(default_factory=list)
     at: float = 0.0
 
     @property
     def empty(self) -> bool:
-        return not (self.full or self.hosts or self.vms or self.events)
+        return not (self.full or self.hosts or self.vms or self.services or self.events)
 
 
 class LiveView:
@@ -39,6 +40,7 @@ class LiveView:
         self.store = store
         self.seq: int | None = None
         self.last_event = 0
+        self._service_ids: set[int] = set()
 
     def poll(self) -> Delta:
         """Everything on the first call (or when the change log no longer reaches back),
@@ -66,8 +68,26 @@ class LiveView:
                 else:
                     delta.vms[i] = vm_row(vm, now)
                     delta.vm_started[i] = vm.created_at
+        if changes.ids.get("service") or (vm_ids and self._service_ids):
+            delta.services = self._services()  # a few rows: recounted whole
         delta.events = self._events()
         return delta
+
+    def _services(self) -> dict[int, tuple[str, ...] | None]:
+        services = self.store.services.list()
+        counts: dict[int, list[int]] = {s.id: [0, 0] for s in services}
+        if services:
+            for vm in self.store.vms.list(include_done=False):
+                sid = vm.info.get("service")
+                if sid in counts:
+                    counts[sid][0] += 1
+                    counts[sid][1] += vm.state == "runn"
+        rows: dict[int, tuple[str, ...] | None] = {i: None for i in self._service_ids}
+        for s in services:
+            rows[s.id] = (str(s.id), s.name, str(s.min_size), str(s.max_size), str(s.desired),
+                          str(counts[s.id][1]), str(counts[s.id][0]))
+        self._service_ids = {s.id for s in services}
+        return rows
 
     def _full(self, now: float) -> Delta:
         self.seq = self.store.changes.current()
@@ -76,6 +96,7 @@ class LiveView:
                       hosts={h.id: host_row(h) for h in self.store.hosts.list()},
                       vms={v.id: vm_row(v, now) for v in vms},
                       vm_started={v.id: v.created_at for v in vms})
+        delta.services = self._services()
         recent = self.store.events.recent(EVENT_BACKLOG)
         self.last_event = recent[0].id if recent else 0
         delta.events = list(reversed(recent))

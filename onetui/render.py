@@ -11,9 +11,11 @@ from typing import Any
 
 from onetui.model import VM, Host, vm_time
 
+SERVICE_COLUMNS = ("ID", "NAME", "MIN", "MAX", "DESIRED", "RUNNING", "VMS")
 HOST_COLUMNS = ("HID", "NAME", "DRIVER", "RVM", "TCPU", "FCPU", "ACPU", "TMEM", "FMEM", "STAT")
 VM_COLUMNS = ("ID", "NAME", "STAT", "CPU", "MEM", "HOSTNAME", "TIME")
-NUMERIC = frozenset({"HID", "ID", "RVM", "TCPU", "FCPU", "ACPU", "TMEM", "FMEM", "CPU", "MEM"})
+NUMERIC = frozenset({"HID", "ID", "RVM", "TCPU", "FCPU", "ACPU", "TMEM", "FMEM", "CPU", "MEM",
+                     "MIN", "MAX", "DESIRED", "RUNNING", "VMS"})
 
 
 def human_mb(mb: float | int | None) -> str:

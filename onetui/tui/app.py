@@ -38,7 +38,14 @@ from onetui.services.sge.master import GridWatch, Master, SgeConfig
 from onetui.store import Store
 from onetui.template import TemplateError, parse
 from onetui.tui.commands import ActionsProvider
-from onetui.tui.panes import EventsPane, HostsPane, LivePane, QueuesPane, VmsPane
+from onetui.tui.panes import (
+    EventsPane,
+    HostsPane,
+    LivePane,
+    QueuesPane,
+    ServicesPane,
+    VmsPane,
+)
 from onetui.tui.screens.dialogs import (
     AddWorkers,
     Confirm,
@@ -57,7 +64,8 @@ SGE_EVERY = 5.0
 
 CSS = """
 Screen { layout: vertical; }
-#panes { grid-size: 2 2; grid-columns: 1fr 1fr; grid-rows: 1fr 1fr; height: 1fr; }
+#panes { grid-size: 2 3; grid-columns: 1fr 1fr; grid-rows: 2fr 1fr 2fr; height: 1fr; }
+#vms { row-span: 2; }
 #panes > * { border: round $primary 40%; height: 100%; }
 #panes > *:focus-within, #panes > *:focus { border: round $accent; }
 #status { height: 1; background: $panel; color: $text-muted; padding: 0 1; }
@@ -115,6 +123,7 @@ class OnetuiApp(App[None]):
         with GridBox(id="panes"):
             yield HostsPane(id="hosts")
             yield VmsPane(id="vms")
+            yield ServicesPane(id="services")
             yield QueuesPane(id="queues")
             yield EventsPane(id="events")
         yield Static("", id="status")
@@ -203,6 +212,8 @@ class OnetuiApp(App[None]):
             self.query_one(HostsPane).apply(delta.hosts, delta.full)
         if delta.vms or delta.full:
             vms.apply(delta.vms, delta.full)
+        if delta.services or delta.full:
+            self.query_one(ServicesPane).apply(delta.services, delta.full)
         if delta.events or delta.full:
             self.query_one(EventsPane).add(delta.events, delta.full)
         if grid is not None:
@@ -351,6 +362,24 @@ class OnetuiApp(App[None]):
             self.call_from_thread(self.notify, str(exc), severity="error")
             return
         self.call_from_thread(self.push_screen, Detail(title, text))
+
+    def action_scale(self, step: int) -> None:
+        svc_id = self.query_one(ServicesPane).selected_id()
+        if svc_id is None:
+            self.notify("no service selected", severity="warning")
+            return
+        self._scale(svc_id, step)
+
+    @work(thread=True, group="action", exit_on_error=False)
+    def _scale(self, svc_id: int, step: int) -> None:
+        try:
+            svc = self.store.services.get(svc_id)
+            svc = self.store.services.scale(svc_id, svc.desired + step, why="from the console")
+        except UserError as exc:
+            self.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        self.call_from_thread(self.notify, f"service {svc.name}: desired {svc.desired}")
+        self.call_from_thread(self.refresh_worker)
 
     def action_toggle_host(self) -> None:
         host_id = self.query_one(HostsPane).selected_id()

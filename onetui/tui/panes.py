@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable
 
 from onetui.model import Event, age
-from onetui.render import HOST_COLUMNS, NUMERIC, VM_COLUMNS, stamp
+from onetui.render import HOST_COLUMNS, NUMERIC, SERVICE_COLUMNS, VM_COLUMNS, stamp
 from onetui.services.sge.grid import Grid
 
 
@@ -114,6 +114,13 @@ class HostsPane(LivePane):
     TITLE = "Hosts"
     BINDINGS = [Binding("enter", "app.show_host", "Details", show=True),
                 Binding("D", "app.toggle_host", "Enable/disable", show=True)]
+
+
+class ServicesPane(LivePane):
+    COLUMNS = SERVICE_COLUMNS
+    TITLE = "Services"
+    BINDINGS = [Binding("plus,equals_sign", "app.scale(1)", "+1"),
+                Binding("minus", "app.scale(-1)", "-1")]
 
 
 class VmsPane(LivePane):

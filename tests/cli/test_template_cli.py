@@ -85,9 +85,10 @@ def test_demo_headless_prepares_and_cleans_up() -> None:
     lines = out.splitlines()
     vms = [line.split() for line in lines if " runn " in line]
     assert [(v[1], v[5]) for v in vms] == [
-        ("loadbalancer", "ursa03"), ("local01", "ursa03"), ("local02", "ursa03"),
-        ("local03", "ursa03"), ("local04", "ursa03"),  # packed onto the first host
-        ("ec2web01", "ec2"), ("ec2web02", "ec2")]  # real (moto) instances
+        ("loadbalancer", "ursa03"),
+        ("ec2web01", "ec2"), ("ec2web02", "ec2"),  # real (moto) instances
+        ("web-0", "ursa03"), ("web-1", "ursa03"), ("web-2", "ursa03"),  # the service "web",
+        ("web-3", "ursa03")]  # packed onto the first host
     store = Path(lines[0].split(": ", 1)[1])
     assert not store.exists()  # throwaway
 
@@ -98,3 +99,4 @@ def test_readme_demo_command_runs_headless() -> None:
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     assert "loadbalancer runn" in " ".join(proc.stdout.split())
+    assert "web-3 runn" in " ".join(proc.stdout.split())

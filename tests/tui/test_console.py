@@ -15,7 +15,7 @@ from onetui.data import TEMPLATES, node_uri
 from onetui.engine import instantiate
 from onetui.store import Store
 from onetui.tui.app import OnetuiApp
-from onetui.tui.panes import EventsPane, HostsPane, QueuesPane, VmsPane
+from onetui.tui.panes import EventsPane, HostsPane, QueuesPane, ServicesPane, VmsPane
 from onetui.tui.screens.dialogs import Confirm, Detail, Ec2Prompt, InstantiateForm, Prompt
 
 
@@ -160,7 +160,7 @@ async def test_details_ssh_palette_help_and_tab(seeded: Path) -> None:
         await until(pilot, lambda: bool(app.screen.query("KeyPanel")))
         await pilot.press("tab")
         await pilot.pause()
-        assert isinstance(app.focused, QueuesPane | EventsPane | HostsPane)
+        assert isinstance(app.focused, QueuesPane | EventsPane | HostsPane | ServicesPane)
         await pilot.press("q")
 
 
@@ -215,3 +215,23 @@ async def test_add_ec2_workers_with_e(moto: str, seeded: Path) -> None:
         assert {r[5] for r in app.query_one(VmsPane).rows_by_id.values()} == {"ec2"}
         saved = tomllib.loads(config.config_path().read_text())
         assert saved["console"]["last_ec2_template"] == "ec2"
+
+
+async def test_services_pane_scales_with_plus_and_minus(seeded: Path) -> None:
+    with Store(seeded) as store:
+        tpl = store.templates.get("xen.local01")
+        svc = store.services.add("web", tpl.id, None, 1, 3, {})
+    app = app_for(seeded)
+    async with app.run_test(size=(140, 50)) as pilot:
+        pane = app.query_one(ServicesPane)
+        await until(pilot, lambda: pane.row_count == 1)
+        await until(pilot, lambda: pane.rows_by_id[svc.id][5] == "1")  # one member runs
+        pane.focus()
+        await pilot.press("plus", "plus")
+        await until(pilot, lambda: pane.rows_by_id[svc.id][4] == "3"
+                    and pane.rows_by_id[svc.id][5] == "3", tries=150)
+        await pilot.press("plus")  # beyond max: refused, and said why
+        await pilot.pause(0.5)
+        assert any("outside 1..3" in n.message for n in app._notifications)
+        await pilot.press("minus")
+        await until(pilot, lambda: pane.rows_by_id[svc.id][4] == "2")

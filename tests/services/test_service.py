@@ -106,3 +106,33 @@ def test_scale_2_4_1_with_the_upstream_following(store: Store, tmp_path: Path,
         for httpd in tier.up.values():
             httpd.shutdown()
         engine.close()
+
+
+def test_burst_template_when_no_local_host_has_room(store: Store, tmp_path: Path) -> None:
+    """The local template first; when the scheduler finds no room for it, the member is
+    replaced by one of the burst template (here a second libvirt host stands in for EC2;
+    tests/ec2 shows the EC2 path itself)."""
+    store.hosts.add("small", "libvirt", {"uri": node_uri("ursa04")})  # 4 cores, 8 GiB
+    store.hosts.add("cloud", "libvirt", {"uri": node_uri("ursa03")})
+    store.templates.add("local", 'CPU = 1\nMEMORY = 3072\nREQUIREMENTS = "HOSTNAME = small"\n')
+    store.templates.add("burst", 'CPU = 1\nMEMORY = 3072\nREQUIREMENTS = "HOSTNAME = cloud"\n')
+    svc = store.services.add("web", store.templates.get("local").id,
+                             store.templates.get("burst").id, 3, 6, {})
+    engine = Engine(store)
+    engine.hooks = default_hooks(store, {})
+    assert engine.lead()
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            engine.run_pass()
+            members = [v for v in store.vms.list(include_done=False)
+                       if v.info.get("service") == svc.id]
+            if len(members) == 3 and all(v.state == "runn" for v in members):
+                break
+            assert time.monotonic() < deadline, [(v.name, v.state) for v in members]
+        placed = sorted((v.host_name, v.info["tier"]) for v in members)
+        assert placed == [("cloud", "burst"), ("small", "local"), ("small", "local")]
+        assert any("no local host has room" in e.message
+                   for e in store.events.recent(limit=100, kind="service"))
+    finally:
+        engine.close()

@@ -384,9 +384,15 @@ class OnetuiApp(App[None]):
     def action_toggle_host(self) -> None:
         host_id = self.query_one(HostsPane).selected_id()
         if host_id is not None:
-            host = self.store.hosts.get(host_id)
-            self.store.hosts.set_enabled(host_id, not host.enabled)
-            self.notify(f"host {host.name} {'disabled' if host.enabled else 'enabled'}")
+            self._toggle_host(host_id)
+
+    @work(thread=True, group="action", exit_on_error=False)
+    def _toggle_host(self, host_id: int) -> None:
+        """A write: off the event loop, like every other store write from the console."""
+        host = self.store.hosts.get(host_id)
+        self.store.hosts.set_enabled(host_id, not host.enabled)
+        self.call_from_thread(self.notify,
+                              f"host {host.name} {'disabled' if host.enabled else 'enabled'}")
 
     def action_filter(self) -> None:
         pane = self.focused_pane()

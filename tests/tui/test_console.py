@@ -235,3 +235,15 @@ async def test_services_pane_scales_with_plus_and_minus(seeded: Path) -> None:
         assert any("outside 1..3" in n.message for n in app._notifications)
         await pilot.press("minus")
         await until(pilot, lambda: pane.rows_by_id[svc.id][4] == "2")
+
+
+async def test_disable_a_host_with_D(seeded: Path) -> None:
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=(140, 50)) as pilot:
+        hosts = app.query_one(HostsPane)
+        await until(pilot, lambda: hosts.row_count == 2)
+        hosts.focus()
+        await pilot.press("D")
+        with Store(seeded) as store:
+            await until(pilot, lambda: not store.hosts.get(1).enabled)
+        await until(pilot, lambda: hosts.rows_by_id[1][-1] == "dsbl")

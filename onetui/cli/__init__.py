@@ -40,6 +40,7 @@ def _register() -> None:
         demo_cmd,
         ec2_cmds,
         host_cmds,
+        lab_cmds,
         net_cmds,
         serve_cmd,
         service_cmds,
@@ -49,7 +50,8 @@ def _register() -> None:
     )
 
     for command in (template_cmds.template, host_cmds.host, vm_cmds.vm, net_cmds.net,
-                    ec2_cmds.ec2, service_cmds.service, sge_cmds.sge, sge_cmds.ssh, serve_cmd.serve,
+                    ec2_cmds.ec2, service_cmds.service,
+                    lab_cmds.lab, sge_cmds.sge, sge_cmds.ssh, serve_cmd.serve,
                     demo_cmd.demo):
         cli.add_command(command)
 

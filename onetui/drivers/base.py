@@ -119,5 +119,12 @@ class Suspender(Protocol):
     def start(self, deploy_id: str) -> None: ...
 
 
+class ConsoleReader(Protocol):
+    """A guest's serial console output: where a fresh guest prints its SSH host key
+    (cloud-init's `BEGIN SSH HOST KEY KEYS` block), so onetui can trust it out of band."""
+
+    def console(self, deploy_id: str) -> str: ...
+
+
 class Driver(Monitor, Deployer, Protocol):
     def close(self) -> None: ...

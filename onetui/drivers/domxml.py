@@ -29,6 +29,10 @@ def domain_name(vm_id: int) -> str:
     return f"one-{vm_id}"
 
 
+def console_log_path(directory: str, placement: Placement) -> str:
+    return f"{directory.rstrip('/')}/onetui-{placement.identity}.console.log"
+
+
 def _scalar(tpl: Template, name: str) -> str | None:
     value = tpl.get(name)
     if isinstance(value, Vector):
@@ -213,7 +217,10 @@ def _raw(dom: ET.Element, tpl: Template, domain_type: str) -> None:
 
 
 def build_domain_xml(placement: Placement, *, domain_type: str, os_type: str = "hvm",
-                     arch: str = "x86_64") -> str:
+                     arch: str = "x86_64", console_log_dir: str = "") -> str:
+    """The domain for a placement. With `console_log_dir`, the serial console is also
+    written (by virtlogd) to `onetui-<identity>.console.log` there, truncated at each start:
+    it is how a guest's SSH host key reaches us out of band (see `console`)."""
     tpl = placement.template
     memory, vcpus, shares = sizes(tpl)
     dom = ET.Element("domain", type=domain_type)
@@ -241,7 +248,10 @@ def build_domain_xml(placement: Placement, *, domain_type: str, os_type: str = "
             ("port", graphics.get("PORT") or "-1"),
             ("autoport", "no" if graphics.get("PORT") else "yes"))})
     if domain_type != "test":
-        ET.SubElement(devices, "serial", type="pty")
+        serial = ET.SubElement(devices, "serial", type="pty")
+        if console_log_dir:
+            ET.SubElement(serial, "log", file=console_log_path(console_log_dir, placement),
+                          append="off")
         ET.SubElement(devices, "console", type="pty")
     _raw(dom, tpl, domain_type)
     return ET.tostring(dom, encoding="unicode")

@@ -12,7 +12,8 @@ def make_driver(host: Host, store_id: str) -> Driver:
     if host.driver == "libvirt":
         from onetui.drivers.virt import LibvirtDriver
 
-        return LibvirtDriver(host.config["uri"], domain_type=host.config.get("domain_type"))
+        return LibvirtDriver(host.config["uri"], domain_type=host.config.get("domain_type"),
+                             console_log_dir=host.config.get("console_log_dir"))
     if host.driver == "ec2":
         from onetui.drivers.ec2 import Ec2Driver
 

@@ -9,10 +9,12 @@ thread-safe, and a lock guards (re)connecting.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from typing import TypeVar
+from urllib.parse import urlparse
 
 import libvirt
 
@@ -44,10 +46,20 @@ def _message(exc: libvirt.libvirtError) -> str:
     return (exc.get_error_message() or str(exc)).strip()
 
 
+DEFAULT_CONSOLE_DIR = "/var/log/libvirt/qemu"
+CONSOLE_TAIL = 256 * 1024
+
+
 class LibvirtDriver:
-    def __init__(self, uri: str, *, domain_type: str | None = None) -> None:
+    def __init__(self, uri: str, *, domain_type: str | None = None,
+                 console_log_dir: str | None = None) -> None:
         self.uri = uri
         self._domain_type = domain_type
+        # Serial consoles are logged where this process can read them only on a local
+        # hypervisor; a remote one keeps them on its own disk.
+        local = not urlparse(uri).hostname
+        self.console_log_dir = (console_log_dir if console_log_dir is not None
+                                else DEFAULT_CONSOLE_DIR if local else "")
         self._conn: libvirt.virConnect | None = None
         self._lock = threading.Lock()
 
@@ -162,7 +174,8 @@ class LibvirtDriver:
         """Define and start the domain; adopt one with this identity if it exists."""
         dom = self._lookup(placement.identity)
         if dom is None:
-            xml = build_domain_xml(placement, domain_type=self.domain_type)
+            xml = build_domain_xml(placement, domain_type=self.domain_type,
+                                   console_log_dir=self._console_dir())
             dom = self._call(lambda c: c.defineXML(xml))
             try:
                 self._call(lambda _c: dom.create())
@@ -172,6 +185,28 @@ class LibvirtDriver:
         elif not self._call(lambda _c: dom.isActive()):
             self._call(lambda _c: dom.create())
         return placement.identity
+
+    def _console_dir(self) -> str:
+        return self.console_log_dir if self.domain_type in ("qemu", "kvm") else ""
+
+    def console(self, deploy_id: str) -> str:
+        """The guest's serial console output since it last started (its tail), read from
+        the log file its domain names; "" when it has none or the file is not readable
+        here (a remote hypervisor)."""
+        dom = self._lookup(deploy_id)
+        if dom is None:
+            raise DriverError(f"no domain {deploy_id} on {self.uri}")
+        xml = ET.fromstring(self._call(lambda _c: dom.XMLDesc(0)))
+        paths = [el.get("file") for el in xml.findall("./devices/serial/log")]
+        paths += [el.get("path") for el in xml.findall("./devices/serial[@type='file']/source")]
+        for path in filter(None, paths):
+            try:
+                with open(path, "rb") as log:
+                    log.seek(max(0, os.fstat(log.fileno()).st_size - CONSOLE_TAIL))
+                    return log.read().decode(errors="replace")
+            except OSError:
+                continue
+        return ""
 
     def _act(self, deploy_id: str, action: Callable[[libvirt.virDomain], object]) -> None:
         dom = self._lookup(deploy_id)

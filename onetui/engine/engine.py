@@ -89,7 +89,7 @@ class Engine:
         self.interval = interval
         self.shutdown_timeout = shutdown_timeout
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
-        self.hooks: list[Hook] = []
+        self._hooks: list[Hook] = []
         self._driver_factory = driver_factory
         self._drivers: dict[int, tuple[str, Driver]] = {}
         self._requests: dict[int, Request | str] = {}
@@ -125,7 +125,34 @@ class Engine:
         finally:
             self.close()
 
+    @property
+    def hooks(self) -> list[Hook]:
+        return self._hooks
+
+    @hooks.setter
+    def hooks(self, hooks: list[Hook]) -> None:
+        """Hooks that need more than the store (the lab manager reads guests' consoles)
+        get the engine through their `attach`."""
+        self._hooks = list(hooks)
+        for hook in self._hooks:
+            attach = getattr(hook, "attach", None)
+            if attach is not None:
+                attach(self)
+
+    def console(self, vm: VM) -> str:
+        """A VM's serial console output, from its host's driver ("" when it has none)."""
+        entry = self._drivers.get(vm.host_id) if vm.host_id is not None else None
+        reader = getattr(entry[1], "console", None) if entry else None
+        if reader is None or not vm.deploy_id:
+            return ""
+        return str(reader(vm.deploy_id))
+
     def close(self) -> None:
+        for hook in self._hooks:
+            stop = getattr(hook, "close", None)
+            if stop is not None:
+                with contextlib.suppress(Exception):
+                    stop()
         self.store.leader.release(self.owner)
         self._pool.shutdown(wait=True)
         for _, driver in self._drivers.values():

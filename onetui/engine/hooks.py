@@ -1,4 +1,5 @@
-"""The hooks an engine runs: the service manager always, SGE when `[sge]` is configured."""
+"""The hooks an engine runs: the service and lab managers always, SGE when `[sge]` is
+configured."""
 
 from __future__ import annotations
 
@@ -16,7 +17,10 @@ def default_hooks(store: Store, cfg: dict[str, Any] | None = None) -> list[Any]:
     cfg = config.load_config() if cfg is None else cfg
     sge = SgeConfig.from_config(cfg)
     master = Master(sge) if sge is not None else None
-    hooks: list[Any] = [ServiceManager(store, grid=GridWatch(master) if master else None)]
+    from onetui.labs.manager import LabManager
+
+    hooks: list[Any] = [ServiceManager(store, grid=GridWatch(master) if master else None),
+                        LabManager(store)]
     if master is not None:
         hooks.append(SgeHook(store, master))
     return hooks

@@ -72,6 +72,27 @@ def parse_range(text: str) -> tuple[str, str]:
     return str(a), str(b)
 
 
+def lease_in(cur: sqlite3.Cursor, net: Network, vm_id: int) -> Lease:
+    """`Networks.lease` inside the caller's transaction (a lab leases all its seats in one)."""
+    row = cur.execute("SELECT * FROM leases WHERE network_id = ? AND vm_id = ?",
+                      (net.id, vm_id)).fetchone()
+    if row is not None:
+        return Lease(net.name, row["ip"], row["mac"], row["hostname"], vm_id)
+    taken = {r[0] for r in cur.execute("SELECT ip FROM leases WHERE network_id = ?", (net.id,))}
+    first = int(ipaddress.IPv4Address(net.first_ip))
+    index = next((i for i in range(net.size)
+                  if str(ipaddress.IPv4Address(first + i)) not in taken), None)
+    if index is None:
+        raise Conflict(f"network {net.name}: all {net.size} addresses are leased")
+    ip = str(ipaddress.IPv4Address(first + index))
+    lease = Lease(net.name, ip, mac_for(ip), hostname_for(net.hostname, index), vm_id)
+    cur.execute("INSERT INTO leases(network_id, ip, mac, hostname, vm_id) "
+                "VALUES (?, ?, ?, ?, ?)", (net.id, ip, lease.mac, lease.hostname, vm_id))
+    record(cur, "network", net.id, f"network {net.name}: {ip} "
+           f"{lease.hostname or ''} leased to VM {vm_id}".replace("  ", " "))
+    return lease
+
+
 class Networks:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -114,24 +135,7 @@ class Networks:
         """The VM's lease on this network: its existing one, or the lowest free address."""
         net = self.get(ref)
         with self.db.transaction() as cur:
-            row = cur.execute("SELECT * FROM leases WHERE network_id = ? AND vm_id = ?",
-                              (net.id, vm_id)).fetchone()
-            if row is not None:
-                return Lease(net.name, row["ip"], row["mac"], row["hostname"], vm_id)
-            taken = {r[0] for r in cur.execute(
-                "SELECT ip FROM leases WHERE network_id = ?", (net.id,))}
-            first = int(ipaddress.IPv4Address(net.first_ip))
-            index = next((i for i in range(net.size)
-                          if str(ipaddress.IPv4Address(first + i)) not in taken), None)
-            if index is None:
-                raise Conflict(f"network {net.name}: all {net.size} addresses are leased")
-            ip = str(ipaddress.IPv4Address(first + index))
-            lease = Lease(net.name, ip, mac_for(ip), hostname_for(net.hostname, index), vm_id)
-            cur.execute("INSERT INTO leases(network_id, ip, mac, hostname, vm_id) "
-                        "VALUES (?, ?, ?, ?, ?)", (net.id, ip, lease.mac, lease.hostname, vm_id))
-            record(cur, "network", net.id, f"network {net.name}: {ip} "
-                   f"{lease.hostname or ''} leased to VM {vm_id}".replace("  ", " "))
-        return lease
+            return lease_in(cur, net, vm_id)
 
     def release(self, vm_id: int) -> int:
         """Give back every lease of a VM (it is done)."""

@@ -162,4 +162,16 @@ CREATE INDEX leases_vm ON leases(vm_id);
 {_change_triggers("launches", "launch", key="rowid")}
 """
 
-MIGRATIONS: list[str] = [V1, V2]
+# Labs: each seat's address, SSH port and host key, its password (encrypted with the key
+# file next to the store, never in clear), and when its state last changed.
+V3 = """
+ALTER TABLE labs ADD COLUMN config TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE seats ADD COLUMN ip TEXT NOT NULL DEFAULT '';
+ALTER TABLE seats ADD COLUMN port INTEGER NOT NULL DEFAULT 22;
+ALTER TABLE seats ADD COLUMN password TEXT NOT NULL DEFAULT '';
+ALTER TABLE seats ADD COLUMN state_at REAL NOT NULL DEFAULT 0;
+ALTER TABLE seats ADD COLUMN ready_at REAL;
+CREATE INDEX seats_vm ON seats(vm_id);
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3]

@@ -10,9 +10,11 @@ from onetui.store.changes import ChangeLog
 from onetui.store.db import Database
 from onetui.store.events import Events
 from onetui.store.hosts import Hosts
+from onetui.store.labs import Labs
 from onetui.store.launches import Launches
 from onetui.store.leader import Leader
 from onetui.store.networks import Networks
+from onetui.store.secrets import SecretBox
 from onetui.store.services import Services
 from onetui.store.templates import Templates
 from onetui.store.vms import VMs
@@ -32,6 +34,7 @@ class Store:
         self.launches = Launches(self.db)
         self.networks = Networks(self.db)
         self.services = Services(self.db)
+        self.labs = Labs(self.db, SecretBox(path.parent / "secrets.key"))
 
     @classmethod
     def open(cls, state: str | os.PathLike[str] | None = None) -> Store:

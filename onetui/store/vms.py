@@ -3,6 +3,7 @@ the engine drives. Every state change is one transaction with its event."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -19,6 +20,38 @@ _FIELDS = frozenset({"intent", "host_id", "deploy_id", "ip", "mac", "message", "
 _JSON = frozenset({"sched", "info"})
 
 
+def insert(cur: sqlite3.Cursor, specs: Iterable[dict[str, Any]], state: str) -> list[int]:
+    """Insert VM rows inside the caller's transaction (labs create seats and their VMs in
+    one), each with its event."""
+    now = time.time()
+    ids = []
+    for spec in specs:
+        cur.execute(
+            "INSERT INTO vms(name, template_id, body, state, cpu, memory, info, "
+            "created_at, state_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (spec.get("name") or "", spec.get("template_id"), spec["body"], state,
+             spec.get("cpu", 0), spec.get("memory", 0), dumps(spec.get("info", {})), now, now),
+        )
+        vid = cur.lastrowid
+        assert vid is not None
+        name = spec.get("name") or f"one-{vid}"
+        if not spec.get("name"):
+            cur.execute("UPDATE vms SET name = ? WHERE id = ?", (name, vid))
+        record(cur, "vm", vid, f"VM {vid} {name} created ({state})")
+        ids.append(vid)
+    return ids
+
+
+def _release_leases(cur: sqlite3.Cursor, vm_id: int) -> None:
+    """A done VM gives its addresses back in the same transaction (a lab seat holds one from
+    the moment it is created, so even a VM deleted before it was placed has one)."""
+    rows = cur.execute("SELECT leases.ip, networks.name, networks.id FROM leases JOIN networks "
+                       "ON networks.id = leases.network_id WHERE vm_id = ?", (vm_id,)).fetchall()
+    cur.execute("DELETE FROM leases WHERE vm_id = ?", (vm_id,))
+    for ip, name, nid in rows:
+        record(cur, "network", nid, f"network {name}: {ip} released by VM {vm_id}")
+
+
 class VMs:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -26,25 +59,8 @@ class VMs:
     def create(self, specs: Iterable[dict[str, Any]], hold: bool = False) -> list[int]:
         """Create VMs from specs (name, body, cpu, memory, template_id); all or none.
         A spec without a name gets OpenNebula's `one-<ID>`."""
-        now = time.time()
-        state = "hold" if hold else "pend"
-        ids = []
         with self.db.transaction() as cur:
-            for spec in specs:
-                cur.execute(
-                    "INSERT INTO vms(name, template_id, body, state, cpu, memory, info, "
-                    "created_at, state_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (spec.get("name") or "", spec.get("template_id"), spec["body"], state,
-                     spec.get("cpu", 0), spec.get("memory", 0), dumps(spec.get("info", {})),
-                     now, now),
-                )
-                vid = cur.lastrowid
-                name = spec.get("name") or f"one-{vid}"
-                if not spec.get("name"):
-                    cur.execute("UPDATE vms SET name = ? WHERE id = ?", (name, vid))
-                record(cur, "vm", vid, f"VM {vid} {name} created ({state})")
-                ids.append(vid)
-        return ids
+            return insert(cur, specs, "hold" if hold else "pend")
 
     def get(self, vm_id: int | str) -> VM:
         if not str(vm_id).isdigit():
@@ -108,6 +124,7 @@ class VMs:
                 ).fetchone()[0]
             if state == "done":
                 times["stopped_at"] = now
+                _release_leases(cur, vm_id)
             self._update(cur, vm_id, {**fields, **times}, allow_state=True)
             text = f"VM {vm_id} {row['name']}: {row['state']} → {state}"
             if event:

@@ -1,0 +1,158 @@
+"""`onetui lab …`: a master template turned into seats for students, handed out."""
+
+from __future__ import annotations
+
+import click
+
+from onetui import config
+from onetui.cli.context import Context
+from onetui.cli.output import echo_json, pairs, table
+from onetui.labs import handout
+from onetui.labs import lab as labs
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group()
+def lab() -> None:
+    """Labs: create, list, show, creds, handout, reset-password, reset-seat, extend, destroy."""
+
+
+@lab.command("create")
+@click.argument("name")
+@click.option("--template", required=True, help="The master: a stored template or a file.")
+@click.option("--seats", type=int, required=True, help="How many students.")
+@click.option("--network", help="The lab network (default: the template's NIC network).")
+@click.option("--user", default=labs.DEFAULT_USER, show_default=True,
+              help="User name pattern; %i is the seat number.")
+@click.option("--expires", help="When the lab is destroyed: 2026-12-18, 2026-12-18T16:00, "
+              "+5d, +12h.")
+@click.option("--admin-user", help="Who onetui logs in as on a seat (default: root, or "
+              "[labs] admin_user).")
+@click.option("--admin-key", help="That user's private key (default: [labs] admin_key, "
+              "else your SSH agent and keys).")
+@click.option("--ssh-timeout", type=float, help="Seconds a seat may take to answer SSH "
+              f"(default {labs.DEFAULT_SSH_TIMEOUT:g}).")
+@pass_ctx
+def create_cmd(ctx: Context, name: str, template: str, seats: int, network: str | None,
+               user: str, expires: str | None, admin_user: str | None,
+               admin_key: str | None, ssh_timeout: float | None) -> None:
+    """Create the seats (VM, disk, address and account each); the engine does the rest."""
+    spec = labs.LabSpec(name, template, seats, network, user, expires, admin_user, admin_key,
+                        ssh_timeout)
+    made = labs.create(ctx.store, spec, config.load_config())
+    click.echo(f"lab {made.name}: {made.seats} seat(s) created (ID {made.id}); "
+               f"`onetui lab show {made.name}` follows them")
+
+
+@lab.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def list_cmd(ctx: Context, as_json: bool) -> None:
+    rows = []
+    for item in ctx.store.labs.list():
+        seats = ctx.store.labs.seats(item.id)
+        rows.append({"id": item.id, "name": item.name, "state": item.state,
+                     "seats": item.seats, "ready": sum(s.state == "ready" for s in seats),
+                     "failed": sum(s.state == "failed" for s in seats),
+                     "expires": handout.when(item.expires_at)})
+    if as_json:
+        echo_json(rows)
+        return
+    click.echo(table(["ID", "NAME", "STATE", "SEATS", "READY", "FAILED", "EXPIRES"],
+                     [list(r.values()) for r in rows], right=["ID", "SEATS", "READY", "FAILED"]))
+
+
+@lab.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def show_cmd(ctx: Context, name: str, as_json: bool) -> None:
+    """The lab and its seats (no passwords: see `lab creds`)."""
+    data = handout.lab_dict(ctx.store, ctx.store.labs.get(name))
+    if as_json:
+        echo_json(data)
+        return
+    click.echo(pairs([("NAME", data["name"]), ("STATE", data["state"]),
+                      ("TEMPLATE", data["template"]), ("NETWORK", data["network"]),
+                      ("USERS", data["user_pattern"]), ("ADMIN", data["admin_user"]),
+                      ("EXPIRES", handout.when(data["expires_at"]))]))
+    click.echo()
+    rows = [[s["seat"], s["vm_id"] or "", s["vm_state"], s["ip"], s["port"], s["user"],
+             "yes" if s["ready"] else "no",
+             s["state"] + (f": {s['message']}" if s["message"] else "")]
+            for s in data["seat_list"]]
+    click.echo(table(["SEAT", "VM", "VM STATE", "IP", "PORT", "USER", "READY", "STATE"], rows,
+                     right=["SEAT", "VM", "PORT"]))
+
+
+@lab.command("creds")
+@click.argument("name")
+@click.option("--csv", "fmt", flag_value="csv", help="As CSV.")
+@click.option("--json", "fmt", flag_value="json", help="As JSON (every seat field).")
+@click.option("--md", "fmt", flag_value="md", help="As a Markdown table.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write to this file (0600) instead of the terminal.")
+@pass_ctx
+def creds_cmd(ctx: Context, name: str, fmt: str | None, output: str | None) -> None:
+    """The students' user names and passwords."""
+    text = handout.creds(ctx.store, ctx.store.labs.get(name), fmt or "text")
+    _emit(text, output)
+
+
+@lab.command("handout")
+@click.argument("name")
+@click.option("--md", "fmt", flag_value="md", help="Markdown instead of plain text.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="File to write (0600); default NAME-handout.txt/.md here.")
+@pass_ctx
+def handout_cmd(ctx: Context, name: str, fmt: str | None, output: str | None) -> None:
+    """Printable slips, one per student: address, user name, password, how to connect."""
+    item = ctx.store.labs.get(name)
+    fmt = fmt or "text"
+    _emit(handout.slips(ctx.store, item, fmt),
+          output or f"{item.name}-handout.{'md' if fmt == 'md' else 'txt'}")
+
+
+def _emit(text: str, output: str | None) -> None:
+    if output:
+        path = handout.write_private(output, text)
+        click.echo(f"wrote {path} (mode 0600)")
+    else:
+        click.echo(text, nl=False)
+
+
+@lab.command("reset-password")
+@click.argument("name")
+@click.argument("seat")
+@pass_ctx
+def reset_password_cmd(ctx: Context, name: str, seat: str) -> None:
+    """A new password for one seat (set and checked by the engine)."""
+    click.echo(labs.reset_password(ctx.store, name, seat))
+
+
+@lab.command("reset-seat")
+@click.argument("name")
+@click.argument("seat")
+@pass_ctx
+def reset_seat_cmd(ctx: Context, name: str, seat: str) -> None:
+    """Back to the master disk: a fresh VM, same address, same login."""
+    click.echo(labs.reset_seat(ctx.store, name, seat))
+
+
+@lab.command("extend")
+@click.argument("name")
+@click.argument("until")
+@pass_ctx
+def extend_cmd(ctx: Context, name: str, until: str) -> None:
+    """Move the expiry: a date (2026-12-18), or +3d/+12h from the current expiry."""
+    item = labs.extend(ctx.store, name, until)
+    click.echo(f"lab {item.name}: expires {handout.when(item.expires_at)}")
+
+
+@lab.command("destroy")
+@click.argument("name")
+@pass_ctx
+def destroy_cmd(ctx: Context, name: str) -> None:
+    """Every seat's VM, disk and lease; the credentials are wiped at once."""
+    click.echo(labs.destroy(ctx.store, name))

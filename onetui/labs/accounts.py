@@ -1,0 +1,61 @@
+"""A seat's account, made over SSH as the lab's admin and then checked by logging in as the
+student with the handed-out password.
+
+The remote command is a fixed script whose only argument is the validated user name; the
+password travels on stdin (for `chpasswd`), never on a command line, so it is not in the
+guest's process list, its shell history or any log of ours.
+"""
+
+from __future__ import annotations
+
+import re
+
+from onetui.errors import UserError
+from onetui.remote.ssh import Connection, Target
+
+USER_RE = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
+
+# useradd/chpasswd: the standard tools on Debian, Ubuntu, RHEL (and our test guest).
+ACCOUNT_SCRIPT = r"""
+set -e
+u=$1
+if ! id "$u" >/dev/null 2>&1; then
+  useradd -m -s /bin/sh "$u"
+fi
+chpasswd
+echo "account $u ok"
+"""
+
+
+def check_user(name: str) -> str:
+    if not USER_RE.fullmatch(name):
+        raise UserError(f"user name {name!r}: expected 1-32 lower-case letters, digits, '_' "
+                        "or '-', starting with a letter or '_' (from --user, e.g. student%02i)")
+    return name
+
+
+def make_account(admin: Connection, user: str, password: str) -> None:
+    """Create `user` if missing and set its password; a failure raises with the guest's
+    own message."""
+    check_user(user)
+    result = admin.run(["sh", "-c", ACCOUNT_SCRIPT, "onetui-account", user],
+                       stdin=f"{user}:{password}\n".encode(), timeout=60)
+    if not result.ok:
+        said = (result.err.strip() or result.out.strip() or f"exit status {result.code}")
+        raise UserError(said.splitlines()[-1])
+
+
+def verify_login(target: Target, user: str, password: str, timeout: float = 15) -> None:
+    """Log in as the student with the password alone (no keys, no agent), host key checked
+    like every connection of ours; raises when the login or `id -un` does not say `user`."""
+    student = Target(target.alias, target.hostname, target.port, user, (),
+                     target.proxy_jump, target.proxy_command, target.known_hosts,
+                     target.ssh_config)
+    conn = Connection(student, timeout=timeout, password=password)
+    try:
+        result = conn.run(["id", "-un"], timeout=timeout)
+    finally:
+        conn.close()
+    if not result.ok or result.out.strip() != user:
+        raise UserError(f"logged in, but `id -un` said {result.out.strip()!r} "
+                        f"{result.err.strip()}".strip())

@@ -1,0 +1,114 @@
+"""What a lab hands out: the seat table (`lab show`), the credentials (`lab creds`, the only
+output with passwords besides the console's pane) and printable slips, one per student.
+Files holding passwords are written 0600."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from onetui.store import Store
+from onetui.store.labs import READY, Lab
+
+FORMATS = ("text", "csv", "json", "md")
+
+
+def when(stamp: float | None) -> str:
+    return dt.datetime.fromtimestamp(stamp).strftime("%Y-%m-%d %H:%M") if stamp else "never"
+
+
+def ssh_command(user: str, ip: str, port: int) -> str:
+    return f"ssh {user}@{ip}" if port == 22 else f"ssh -p {port} {user}@{ip}"
+
+
+def seat_rows(store: Store, lab: Lab, passwords: bool = False) -> list[dict[str, Any]]:
+    """Every seat field: seat, VM id and state, the seat's state, address, MAC, user, ready
+    (and the password, only when asked)."""
+    seats = store.labs.seats(lab.id)
+    vms = {vm.id: vm for vm in store.vms.by_ids([s.vm_id for s in seats if s.vm_id])}
+    rows = []
+    for seat in seats:
+        vm = vms.get(seat.vm_id) if seat.vm_id is not None else None
+        row: dict[str, Any] = {
+            "seat": seat.seat, "vm_id": seat.vm_id, "vm_name": vm.name if vm else "",
+            "vm_state": vm.state if vm else "", "state": seat.state, "message": seat.message,
+            "ip": seat.ip, "port": seat.port, "mac": vm.mac if vm else "",
+            "user": seat.username, "ready": seat.state == READY,
+            "ssh": ssh_command(seat.username, seat.ip, seat.port),
+        }
+        if passwords:
+            row["password"] = store.labs.password(lab.id, seat.seat)
+        rows.append(row)
+    return rows
+
+
+def lab_dict(store: Store, lab: Lab, passwords: bool = False) -> dict[str, Any]:
+    network = store.networks.get(lab.network_id).name if lab.network_id else ""
+    return {"id": lab.id, "name": lab.name, "state": lab.state, "seats": lab.seats,
+            "template": lab.config.get("template", ""), "network": network,
+            "user_pattern": lab.user_pattern, "expires_at": lab.expires_at,
+            "admin_user": lab.config.get("admin_user", "root"),
+            "seat_list": seat_rows(store, lab, passwords)}
+
+
+def creds(store: Store, lab: Lab, fmt: str) -> str:
+    rows = seat_rows(store, lab, passwords=True)
+    if fmt == "json":
+        return json.dumps({"lab": lab.name, "expires_at": lab.expires_at, "seats": rows},
+                          indent=2) + "\n"
+    if fmt == "csv":
+        out = io.StringIO()
+        fields = ["seat", "user", "password", "ip", "port", "ssh", "state", "vm_id", "mac"]
+        writer = csv.DictWriter(out, fields, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return out.getvalue()
+    if fmt == "md":
+        lines = [f"# Lab {lab.name}: credentials", "",
+                 "| seat | user | password | address | connect | state |",
+                 "|---:|---|---|---|---|---|"]
+        lines += [f"| {r['seat']} | {r['user']} | `{r['password']}` | {r['ip']}:{r['port']} | "
+                  f"`{r['ssh']}` | {r['state']} |" for r in rows]
+        return "\n".join(lines) + "\n"
+    width = max([len(r["user"]) for r in rows] + [4])
+    lines = [f"{'SEAT':>4}  {'USER':<{width}}  {'PASSWORD':<14}  {'ADDRESS':<21}  STATE"]
+    lines += [f"{r['seat']:>4}  {r['user']:<{width}}  {r['password']:<14}  "
+              f"{r['ip'] + ':' + str(r['port']):<21}  {r['state']}" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def slips(store: Store, lab: Lab, fmt: str = "text") -> str:
+    """One slip per student: lab, seat, address, user name, password, how to connect."""
+    rows = seat_rows(store, lab, passwords=True)
+    out = []
+    for r in rows:
+        fields = [("Lab", f"{lab.name}, seat {r['seat']:02d}"),
+                  ("Address", r["ip"] + ("" if r["port"] == 22 else f" (SSH port {r['port']})")),
+                  ("Username", r["user"]), ("Password", r["password"]),
+                  ("Connect", r["ssh"]), ("Available until", when(lab.expires_at))]
+        if fmt == "md":
+            out.append(f"## Lab {lab.name}, seat {r['seat']:02d}\n\n"
+                       + "\n".join(f"- **{k}:** `{v}`" if k in ("Password", "Connect", "Username")
+                                   else f"- **{k}:** {v}" for k, v in fields)
+                       + "\n\nType the password exactly as printed (it has no 0/O or 1/l/I).\n")
+        else:
+            rule = "-" * 64
+            out.append("\n".join([rule, *(f"  {k + ':':<17}{v}" for k, v in fields),
+                                  "  Type the password exactly as printed.", rule]) + "\n")
+    joiner = "\n---\n\n" if fmt == "md" else "\n\n"
+    return joiner.join(out)
+
+
+def write_private(path: str | os.PathLike[str], text: str) -> Path:
+    """Write a file only its owner can read (0600), replacing one that was there."""
+    target = Path(path)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+    return target

@@ -1,0 +1,187 @@
+"""The lab manager: an engine hook that takes each seat from `deploying` to `ready`.
+
+`tick` runs in the engine's pass and only looks at the store; the slow part (waiting for a
+guest's SSH, making and checking its account) runs in a thread per seat, at most `workers`
+at once, so forty seats on a Monday morning come up side by side and the engine's pass is
+never held up. A job's progress is in the store (the seat's state and when it changed),
+so an engine that restarts picks every unfinished seat up where it was.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from onetui.errors import UserError
+from onetui.labs import lab as labs
+from onetui.labs.accounts import make_account, verify_login
+from onetui.model import VM
+from onetui.remote.hostkeys import console_keys
+from onetui.remote.ssh import (
+    HostKeyChanged,
+    HostKeyUnknown,
+    Pool,
+    RemoteError,
+    Target,
+    default_known_hosts,
+    resolve,
+)
+from onetui.store import Store
+from onetui.store.labs import ACCOUNT, DEPLOYING, FAILED, READY, WAITING, Lab, Seat
+
+RETRY = 2.0  # seconds between looks at a seat whose SSH is not up yet
+
+
+class LabManager:
+    def __init__(self, store: Store, pool: Pool | None = None, workers: int = 8) -> None:
+        self.store = store
+        self.pool = pool or Pool()
+        self.known = labs.known_hosts(store)
+        self._console: Any = lambda _vm: ""
+        self._jobs: dict[tuple[int, int], threading.Thread] = {}
+        self._slots = threading.BoundedSemaphore(workers)
+        self._stop = threading.Event()
+
+    # -- engine hook ------------------------------------------------------------------------
+
+    def attach(self, engine: Any) -> None:
+        self._console = engine.console
+
+    def vm_changed(self, vm: VM, old: str, new: str) -> None:
+        return None
+
+    def close(self) -> None:
+        self._stop.set()
+        for job in list(self._jobs.values()):
+            job.join(timeout=15)
+        self.pool.close()
+
+    def tick(self, _running: list[VM]) -> None:
+        now = time.time()
+        for lab in self.store.labs.list():
+            if lab.state == "destroying":
+                labs.finish(self.store, lab.id)
+                continue
+            if lab.expires_at is not None and now >= lab.expires_at:
+                labs.destroy(self.store, lab.name, why="it expired")
+                continue
+            seats = self.store.labs.seats(lab.id)
+            vms = {vm.id: vm for vm in self.store.vms.by_ids(
+                [s.vm_id for s in seats if s.vm_id is not None])}
+            for seat in seats:
+                vm = vms.get(seat.vm_id) if seat.vm_id is not None else None
+                if vm is not None:
+                    self._seat(lab, seat, vm)
+
+    # -- one seat ----------------------------------------------------------------------------
+
+    def _busy(self, lab: Lab, seat: Seat) -> bool:
+        job = self._jobs.get((lab.id, seat.seat))
+        return job is not None and job.is_alive()
+
+    def _seat(self, lab: Lab, seat: Seat, vm: VM) -> None:
+        if self._busy(lab, seat):
+            return
+        if vm.state in ("fail", "done"):
+            if seat.state != FAILED:
+                why = f"VM {vm.id} is {vm.state}" + (f": {vm.message}" if vm.message else "")
+                self._fail(lab, seat, why)
+            return
+        if vm.state != "runn":
+            return
+        if seat.state == DEPLOYING:
+            if not self.store.labs.set_seat(lab.id, seat.seat, WAITING, expect=(DEPLOYING,)):
+                return
+            seat = self.store.labs.seat(lab.id, seat.seat)
+        if seat.state in (WAITING, ACCOUNT):
+            job = threading.Thread(target=self._job, args=(lab, seat, vm), daemon=True,
+                                   name=f"lab-{lab.name}-{seat.seat}")
+            self._jobs[(lab.id, seat.seat)] = job
+            job.start()
+
+    def _fail(self, lab: Lab, seat: Seat, why: str) -> None:
+        self.store.labs.set_seat(lab.id, seat.seat, FAILED, why,
+                                 event=f"lab {lab.name} seat {seat.seat} ({seat.username}): "
+                                       f"failed: {why}")
+
+    def _job(self, lab: Lab, seat: Seat, vm: VM) -> None:
+        with self._slots:
+            try:
+                if seat.state == WAITING:
+                    waited = self._wait_for_ssh(lab, seat, vm)
+                    if waited is None:
+                        return  # stopping, or the seat changed under us
+                    self.store.labs.set_seat(
+                        lab.id, seat.seat, ACCOUNT, expect=(WAITING,),
+                        event=f"lab {lab.name} seat {seat.seat}: SSH up after {waited:.0f} s; "
+                              f"creating account {seat.username}")
+                self._account(lab, seat)
+            except UserError as exc:
+                self._fail(lab, seat, str(exc))
+            except Exception as exc:  # a bug must fail the seat, not vanish in a thread
+                self._fail(lab, seat, f"{type(exc).__name__}: {exc}")
+
+    def _target(self, lab: Lab, seat: Seat) -> Target:
+        pinned = self.known.get(seat.ip, seat.port)
+        files = (str(self.known.path),) if pinned else default_known_hosts()
+        return resolve(seat.ip, port=seat.port, user=lab.config.get("admin_user", "root"),
+                       key_file=lab.config.get("admin_key") or None, known_hosts=files)
+
+    def _wait_for_ssh(self, lab: Lab, seat: Seat, vm: VM) -> float | None:
+        """Until the seat's SSH server lets the admin in (its host key learned from the
+        console); the seconds it took, None when told to stop. Raises after the timeout."""
+        timeout = float(lab.config.get("ssh_timeout", labs.DEFAULT_SSH_TIMEOUT))
+        deadline = seat.state_at + timeout
+        last = "nothing answered yet"
+        while not self._stop.is_set():
+            now = self.store.vms.get(vm.id)
+            if now.state in ("fail", "done"):
+                raise UserError(f"VM {vm.id} is {now.state}")
+            keys = console_keys(self._read_console(now))
+            if keys and keys != self.known.get(seat.ip, seat.port):
+                self.known.set(seat.ip, seat.port, keys)
+            try:
+                self.pool.get(self._target(lab, seat)).run(["true"], timeout=15)
+                return time.time() - seat.state_at
+            except HostKeyChanged as exc:
+                raise UserError(f"{exc} (not the key the seat's console showed)") from None
+            except HostKeyUnknown as exc:
+                last = (f"its host key {exc.fingerprint} is not known and its console shows "
+                        "none; check it and trust it with `onetui ssh trust`")
+            except RemoteError as exc:
+                last = str(exc)
+            if time.time() >= deadline:
+                raise UserError(f"no SSH after {timeout:.0f} s ({last})")
+            if self._stop.wait(RETRY):
+                return None
+        return None
+
+    def _read_console(self, vm: VM) -> str:
+        try:
+            return self._console(vm)
+        except Exception:  # a console we cannot read is like one that shows no key
+            return ""
+
+    def _account(self, lab: Lab, seat: Seat) -> None:
+        """Make the account and log in as the student; again if the password was reset
+        while we were at it."""
+        for _ in range(3):
+            password = self.store.labs.password(lab.id, seat.seat)
+            target = self._target(lab, seat)
+            try:
+                make_account(self.pool.get(target), seat.username, password)
+            except UserError as exc:
+                raise UserError(f"creating account {seat.username}: {exc}") from None
+            try:
+                verify_login(target, seat.username, password)
+            except UserError as exc:
+                raise UserError(f"login as {seat.username} with its new password failed: "
+                                f"{exc}") from None
+            if self.store.labs.password(lab.id, seat.seat) == password:
+                self.store.labs.set_seat(
+                    lab.id, seat.seat, READY, expect=(ACCOUNT,),
+                    event=f"lab {lab.name} seat {seat.seat}: ready, {seat.username}@{seat.ip}"
+                          f"{'' if seat.port == 22 else f':{seat.port}'} (login checked)")
+                return
+        raise UserError("the password kept changing while it was being set")

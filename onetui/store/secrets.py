@@ -1,0 +1,61 @@
+"""Secrets at rest (lab passwords): sealed with AES-GCM under a key kept in its own 0600
+file next to the store, so a copy of the store file alone (a backup, a bug report) reveals
+no password, and nothing in the store is readable without that key."""
+
+from __future__ import annotations
+
+import base64
+import os
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from onetui.errors import UserError
+
+PREFIX = "v1:"
+
+
+class SecretBox:
+    def __init__(self, key_path: Path) -> None:
+        self.key_path = key_path
+        self._key: bytes | None = None
+
+    def _load(self) -> bytes:
+        if self._key is None:
+            if not self.key_path.exists():
+                self._create()
+            data = self.key_path.read_bytes()
+            if len(data) != 32:
+                raise UserError(f"{self.key_path}: expected a 32-byte key, found {len(data)} "
+                                "bytes; restore it from a backup or reset the lab passwords")
+            self._key = data
+        return self._key
+
+    def _create(self) -> None:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+        try:
+            fd = os.open(self.key_path, flags, 0o600)
+        except FileExistsError:
+            return  # another process made it first
+        with os.fdopen(fd, "wb") as out:
+            out.write(AESGCM.generate_key(bit_length=256))
+
+    def seal(self, text: str, context: str) -> str:
+        """`context` (e.g. "lab 3 seat 1") is bound into the seal: a sealed value copied to
+        another row does not open there."""
+        nonce = os.urandom(12)
+        sealed = AESGCM(self._load()).encrypt(nonce, text.encode(), context.encode())
+        return PREFIX + base64.b64encode(nonce + sealed).decode()
+
+    def open(self, value: str, context: str) -> str:
+        if not value:
+            return ""
+        if not value.startswith(PREFIX):
+            raise UserError(f"{context}: the stored secret is not in a known format")
+        raw = base64.b64decode(value[len(PREFIX):])
+        try:
+            return AESGCM(self._load()).decrypt(raw[:12], raw[12:], context.encode()).decode()
+        except InvalidTag:
+            raise UserError(f"{context}: the stored password cannot be opened with "
+                            f"{self.key_path} (a different key?); reset the password") from None

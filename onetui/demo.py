@@ -84,6 +84,9 @@ def prepare(state_dir: Path) -> Demo:
             store.hosts.add(name, "libvirt", {"uri": uri})
             demo.hosts.append((name, f"libvirt {uri}"))
         store.networks.add("vpn", "10.1.1.100", "10.1.1.254", "workernode%i")
+        # Scenario 3's lab network, on loopback: `L` then `n` in the console makes a lab on
+        # it (the test-driver hosts run no real guests, so its seats wait for SSH).
+        store.networks.add("labnet", "127.0.5.10", "127.0.5.59", "seat%i")
         store.hosts.add("ec2", "ec2", {"region": "us-east-1", "endpoint_url": endpoint,
                                        "max_instances": 20, "max_cpu": 2000,
                                        "max_memory": 20 * 1700, "network": "vpn"})

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from onetui.labs.handout import seat_rows, when
 from onetui.model import Event
 from onetui.render import host_row, vm_row
 from onetui.store import Store
@@ -107,3 +108,51 @@ class LiveView:
         if new:
             self.last_event = new[-1].id
         return new
+
+
+MASK = "••••-••••-••••"
+
+
+@dataclass
+class LabSnapshot:
+    """The Labs screen's rows: labs by id, the selected lab's seats by number, and its
+    header. Passwords are opened only for the seats the admin revealed."""
+
+    labs: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    seats: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    header: str = ""
+    lab_id: int | None = None
+
+
+class LabView:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def poll(self, lab_id: int | None, revealed: set[int], reveal_all: bool) -> LabSnapshot:
+        snap = LabSnapshot()
+        labs = self.store.labs.list()
+        for lab in labs:
+            seats = self.store.labs.seats(lab.id)
+            ready = sum(s.state == "ready" for s in seats)
+            state = "" if lab.state == "active" else f" ({lab.state})"
+            snap.labs[lab.id] = (str(lab.id), lab.name + state, f"{ready}/{lab.seats}",
+                                 when(lab.expires_at))
+        current = next((lab for lab in labs if lab.id == lab_id), labs[0] if labs else None)
+        if current is None:
+            return snap
+        snap.lab_id = current.id
+        network = self.store.networks.get(current.network_id).name \
+            if current.network_id else ""
+        snap.header = (f"{current.name}: {current.seats} seat(s) of "
+                       f"{current.config.get('template', '?')} on {network}, users "
+                       f"{current.user_pattern}, admin {current.config.get('admin_user')}, "
+                       f"expires {when(current.expires_at)}")
+        for row in seat_rows(self.store, current):
+            shown = reveal_all or row["seat"] in revealed
+            password = self.store.labs.password(current.id, row["seat"]) if shown else MASK
+            address = row["ip"] + ("" if row["port"] == 22 else f":{row['port']}")
+            state = row["state"] + (f": {row['message']}" if row["message"] else "")
+            snap.seats[row["seat"]] = (
+                f"{row['seat']:02d}", str(row["vm_id"] or ""), row["vm_state"], address,
+                row["user"], password or "(wiped)", "yes" if row["ready"] else "no", state)
+        return snap

@@ -14,8 +14,10 @@ from onetui.model import VM, Host, vm_time
 SERVICE_COLUMNS = ("ID", "NAME", "MIN", "MAX", "DESIRED", "RUNNING", "VMS")
 HOST_COLUMNS = ("HID", "NAME", "DRIVER", "RVM", "TCPU", "FCPU", "ACPU", "TMEM", "FMEM", "STAT")
 VM_COLUMNS = ("ID", "NAME", "STAT", "CPU", "MEM", "HOSTNAME", "TIME")
+LAB_COLUMNS = ("ID", "LAB", "READY", "EXPIRES")
+SEAT_COLUMNS = ("SEAT", "VM", "VM STATE", "ADDRESS", "USER", "PASSWORD", "READY", "STATE")
 NUMERIC = frozenset({"HID", "ID", "RVM", "TCPU", "FCPU", "ACPU", "TMEM", "FMEM", "CPU", "MEM",
-                     "MIN", "MAX", "DESIRED", "RUNNING", "VMS"})
+                     "MIN", "MAX", "DESIRED", "RUNNING", "VMS", "SEAT", "VM"})
 
 
 def human_mb(mb: float | int | None) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from onetui import config
@@ -120,6 +122,23 @@ def _emit(text: str, output: str | None) -> None:
         click.echo(f"wrote {path} (mode 0600)")
     else:
         click.echo(text, nl=False)
+
+
+@lab.command("ssh")
+@click.argument("name")
+@click.argument("seat")
+@click.argument("command", nargs=-1)
+@click.option("--admin", is_flag=True, help="As the lab's admin (with its key).")
+@pass_ctx
+def ssh_cmd(ctx: Context, name: str, seat: str, command: tuple[str, ...], admin: bool) -> None:
+    """Log in to a seat with the system ssh (or run COMMAND there: `-- uptime`), its host
+    key checked against the one onetui learned from the seat's console."""
+    item = ctx.store.labs.get(name)
+    argv = handout.ssh_argv(ctx.store, item, labs.seat_number(item, seat), admin=admin)
+    if command:
+        argv += ["-o", "BatchMode=yes", "--", *command]
+    ctx.store.close()
+    os.execvp(argv[0], argv)
 
 
 @lab.command("reset-password")

@@ -26,6 +26,20 @@ def ssh_command(user: str, ip: str, port: int) -> str:
     return f"ssh {user}@{ip}" if port == 22 else f"ssh -p {port} {user}@{ip}"
 
 
+def ssh_argv(store: Store, lab: Lab, number: int, admin: bool = False) -> list[str]:
+    """The system `ssh` into a seat, as the student (who types the password) or as the
+    lab's admin (with its key), checking the host key onetui pinned from the console."""
+    from onetui.labs.lab import known_hosts
+
+    seat = store.labs.seat(lab.id, number)
+    user = lab.config.get("admin_user", "root") if admin else seat.username
+    argv = ["ssh", "-p", str(seat.port), "-o", f"UserKnownHostsFile={known_hosts(store).path}",
+            "-o", "StrictHostKeyChecking=yes"]
+    if admin and lab.config.get("admin_key"):
+        argv += ["-i", lab.config["admin_key"]]
+    return [*argv, f"{user}@{seat.ip}"]
+
+
 def seat_rows(store: Store, lab: Lab, passwords: bool = False) -> list[dict[str, Any]]:
     """Every seat field: seat, VM id and state, the seat's state, address, MAC, user, ready
     (and the password, only when asked)."""

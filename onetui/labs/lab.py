@@ -99,7 +99,7 @@ def _seat_nic(tpl: Template, network: str | None, known: set[str]) -> tuple[Temp
         found = next((n.get("NETWORK") for n in nics if isinstance(n, Vector)
                       and n.get("NETWORK") in known), None)
         if found is None:
-            names = ", ".join(sorted(known)) or "none; see `onetui net add`"
+            names = ", ".join(sorted(known)) or "none; see `onetui net create`"
             raise UserError("a lab's seats need their own addresses: give --network NET, or "
                             "a NIC = [ NETWORK = NET ] on an onetui network in the template "
                             f"(networks: {names})")
@@ -204,7 +204,7 @@ def create(store: Store, spec: LabSpec, cfg: dict[str, Any] | None = None) -> La
 
 # -- the rest of a lab's life ----------------------------------------------------------------
 
-def _seat_number(lab: Lab, seat: str | int) -> int:
+def seat_number(lab: Lab, seat: str | int) -> int:
     text = str(seat)
     m = re.fullmatch(rf"(?:{re.escape(lab.name)}-)?0*(\d+)", text)
     if not m or not 1 <= int(m.group(1)) <= lab.seats:
@@ -223,7 +223,7 @@ def _active(store: Store, ref: str) -> Lab:
 def reset_password(store: Store, ref: str, seat: str | int) -> str:
     """A new password for the seat; the manager sets it and checks the login again."""
     lab = _active(store, ref)
-    number = _seat_number(lab, seat)
+    number = seat_number(lab, seat)
     store.labs.set_password(lab.id, number, passwords.generate())
     current = store.labs.seat(lab.id, number)
     if current.state in (READY, FAILED, ACCOUNT):
@@ -240,7 +240,7 @@ def reset_seat(store: Store, ref: str, seat: str | int) -> str:
     """Back to the master disk: the seat gets a fresh VM (same address, same account and
     password), so the student's slip stays valid."""
     lab = _active(store, ref)
-    number = _seat_number(lab, seat)
+    number = seat_number(lab, seat)
     current = store.labs.seat(lab.id, number)
     if current.vm_id is None:
         raise UserError(f"lab {lab.name} seat {number} has no VM")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import shutil
 import subprocess
 import threading
@@ -57,6 +58,7 @@ from onetui.tui.screens.dialogs import (
     TrustKey,
     error_text,
 )
+from onetui.tui.screens.labs import LabsScreen
 from onetui.tui.themes import DEFAULT, load_themes
 
 REFRESH = 1.0
@@ -89,6 +91,7 @@ class OnetuiApp(App[None]):
         Binding("q", "quit", "Quit"),
         Binding("c", "create", "Create"),
         Binding("e", "add_workers", "Add EC2 workers"),
+        Binding("L", "labs", "Labs"),
         Binding("slash", "filter", "Filter"),
         Binding("colon", "command_palette", "Palette", show=False),
         Binding("question_mark", "help", "Keys"),
@@ -169,6 +172,7 @@ class OnetuiApp(App[None]):
 
     def _tick(self) -> None:
         if not self._refreshing and not self._suspended and len(self.screen_stack) == 1:
+            # the dashboard is the only screen: under a modal or the Labs screen it waits
             self.refresh_worker()
         self.query_one(VmsPane).tick()
         self._status()
@@ -315,16 +319,29 @@ class OnetuiApp(App[None]):
         if not address:
             self.notify(f"VM {vm_id} has no address yet", severity="warning")
             return
-        ssh = shutil.which("ssh") or "ssh"
+        self.run_in_terminal(["ssh", address])
+
+    @property
+    def suspended_for_ssh(self) -> bool:
+        return self._suspended
+
+    def run_in_terminal(self, argv: list[str]) -> None:
+        """Hand the terminal to `argv` (the system ssh) and take it back when it exits;
+        where the console cannot suspend (a test harness, no tty) say what to run."""
+        command = shlex.join(argv)
         self._suspended = True
         try:
             with self.suspend():
-                subprocess.run([ssh, address], check=False)
+                subprocess.run([shutil.which(argv[0]) or argv[0], *argv[1:]], check=False)
         except Exception:  # SuspendNotSupported under the test harness, or no tty
-            self.notify(f"cannot hand over the terminal here; run: ssh {address}",
-                        severity="warning")
+            self.notify(f"cannot hand over the terminal here; run: {command}",
+                        severity="warning", timeout=15)
         finally:
             self._suspended = False
+
+    def action_labs(self) -> None:
+        if not isinstance(self.screen, LabsScreen):
+            self.push_screen(LabsScreen())
 
     def action_details(self) -> None:
         pane = self.focused_pane()

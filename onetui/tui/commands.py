@@ -9,6 +9,7 @@ from textual.command import Hit, Hits, Provider
 ACTIONS = (
     ("Create VMs from a template", "create", "c"),
     ("Add EC2 workers", "add_workers", "e"),
+    ("Labs: seats, logins, hand-outs, SSH into a seat", "labs", "L"),
     ("Shut down the selected VM", "vm_action('shutdown')", "s"),
     ("Delete the selected VM", "vm_delete", "d"),
     ("Hold or release the selected VM", "vm_hold", "h"),

@@ -21,6 +21,7 @@ from onetui.engine.hooks import default_hooks
 from onetui.labs import handout
 from onetui.labs import lab as labs
 from onetui.store import Store
+from tests.cli.helpers import onetui
 from tests.engine.test_qemu import GUEST, POOL, TESTBED, qemu  # noqa: F401
 
 ADMIN_KEY = TESTBED / "admin" / "id_ed25519"
@@ -62,7 +63,8 @@ def seat_rows(store: Store) -> list[dict]:
     return handout.seat_rows(store, store.labs.get("os1"), passwords=True)
 
 
-@pytest.mark.skipif(not ADMIN_KEY.exists(), reason="no lab admin key: run scripts/testbed/virt.sh guest")
+@pytest.mark.skipif(not ADMIN_KEY.exists(),
+                    reason="no lab admin key: run scripts/testbed/virt.sh guest")
 def test_a_lab_of_real_seats_hands_out_logins_that_work(qemu, store: Store) -> None:  # noqa: F811
     store.hosts.add("kvm1", "libvirt", {"uri": "qemu:///system", "domain_type": "qemu"})
     store.networks.add("labnet", "127.0.3.10", "127.0.3.30")
@@ -91,6 +93,10 @@ def test_a_lab_of_real_seats_hands_out_logins_that_work(qemu, store: Store) -> N
             assert login(row, row["password"], known).split()[0] == row["user"]
             with pytest.raises(paramiko.AuthenticationException):
                 login(row, row["password"] + "x", known)
+        # the system ssh, as the admin, trusts exactly the key pinned from the console
+        said = onetui("lab", "ssh", "os1", "2", "--admin", "--", "id", "-un",
+                      state=store.path.parent)
+        assert said.stdout.strip() == "root"
         # each seat has its own host key, learned from its own console
         assert len({tuple(labs.known_hosts(store).get(r["ip"], 2200)) for r in rows[:2]}) == 2
         # the MAC comes from the address (OpenNebula's rule), so no two seats share one

@@ -1,0 +1,414 @@
+"""The Labs screen (the console's SSH pane): labs on the left, the selected lab's seats on
+the right with their logins; reveal, copy, reset, hand-outs, and SSH into a seat.
+
+Like the dashboard it reads the store in a thread worker and re-arms its timer when the
+read is done, so polls never overlap; it pauses under a modal and while the terminal is
+handed to `ssh`. Passwords are opened only for the rows the admin revealed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Footer, Input, Label, Select, Static
+from textual.worker import Worker, WorkerState
+
+from onetui.errors import UserError
+from onetui.labs import handout
+from onetui.labs import lab as labs
+from onetui.labs.accounts import USER_RE
+from onetui.live import LabSnapshot, LabView
+from onetui.model import expand_name, has_index
+from onetui.render import LAB_COLUMNS, SEAT_COLUMNS
+from onetui.store.records import check_name
+from onetui.tui.panes import LivePane
+from onetui.tui.screens.dialogs import Confirm, Prompt, error_text
+
+REFRESH = 1.0
+
+CSS = """
+LabsScreen { layout: vertical; }
+#labs-body { height: 1fr; }
+#labs-list { width: 36; border: round $primary 40%; }
+#labs-right { width: 1fr; }
+#lab-header { height: auto; padding: 0 1; color: $text-muted; }
+#seats { border: round $primary 40%; height: 1fr; }
+#labs-list:focus, #seats:focus { border: round $accent; }
+"""
+
+
+class LabsPane(LivePane):
+    COLUMNS = LAB_COLUMNS
+    TITLE = "Labs"
+
+
+class SeatsPane(LivePane):
+    COLUMNS = SEAT_COLUMNS
+    TITLE = "Seats"
+
+
+class LabsScreen(Screen[None]):
+    CSS = CSS
+    BINDINGS = [
+        Binding("escape,L", "app.pop_screen", "Back"),
+        Binding("n", "new_lab", "New lab"),
+        Binding("r", "reveal", "Reveal/hide"),
+        Binding("R", "reveal_all", "Reveal all"),
+        Binding("y", "copy", "Copy login"),
+        Binding("s", "ssh(False)", "SSH as student"),
+        Binding("a", "ssh(True)", "SSH as admin"),
+        Binding("p", "reset_password", "New password"),
+        Binding("m", "reset_seat", "Reset to master"),
+        Binding("o", "handout", "Hand-outs"),
+        Binding("plus", "extend", "Extend"),
+        Binding("D", "destroy", "Destroy lab"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.view: LabView | None = None
+        self.lab_id: int | None = None
+        self.revealed: set[int] = set()
+        self.reveal_all = False
+        self._polling = False
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="labs-body"):
+            yield LabsPane(id="labs-list")
+            with Vertical(id="labs-right"):
+                yield Static("no labs yet: n makes one (or `onetui lab create`)",
+                             id="lab-header", markup=False)
+                yield SeatsPane(id="seats")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.view = LabView(self.app.store)  # type: ignore[attr-defined]
+        self.query_one(SeatsPane).focus()
+        self.poll()
+
+    # -- live rows ---------------------------------------------------------------------
+
+    def poll(self) -> None:
+        """Re-armed by the previous poll's end; skipped under a modal or a handed-over
+        terminal (tried again a second later)."""
+        if self._polling or not self.is_attached:
+            return
+        if self.app.screen is not self or getattr(self.app, "suspended_for_ssh", False):
+            self.set_timer(REFRESH, self.poll)
+            return
+        self._polling = True
+        self._fetch(self.lab_id, set(self.revealed), self.reveal_all)
+
+    @work(thread=True, exclusive=True, group="labs", exit_on_error=False)
+    def _fetch(self, lab_id: int | None, revealed: set[int], reveal_all: bool) -> LabSnapshot:
+        assert self.view is not None
+        return self.view.poll(lab_id, revealed, reveal_all)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "labs" or event.state not in (WorkerState.SUCCESS,
+                                                               WorkerState.ERROR):
+            return
+        self._polling = False
+        if event.state == WorkerState.SUCCESS and event.worker.result is not None:
+            self.show(event.worker.result)
+        elif event.worker.error is not None:
+            self.notify(f"labs: {error_text(event.worker.error)}", severity="error")
+        if self.is_attached:
+            self.set_timer(REFRESH, self.poll)
+
+    def show(self, snap: LabSnapshot) -> None:
+        labs_pane, seats = self.query_one(LabsPane), self.query_one(SeatsPane)
+        gone = {i: None for i in labs_pane.rows_by_id if i not in snap.labs}
+        labs_pane.apply({**snap.labs, **gone})
+        if snap.lab_id != self.lab_id:
+            self.lab_id = snap.lab_id
+            self.revealed.clear()
+            self.reveal_all = False
+            seats.apply(snap.seats, full=True)
+        else:
+            seats.apply({**snap.seats, **{i: None for i in seats.rows_by_id
+                                          if i not in snap.seats}})
+        self.query_one("#lab-header", Static).update(
+            snap.header or "no labs yet: n makes one (or `onetui lab create`)")
+
+    def on_data_table_row_highlighted(self, event: LivePane.RowHighlighted) -> None:
+        if event.data_table.id == "labs-list" and event.row_key.value is not None:
+            chosen = int(event.row_key.value)
+            if chosen != self.lab_id:
+                self.lab_id = chosen
+                self.revealed.clear()
+                self.reveal_all = False
+                self.query_one(SeatsPane).apply({}, full=True)
+                self._refresh_now()
+
+    def _refresh_now(self) -> None:
+        if not self._polling:
+            self.poll()
+
+    # -- selection -----------------------------------------------------------------------
+
+    def _lab(self) -> Any:
+        if self.lab_id is None:
+            self.notify("no lab selected", severity="warning")
+            return None
+        try:
+            return self.app.store.labs.get(self.lab_id)  # type: ignore[attr-defined]
+        except UserError as exc:
+            self.notify(str(exc), severity="error")
+            return None
+
+    def _seat(self) -> int | None:
+        seat = self.query_one(SeatsPane).selected_id()
+        if seat is None:
+            self.notify("no seat selected", severity="warning")
+        return seat
+
+    # -- keys ----------------------------------------------------------------------------
+
+    def action_reveal(self) -> None:
+        seat = self._seat()
+        if seat is not None:
+            self.revealed ^= {seat}
+            self._refresh_now()
+
+    def action_reveal_all(self) -> None:
+        self.reveal_all = not self.reveal_all
+        self.revealed.clear()
+        self._refresh_now()
+
+    def action_copy(self) -> None:
+        lab, seat = self._lab(), self._seat()
+        if lab is not None and seat is not None:
+            self._copy(lab, seat)
+
+    @work(thread=True, group="lab-action", exit_on_error=False)
+    def _copy(self, lab: Any, number: int) -> None:
+        store = self.app.store  # type: ignore[attr-defined]
+        seat = store.labs.seat(lab.id, number)
+        text = (f"{handout.ssh_command(seat.username, seat.ip, seat.port)}\n"
+                f"password: {store.labs.password(lab.id, number)}\n")
+        self.app.call_from_thread(self.app.copy_to_clipboard, text)
+        self.app.call_from_thread(self.notify, f"copied the login of seat {number} "
+                                  f"({seat.username}) to the clipboard")
+
+    def action_ssh(self, admin: bool) -> None:
+        lab, seat = self._lab(), self._seat()
+        if lab is None or seat is None:
+            return
+        try:
+            argv = handout.ssh_argv(self.app.store, lab, seat, admin=admin)  # type: ignore[attr-defined]
+        except UserError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.app.run_in_terminal(argv)  # type: ignore[attr-defined]
+
+    def _confirmed(self, question: str, then: Any) -> None:
+        def answered(yes: bool | None) -> None:
+            if yes:
+                then()
+        self.app.push_screen(Confirm(question), answered)
+
+    def action_reset_password(self) -> None:
+        lab, seat = self._lab(), self._seat()
+        if lab is not None and seat is not None:
+            self._confirmed(f"Give seat {seat} of lab {lab.name} a new password? The old "
+                            "one stops working.",
+                            lambda: self._do(labs.reset_password, lab.name, str(seat)))
+
+    def action_reset_seat(self) -> None:
+        lab, seat = self._lab(), self._seat()
+        if lab is not None and seat is not None:
+            self._confirmed(f"Reset seat {seat} of lab {lab.name} to the master disk? The "
+                            "student's files on it are lost; the login stays.",
+                            lambda: self._do(labs.reset_seat, lab.name, str(seat)))
+
+    def action_destroy(self) -> None:
+        lab = self._lab()
+        if lab is not None:
+            self._confirmed(f"Destroy lab {lab.name}: all {lab.seats} seats, their disks and "
+                            "logins?", lambda: self._do(labs.destroy, lab.name))
+
+    def action_extend(self) -> None:
+        lab = self._lab()
+        if lab is None:
+            return
+
+        def done(text: str | None) -> None:
+            if text:
+                self._do(labs.extend, lab.name, text.strip())
+        self.app.push_screen(Prompt(f"Extend lab {lab.name} (expires "
+                                    f"{handout.when(lab.expires_at)}): +1d, +12h or a date",
+                                    "+1d"), done)
+
+    def action_handout(self) -> None:
+        lab = self._lab()
+        if lab is None:
+            return
+
+        def done(text: str | None) -> None:
+            if text:
+                self._write_handout(lab, text.strip())
+        default = str(Path.cwd() / f"{lab.name}-handout.txt")
+        self.app.push_screen(Prompt("Write the hand-out slips to (.md for Markdown; 0600)",
+                                    default), done)
+
+    @work(thread=True, group="lab-action", exit_on_error=False)
+    def _write_handout(self, lab: Any, path: str) -> None:
+        fmt = "md" if path.endswith(".md") else "text"
+        try:
+            written = handout.write_private(path, handout.slips(self.app.store, lab, fmt))  # type: ignore[attr-defined]
+        except OSError as exc:
+            self.app.call_from_thread(self.notify, f"{path}: {exc.strerror}", severity="error")
+            return
+        self.app.call_from_thread(self.notify, f"wrote {lab.seats} slip(s) to {written}")
+
+    @work(thread=True, group="lab-action", exit_on_error=False)
+    def _do(self, action: Any, *args: str) -> None:
+        try:
+            result = action(self.app.store, *args)  # type: ignore[attr-defined]
+        except UserError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
+            return
+        message = result if isinstance(result, str) else f"lab {result.name}: expires " \
+                                                          f"{handout.when(result.expires_at)}"
+        self.app.call_from_thread(self.notify, message)
+
+    def action_new_lab(self) -> None:
+        store = self.app.store  # type: ignore[attr-defined]
+        form = LabForm([t.name for t in store.templates.list()],
+                       [n.name for n in store.networks.list()])
+
+        def done(spec: labs.LabSpec | None) -> None:
+            if spec is not None:
+                self._create(spec)
+        self.app.push_screen(form, done)
+
+    @work(thread=True, group="lab-action", exit_on_error=False)
+    def _create(self, spec: labs.LabSpec) -> None:
+        try:
+            made = labs.create(self.app.store, spec, self.app.cfg)  # type: ignore[attr-defined]
+        except UserError as exc:
+            self.app.call_from_thread(self.notify, error_text(exc), severity="error",
+                                      timeout=15)
+            return
+        self.lab_id = made.id
+        self.app.call_from_thread(self.notify, f"lab {made.name}: {made.seats} seat(s) "
+                                  "created; they come up here")
+
+
+# -- the new-lab form ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Field:
+    id: str
+    label: str
+    placeholder: str
+    value: str = ""
+
+
+FIELDS = (
+    _Field("name", "Lab name", "linux1"),
+    _Field("seats", "Seats (students)", "10", "10"),
+    _Field("user", "User names (%i = seat number)", labs.DEFAULT_USER, labs.DEFAULT_USER),
+    _Field("expires", "Expires (optional: 2026-12-18, +5d)", "+14d"),
+)
+
+
+def check_lab_form(values: dict[str, str]) -> dict[str, str]:
+    """Field → what is wrong with it (empty: all fine). Pure, tested without a screen;
+    capacity and addresses are checked by `lab.create` itself."""
+    errors: dict[str, str] = {}
+    name = values.get("name", "").strip()
+    try:
+        check_name("lab", name)
+    except UserError:
+        errors["name"] = "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+    if not values.get("template"):
+        errors["template"] = "choose the master template"
+    seats = values.get("seats", "").strip()
+    if not seats.isdigit() or not 1 <= int(seats) <= labs.MAX_SEATS:
+        errors["seats"] = f"expected a whole number from 1 to {labs.MAX_SEATS}"
+    user = values.get("user", "").strip()
+    if seats.isdigit() and int(seats) > 1 and not has_index(user):
+        errors["user"] = f"{seats} seats need %i in the pattern (e.g. student%02i)"
+    elif not USER_RE.fullmatch(expand_name(user, 1)):
+        errors["user"] = "lower-case letters, digits, '_' or '-', starting with a letter"
+    expires = values.get("expires", "").strip()
+    if expires:
+        try:
+            labs.parse_expiry(expires)
+        except UserError as exc:
+            errors["expires"] = str(exc).removeprefix("--expires ")
+    return errors
+
+
+class LabForm(ModalScreen[labs.LabSpec | None]):
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "submit", "Create")]
+
+    def __init__(self, templates: list[str], networks: list[str]) -> None:
+        super().__init__()
+        self.templates, self.networks = templates, networks
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="form") as box:
+            box.border_title = "New lab"
+            yield Label("Master template")
+            yield Select([(t, t) for t in self.templates], id="template", prompt="choose…")
+            yield Label("", id="template-error", classes="error")
+            yield Label("Network (default: the template's NIC network)")
+            yield Select([(n, n) for n in self.networks], id="network",
+                         prompt="the template's")
+            for f in FIELDS:
+                yield Label(f.label)
+                yield Input(value=f.value, placeholder=f.placeholder, id=f.id)
+                yield Label("", id=f"{f.id}-error", classes="error")
+            with Horizontal(classes="buttons"):
+                yield Button("Create (ctrl+s)", id="create", variant="primary")
+                yield Button("Cancel (esc)", id="cancel")
+
+    def values(self) -> dict[str, str]:
+        out = {f.id: self.query_one(f"#{f.id}", Input).value for f in FIELDS}
+        for sel in ("template", "network"):
+            value = self.query_one(f"#{sel}", Select).value
+            out[sel] = "" if value is Select.NULL or value is None else str(value)
+        return out
+
+    def _show(self, errors: dict[str, str], only: str | None = None) -> None:
+        for fid in ("template", *(f.id for f in FIELDS)):
+            if only is None or fid == only:
+                self.query_one(f"#{fid}-error", Label).update(errors.get(fid, ""))
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self._show(check_lab_form(self.values()), only=event.input.id)
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        self._show(check_lab_form(self.values()), only=event.select.id)
+
+    def on_input_submitted(self, _: Input.Submitted) -> None:
+        self.action_submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "create":
+            self.action_submit()
+        else:
+            self.action_cancel()
+
+    def action_submit(self) -> None:
+        values = self.values()
+        errors = check_lab_form(values)
+        self._show(errors)
+        if errors:
+            return
+        self.dismiss(labs.LabSpec(values["name"].strip(), values["template"],
+                                  int(values["seats"]), values["network"] or None,
+                                  values["user"].strip(), values["expires"].strip() or None))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,135 @@
+"""The Labs screen under Textual's test harness: a lab made from the form, its seats live
+(test driver underneath), passwords masked until revealed, copy, reset, hand-outs, SSH
+(which cannot hand over the terminal here, and says what to run), destroy."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input, Select
+
+from onetui.labs import lab as labs
+from onetui.live import MASK
+from onetui.store import Store
+from onetui.tui.app import OnetuiApp
+from onetui.tui.screens.dialogs import Confirm, Prompt
+from onetui.tui.screens.labs import LabForm, LabsPane, LabsScreen, SeatsPane, check_lab_form
+from tests.engine.test_engine import node
+from tests.labs.test_lab import MASTER
+from tests.tui.test_console import until
+
+
+@pytest.fixture
+def lab_store(state_dir: Path, tmp_path: Path) -> Path:
+    with Store.open(state_dir) as store:
+        store.hosts.add("ursa03", "libvirt", {"uri": node(tmp_path, "ursa03", 8, 8)})
+        store.networks.add("labnet", "127.0.4.10", "127.0.4.30")
+        store.templates.add("master", MASTER)
+        return store.path
+
+
+def seat_cell(app: OnetuiApp, seat: int, column: int) -> str:
+    return app.screen.query_one(SeatsPane).rows_by_id[seat][column]
+
+
+def notes(app: OnetuiApp) -> str:
+    return "\n".join(n.message for n in app._notifications)
+
+
+async def test_a_lab_from_the_form_with_live_seats_and_masked_passwords(lab_store: Path,
+                                                                        tmp_path: Path) -> None:
+    app = OnetuiApp(lab_store, cfg={}, engine_interval=0.1)
+    async with app.run_test(size=(150, 44)) as pilot:
+        await pilot.press("L")
+        await until(pilot, lambda: isinstance(app.screen, LabsScreen))
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, LabForm))
+        form = app.screen
+        form.query_one("#template", Select).value = "master"
+        form.query_one("#name", Input).value = "os1"
+        form.query_one("#seats", Input).value = "3"
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, LabsScreen))
+        screen = app.screen
+        await until(pilot, lambda: len(screen.query_one(SeatsPane).rows_by_id) == 3)
+        assert screen.query_one(LabsPane).rows_by_id[1][1] == "os1"
+        # seats follow their VMs live: deployed by the console's engine, then waiting for SSH
+        await until(pilot, lambda: seat_cell(app, 1, 2) == "runn", tries=200)
+        await until(pilot, lambda: seat_cell(app, 3, 7) == "waiting for ssh", tries=200)
+        assert [seat_cell(app, n, 3) for n in (1, 2, 3)] == ["127.0.4.10", "127.0.4.11",
+                                                              "127.0.4.12"]
+        assert seat_cell(app, 2, 4) == "student02"
+
+        with Store(lab_store) as store:
+            passwords = {n: store.labs.password(1, n) for n in (1, 2, 3)}
+        assert {seat_cell(app, n, 5) for n in (1, 2, 3)} == {MASK}
+        seats = screen.query_one(SeatsPane)
+        seats.focus()
+        seats.move_cursor(row=1)
+        await pilot.press("r")
+        await until(pilot, lambda: seat_cell(app, 2, 5) == passwords[2])
+        assert seat_cell(app, 1, 5) == MASK
+        await pilot.press("R")
+        await until(pilot, lambda: seat_cell(app, 3, 5) == passwords[3])
+        await pilot.press("R")
+        await until(pilot, lambda: seat_cell(app, 3, 5) == MASK)
+
+        await pilot.press("y")
+        await until(pilot, lambda: "copied the login of seat 2 (student02)" in notes(app))
+        assert app.clipboard == f"ssh student02@127.0.4.11\npassword: {passwords[2]}\n"
+
+        await pilot.press("s")
+        await until(pilot, lambda: "cannot hand over the terminal here" in notes(app))
+        assert "student02@127.0.4.11" in notes(app) and "StrictHostKeyChecking=yes" in notes(app)
+
+        out = tmp_path / "slips.md"
+        await pilot.press("o")
+        await until(pilot, lambda: isinstance(app.screen, Prompt))
+        app.screen.query_one(Input).value = str(out)
+        await pilot.press("enter")
+        await until(pilot, lambda: out.exists() and "wrote 3 slip(s)" in notes(app))
+        assert os.stat(out).st_mode & 0o777 == 0o600
+        assert passwords[1] in out.read_text() and "## Lab os1, seat 03" in out.read_text()
+
+        await pilot.press("p")
+        await until(pilot, lambda: isinstance(app.screen, Confirm))
+        await pilot.press("y")
+        await until(pilot, lambda: "new password for student02" in notes(app))
+        with Store(lab_store) as store:
+            assert store.labs.password(1, 2) != passwords[2]
+        assert not any(p in notes(app) for p in passwords.values())
+
+        await pilot.press("D")
+        await until(pilot, lambda: isinstance(app.screen, Confirm))
+        await pilot.press("y")
+        await until(pilot, lambda: not screen.query_one(LabsPane).rows_by_id, tries=200)
+        assert not screen.query_one(SeatsPane).rows_by_id
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, LabsScreen))
+
+
+async def test_refusals_from_create_reach_the_admin(lab_store: Path) -> None:
+    app = OnetuiApp(lab_store, cfg={}, run_engine=False)
+    async with app.run_test(size=(150, 44)) as pilot:
+        await pilot.press("L")
+        await until(pilot, lambda: isinstance(app.screen, LabsScreen))
+        assert "no labs yet" in str(app.screen.query_one("#lab-header").render())
+        screen = app.screen
+        screen._create(labs.LabSpec("big", "master", 25))
+        await until(pilot, lambda: "25 seat(s) need 25 address(es)" in notes(app))
+        with Store(lab_store) as store:
+            assert store.labs.list() == [] and store.vms.list() == []
+
+
+def test_the_form_says_what_is_wrong_next_to_each_field() -> None:
+    good = {"name": "os1", "template": "master", "seats": "3", "user": "student%02i",
+            "expires": ""}
+    assert check_lab_form(good) == {}
+    bad = check_lab_form({**good, "name": "a b", "template": "", "seats": "0",
+                          "expires": "soon"})
+    assert set(bad) == {"name", "template", "seats", "expires"}
+    assert "expected a date" in bad["expires"]
+    assert "need %i" in check_lab_form({**good, "user": "pupil"})["user"]

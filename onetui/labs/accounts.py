@@ -15,12 +15,24 @@ from onetui.remote.ssh import Connection, Target
 
 USER_RE = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 
+# The comment (GECOS) field marks the accounts onetui made: an account that exists on the
+# seat without it (root, daemon, the admin's own) is never touched.
+MARK = "onetui lab seat"
+
 # useradd/chpasswd: the standard tools on Debian, Ubuntu, RHEL (and our test guest).
 ACCOUNT_SCRIPT = r"""
 set -e
-u=$1
-if ! id "$u" >/dev/null 2>&1; then
-  useradd -m -s /bin/sh "$u"
+u=$1 mark=$2
+entry=$(getent passwd "$u" 2>/dev/null || grep "^$u:" /etc/passwd || true)
+if [ -z "$entry" ]; then
+  useradd -m -s /bin/sh -c "$mark" "$u"
+else
+  case "$(echo "$entry" | cut -d: -f5)" in
+    "$mark"*) ;;
+    *) echo "user $u exists on the seat and was not made by onetui" \
+            "(uid $(echo "$entry" | cut -d: -f3)); refusing to change its password" >&2
+       exit 3 ;;
+  esac
 fi
 chpasswd
 echo "account $u ok"
@@ -38,7 +50,7 @@ def make_account(admin: Connection, user: str, password: str) -> None:
     """Create `user` if missing and set its password; a failure raises with the guest's
     own message."""
     check_user(user)
-    result = admin.run(["sh", "-c", ACCOUNT_SCRIPT, "onetui-account", user],
+    result = admin.run(["sh", "-c", ACCOUNT_SCRIPT, "onetui-account", user, MARK],
                        stdin=f"{user}:{password}\n".encode(), timeout=60)
     if not result.ok:
         said = (result.err.strip() or result.out.strip() or f"exit status {result.code}")

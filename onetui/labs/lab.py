@@ -173,6 +173,11 @@ def create(store: Store, spec: LabSpec, cfg: dict[str, Any] | None = None) -> La
     if store.labs.find(spec.name) is not None:
         raise Conflict(f"lab {spec.name!r} exists already (see `onetui lab show {spec.name}`)")
     users = _usernames(spec.user, spec.seats)
+    admin_user = check_user(spec.admin_user or labs_cfg.get("admin_user", "root"))
+    taken = {"root", admin_user} & set(users)
+    if taken:
+        raise UserError(f"--user {spec.user!r} names {', '.join(sorted(taken))}: the seats' "
+                        "own accounts must not be root's or the admin's")
     source = resolve(store, spec.template)
     known = {n.name for n in store.networks.list()}
     tpl, network = _seat_nic(source.template, spec.network, known)
@@ -191,7 +196,7 @@ def create(store: Store, spec: LabSpec, cfg: dict[str, Any] | None = None) -> La
     if admin_key and not Path(admin_key).expanduser().is_file():
         raise UserError(f"--admin-key {admin_key}: no such file")
     config = {
-        "admin_user": check_user(spec.admin_user or labs_cfg.get("admin_user", "root")),
+        "admin_user": admin_user,
         "admin_key": str(Path(admin_key).expanduser()) if admin_key else "",
         "ssh_timeout": float(spec.ssh_timeout or labs_cfg.get("ssh_timeout",
                                                                DEFAULT_SSH_TIMEOUT)),

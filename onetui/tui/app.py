@@ -332,7 +332,13 @@ class OnetuiApp(App[None]):
         self._suspended = True
         try:
             with self.suspend():
-                subprocess.run([shutil.which(argv[0]) or argv[0], *argv[1:]], check=False)
+                done = subprocess.run([shutil.which(argv[0]) or argv[0], *argv[1:]],
+                                      check=False)
+                if done.returncode != 0:
+                    # its message is on the screen: keep it there until the admin read it
+                    with contextlib.suppress(EOFError, OSError):
+                        input(f"\n[{argv[0]} exited with status {done.returncode}; "
+                              "Enter returns to onetui] ")
         except Exception:  # SuspendNotSupported under the test harness, or no tty
             self.notify(f"cannot hand over the terminal here; run: {command}",
                         severity="warning", timeout=15)

@@ -21,7 +21,7 @@ APT=(apt-get -q -o DPkg::Lock::Timeout=600)
 PKGS=(libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86
       qemu-utils busybox-static cpio dropbear-bin openssh-client)
 # Bump when the guest changes: `guest` rebuilds an image whose stamp differs.
-GUEST_VERSION=2
+GUEST_VERSION=3
 mkdir -p "$D/logs" "$G"
 chmod 755 "$BASE" "$D" "$G"
 
@@ -93,14 +93,16 @@ write_account_tools() {
   # interface (the one onetui drives on Debian guests), built from busybox's own applets.
   cat >"$1/usr/sbin/useradd" <<'TOOL'
 #!/bin/sh
-# useradd [-m] [-s SHELL] NAME
-shell=/bin/sh; home=""
-while [ $# -gt 1 ]; do case "$1" in -m) shift ;; -s) shell=$2; shift 2 ;; --) shift ;; *) break ;; esac; done
+# useradd [-m] [-s SHELL] [-c COMMENT] NAME
+shell=/bin/sh; home=""; comment=""
+while [ $# -gt 1 ]; do case "$1" in
+  -m) shift ;; -s) shell=$2; shift 2 ;; -c) comment=$2; shift 2 ;; --) shift ;; *) break ;;
+esac; done
 name=$1
 if grep -q "^$name:" /etc/passwd; then echo "useradd: user '$name' already exists" >&2; exit 9; fi
 uid=1000; while cut -d: -f3 /etc/passwd | grep -qx $uid; do uid=$((uid + 1)); done
 home=/home/$name
-echo "$name:x:$uid:$uid::$home:$shell" >>/etc/passwd
+echo "$name:x:$uid:$uid:$comment:$home:$shell" >>/etc/passwd
 echo "$name:x:$uid:" >>/etc/group
 echo "$name:!:19000:0:99999:7:::" >>/etc/shadow
 mkdir -p "$home"; chown "$uid:$uid" "$home"; chmod 700 "$home"
@@ -127,9 +129,10 @@ build_lab_disk() {
     -f "$D/admin/id_ed25519"
   mkdir -p "$root"/{etc/dropbear,etc/acpi/PWRF,root/.ssh,home}
   echo lab >"$root/onetui-master"
-  printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
-  printf 'root:x:0:\n' >"$root/etc/group"
-  printf 'root:*:19000:0:99999:7:::\n' >"$root/etc/shadow"
+  printf 'root:x:0:0:root:/root:/bin/sh\ndaemon:x:1:1:daemon:/usr/sbin:/bin/false\n' \
+    >"$root/etc/passwd"
+  printf 'root:x:0:\ndaemon:x:1:\n' >"$root/etc/group"
+  printf 'root:*:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n' >"$root/etc/shadow"
   printf '/bin/sh\n' >"$root/etc/shells"
   printf 'passwd: files\ngroup: files\nshadow: files\n' >"$root/etc/nsswitch.conf"
   printf '#!/bin/sh\npoweroff -f\n' >"$root/etc/acpi/PWRF/00000080"

@@ -88,6 +88,8 @@ def test_refusals_name_the_numbers_and_leave_nothing_behind(store: Store,
         labs.create(store, spec(user="pupil"))
     with pytest.raises(UserError, match="user name 'Bad Name01'"):
         labs.create(store, spec(user="Bad Name%02i"))
+    with pytest.raises(UserError, match="names root: the seats' own accounts must not be"):
+        labs.create(store, spec(seats=1, user="root"))
     with pytest.raises(UserError, match="--seats: expected 1 to 500, got 0"):
         labs.create(store, spec(seats=0))
     with pytest.raises(UserError, match="--network 'nope': no such network"):

@@ -125,6 +125,16 @@ def test_a_lab_of_real_seats_hands_out_logins_that_work(qemu, store: Store) -> N
         assert first_ls.split()[0] == "student01" and store.labs.seat(lab.id, 1).vm_id != old_vm
         assert f"one-{old_vm}-disk0" not in [v.name() for v in _volumes(qemu)]
 
+        # an account on the seat that onetui did not make is never touched: the guest's
+        # own words fail the seat
+        other = labs.create(store, labs.LabSpec("os2", "linux-master", 1, user="daemon",
+                                                admin_key=str(ADMIN_KEY)))
+        run_until(engine, store, "the seat of os2 to fail",
+                  lambda: store.labs.seat(other.id, 1).state == "failed")
+        assert store.labs.seat(other.id, 1).message == (
+            "creating account daemon: user daemon exists on the seat and was not made by "
+            "onetui (uid 1); refusing to change its password")
+
         run_until(engine, store, "seat 3 to fail",
                   lambda: store.labs.seat(lab.id, 3).state == "failed")
         assert store.labs.seat(lab.id, 3).message.startswith("no SSH after 100 s")
@@ -140,7 +150,8 @@ def test_a_lab_of_real_seats_hands_out_logins_that_work(qemu, store: Store) -> N
         # destroy: every VM, disk and lease goes; destroying twice is no error
         vm_ids = [s.vm_id for s in store.labs.seats(lab.id)]
         labs.destroy(store, "os1")
-        run_until(engine, store, "the lab gone", lambda: store.labs.find("os1") is None)
+        labs.destroy(store, "os2")
+        run_until(engine, store, "the labs gone", lambda: store.labs.list() == [])
         assert all(store.vms.get(v).state == "done" for v in vm_ids)
         assert store.networks.leases("labnet") == []
         assert not any(v.name().startswith(tuple(f"one-{i}-" for i in vm_ids))

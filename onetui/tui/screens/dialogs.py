@@ -209,6 +209,8 @@ class InstantiateForm(ModalScreen[Instantiate | None]):
 
     def on_mount(self) -> None:
         self._preview()
+        # the first field takes the keys at once (the form is meant for the keyboard)
+        self.query_one("#name" if self.selected else "#template").focus()
 
     def values(self) -> dict[str, str]:
         def sel(widget_id: str) -> str:

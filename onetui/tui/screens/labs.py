@@ -373,6 +373,9 @@ class LabForm(ModalScreen[labs.LabSpec | None]):
                 yield Button("Create (ctrl+s)", id="create", variant="primary")
                 yield Button("Cancel (esc)", id="cancel")
 
+    def on_mount(self) -> None:
+        self.query_one("#template", Select).focus()
+
     def values(self) -> dict[str, str]:
         out = {f.id: self.query_one(f"#{f.id}", Input).value for f in FIELDS}
         for sel in ("template", "network"):

@@ -18,7 +18,9 @@ async def test_unknown_key_dialog_then_live_queues(sge_config: dict, tmp_path: P
     cfg = {"sge": {**sge_config["sge"], "known_hosts": [str(empty)]}}
     app = OnetuiApp(state_dir / "onetui.db", cfg=cfg, run_engine=False)
     async with app.run_test(size=(140, 42)) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, TrustKey))
+        # pushed is not yet composed: wait for its buttons
+        await until(pilot, lambda: isinstance(app.screen, TrustKey)
+                    and bool(app.screen.query("#trust")))
         dialog = app.screen
         assert dialog.host == "[127.0.0.1]:2222"
         assert dialog.fingerprint.startswith("SHA256:")

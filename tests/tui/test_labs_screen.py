@@ -34,6 +34,12 @@ def seat_cell(app: OnetuiApp, seat: int, column: int) -> str:
     return app.screen.query_one(SeatsPane).rows_by_id[seat][column]
 
 
+def on(app: OnetuiApp, screen: type, widget: str) -> bool:
+    """The screen is on top and composed (a pushed screen mounts its widgets a moment
+    later)."""
+    return isinstance(app.screen, screen) and bool(app.screen.query(widget))
+
+
 def notes(app: OnetuiApp) -> str:
     return "\n".join(n.message for n in app._notifications)
 
@@ -43,16 +49,16 @@ async def test_a_lab_from_the_form_with_live_seats_and_masked_passwords(lab_stor
     app = OnetuiApp(lab_store, cfg={}, engine_interval=0.1)
     async with app.run_test(size=(150, 44)) as pilot:
         await pilot.press("L")
-        await until(pilot, lambda: isinstance(app.screen, LabsScreen))
+        await until(pilot, lambda: on(app, LabsScreen, "#seats"))
         await pilot.press("n")
-        await until(pilot, lambda: isinstance(app.screen, LabForm))
+        await until(pilot, lambda: on(app, LabForm, "#template"))
         form = app.screen
         form.query_one("#template", Select).value = "master"
         form.query_one("#name", Input).value = "os1"
         form.query_one("#seats", Input).value = "3"
         await pilot.pause()
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: isinstance(app.screen, LabsScreen))
+        await until(pilot, lambda: on(app, LabsScreen, "#seats"))
         screen = app.screen
         await until(pilot, lambda: len(screen.query_one(SeatsPane).rows_by_id) == 3)
         assert screen.query_one(LabsPane).rows_by_id[1][1] == "os1"
@@ -87,7 +93,7 @@ async def test_a_lab_from_the_form_with_live_seats_and_masked_passwords(lab_stor
 
         out = tmp_path / "slips.md"
         await pilot.press("o")
-        await until(pilot, lambda: isinstance(app.screen, Prompt))
+        await until(pilot, lambda: on(app, Prompt, "Input"))
         app.screen.query_one(Input).value = str(out)
         await pilot.press("enter")
         await until(pilot, lambda: out.exists() and "wrote 3 slip(s)" in notes(app))
@@ -95,7 +101,7 @@ async def test_a_lab_from_the_form_with_live_seats_and_masked_passwords(lab_stor
         assert passwords[1] in out.read_text() and "## Lab os1, seat 03" in out.read_text()
 
         await pilot.press("p")
-        await until(pilot, lambda: isinstance(app.screen, Confirm))
+        await until(pilot, lambda: on(app, Confirm, "#yes"))
         await pilot.press("y")
         await until(pilot, lambda: "new password for student02" in notes(app))
         with Store(lab_store) as store:
@@ -103,7 +109,7 @@ async def test_a_lab_from_the_form_with_live_seats_and_masked_passwords(lab_stor
         assert not any(p in notes(app) for p in passwords.values())
 
         await pilot.press("D")
-        await until(pilot, lambda: isinstance(app.screen, Confirm))
+        await until(pilot, lambda: on(app, Confirm, "#yes"))
         await pilot.press("y")
         await until(pilot, lambda: not screen.query_one(LabsPane).rows_by_id, tries=200)
         assert not screen.query_one(SeatsPane).rows_by_id
@@ -115,7 +121,7 @@ async def test_refusals_from_create_reach_the_admin(lab_store: Path) -> None:
     app = OnetuiApp(lab_store, cfg={}, run_engine=False)
     async with app.run_test(size=(150, 44)) as pilot:
         await pilot.press("L")
-        await until(pilot, lambda: isinstance(app.screen, LabsScreen))
+        await until(pilot, lambda: on(app, LabsScreen, "#seats"))
         assert "no labs yet" in str(app.screen.query_one("#lab-header").render())
         screen = app.screen
         screen._create(labs.LabSpec("big", "master", 25))

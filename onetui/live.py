@@ -15,6 +15,7 @@ from onetui.labs.handout import seat_rows, when
 from onetui.model import Event
 from onetui.render import host_row, vm_row
 from onetui.store import Store
+from onetui.store.labs import Lab
 
 EVENT_BACKLOG = 200
 
@@ -122,6 +123,7 @@ class LabSnapshot:
     seats: dict[int, tuple[str, ...]] = field(default_factory=dict)
     header: str = ""
     lab_id: int | None = None
+    lab: Lab | None = None  # the selected lab's record: actions need no store read
 
 
 class LabView:
@@ -140,7 +142,7 @@ class LabView:
         current = next((lab for lab in labs if lab.id == lab_id), labs[0] if labs else None)
         if current is None:
             return snap
-        snap.lab_id = current.id
+        snap.lab_id, snap.lab = current.id, current
         network = self.store.networks.get(current.network_id).name \
             if current.network_id else ""
         snap.header = (f"{current.name}: {current.seats} seat(s) of "

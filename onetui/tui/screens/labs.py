@@ -27,6 +27,7 @@ from onetui.labs.accounts import USER_RE
 from onetui.live import LabSnapshot, LabView
 from onetui.model import expand_name, has_index
 from onetui.render import LAB_COLUMNS, SEAT_COLUMNS
+from onetui.store.labs import Lab
 from onetui.store.records import check_name
 from onetui.tui.panes import LivePane
 from onetui.tui.screens.dialogs import Confirm, Prompt, error_text
@@ -75,6 +76,7 @@ class LabsScreen(Screen[None]):
         super().__init__()
         self.view: LabView | None = None
         self.lab_id: int | None = None
+        self.current: Lab | None = None
         self.revealed: set[int] = set()
         self.reveal_all = False
         self._polling = False
@@ -125,6 +127,7 @@ class LabsScreen(Screen[None]):
 
     def show(self, snap: LabSnapshot) -> None:
         labs_pane, seats = self.query_one(LabsPane), self.query_one(SeatsPane)
+        self.current = snap.lab
         gone = {i: None for i in labs_pane.rows_by_id if i not in snap.labs}
         labs_pane.apply({**snap.labs, **gone})
         if snap.lab_id != self.lab_id:
@@ -154,15 +157,12 @@ class LabsScreen(Screen[None]):
 
     # -- selection -----------------------------------------------------------------------
 
-    def _lab(self) -> Any:
-        if self.lab_id is None:
+    def _lab(self) -> Lab | None:
+        """The selected lab as the last poll saw it (no store read on the event loop)."""
+        if self.current is None or self.current.id != self.lab_id:
             self.notify("no lab selected", severity="warning")
             return None
-        try:
-            return self.app.store.labs.get(self.lab_id)  # type: ignore[attr-defined]
-        except UserError as exc:
-            self.notify(str(exc), severity="error")
-            return None
+        return self.current
 
     def _seat(self) -> int | None:
         seat = self.query_one(SeatsPane).selected_id()
@@ -189,7 +189,7 @@ class LabsScreen(Screen[None]):
             self._copy(lab, seat)
 
     @work(thread=True, group="lab-action", exit_on_error=False)
-    def _copy(self, lab: Any, number: int) -> None:
+    def _copy(self, lab: Lab, number: int) -> None:
         store = self.app.store  # type: ignore[attr-defined]
         seat = store.labs.seat(lab.id, number)
         text = (f"{handout.ssh_command(seat.username, seat.ip, seat.port)}\n"
@@ -200,14 +200,18 @@ class LabsScreen(Screen[None]):
 
     def action_ssh(self, admin: bool) -> None:
         lab, seat = self._lab(), self._seat()
-        if lab is None or seat is None:
-            return
+        if lab is not None and seat is not None:
+            self._ssh(lab, seat, admin)
+
+    @work(thread=True, group="lab-action", exit_on_error=False)
+    def _ssh(self, lab: Lab, seat: int, admin: bool) -> None:
         try:
             argv = handout.ssh_argv(self.app.store, lab, seat, admin=admin)  # type: ignore[attr-defined]
         except UserError as exc:
-            self.notify(str(exc), severity="error")
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
             return
-        self.app.run_in_terminal(argv)  # type: ignore[attr-defined]
+        # the terminal is handed over from the event loop, where suspend() must run
+        self.app.call_from_thread(self.app.run_in_terminal, argv)  # type: ignore[attr-defined]
 
     def _confirmed(self, question: str, then: Any) -> None:
         def answered(yes: bool | None) -> None:
@@ -260,7 +264,7 @@ class LabsScreen(Screen[None]):
                                     default), done)
 
     @work(thread=True, group="lab-action", exit_on_error=False)
-    def _write_handout(self, lab: Any, path: str) -> None:
+    def _write_handout(self, lab: Lab, path: str) -> None:
         fmt = "md" if path.endswith(".md") else "text"
         try:
             written = handout.write_private(path, handout.slips(self.app.store, lab, fmt))  # type: ignore[attr-defined]
@@ -280,6 +284,7 @@ class LabsScreen(Screen[None]):
                                                           f"{handout.when(result.expires_at)}"
         self.app.call_from_thread(self.notify, message)
 
+    @work(thread=True, group="lab-action", exit_on_error=False)
     def action_new_lab(self) -> None:
         store = self.app.store  # type: ignore[attr-defined]
         form = LabForm([t.name for t in store.templates.list()],
@@ -288,7 +293,7 @@ class LabsScreen(Screen[None]):
         def done(spec: labs.LabSpec | None) -> None:
             if spec is not None:
                 self._create(spec)
-        self.app.push_screen(form, done)
+        self.app.call_from_thread(self.app.push_screen, form, done)
 
     @work(thread=True, group="lab-action", exit_on_error=False)
     def _create(self, spec: labs.LabSpec) -> None:

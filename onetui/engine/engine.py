@@ -536,8 +536,7 @@ class Engine:
         self._stats.transitions.append((vm.id, vm.state, state))
         if (vm.state, state) == ("prol", "boot"):
             self._stats.deployed += 1
-        if state == "done":
-            self.store.networks.release(vm.id)
+        # (a VM's leases go back inside the store's transition to `done`)
         if state in ("done", "fail"):
             self._requests.pop(vm.id, None)
             self._cpu.pop(vm.id, None)

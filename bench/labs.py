@@ -39,6 +39,18 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms"
 
 
+def lab_engine(store: Store, addresses: tuple[str, str], template: str) -> Engine:
+    """The lab network and master template, and an engine (lab manager included) that has
+    monitored the hosts once, as `lab create`'s capacity check needs."""
+    store.networks.add("labnet", *addresses)
+    store.templates.add("master", template)
+    engine = Engine(store)
+    engine.hooks = default_hooks(store, {})
+    engine.lead()
+    engine.run_pass()
+    return engine
+
+
 def test_driver(tmp: Path, seats: int = 40, rounds: int = 5) -> None:
     creates, passes, ticks = [], [], []
     for r in range(rounds):
@@ -48,12 +60,7 @@ def test_driver(tmp: Path, seats: int = 40, rounds: int = 5) -> None:
         with Store.open(state) as store:
             for h in range(2):
                 store.hosts.add(f"lab{h}", "libvirt", {"uri": f"test://{node}"})
-            store.networks.add("labnet", "127.0.6.10", "127.0.6.250")
-            store.templates.add("master", TEST_TEMPLATE)
-            engine = Engine(store)
-            engine.hooks = default_hooks(store, {})
-            engine.lead()
-            engine.run_pass()
+            engine = lab_engine(store, ("127.0.6.10", "127.0.6.250"), TEST_TEMPLATE)
             start = time.perf_counter()
             labs.create(store, labs.LabSpec("monday", "master", seats, ssh_timeout=3600))
             creates.append(time.perf_counter() - start)
@@ -88,12 +95,7 @@ def real(tmp: Path, seats: int) -> None:
         'NIC = [ NETWORK = "labnet", HOSTFWD = "2200-:22" ]\n')
     with Store.open(tmp / "real") as store:
         store.hosts.add("kvm1", "libvirt", {"uri": "qemu:///system", "domain_type": "qemu"})
-        store.networks.add("labnet", "127.0.3.100", "127.0.3.150")
-        store.templates.add("master", template)
-        engine = Engine(store)
-        engine.hooks = default_hooks(store, {})
-        engine.lead()
-        engine.run_pass()
+        engine = lab_engine(store, ("127.0.3.100", "127.0.3.150"), template)
         start = time.time()
         lab = labs.create(store, labs.LabSpec("bench", "master", seats,
                                               admin_key=str(BED / "admin" / "id_ed25519")))

@@ -50,6 +50,9 @@ def make_account(admin: Connection, user: str, password: str) -> None:
     """Create `user` if missing and set its password; a failure raises with the guest's
     own message."""
     check_user(user)
+    if not password:
+        # a wiped password (the lab is being destroyed) must never become an empty one
+        raise UserError(f"no password to set for {user} (credentials wiped)")
     result = admin.run(["sh", "-c", ACCOUNT_SCRIPT, "onetui-account", user, MARK],
                        stdin=f"{user}:{password}\n".encode(), timeout=60)
     if not result.ok:

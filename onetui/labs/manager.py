@@ -168,6 +168,8 @@ class LabManager:
         while we were at it."""
         for _ in range(3):
             password = self.store.labs.password(lab.id, seat.seat)
+            if not password:
+                return  # the lab is being destroyed: its credentials are gone
             target = self._target(lab, seat)
             try:
                 make_account(self.pool.get(target), seat.username, password)

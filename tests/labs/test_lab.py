@@ -16,6 +16,7 @@ from onetui.engine.hooks import default_hooks
 from onetui.errors import UserError
 from onetui.labs import handout
 from onetui.labs import lab as labs
+from onetui.labs.accounts import make_account
 from onetui.labs.passwords import ALPHABET
 from onetui.store import Store
 from tests.cli.helpers import onetui
@@ -206,6 +207,11 @@ def test_a_lab_that_expires_is_destroyed_and_extend_moves_it(store: Store,
     lab_env.run_pass()
     assert store.labs.find("os1") is None
     assert any("destroying (it expired)" in e.message for e in store.events.recent(50))
+
+
+def test_a_wiped_password_is_never_set_as_an_empty_one() -> None:
+    with pytest.raises(UserError, match="no password to set for student01"):
+        make_account(None, "student01", "")  # type: ignore[arg-type]  # refused before SSH
 
 
 def test_passwords_are_sealed_in_the_store(store: Store, lab_env: Engine) -> None:

@@ -93,6 +93,17 @@ def lease_in(cur: sqlite3.Cursor, net: Network, vm_id: int) -> Lease:
     return lease
 
 
+def release_in(cur: sqlite3.Cursor, vm_id: int) -> int:
+    """Give back every lease of a VM inside the caller's transaction (the VM's move to
+    `done`, so even a seat deleted before it was placed returns its address)."""
+    rows = cur.execute("SELECT leases.ip, networks.name, networks.id FROM leases JOIN networks "
+                       "ON networks.id = leases.network_id WHERE vm_id = ?", (vm_id,)).fetchall()
+    cur.execute("DELETE FROM leases WHERE vm_id = ?", (vm_id,))
+    for ip, name, nid in rows:
+        record(cur, "network", nid, f"network {name}: {ip} released by VM {vm_id}")
+    return len(rows)
+
+
 class Networks:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -138,15 +149,9 @@ class Networks:
             return lease_in(cur, net, vm_id)
 
     def release(self, vm_id: int) -> int:
-        """Give back every lease of a VM (it is done)."""
+        """Give back every lease of a VM (a launch that failed)."""
         with self.db.transaction() as cur:
-            rows = cur.execute("SELECT leases.ip, networks.name, networks.id FROM leases "
-                               "JOIN networks ON networks.id = leases.network_id "
-                               "WHERE vm_id = ?", (vm_id,)).fetchall()
-            cur.execute("DELETE FROM leases WHERE vm_id = ?", (vm_id,))
-            for ip, name, nid in rows:
-                record(cur, "network", nid, f"network {name}: {ip} released by VM {vm_id}")
-        return len(rows)
+            return release_in(cur, vm_id)
 
     def leases(self, ref: str | int | None = None, vm_id: int | None = None) -> list[Lease]:
         sql = ("SELECT leases.*, networks.name AS net FROM leases JOIN networks ON "

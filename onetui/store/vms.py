@@ -12,6 +12,7 @@ from onetui.errors import Conflict, NotFound, UserError
 from onetui.model import VM, VM_STATES
 from onetui.store.db import Database
 from onetui.store.events import record
+from onetui.store.networks import release_in
 from onetui.store.records import dumps, vm_from
 
 _SELECT = "SELECT vms.*, hosts.name AS host_name FROM vms LEFT JOIN hosts ON hosts.id = vms.host_id"
@@ -40,16 +41,6 @@ def insert(cur: sqlite3.Cursor, specs: Iterable[dict[str, Any]], state: str) -> 
         record(cur, "vm", vid, f"VM {vid} {name} created ({state})")
         ids.append(vid)
     return ids
-
-
-def _release_leases(cur: sqlite3.Cursor, vm_id: int) -> None:
-    """A done VM gives its addresses back in the same transaction (a lab seat holds one from
-    the moment it is created, so even a VM deleted before it was placed has one)."""
-    rows = cur.execute("SELECT leases.ip, networks.name, networks.id FROM leases JOIN networks "
-                       "ON networks.id = leases.network_id WHERE vm_id = ?", (vm_id,)).fetchall()
-    cur.execute("DELETE FROM leases WHERE vm_id = ?", (vm_id,))
-    for ip, name, nid in rows:
-        record(cur, "network", nid, f"network {name}: {ip} released by VM {vm_id}")
 
 
 class VMs:
@@ -124,7 +115,7 @@ class VMs:
                 ).fetchone()[0]
             if state == "done":
                 times["stopped_at"] = now
-                _release_leases(cur, vm_id)
+                release_in(cur, vm_id)
             self._update(cur, vm_id, {**fields, **times}, allow_state=True)
             text = f"VM {vm_id} {row['name']}: {row['state']} → {state}"
             if event:

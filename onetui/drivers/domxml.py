@@ -147,19 +147,30 @@ def _disks(devices: ET.Element, tpl: Template, domain_type: str) -> None:
             ET.SubElement(el, "readonly")
 
 
+def parse_hostfwd(text: str) -> list[tuple[int, int]]:
+    """`8080-:80,2222-:22` → [(8080, 80), (2222, 22)] (host port, guest port); ValueError
+    for anything else."""
+    pairs = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        host, sep, guest = part.partition("-:")
+        if not (sep and host.isdigit() and guest.isdigit()
+                and 0 < int(host) < 65536 and 0 < int(guest) < 65536):
+            raise ValueError(part)
+        pairs.append((int(host), int(guest)))
+    return pairs
+
+
 def _forwards(nic: Vector, index: int) -> list[str]:
     """QEMU arguments for a user-mode NIC with HOSTFWD = "8080-:80,2222-:22": the guest's
     ports forwarded from the NIC's leased address (or 127.0.0.1) on the host — how guests
     are reached in a sandbox with no bridge, only loopback."""
     listen = nic.get("IP") or "127.0.0.1"
-    rules = []
-    for part in filter(None, (p.strip() for p in (nic.get("HOSTFWD") or "").split(","))):
-        host, sep, guest = part.partition("-:")
-        if not (sep and host.isdigit() and guest.isdigit()
-                and 0 < int(host) < 65536 and 0 < int(guest) < 65536):
-            raise DriverError(f"NIC {index + 1} HOSTFWD {nic.get('HOSTFWD')!r}: expected "
-                              "HOSTPORT-:GUESTPORT[,…] such as 8080-:80")
-        rules.append(f"hostfwd=tcp:{listen}:{host}-:{guest}")
+    try:
+        forwards = parse_hostfwd(nic.get("HOSTFWD") or "")
+    except ValueError:
+        raise DriverError(f"NIC {index + 1} HOSTFWD {nic.get('HOSTFWD')!r}: expected "
+                          "HOSTPORT-:GUESTPORT[,…] such as 8080-:80") from None
+    rules = [f"hostfwd=tcp:{listen}:{host}-:{guest}" for host, guest in forwards]
     netdev = ",".join([f"user,id=onetui{index}", *rules])
     device = f"{(nic.get('MODEL') or 'e1000')},netdev=onetui{index},bus=pci.0," \
              f"addr=0x{0x10 + index:x}"

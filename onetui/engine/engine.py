@@ -80,6 +80,12 @@ def template_kind(tpl: Template) -> str:
     return EC2 if has_ec2 else LOCAL
 
 
+def request_for(vm_id: int, cpu: float, memory: int, tpl: Template) -> Request:
+    """What the scheduler needs of a VM (or of a VM about to be made): its size, kind,
+    REQUIREMENTS and RANK."""
+    return Request(vm_id, cpu, memory, template_kind(tpl), requirements_of(tpl), rank_of(tpl))
+
+
 class Engine:
     def __init__(self, store: Store, *, lease_ttl: float = 10.0, interval: float = 2.0,
                  shutdown_timeout: float = 120.0, workers: int = 8,
@@ -430,9 +436,7 @@ class Engine:
         cached = self._requests.get(vm.id)
         if cached is None:
             try:
-                tpl = parse(vm.body, f"VM {vm.id}")
-                cached = Request(vm.id, vm.cpu, vm.memory, template_kind(tpl),
-                                 requirements_of(tpl), rank_of(tpl))
+                cached = request_for(vm.id, vm.cpu, vm.memory, parse(vm.body, f"VM {vm.id}"))
             except TemplateError as exc:
                 cached = str(exc)
             self._requests[vm.id] = cached
@@ -442,7 +446,7 @@ class Engine:
         pending = [vm for vm in vms if vm.state == "pend" and not vm.intent]
         if not pending:
             return
-        views = _host_views(hosts, vms)
+        views = host_views(hosts, vms)
         requests = []
         for vm in pending:
             req = self._request(vm)
@@ -599,7 +603,7 @@ def _unusable(host: Host) -> str:
     return ""
 
 
-def _host_views(hosts: list[Host], vms: list[VM]) -> list[HostView]:
+def host_views(hosts: list[Host], vms: list[VM]) -> list[HostView]:
     load: dict[int, tuple[float, int, int]] = {}
     for vm in vms:
         if vm.host_id is not None and vm.state in ACTIVE_STATES:

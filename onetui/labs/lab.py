@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from onetui.drivers.domxml import parse_hostfwd
 from onetui.engine import actions
-from onetui.engine.engine import _host_views, template_kind
+from onetui.engine.engine import host_views, request_for
 from onetui.engine.instantiate import Source, resolve, sizes, specs
-from onetui.engine.scheduler import Request, schedule
+from onetui.engine.scheduler import schedule
 from onetui.errors import Conflict, UserError
 from onetui.labs import passwords
 from onetui.labs.accounts import check_user
@@ -25,7 +26,7 @@ from onetui.model import expand_name, has_index
 from onetui.remote.hostkeys import KnownHosts
 from onetui.store import Store
 from onetui.store.labs import ACCOUNT, FAILED, READY, Lab
-from onetui.template import Template, Vector, parse, rank_of, requirements_of
+from onetui.template import Template, TemplateError, Vector, parse
 
 MAX_SEATS = 500
 DEFAULT_USER = "student%02i"
@@ -123,40 +124,38 @@ def ssh_port(tpl: Template, network: str) -> int:
     to the guest's 22 (guests reached over a user-mode NIC), else 22."""
     for nic in tpl.get_all("NIC"):
         if isinstance(nic, Vector) and nic.get("NETWORK") == network:
-            for part in (nic.get("HOSTFWD") or "").split(","):
-                host, sep, guest = part.strip().partition("-:")
-                if sep and guest == "22" and host.isdigit():
-                    return int(host)
+            try:
+                forwards = parse_hostfwd(nic.get("HOSTFWD") or "")
+            except ValueError:
+                continue  # the driver refuses it, with the reason, at deploy
+            return next((host for host, guest in forwards if guest == 22), 22)
     return 22
 
 
 def _capacity(store: Store, tpl: Template, count: int, name: str) -> None:
     """Refuse, with the numbers, when the hosts cannot take every seat (after the VMs
     already waiting for a place)."""
-    hosts = store.hosts.list()
     vms = store.vms.list(include_done=False)
     cpu, memory = sizes(tpl)
-    views = _host_views(hosts, vms)
+    views = host_views(store.hosts.list(), vms)
+    free = ", ".join(  # as they are now: the schedule below books them
+        f"{h.name} {max(0.0, (h.tcpu - h.used_cpu) / 100):g} CPU/{max(0, h.tmem - h.used_mem)} MB"
+        + (f" ({h.unusable})" if h.unusable else "")
+        for h in views) or "no hosts (see `onetui host add`)"
     waiting = []
     for vm in vms:
         if vm.state == "pend":
             try:
-                body = parse(vm.body, f"VM {vm.id}")
-                waiting.append(Request(vm.id, vm.cpu, vm.memory, template_kind(body),
-                                       requirements_of(body), rank_of(body)))
-            except UserError:
-                continue
+                waiting.append(request_for(vm.id, vm.cpu, vm.memory,
+                                           parse(vm.body, f"VM {vm.id}")))
+            except TemplateError:
+                continue  # the engine fails it: it takes no room
     top = max((vm.id for vm in vms), default=0)
-    kind, req, rank = template_kind(tpl), requirements_of(tpl), rank_of(tpl)
-    seats = [Request(top + n, cpu, memory, kind, req, rank) for n in range(1, count + 1)]
+    seats = [request_for(top + n, cpu, memory, tpl) for n in range(1, count + 1)]
     decision = schedule(waiting + seats, views)
     placed = sum(1 for r in seats if r.vm_id in decision.placements)
     if placed == count:
         return
-    free = ", ".join(
-        f"{h.name} {max(0.0, (h.tcpu - h.used_cpu) / 100):g} CPU/{max(0, h.tmem - h.used_mem)} MB"
-        + (f" ({h.unusable})" if h.unusable else "")
-        for h in _host_views(hosts, vms)) or "no hosts (see `onetui host add`)"
     raise UserError(f"lab {name}: {count} seat(s) need {cpu * count:g} CPU and "
                     f"{memory * count} MB ({cpu:g} CPU/{memory} MB each); the hosts have "
                     f"room for {placed}"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from onetui.labs.handout import seat_rows, when
 from onetui.model import Event
-from onetui.render import host_row, vm_row
+from onetui.render import host_row, service_counts, service_row, vm_row
 from onetui.store import Store
 from onetui.store.labs import Lab
 
@@ -77,17 +77,10 @@ class LiveView:
 
     def _services(self) -> dict[int, tuple[str, ...] | None]:
         services = self.store.services.list()
-        counts: dict[int, list[int]] = {s.id: [0, 0] for s in services}
-        if services:
-            for vm in self.store.vms.list(include_done=False):
-                sid = vm.info.get("service")
-                if sid in counts:
-                    counts[sid][0] += 1
-                    counts[sid][1] += vm.state == "runn"
+        counts = service_counts(services, self.store.vms.list(include_done=False)
+                                if services else [])
         rows: dict[int, tuple[str, ...] | None] = {i: None for i in self._service_ids}
-        for s in services:
-            rows[s.id] = (str(s.id), s.name, str(s.min_size), str(s.max_size), str(s.desired),
-                          str(counts[s.id][1]), str(counts[s.id][0]))
+        rows.update({s.id: service_row(s, *counts[s.id]) for s in services})
         self._service_ids = {s.id for s in services}
         return rows
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from onetui.model import VM, Host, vm_time
+from onetui.store.services import Service
 
 SERVICE_COLUMNS = ("ID", "NAME", "MIN", "MAX", "DESIRED", "RUNNING", "VMS")
 HOST_COLUMNS = ("HID", "NAME", "DRIVER", "RVM", "TCPU", "FCPU", "ACPU", "TMEM", "FMEM", "STAT")
@@ -79,3 +80,21 @@ def pairs(items: Sequence[tuple[str, Any]]) -> str:
     """`KEY : value` lines with the colons aligned, as `onevm show` prints them."""
     width = max((len(k) for k, _ in items), default=0)
     return "\n".join(f"{k.ljust(width)} : {v}" for k, v in items)
+
+
+def service_counts(services: Sequence[Service], vms: Sequence[VM]) -> dict[int, tuple[int, int]]:
+    """Service id → (running, members), from one pass over the VMs."""
+    counts = {svc.id: [0, 0] for svc in services}
+    for vm in vms:
+        count = counts.get(vm.info.get("service"))  # type: ignore[arg-type]
+        if count is not None and vm.state != "done":
+            count[0] += vm.state == "runn"
+            count[1] += 1
+    return {sid: (running, members) for sid, (running, members) in counts.items()}
+
+
+def service_row(svc: Service, running: int, members: int) -> tuple[str, ...]:
+    """SERVICE_COLUMNS of a service, as `service list` and the Services pane show it."""
+    return (str(svc.id), svc.name, str(svc.min_size), str(svc.max_size), str(svc.desired),
+            str(running), str(members))
+

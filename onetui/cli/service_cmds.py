@@ -10,6 +10,7 @@ from onetui.cli.context import Context
 from onetui.cli.output import echo_json, pairs, table
 from onetui.engine.elasticity import check_rule
 from onetui.errors import UserError
+from onetui.render import NUMERIC, SERVICE_COLUMNS, service_counts, service_row
 
 pass_ctx = click.make_pass_decorator(Context)
 
@@ -75,17 +76,15 @@ def _members(ctx: Context, svc_id: int) -> list:
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def list_cmd(ctx: Context, as_json: bool) -> None:
-    rows = []
-    for s in ctx.store.services.list():
-        members = _members(ctx, s.id)
-        running = sum(v.state == "runn" for v in members)
-        rows.append((s.id, s.name, s.min_size, s.max_size, s.desired, running, len(members)))
+    services = ctx.store.services.list()
+    counts = service_counts(services, ctx.store.vms.list(include_done=False))
     if as_json:
-        echo_json([dict(zip(("id", "name", "min", "max", "desired", "running", "members"), r,
-                            strict=True)) for r in rows])
+        echo_json([{"id": s.id, "name": s.name, "min": s.min_size, "max": s.max_size,
+                    "desired": s.desired, "running": counts[s.id][0],
+                    "members": counts[s.id][1]} for s in services])
         return
-    click.echo(table(("ID", "NAME", "MIN", "MAX", "DESIRED", "RUNNING", "VMS"), rows,
-                     right=("ID", "MIN", "MAX", "DESIRED", "RUNNING", "VMS")))
+    click.echo(table(SERVICE_COLUMNS, [service_row(s, *counts[s.id]) for s in services],
+                     right=NUMERIC))
 
 
 @service.command("show")

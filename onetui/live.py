@@ -15,7 +15,7 @@ from onetui.labs.handout import seat_rows, when
 from onetui.model import Event
 from onetui.render import host_row, service_counts, service_row, vm_row
 from onetui.store import Store
-from onetui.store.labs import Lab
+from onetui.store.labs import Lab, Seat
 
 EVENT_BACKLOG = 200
 
@@ -115,7 +115,6 @@ class LabSnapshot:
     labs: dict[int, tuple[str, ...]] = field(default_factory=dict)
     seats: dict[int, tuple[str, ...]] = field(default_factory=dict)
     header: str = ""
-    lab_id: int | None = None
     lab: Lab | None = None  # the selected lab's record: actions need no store read
 
 
@@ -126,28 +125,32 @@ class LabView:
     def poll(self, lab_id: int | None, revealed: set[int], reveal_all: bool) -> LabSnapshot:
         snap = LabSnapshot()
         labs = self.store.labs.list()
+        by_lab: dict[int, list[Seat]] = {}
+        for seat in self.store.labs.seats():  # every lab's seats in one read
+            by_lab.setdefault(seat.lab_id, []).append(seat)
         for lab in labs:
-            seats = self.store.labs.seats(lab.id)
-            ready = sum(s.state == "ready" for s in seats)
+            ready = sum(s.state == "ready" for s in by_lab.get(lab.id, []))
             state = "" if lab.state == "active" else f" ({lab.state})"
             snap.labs[lab.id] = (str(lab.id), lab.name + state, f"{ready}/{lab.seats}",
                                  when(lab.expires_at))
         current = next((lab for lab in labs if lab.id == lab_id), labs[0] if labs else None)
         if current is None:
             return snap
-        snap.lab_id, snap.lab = current.id, current
+        snap.lab = current
         network = self.store.networks.get(current.network_id).name \
             if current.network_id else ""
         snap.header = (f"{current.name}: {current.seats} seat(s) of "
                        f"{current.config.get('template', '?')} on {network}, users "
                        f"{current.user_pattern}, admin {current.config.get('admin_user')}, "
                        f"expires {when(current.expires_at)}")
-        for row in seat_rows(self.store, current):
-            shown = reveal_all or row["seat"] in revealed
-            password = self.store.labs.password(current.id, row["seat"]) if shown else MASK
+        clear = self.store.labs.passwords(current.id, None if reveal_all else revealed) \
+            if reveal_all or revealed else {}
+        for row in seat_rows(self.store, current, seats=by_lab.get(current.id, [])):
+            number = row["seat"]
+            password = clear.get(number, MASK) or "(wiped)"
             address = row["ip"] + ("" if row["port"] == 22 else f":{row['port']}")
             state = row["state"] + (f": {row['message']}" if row["message"] else "")
-            snap.seats[row["seat"]] = (
-                f"{row['seat']:02d}", str(row["vm_id"] or ""), row["vm_state"], address,
-                row["user"], password or "(wiped)", "yes" if row["ready"] else "no", state)
+            snap.seats[number] = (
+                f"{number:02d}", str(row["vm_id"] or ""), row["vm_state"], address,
+                row["user"], password, "yes" if row["ready"] else "no", state)
         return snap

@@ -12,8 +12,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from onetui.labs.lab import known_hosts
 from onetui.store import Store
-from onetui.store.labs import READY, Lab
+from onetui.store.labs import READY, Lab, Seat
 
 FORMATS = ("text", "csv", "json", "md")
 
@@ -29,8 +30,6 @@ def ssh_command(user: str, ip: str, port: int) -> str:
 def ssh_argv(store: Store, lab: Lab, number: int, admin: bool = False) -> list[str]:
     """The system `ssh` into a seat, as the student (who types the password) or as the
     lab's admin (with its key), checking the host key onetui pinned from the console."""
-    from onetui.labs.lab import known_hosts
-
     seat = store.labs.seat(lab.id, number)
     user = lab.config.get("admin_user", "root") if admin else seat.username
     argv = ["ssh", "-p", str(seat.port), "-o", f"UserKnownHostsFile={known_hosts(store).path}",
@@ -40,10 +39,12 @@ def ssh_argv(store: Store, lab: Lab, number: int, admin: bool = False) -> list[s
     return [*argv, f"{user}@{seat.ip}"]
 
 
-def seat_rows(store: Store, lab: Lab, passwords: bool = False) -> list[dict[str, Any]]:
+def seat_rows(store: Store, lab: Lab, passwords: bool = False,
+              seats: list[Seat] | None = None) -> list[dict[str, Any]]:
     """Every seat field: seat, VM id and state, the seat's state, address, MAC, user, ready
-    (and the password, only when asked)."""
-    seats = store.labs.seats(lab.id)
+    (and the password, only when asked). `seats`: the lab's seats, when read already."""
+    seats = store.labs.seats(lab.id) if seats is None else seats
+    clear = store.labs.passwords(lab.id) if passwords else {}
     vms = {vm.id: vm for vm in store.vms.by_ids([s.vm_id for s in seats if s.vm_id])}
     rows = []
     for seat in seats:
@@ -56,7 +57,7 @@ def seat_rows(store: Store, lab: Lab, passwords: bool = False) -> list[dict[str,
             "ssh": ssh_command(seat.username, seat.ip, seat.port),
         }
         if passwords:
-            row["password"] = store.labs.password(lab.id, seat.seat)
+            row["password"] = clear.get(seat.seat, "")
         rows.append(row)
     return rows
 

@@ -146,9 +146,13 @@ class Labs:
 
     def password(self, lab_id: int, number: int) -> str:
         """The seat's password in clear: only for handing it out or setting it."""
-        rows = self.db.read("SELECT password FROM seats WHERE lab_id = ? AND seat = ?",
-                            (lab_id, number))
-        return self.box.open(rows[0][0], _context(lab_id, number)) if rows else ""
+        return self.passwords(lab_id, {number}).get(number, "")
+
+    def passwords(self, lab_id: int, seats: set[int] | None = None) -> dict[int, str]:
+        """Seat → password in clear, in one read; only `seats` are opened (all when None)."""
+        rows = self.db.read("SELECT seat, password FROM seats WHERE lab_id = ?", (lab_id,))
+        return {n: self.box.open(sealed, _context(lab_id, n)) for n, sealed in rows
+                if seats is None or n in seats}
 
     def set_seat(self, lab_id: int, number: int, state: str, message: str = "",
                  expect: tuple[str, ...] = (), event: str = "", **fields: Any) -> bool:

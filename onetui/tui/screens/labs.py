@@ -17,6 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
+from textual.timer import Timer
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 from textual.worker import Worker, WorkerState
 
@@ -80,6 +81,7 @@ class LabsScreen(Screen[None]):
         self.revealed: set[int] = set()
         self.reveal_all = False
         self._polling = False
+        self._timer: Timer | None = None  # the one pending poll: never two chains of them
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="labs-body"):
@@ -103,7 +105,7 @@ class LabsScreen(Screen[None]):
         if self._polling or not self.is_attached:
             return
         if self.app.screen is not self or getattr(self.app, "suspended_for_ssh", False):
-            self.set_timer(REFRESH, self.poll)
+            self._rearm()
             return
         self._polling = True
         self._fetch(self.lab_id, set(self.revealed), self.reveal_all)
@@ -123,15 +125,21 @@ class LabsScreen(Screen[None]):
         elif event.worker.error is not None:
             self.notify(f"labs: {error_text(event.worker.error)}", severity="error")
         if self.is_attached:
-            self.set_timer(REFRESH, self.poll)
+            self._rearm()
+
+    def _rearm(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.set_timer(REFRESH, self.poll)
 
     def show(self, snap: LabSnapshot) -> None:
         labs_pane, seats = self.query_one(LabsPane), self.query_one(SeatsPane)
         self.current = snap.lab
         gone = {i: None for i in labs_pane.rows_by_id if i not in snap.labs}
         labs_pane.apply({**snap.labs, **gone})
-        if snap.lab_id != self.lab_id:
-            self.lab_id = snap.lab_id
+        shown = snap.lab.id if snap.lab else None
+        if shown != self.lab_id:
+            self.lab_id = shown
             self.revealed.clear()
             self.reveal_all = False
             seats.apply(snap.seats, full=True)
@@ -152,7 +160,10 @@ class LabsScreen(Screen[None]):
                 self._refresh_now()
 
     def _refresh_now(self) -> None:
+        """Poll at once (a reveal, another lab), in place of the pending poll."""
         if not self._polling:
+            if self._timer is not None:
+                self._timer.stop()
             self.poll()
 
     # -- selection -----------------------------------------------------------------------

@@ -151,7 +151,7 @@ class Engine:
         reader = getattr(entry[1], "console", None) if entry else None
         if reader is None or not vm.deploy_id:
             return ""
-        return str(reader(vm.deploy_id))
+        return reader(vm.deploy_id)
 
     def close(self) -> None:
         for hook in self._hooks:

@@ -9,6 +9,7 @@ guest's process list, its shell history or any log of ours.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from onetui.errors import UserError
 from onetui.remote.ssh import Connection, Target
@@ -63,10 +64,7 @@ def make_account(admin: Connection, user: str, password: str) -> None:
 def verify_login(target: Target, user: str, password: str, timeout: float = 15) -> None:
     """Log in as the student with the password alone (no keys, no agent), host key checked
     like every connection of ours; raises when the login or `id -un` does not say `user`."""
-    student = Target(target.alias, target.hostname, target.port, user, (),
-                     target.proxy_jump, target.proxy_command, target.known_hosts,
-                     target.ssh_config)
-    conn = Connection(student, timeout=timeout, password=password)
+    conn = Connection(replace(target, user=user, key_files=()), timeout=timeout, password=password)
     try:
         result = conn.run(["id", "-un"], timeout=timeout)
     finally:

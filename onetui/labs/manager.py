@@ -122,8 +122,10 @@ class LabManager:
             except Exception as exc:  # a bug must fail the seat, not vanish in a thread
                 self._fail(lab, seat, f"{type(exc).__name__}: {exc}")
 
-    def _target(self, lab: Lab, seat: Seat) -> Target:
-        pinned = self.known.get(seat.ip, seat.port)
+    def _target(self, lab: Lab, seat: Seat, pinned: bool | None = None) -> Target:
+        """The admin's route to the seat, trusting onetui's pinned key once there is one."""
+        if pinned is None:
+            pinned = bool(self.known.get(seat.ip, seat.port))
         files = (str(self.known.path),) if pinned else default_known_hosts()
         return resolve(seat.ip, port=seat.port, user=lab.config.get("admin_user", "root"),
                        key_file=lab.config.get("admin_key") or None, known_hosts=files)
@@ -139,10 +141,12 @@ class LabManager:
             if now.state in ("fail", "done"):
                 raise UserError(f"VM {vm.id} is {now.state}")
             keys = console_keys(self._read_console(now))
-            if keys and keys != self.known.get(seat.ip, seat.port):
+            pinned = self.known.get(seat.ip, seat.port)
+            if keys and keys != pinned:
                 self.known.set(seat.ip, seat.port, keys)
             try:
-                self.pool.get(self._target(lab, seat)).run(["true"], timeout=15)
+                target = self._target(lab, seat, pinned=bool(keys or pinned))
+                self.pool.get(target).run(["true"], timeout=15)
                 return time.time() - seat.state_at
             except HostKeyChanged as exc:
                 raise UserError(f"{exc} (not the key the seat's console showed)") from None

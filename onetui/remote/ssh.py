@@ -254,7 +254,8 @@ class Connection:
 
 @dataclass
 class Pool:
-    """One connection per (user, host, port, route), shared by everything that talks to it."""
+    """One connection per target (user, host, port, route, keys and trust), shared by
+    everything that talks to it."""
 
     timeout: float = 10.0
     _conns: dict[Target, Connection] = field(default_factory=dict)

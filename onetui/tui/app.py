@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -288,14 +289,16 @@ class OnetuiApp(App[None]):
 
     def action_vm_delete(self) -> None:
         vm_id = self.selected_vm()
-        if vm_id is None:
-            return
+        if vm_id is not None:
+            self.confirm(f"Delete VM {vm_id} now (destroy, remove its disks)?",
+                         lambda: self.intent(actions.delete, vm_id))
 
+    def confirm(self, question: str, then: Callable[[], object]) -> None:
+        """Ask first; `then` runs only on yes (every destructive key goes through here)."""
         def answered(yes: bool | None) -> None:
             if yes:
-                self.intent(actions.delete, vm_id)
-        self.push_screen(Confirm(f"Delete VM {vm_id} now (destroy, remove its disks)?"),
-                         answered)
+                then()
+        self.push_screen(Confirm(question), answered)
 
     def action_vm_hold(self) -> None:
         vm_id = self.selected_vm()

@@ -31,7 +31,7 @@ from onetui.render import LAB_COLUMNS, SEAT_COLUMNS
 from onetui.store.labs import Lab
 from onetui.store.records import check_name
 from onetui.tui.panes import LivePane
-from onetui.tui.screens.dialogs import Confirm, Prompt, error_text
+from onetui.tui.screens.dialogs import Prompt, error_text
 
 REFRESH = 1.0
 
@@ -224,31 +224,27 @@ class LabsScreen(Screen[None]):
         # the terminal is handed over from the event loop, where suspend() must run
         self.app.call_from_thread(self.app.run_in_terminal, argv)  # type: ignore[attr-defined]
 
-    def _confirmed(self, question: str, then: Any) -> None:
-        def answered(yes: bool | None) -> None:
-            if yes:
-                then()
-        self.app.push_screen(Confirm(question), answered)
-
     def action_reset_password(self) -> None:
         lab, seat = self._lab(), self._seat()
         if lab is not None and seat is not None:
-            self._confirmed(f"Give seat {seat} of lab {lab.name} a new password? The old "
-                            "one stops working.",
-                            lambda: self._do(labs.reset_password, lab.name, str(seat)))
+            self._ask(f"Give seat {seat} of lab {lab.name} a new password? The old one stops "
+                      "working.", lambda: self._do(labs.reset_password, lab.name, str(seat)))
 
     def action_reset_seat(self) -> None:
         lab, seat = self._lab(), self._seat()
         if lab is not None and seat is not None:
-            self._confirmed(f"Reset seat {seat} of lab {lab.name} to the master disk? The "
-                            "student's files on it are lost; the login stays.",
-                            lambda: self._do(labs.reset_seat, lab.name, str(seat)))
+            self._ask(f"Reset seat {seat} of lab {lab.name} to the master disk? The student's "
+                      "files on it are lost; the login stays.",
+                      lambda: self._do(labs.reset_seat, lab.name, str(seat)))
 
     def action_destroy(self) -> None:
         lab = self._lab()
         if lab is not None:
-            self._confirmed(f"Destroy lab {lab.name}: all {lab.seats} seats, their disks and "
-                            "logins?", lambda: self._do(labs.destroy, lab.name))
+            self._ask(f"Destroy lab {lab.name}: all {lab.seats} seats, their disks and logins?",
+                      lambda: self._do(labs.destroy, lab.name))
+
+    def _ask(self, question: str, then: Any) -> None:
+        self.app.confirm(question, then)  # type: ignore[attr-defined]
 
     def action_extend(self) -> None:
         lab = self._lab()

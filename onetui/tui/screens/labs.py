@@ -248,27 +248,24 @@ class LabsScreen(Screen[None]):
 
     def action_extend(self) -> None:
         lab = self._lab()
-        if lab is None:
-            return
-
-        def done(text: str | None) -> None:
-            if text:
-                self._do(labs.extend, lab.name, text.strip())
-        self.app.push_screen(Prompt(f"Extend lab {lab.name} (expires "
-                                    f"{handout.when(lab.expires_at)}): +1d, +12h or a date",
-                                    "+1d"), done)
+        if lab is not None:
+            self._prompt(f"Extend lab {lab.name} (expires {handout.when(lab.expires_at)}): "
+                         "+1d, +12h or a date", "+1d",
+                         lambda text: self._do(labs.extend, lab.name, text))
 
     def action_handout(self) -> None:
         lab = self._lab()
-        if lab is None:
-            return
+        if lab is not None:
+            self._prompt("Write the hand-out slips to (.md for Markdown; 0600)",
+                         str(Path.cwd() / f"{lab.name}-handout.txt"),
+                         lambda path: self._write_handout(lab, path))
 
+    def _prompt(self, label: str, value: str, then: Any) -> None:
+        """One line from the admin; `then` gets it stripped, unless it was left empty."""
         def done(text: str | None) -> None:
-            if text:
-                self._write_handout(lab, text.strip())
-        default = str(Path.cwd() / f"{lab.name}-handout.txt")
-        self.app.push_screen(Prompt("Write the hand-out slips to (.md for Markdown; 0600)",
-                                    default), done)
+            if text and text.strip():
+                then(text.strip())
+        self.app.push_screen(Prompt(label, value), done)
 
     @work(thread=True, group="lab-action", exit_on_error=False)
     def _write_handout(self, lab: Lab, path: str) -> None:

@@ -20,8 +20,8 @@ from pathlib import Path
 from moto.server import ThreadedMotoServer
 
 from onetui.data import TEMPLATES
-from onetui.engine import instantiate
 from onetui.engine.engine import Engine
+from onetui.ops import instantiate
 from onetui.store import Store
 
 N = 1000

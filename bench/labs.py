@@ -23,7 +23,7 @@ import libvirt
 
 from onetui.engine.engine import Engine
 from onetui.engine.hooks import default_hooks
-from onetui.labs import lab as labs
+from onetui.ops import labs
 from onetui.store import Store
 
 BED = Path("/var/tmp/onetui-testbed/virt")

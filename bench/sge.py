@@ -15,8 +15,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from onetui.services.sge.grid import parse_qstat, render_qstat
-from onetui.services.sge.master import Master, SgeConfig
+from onetui.integrations.sge.grid import parse_qstat, render_qstat
+from onetui.integrations.sge.master import Master, SgeConfig
 
 BED = Path("/var/tmp/onetui-testbed/sge")
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import click
 
-from onetui import demo as demo_mod
 from onetui.cli.context import Context
 from onetui.cli.output import table
-from onetui.render import HOST_COLUMNS, NUMERIC, VM_COLUMNS, host_row, vm_row
+from onetui.runtime import demo as demo_mod
 from onetui.store import Store
+from onetui.view.rows import HOST_COLUMNS, NUMERIC, VM_COLUMNS, host_row, vm_row
 
 
 @click.command()

@@ -10,10 +10,10 @@ import click
 
 from onetui.cli.context import Context
 from onetui.cli.output import echo_json, table
-from onetui.describe import host_text
 from onetui.drivers.userdata import DEFAULTS
 from onetui.errors import UserError
-from onetui.render import HOST_COLUMNS, NUMERIC, host_row
+from onetui.view.describe import host_text
+from onetui.view.rows import HOST_COLUMNS, NUMERIC, host_row
 
 pass_ctx = click.make_pass_decorator(Context)
 

@@ -9,8 +9,8 @@ import click
 from onetui import config
 from onetui.cli.context import Context
 from onetui.cli.output import echo_json, pairs, table
-from onetui.labs import handout
-from onetui.labs import lab as labs
+from onetui.ops import labs
+from onetui.view import handout
 
 pass_ctx = click.make_pass_decorator(Context)
 

@@ -10,7 +10,7 @@ import click
 
 from onetui.cli.context import Context
 from onetui.cli.output import echo_json, pairs, table
-from onetui.hostsfile import write_block
+from onetui.integrations.hostsfile import write_block
 from onetui.store.networks import parse_range
 
 pass_ctx = click.make_pass_decorator(Context)

@@ -1,4 +1,4 @@
-"""Printing for the CLI: JSON, and failing with one line (tables: onetui.render)."""
+"""Printing for the CLI: JSON, and failing with one line (tables: onetui.view.rows)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from onetui.render import pairs, table
+from onetui.view.rows import pairs, table
 
 __all__ = ["echo_json", "fail", "pairs", "table"]
 

@@ -8,9 +8,9 @@ import click
 
 from onetui.cli.context import Context
 from onetui.cli.output import echo_json, pairs, table
-from onetui.engine.elasticity import check_rule
 from onetui.errors import UserError
-from onetui.render import NUMERIC, SERVICE_COLUMNS, service_counts, service_row
+from onetui.managers.elasticity import check_rule
+from onetui.view.rows import NUMERIC, SERVICE_COLUMNS, service_counts, service_row
 
 pass_ctx = click.make_pass_decorator(Context)
 

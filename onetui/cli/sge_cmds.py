@@ -10,9 +10,9 @@ import click
 from onetui import config
 from onetui.cli.output import echo_json, table
 from onetui.errors import UserError
+from onetui.integrations.sge.grid import parse_qstat, render_qstat
+from onetui.integrations.sge.master import Master, SgeConfig
 from onetui.remote.ssh import resolve, scan_key, trust
-from onetui.services.sge.grid import parse_qstat, render_qstat
-from onetui.services.sge.master import Master, SgeConfig
 
 
 def master() -> Master:

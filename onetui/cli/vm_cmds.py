@@ -10,12 +10,13 @@ import click
 
 from onetui.cli.context import Context
 from onetui.cli.output import echo_json, table
-from onetui.describe import vm_text
-from onetui.engine import actions, instantiate
 from onetui.errors import UserError
 from onetui.model import VM
-from onetui.render import NUMERIC, VM_COLUMNS, vm_row
+from onetui.ops import instantiate
+from onetui.ops import vm_actions as actions
 from onetui.store import Store
+from onetui.view.describe import vm_text
+from onetui.view.rows import NUMERIC, VM_COLUMNS, vm_row
 
 pass_ctx = click.make_pass_decorator(Context)
 

@@ -10,14 +10,14 @@ from onetui.store import Store
 
 
 def default_hooks(store: Store, cfg: dict[str, Any] | None = None) -> list[Any]:
-    from onetui.engine.service_manager import ServiceManager
-    from onetui.services.sge.hook import SgeHook
-    from onetui.services.sge.master import GridWatch, Master, SgeConfig
+    from onetui.integrations.sge.master import GridWatch, Master, SgeConfig
+    from onetui.managers.services import ServiceManager
+    from onetui.managers.sge import SgeHook
 
     cfg = config.load_config() if cfg is None else cfg
     sge = SgeConfig.from_config(cfg)
     master = Master(sge) if sge is not None else None
-    from onetui.labs.manager import LabManager
+    from onetui.managers.labs import LabManager
 
     hooks: list[Any] = [ServiceManager(store, grid=GridWatch(master) if master else None),
                         LabManager(store)]

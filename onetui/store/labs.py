@@ -10,58 +10,17 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from onetui.errors import Conflict, UserError
+from onetui.model.labs import DEPLOYING, FAILED, READY, Lab, Seat
+from onetui.model.networks import Network
 from onetui.store.db import Database
 from onetui.store.events import record
-from onetui.store.networks import Network, lease_in
+from onetui.store.networks import lease_in
 from onetui.store.records import by_name_or_id, check_name, dumps
 from onetui.store.secrets import SecretBox
 from onetui.store.vms import insert
-
-# A seat's life: its VM deploys, its SSH server comes up, its account is made and checked.
-DEPLOYING = "deploying"
-WAITING = "waiting for ssh"
-ACCOUNT = "creating account"
-READY = "ready"
-FAILED = "failed"
-SEAT_STATES = (DEPLOYING, WAITING, ACCOUNT, READY, FAILED)
-
-
-@dataclass(frozen=True)
-class Lab:
-    id: int
-    name: str
-    template_id: int | None
-    network_id: int | None
-    seats: int
-    user_pattern: str
-    expires_at: float | None
-    state: str  # active | destroying
-    created_at: float
-    config: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Seat:
-    lab_id: int
-    seat: int
-    vm_id: int | None
-    username: str
-    state: str
-    message: str
-    ip: str
-    port: int
-    state_at: float
-    ready_at: float | None
-    has_password: bool
-
-    @property
-    def status(self) -> str:
-        """What the seat's row says: `failed: reason` for a failed seat."""
-        return f"{self.state}: {self.message}" if self.state == FAILED else self.state
 
 
 def _lab(row: sqlite3.Row) -> Lab:

@@ -9,23 +9,12 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from typing import Any
 
+from onetui.model.launches import Launch
 from onetui.store.db import Database
 from onetui.store.events import record
 from onetui.store.records import dumps
-
-
-@dataclass(frozen=True)
-class Launch:
-    token: str
-    host_id: int
-    vm_ids: list[int]
-    params: dict[str, Any]
-    state: str  # prepared | sent | done | failed
-    error: str
-    created_at: float
 
 
 def _launch(row: Any) -> Launch:

@@ -9,22 +9,10 @@ from __future__ import annotations
 import os
 import socket
 import time
-from dataclasses import dataclass
 
+from onetui.model.engine_lease import Lease
 from onetui.store.db import Database
 from onetui.store.events import record
-
-
-@dataclass(frozen=True)
-class Lease:
-    owner: str
-    pid: int
-    hostname: str
-    expires_at: float
-
-    @property
-    def alive(self) -> bool:
-        return self.expires_at > time.time()
 
 
 class Leader:

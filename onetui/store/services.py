@@ -6,25 +6,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from onetui.errors import Conflict, UserError
+from onetui.model.services import Service
 from onetui.store.db import Database
 from onetui.store.events import record
 from onetui.store.records import by_name_or_id, check_name, dumps
-
-
-@dataclass(frozen=True)
-class Service:
-    id: int
-    name: str
-    template_id: int | None
-    burst_template_id: int | None
-    min_size: int
-    max_size: int
-    desired: int
-    config: dict[str, Any]
 
 
 def _service(row: sqlite3.Row) -> Service:

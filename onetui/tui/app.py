@@ -28,15 +28,13 @@ from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker, WorkerState
 
 from onetui import config
-from onetui.describe import host_text, vm_text
-from onetui.engine import actions, instantiate
 from onetui.engine.engine import Engine
 from onetui.engine.hooks import default_hooks
 from onetui.errors import UserError
-from onetui.live import Delta, LiveView
+from onetui.integrations.sge.master import GridWatch, Master, SgeConfig
+from onetui.ops import instantiate
+from onetui.ops import vm_actions as actions
 from onetui.remote.ssh import HostKeyUnknown, trust
-from onetui.render import stamp
-from onetui.services.sge.master import GridWatch, Master, SgeConfig
 from onetui.store import Store
 from onetui.template import TemplateError, parse
 from onetui.tui.commands import ActionsProvider
@@ -61,6 +59,9 @@ from onetui.tui.screens.dialogs import (
 )
 from onetui.tui.screens.labs import LabsScreen
 from onetui.tui.themes import DEFAULT, load_themes
+from onetui.view.describe import host_text, vm_text
+from onetui.view.live import Delta, LiveView
+from onetui.view.rows import stamp
 
 REFRESH = 1.0
 SGE_EVERY = 5.0

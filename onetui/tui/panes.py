@@ -10,9 +10,9 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
 
+from onetui.integrations.sge.grid import Grid
 from onetui.model import Event, age
-from onetui.render import HOST_COLUMNS, NUMERIC, SERVICE_COLUMNS, VM_COLUMNS, stamp
-from onetui.services.sge.grid import Grid
+from onetui.view.rows import HOST_COLUMNS, NUMERIC, SERVICE_COLUMNS, VM_COLUMNS, stamp
 
 
 class LivePane(DataTable):

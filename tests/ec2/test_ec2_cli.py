@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from onetui.data import TEMPLATES
-from onetui.hostsfile import replace_block
+from onetui.integrations.hostsfile import replace_block
 from tests.cli.helpers import onetui, onetui_json
 from tests.ec2.helpers import client, instances
 

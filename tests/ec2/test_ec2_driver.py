@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from onetui.drivers.ec2 import compact_ids, expand_ids
-from onetui.engine import actions, instantiate
 from onetui.engine.engine import Engine
+from onetui.ops import instantiate
+from onetui.ops import vm_actions as actions
 from onetui.store import Store
 from tests.ec2.helpers import client, driver_calls, ec2_host, instances, seed, userdata
 

@@ -8,9 +8,10 @@ import libvirt
 import pytest
 
 from onetui.drivers.virt import LibvirtDriver
-from onetui.engine import actions, instantiate
 from onetui.engine.engine import Engine
 from onetui.errors import UserError
+from onetui.ops import instantiate
+from onetui.ops import vm_actions as actions
 from onetui.store import Store
 
 LOCAL = ('CPU = 1\nMEMORY = 512\nOS = [kernel="/boot/vmlinuz", initrd="/boot/initrd", '

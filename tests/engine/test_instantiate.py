@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from onetui.engine import instantiate
 from onetui.errors import UserError
 from onetui.model import expand_name
+from onetui.ops import instantiate
 from onetui.store import Store
 from onetui.template import TemplateError
 

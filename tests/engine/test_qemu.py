@@ -19,8 +19,9 @@ from pathlib import Path
 import libvirt
 import pytest
 
-from onetui.engine import actions, instantiate
 from onetui.engine.engine import Engine
+from onetui.ops import instantiate
+from onetui.ops import vm_actions as actions
 from onetui.store import Store
 from tests.conftest import ROOT
 

@@ -14,11 +14,11 @@ import pytest
 from onetui.engine.engine import Engine
 from onetui.engine.hooks import default_hooks
 from onetui.errors import UserError
-from onetui.labs import handout
-from onetui.labs import lab as labs
-from onetui.labs.accounts import make_account
-from onetui.labs.passwords import ALPHABET
+from onetui.integrations.accounts import make_account
+from onetui.ops import labs
+from onetui.ops.passwords import ALPHABET
 from onetui.store import Store
+from onetui.view import handout
 from tests.cli.helpers import onetui
 from tests.engine.test_engine import node
 

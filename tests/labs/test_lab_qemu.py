@@ -15,12 +15,12 @@ import libvirt
 import paramiko
 import pytest
 
-from onetui.engine import actions
 from onetui.engine.engine import Engine
 from onetui.engine.hooks import default_hooks
-from onetui.labs import handout
-from onetui.labs import lab as labs
+from onetui.ops import labs
+from onetui.ops import vm_actions as actions
 from onetui.store import Store
+from onetui.view import handout
 from tests.cli.helpers import onetui
 from tests.engine.test_qemu import GUEST, POOL, TESTBED, qemu  # noqa: F401
 

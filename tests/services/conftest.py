@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from onetui.integrations.nginx import LoadBalancer
 from onetui.remote.ssh import Local
-from onetui.services.nginx import LoadBalancer
 
 
 def _port() -> int:

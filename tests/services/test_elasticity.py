@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 
 from onetui.data import node_uri
-from onetui.engine.elasticity import (
+from onetui.engine.engine import Engine
+from onetui.engine.hooks import default_hooks
+from onetui.errors import UserError
+from onetui.integrations.nginx import LoadBalancer
+from onetui.integrations.sge.grid import parse_qstat
+from onetui.managers.elasticity import (
     Rule,
     RuleState,
     check_rule,
@@ -18,11 +23,6 @@ from onetui.engine.elasticity import (
     grid_metrics,
     parse_stub_status,
 )
-from onetui.engine.engine import Engine
-from onetui.engine.hooks import default_hooks
-from onetui.errors import UserError
-from onetui.services.nginx import LoadBalancer
-from onetui.services.sge.grid import parse_qstat
 from onetui.store import Store
 from tests.services.conftest import Client
 from tests.services.test_service import WEB, Tier, converge

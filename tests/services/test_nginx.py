@@ -10,7 +10,7 @@ import pytest
 
 from onetui.data import TEMPLATES
 from onetui.errors import UserError
-from onetui.services.nginx import LoadBalancer, NginxError, replace_upstream, upstream_servers
+from onetui.integrations.nginx import LoadBalancer, NginxError, replace_upstream, upstream_servers
 from tests.services.conftest import Client, seen
 
 SEED = (TEMPLATES / "nginx.conf").read_text()

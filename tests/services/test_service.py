@@ -17,7 +17,7 @@ from onetui.data import node_uri
 from onetui.engine.engine import Engine
 from onetui.engine.hooks import default_hooks
 from onetui.errors import UserError
-from onetui.services.nginx import LoadBalancer
+from onetui.integrations.nginx import LoadBalancer
 from onetui.store import Store
 from tests.services.conftest import Client, get, seen, serve
 

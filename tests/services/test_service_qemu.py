@@ -7,7 +7,7 @@ import time
 
 from onetui.engine.engine import Engine
 from onetui.engine.hooks import default_hooks
-from onetui.services.nginx import LoadBalancer
+from onetui.integrations.nginx import LoadBalancer
 from onetui.store import Store
 from tests.engine.test_qemu import GUEST, qemu  # noqa: F401  (the virt test bed fixture)
 from tests.services.conftest import Client, get

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from onetui.services.sge.grid import GridError, parse_qhost, parse_qstat, render_qstat
+from onetui.integrations.sge.grid import GridError, parse_qhost, parse_qstat, render_qstat
 from tests.cli.helpers import onetui, onetui_json
 
 FIX = Path(__file__).parent / "fixtures"

@@ -8,10 +8,10 @@ import time
 from pathlib import Path
 
 from onetui.data import node_uri
-from onetui.engine.elasticity import check_rule
 from onetui.engine.engine import Engine
 from onetui.engine.hooks import default_hooks
-from onetui.services.sge.master import Master, SgeConfig
+from onetui.integrations.sge.master import Master, SgeConfig
+from onetui.managers.elasticity import check_rule
 from onetui.store import Store
 
 WORKER = ('CPU = 1\nMEMORY = 256\nNIC = [ NETWORK = "gridnet" ]\n'

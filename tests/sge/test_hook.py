@@ -7,10 +7,11 @@ import time
 from pathlib import Path
 
 from onetui.data import node_uri
-from onetui.engine import actions, instantiate
 from onetui.engine.engine import Engine
 from onetui.engine.hooks import default_hooks
-from onetui.services.sge.master import Master, SgeConfig
+from onetui.integrations.sge.master import Master, SgeConfig
+from onetui.ops import instantiate
+from onetui.ops import vm_actions as actions
 from onetui.store import Store
 from tests.sge.conftest import bed
 from tests.sge.test_live import wait_for

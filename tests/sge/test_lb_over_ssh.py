@@ -12,8 +12,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from onetui.integrations.nginx import LoadBalancer, NginxError
 from onetui.remote.ssh import Pool, resolve
-from onetui.services.nginx import LoadBalancer, NginxError
 from tests.services.conftest import get, serve
 from tests.sge.conftest import BED, KEY, PORT, USER
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from onetui.errors import UserError
+from onetui.integrations.sge.master import Master, SgeConfig
 from onetui.remote.ssh import HostKeyChanged, HostKeyUnknown, Pool, resolve
-from onetui.services.sge.master import Master, SgeConfig
 from tests.cli.helpers import onetui
 from tests.sge.conftest import HOST_KEY, KEY, PORT, USER
 
@@ -117,7 +117,7 @@ def test_local_transport_runs_the_same_commands(sge_bed: Path) -> None:
 
 
 def test_stale_grid_is_kept_when_the_master_goes_away(sge_config: dict) -> None:
-    from onetui.services.sge.master import GridWatch
+    from onetui.integrations.sge.master import GridWatch
 
     watch = GridWatch(Master(SgeConfig.from_config(sge_config)))
     good = watch.poll()

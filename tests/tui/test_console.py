@@ -12,7 +12,7 @@ from textual.widgets import Input, Label
 
 from onetui import config
 from onetui.data import TEMPLATES, node_uri
-from onetui.engine import instantiate
+from onetui.ops import instantiate
 from onetui.store import Store
 from onetui.tui.app import OnetuiApp
 from onetui.tui.panes import EventsPane, HostsPane, QueuesPane, ServicesPane, VmsPane

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, Select
 
-from onetui.labs import lab as labs
-from onetui.live import MASK
+from onetui.ops import labs
 from onetui.store import Store
 from onetui.tui.app import OnetuiApp
 from onetui.tui.screens.dialogs import Confirm, Prompt
 from onetui.tui.screens.labs import LabForm, LabsPane, LabsScreen, SeatsPane, check_lab_form
+from onetui.view.live import MASK
 from tests.engine.test_engine import node
 from tests.labs.test_lab import MASTER
 from tests.tui.test_console import until

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from onetui.data import TEMPLATES
-from onetui.engine import instantiate
+from onetui.ops import instantiate
 from onetui.store import Store
 from onetui.tui.app import OnetuiApp
 

@@ -22,16 +22,16 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static
 from textual.worker import Worker, WorkerState
 
 from onetui.errors import UserError
-from onetui.labs import handout
-from onetui.labs import lab as labs
-from onetui.labs.accounts import USER_RE
-from onetui.live import LabSnapshot, LabView
+from onetui.integrations.accounts import USER_RE
 from onetui.model import expand_name, has_index
-from onetui.render import LAB_COLUMNS, SEAT_COLUMNS
-from onetui.store.labs import Lab
+from onetui.model.labs import Lab
+from onetui.ops import labs
 from onetui.store.records import check_name
 from onetui.tui.panes import LivePane
 from onetui.tui.screens.dialogs import Prompt, error_text
+from onetui.view import handout
+from onetui.view.live import LabSnapshot, LabView
+from onetui.view.rows import LAB_COLUMNS, SEAT_COLUMNS
 
 REFRESH = 1.0
 

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from onetui.data import SEED_TEMPLATES, TEMPLATES, node_uri
-from onetui.engine import instantiate
 from onetui.engine.engine import Engine
 from onetui.engine.hooks import default_hooks
 from onetui.errors import UserError
 from onetui.model import expand_name
+from onetui.ops import instantiate
 from onetui.store import Store
 
 # name -> test-driver node: two local hypervisors of different sizes, as in the seed.

@@ -14,9 +14,10 @@ import time
 from typing import Any
 
 from onetui.errors import UserError
-from onetui.labs import lab as labs
-from onetui.labs.accounts import make_account, verify_login
+from onetui.integrations.accounts import make_account, verify_login
 from onetui.model import VM
+from onetui.model.labs import ACCOUNT, DEPLOYING, FAILED, READY, WAITING, Lab, Seat
+from onetui.ops import labs
 from onetui.remote.hostkeys import console_keys
 from onetui.remote.ssh import (
     HostKeyChanged,
@@ -28,7 +29,6 @@ from onetui.remote.ssh import (
     resolve,
 )
 from onetui.store import Store
-from onetui.store.labs import ACCOUNT, DEPLOYING, FAILED, READY, WAITING, Lab, Seat
 
 RETRY = 2.0  # seconds between looks at a seat whose SSH is not up yet
 

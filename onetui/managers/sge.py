@@ -11,8 +11,8 @@ import time
 from typing import Any
 
 from onetui.errors import UserError
+from onetui.integrations.sge.master import Master
 from onetui.model import VM
-from onetui.services.sge.master import Master
 from onetui.store import Store
 from onetui.template import Vector, parse
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from onetui.errors import UserError
+from onetui.integrations.sge.grid import Grid, GridError, parse_qhost, parse_qstat
 from onetui.remote.ssh import Local, Pool, Result, resolve, safe_name
-from onetui.services.sge.grid import Grid, GridError, parse_qhost, parse_qstat
 
 
 class SgeError(UserError):

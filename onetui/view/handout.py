@@ -12,9 +12,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from onetui.labs.lab import known_hosts
+from onetui.model.labs import READY, Lab, Seat
+from onetui.ops.labs import known_hosts
 from onetui.store import Store
-from onetui.store.labs import READY, Lab, Seat
 
 FORMATS = ("text", "csv", "json", "md")
 

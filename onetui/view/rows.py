@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from onetui.model import VM, Host, vm_time
-from onetui.store.services import Service
+from onetui.model.services import Service
 
 SERVICE_COLUMNS = ("ID", "NAME", "MIN", "MAX", "DESIRED", "RUNNING", "VMS")
 HOST_COLUMNS = ("HID", "NAME", "DRIVER", "RVM", "TCPU", "FCPU", "ACPU", "TMEM", "FMEM", "STAT")

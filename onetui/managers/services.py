@@ -12,16 +12,16 @@ import socket
 import time
 from typing import Any
 
-from onetui.engine import actions
-from onetui.engine.elasticity import Rule, RuleState, WebMetrics, evaluate, grid_metrics
-from onetui.engine.instantiate import resolve, specs
 from onetui.errors import UserError
+from onetui.integrations.nginx import LoadBalancer
+from onetui.managers.elasticity import Rule, RuleState, WebMetrics, evaluate, grid_metrics
 from onetui.model import VM
+from onetui.model.services import Service
+from onetui.ops import vm_actions as actions
+from onetui.ops.instantiate import resolve, specs
 from onetui.remote.ssh import Local, Pool
 from onetui.remote.ssh import resolve as resolve_host
-from onetui.services.nginx import LoadBalancer
 from onetui.store import Store
-from onetui.store.services import Service
 
 GONE = frozenset({"done", "fail"})
 # After a member leaves the upstream list, nginx's old workers may still send it requests

@@ -15,17 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from onetui.drivers.domxml import parse_hostfwd
-from onetui.engine import actions
 from onetui.engine.engine import host_views, request_for
-from onetui.engine.instantiate import Source, resolve, sizes, specs
 from onetui.engine.scheduler import schedule
 from onetui.errors import Conflict, UserError
-from onetui.labs import passwords
-from onetui.labs.accounts import check_user
+from onetui.integrations.accounts import check_user
 from onetui.model import expand_name, has_index
+from onetui.model.labs import ACCOUNT, FAILED, READY, Lab
+from onetui.ops import passwords
+from onetui.ops import vm_actions as actions
+from onetui.ops.instantiate import Source, resolve, sizes, specs
 from onetui.remote.hostkeys import KnownHosts
 from onetui.store import Store
-from onetui.store.labs import ACCOUNT, FAILED, READY, Lab
 from onetui.template import Template, TemplateError, Vector, parse
 
 MAX_SEATS = 500

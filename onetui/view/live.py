@@ -11,11 +11,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from onetui.labs.handout import seat_rows, when
 from onetui.model import Event
-from onetui.render import host_row, service_counts, service_row, vm_row
+from onetui.model.labs import Lab, Seat
 from onetui.store import Store
-from onetui.store.labs import Lab, Seat
+from onetui.view.handout import seat_rows, when
+from onetui.view.rows import host_row, service_counts, service_row, vm_row
 
 EVENT_BACKLOG = 200
 

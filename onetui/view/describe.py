@@ -4,9 +4,9 @@ its detail screens. One description of an object, two places."""
 from __future__ import annotations
 
 from onetui.model import VM
-from onetui.render import NUMERIC, VM_COLUMNS, human_mb, pairs, stamp, table, vm_row
 from onetui.store import Store
 from onetui.template import Vector, parse
+from onetui.view.rows import NUMERIC, VM_COLUMNS, human_mb, pairs, stamp, table, vm_row
 
 
 def _cloud_lines(v: VM) -> list[tuple[str, str]]:

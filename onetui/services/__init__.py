@@ -1,1 +1,0 @@
-"""Services onetui runs on top of VMs: Sun Grid Engine, nginx, labs."""

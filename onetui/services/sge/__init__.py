@@ -1,1 +1,0 @@
-"""Sun Grid Engine: read the grid (qstat/qhost XML), submit jobs, join and remove exec hosts."""

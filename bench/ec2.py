@@ -20,7 +20,7 @@ from pathlib import Path
 from moto.server import ThreadedMotoServer
 
 from onetui.data import TEMPLATES
-from onetui.engine.engine import Engine
+from onetui.engine.loop import Engine
 from onetui.ops import instantiate
 from onetui.store import Store
 
@@ -62,7 +62,7 @@ def main() -> None:
             start = time.perf_counter()
             engine.run_pass()
             launch_s = time.perf_counter() - start
-            calls = engine._drivers[hid][1].calls
+            calls = engine.drivers.host(hid).calls
             launch_calls = dict(calls)
             running = sum(vm.state == "runn" for vm in store.vms.list())
             calls.clear()

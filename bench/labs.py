@@ -21,9 +21,9 @@ from pathlib import Path
 
 import libvirt
 
-from onetui.engine.engine import Engine
-from onetui.engine.hooks import default_hooks
+from onetui.engine.loop import Engine
 from onetui.ops import labs
+from onetui.runtime.compose import build_engine
 from onetui.store import Store
 
 BED = Path("/var/tmp/onetui-testbed/virt")
@@ -44,8 +44,7 @@ def lab_engine(store: Store, addresses: tuple[str, str], template: str) -> Engin
     monitored the hosts once, as `lab create`'s capacity check needs."""
     store.networks.add("labnet", *addresses)
     store.templates.add("master", template)
-    engine = Engine(store)
-    engine.hooks = default_hooks(store, {})
+    engine = build_engine(store, {})
     engine.lead()
     engine.run_pass()
     return engine

@@ -8,8 +8,7 @@ import threading
 import click
 
 from onetui.cli.context import Context
-from onetui.engine.engine import Engine
-from onetui.engine.hooks import default_hooks
+from onetui.runtime.compose import build_engine
 
 pass_ctx = click.make_pass_decorator(Context)
 
@@ -23,8 +22,7 @@ pass_ctx = click.make_pass_decorator(Context)
 @pass_ctx
 def serve(ctx: Context, interval: float, once: bool, lease_ttl: float) -> None:
     """Run the engine headless: schedule, deploy and monitor until stopped (SIGTERM/^C)."""
-    engine = Engine(ctx.store, interval=interval, lease_ttl=lease_ttl)
-    engine.hooks = default_hooks(ctx.store)
+    engine = build_engine(ctx.store, interval=interval, lease_ttl=lease_ttl)
     if once:
         try:
             if engine.lead():

@@ -10,7 +10,7 @@ should see is a `DriverError` whose message is the backend's own words.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from onetui.template import Template
 
@@ -71,6 +71,7 @@ class Placement:
     identity: str
 
 
+@runtime_checkable
 class Monitor(Protocol):
     def monitor(self) -> HostInfo: ...
 
@@ -79,6 +80,7 @@ class Monitor(Protocol):
         ...
 
 
+@runtime_checkable
 class Deployer(Protocol):
     def prolog(self, placement: Placement) -> Template:
         """Prepare per-VM resources (disk copies/overlays); returns the template the domain
@@ -107,6 +109,7 @@ class Deployer(Protocol):
         ...
 
 
+@runtime_checkable
 class Suspender(Protocol):
     """Pause in memory (suspend/resume), or save to disk and free the CPU (stop/start)."""
 
@@ -119,6 +122,7 @@ class Suspender(Protocol):
     def start(self, deploy_id: str) -> None: ...
 
 
+@runtime_checkable
 class ConsoleReader(Protocol):
     """A guest's serial console output: where a fresh guest prints its SSH host key
     (cloud-init's `BEGIN SSH HOST KEY KEYS` block), so onetui can trust it out of band."""
@@ -126,5 +130,30 @@ class ConsoleReader(Protocol):
     def console(self, deploy_id: str) -> str: ...
 
 
+@runtime_checkable
+class Finisher(Protocol):
+    """Work once a guest first runs (EC2: associate the Elastic IP). Returns a problem to
+    show on the VM, or ""; the VM stays up either way."""
+
+    def finish(self, deploy_id: str, template: Template) -> str: ...
+
+
+@runtime_checkable
+class BatchLauncher(Protocol):
+    """A cloud that launches many guests in one call, crash-safe (the engine's launcher
+    commits the exact parameters and ClientToken before the call, finds the instances of a
+    launch by its tag after a crash, and terminates what no VM wants)."""
+
+    def launch_params(self, token: str, placements: list[Placement],
+                      userdata: str) -> dict[str, Any]: ...
+
+    def launch(self, params: dict[str, Any]) -> list[str]: ...
+
+    def find_launch(self, token: str) -> dict[int, str]: ...
+
+    def terminate(self, instance_ids: list[str]) -> None: ...
+
+
+@runtime_checkable
 class Driver(Monitor, Deployer, Protocol):
     def close(self) -> None: ...

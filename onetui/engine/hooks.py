@@ -1,26 +1,38 @@
-"""The hooks an engine runs: the service and lab managers always, SGE when `[sge]` is
-configured."""
+"""What the engine asks of the managers it runs (services, labs, SGE exec hosts), as small
+capability interfaces checked where they are used: every hook hears of state changes; a
+hook may also tick every pass, hold a shutdown back, and be closed with the engine."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Protocol, runtime_checkable
 
-from onetui import config
-from onetui.store import Store
+from onetui.model import VM
 
 
-def default_hooks(store: Store, cfg: dict[str, Any] | None = None) -> list[Any]:
-    from onetui.integrations.sge.master import GridWatch, Master, SgeConfig
-    from onetui.managers.services import ServiceManager
-    from onetui.managers.sge import SgeHook
+@runtime_checkable
+class Hook(Protocol):
+    """Told about VM state changes after each pass (SGE join, load balancer update…)."""
 
-    cfg = config.load_config() if cfg is None else cfg
-    sge = SgeConfig.from_config(cfg)
-    master = Master(sge) if sge is not None else None
-    from onetui.managers.labs import LabManager
+    def vm_changed(self, vm: VM, old: str, new: str) -> None: ...
 
-    hooks: list[Any] = [ServiceManager(store, grid=GridWatch(master) if master else None),
-                        LabManager(store)]
-    if master is not None:
-        hooks.append(SgeHook(store, master))
-    return hooks
+
+@runtime_checkable
+class Ticker(Protocol):
+    """Called every pass with the running VMs: retries, slow steps, size keeping."""
+
+    def tick(self, running: list[VM]) -> None: ...
+
+
+@runtime_checkable
+class StopHolder(Protocol):
+    """Asked before a VM shuts down: a non-empty answer (why) makes the shutdown wait,
+    e.g. while an SGE exec host drains or a web server leaves the load balancer."""
+
+    def hold_stop(self, vm: VM) -> str: ...
+
+
+@runtime_checkable
+class Closer(Protocol):
+    """Has threads or connections to end when the engine stops."""
+
+    def close(self) -> None: ...

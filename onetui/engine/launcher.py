@@ -13,41 +13,24 @@ instance no VM wants any more is terminated or reported as an orphan.
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
+from typing import Any
 
-from onetui.drivers.base import DriverError, HostUnreachable
+from onetui.drivers.base import BatchLauncher, DriverError, HostUnreachable
 from onetui.drivers.ec2 import MAX_TAG, CloudBusy, compact_ids, launch_key
 from onetui.drivers.userdata import UserDataTooLarge, Worker, render
+from onetui.engine.faults import fault
+from onetui.engine.lifecycle import Lifecycle
+from onetui.engine.placement import Placements
 from onetui.errors import Conflict
 from onetui.model import VM, Host
+from onetui.store import Store
 from onetui.template import parse
-
-if TYPE_CHECKING:
-    from onetui.engine.engine import Engine
 
 MAX_BATCH = 1000
 BACKOFF_FIRST, BACKOFF_MAX = 5.0, 300.0
-
-
-_hits: dict[str, int] = {}
-
-
-def fault(point: str) -> None:
-    """Crash-test hook: ONETUI_FAULT=<point>[:<n>] kills this process with SIGKILL the n-th
-    time (default: first) it passes `point`, so the tests can prove that a crash there loses
-    and duplicates nothing. Unset, it costs one dictionary lookup."""
-    wanted = os.environ.get("ONETUI_FAULT")
-    if not wanted:
-        return
-    name, _, nth = wanted.partition(":")
-    if name == point:
-        _hits[point] = _hits.get(point, 0) + 1
-        if _hits[point] == int(nth or 1):
-            os.kill(os.getpid(), signal.SIGKILL)
 
 
 def batches(vms: list[VM]) -> list[list[VM]]:
@@ -63,12 +46,15 @@ def batches(vms: list[VM]) -> list[list[VM]]:
 
 
 class Launcher:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.store = engine.store
+    """Owned by the deploy manager; moves VMs only through the life-cycle manager."""
+
+    def __init__(self, store: Store, lifecycle: Lifecycle, placements: Placements) -> None:
+        self.store = store
+        self.lifecycle = lifecycle
+        self.placements = placements
         self._backoff: dict[str, tuple[float, float]] = {}  # token -> (retry at, delay)
 
-    def run(self, host: Host, driver: Any, vms: list[VM]) -> set[int]:
+    def run(self, host: Host, driver: BatchLauncher, vms: list[VM]) -> set[int]:
         """Prepare and perform the launches of `vms` (all `prol` on `host`)."""
         fresh = [vm for vm in vms if not vm.info.get("launch")]
         groups: dict[str, list[VM]] = {}
@@ -76,7 +62,7 @@ class Launcher:
             try:
                 key = launch_key(parse(vm.body, f"VM {vm.id}"))
             except DriverError as exc:
-                self.engine._transition(vm, "fail", event="bad EC2 section", message=str(exc))
+                self.lifecycle.transition(vm, "fail", event="bad EC2 section", message=str(exc))
                 continue
             groups.setdefault(key, []).append(vm)
         for group in groups.values():
@@ -90,7 +76,7 @@ class Launcher:
             deployed |= self._perform(host, driver, token)
         return {host.id} if deployed else set()
 
-    def _prepare(self, host: Host, driver: Any, vms: list[VM]) -> None:
+    def _prepare(self, host: Host, driver: BatchLauncher, vms: list[VM]) -> None:
         try:
             workers = [self._worker(host, vm) for vm in vms]
             try:
@@ -104,12 +90,12 @@ class Launcher:
                 self._prepare(host, driver, vms[half:])
                 return
             token = uuid.uuid4().hex
-            placements = [self.engine._placement(vm) for vm in vms]
+            placements = [self.placements.of(vm) for vm in vms]
             params = driver.launch_params(token, placements, userdata)
         except (DriverError, Conflict) as exc:
             for vm in vms:
                 self.store.networks.release(vm.id)
-                self.engine._transition(vm, "fail", event="launch not possible",
+                self.lifecycle.transition(vm, "fail", event="launch not possible",
                                         message=str(exc))
             return
         self.store.launches.prepare(token, host.id, [vm.id for vm in vms], params)
@@ -125,7 +111,7 @@ class Launcher:
                               event=f"VM {vm.id}: VPN address {lease.ip} ({lease.hostname})")
         return Worker(vm.id, vm.name, lease.hostname, lease.ip)
 
-    def _perform(self, host: Host, driver: Any, token: str) -> bool:
+    def _perform(self, host: Host, driver: BatchLauncher, token: str) -> bool:
         rec = self.store.launches.get(token)
         vms = {vm.id: vm for vm in self.store.vms.by_ids(rec.vm_ids)}
         wanted = {i: vms[v] for i, v in enumerate(rec.vm_ids)
@@ -146,7 +132,7 @@ class Launcher:
         for index, vm in wanted.items():
             if index in found:
                 how = "adopted after a restart" if adopted else f"launch {token[:8]}"
-                self.engine._transition(vm, "boot", expect={"prol"}, deploy_id=found[index],
+                self.lifecycle.transition(vm, "boot", expect={"prol"}, deploy_id=found[index],
                                         event=f"instance {found[index]} ({how})")
         if unwanted:  # their VMs were deleted meanwhile: never leave an orphan running
             driver.terminate(unwanted)
@@ -155,7 +141,7 @@ class Launcher:
         self.store.launches.set_state(token, "done")
         return True
 
-    def _call(self, token: str, params: dict[str, Any], driver: Any,
+    def _call(self, token: str, params: dict[str, Any], driver: BatchLauncher,
               vms: list[VM]) -> dict[int, str] | None:
         self.store.launches.set_state(token, "sent")
         fault("before-launch")
@@ -178,19 +164,19 @@ class Launcher:
             self.store.launches.set_state(token, "failed", str(exc))
             for vm in vms:
                 self.store.networks.release(vm.id)
-                self.engine._transition(vm, "fail", event="launch failed", message=str(exc))
+                self.lifecycle.transition(vm, "fail", event="launch failed", message=str(exc))
             return None
         self._backoff.pop(token, None)
         fault("after-launch")
         return dict(enumerate(ids))
 
-    def _abandon(self, token: str, keep: Any) -> None:
+    def _abandon(self, token: str, keep: Iterable[VM]) -> None:
         self.store.launches.set_state(token, "abandoned", "VMs left the launch before it ran")
         for vm in keep:
             info = {k: v for k, v in vm.info.items() if k not in ("launch", "launch_index")}
             self.store.vms.update(vm.id, info=info)
 
-    def cancel(self, driver: Any, vm: VM) -> None:
+    def cancel(self, driver: BatchLauncher, vm: VM) -> None:
         """Terminate the instance a `prol` VM's launch made for it, if any."""
         token = vm.info.get("launch")
         if not token:

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
 
 from onetui.errors import UserError
 from onetui.integrations.accounts import make_account, verify_login
 from onetui.model import VM
 from onetui.model.labs import ACCOUNT, DEPLOYING, FAILED, READY, WAITING, Lab, Seat
 from onetui.ops import labs
-from onetui.remote.hostkeys import console_keys
+from onetui.remote.hostkeys import console_keys, pinned_keys
 from onetui.remote.ssh import (
     HostKeyChanged,
     HostKeyUnknown,
@@ -34,19 +34,19 @@ RETRY = 2.0  # seconds between looks at a seat whose SSH is not up yet
 
 
 class LabManager:
-    def __init__(self, store: Store, pool: Pool | None = None, workers: int = 8) -> None:
+    def __init__(self, store: Store, pool: Pool | None = None, workers: int = 8, *,
+                 console: Callable[[VM], str] = lambda _vm: "") -> None:
+        """`console(vm)` reads a guest's serial console (the engine's drivers know how),
+        where a fresh guest prints its SSH host keys."""
         self.store = store
         self.pool = pool or Pool()
-        self.known = labs.known_hosts(store)
-        self._console: Any = lambda _vm: ""
+        self.known = pinned_keys(store.path.parent)
+        self._console = console
         self._jobs: dict[tuple[int, int], threading.Thread] = {}
         self._slots = threading.BoundedSemaphore(workers)
         self._stop = threading.Event()
 
     # -- engine hook ------------------------------------------------------------------------
-
-    def attach(self, engine: Any) -> None:
-        self._console = engine.console
 
     def vm_changed(self, vm: VM, old: str, new: str) -> None:
         return None

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from onetui.drivers.domxml import parse_hostfwd
-from onetui.engine.engine import host_views, request_for
+from onetui.engine.placement import host_views, request_for
 from onetui.engine.scheduler import schedule
 from onetui.errors import Conflict, UserError
 from onetui.integrations.accounts import check_user
@@ -24,7 +24,7 @@ from onetui.model.labs import ACCOUNT, FAILED, READY, Lab
 from onetui.ops import passwords
 from onetui.ops import vm_actions as actions
 from onetui.ops.instantiate import Source, resolve, sizes, specs
-from onetui.remote.hostkeys import KnownHosts
+from onetui.remote.hostkeys import pinned_keys
 from onetui.store import Store
 from onetui.template import Template, TemplateError, Vector, parse
 
@@ -46,11 +46,6 @@ class LabSpec:
     admin_user: str | None = None
     admin_key: str | None = None
     ssh_timeout: float | None = None
-
-
-def known_hosts(store: Store) -> KnownHosts:
-    """The seats' pinned host keys: next to the store, 0600."""
-    return KnownHosts(store.path.parent / "known_hosts")
 
 
 # -- expiry ----------------------------------------------------------------------------------
@@ -252,7 +247,7 @@ def reset_seat(store: Store, ref: str, seat: str | int) -> str:
     vm_id = store.labs.replace_vm(lab.id, number, {
         "name": old.name, "body": old.body, "cpu": old.cpu, "memory": old.memory,
         "template_id": old.template_id})
-    known_hosts(store).forget(current.ip, current.port)
+    pinned_keys(store.path.parent).forget(current.ip, current.port)
     return f"lab {lab.name} seat {number}: reset to the master disk (new VM {vm_id})"
 
 
@@ -278,7 +273,7 @@ def destroy(store: Store, ref: str, why: str = "by the admin") -> str:
             actions.delete(store, vm_id)
         except UserError:
             continue
-    hosts = known_hosts(store)
+    hosts = pinned_keys(store.path.parent)
     for seat in seats:
         hosts.forget(seat.ip, seat.port)
     finish(store, lab.id)

@@ -81,3 +81,9 @@ class KnownHosts:
 
     def forget(self, host: str, port: int) -> None:
         self.set(host, port, [])
+
+
+def pinned_keys(state_dir: Path) -> KnownHosts:
+    """The host keys onetui pinned from guests' consoles: `known_hosts` next to the store
+    (0600), the file the system `ssh` is pointed at for lab seats."""
+    return KnownHosts(state_dir / "known_hosts")

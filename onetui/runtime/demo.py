@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from onetui.data import SEED_TEMPLATES, TEMPLATES, node_uri
-from onetui.engine.engine import Engine
-from onetui.engine.hooks import default_hooks
+from onetui.engine.loop import Engine
 from onetui.errors import UserError
 from onetui.model import expand_name
 from onetui.ops import instantiate
+from onetui.runtime.compose import build_engine
 from onetui.store import Store
 
 # name -> test-driver node: two local hypervisors of different sizes, as in the seed.
@@ -105,8 +105,7 @@ def prepare(state_dir: Path) -> Demo:
 def start_engine(store: Store, passes: int = 3) -> Engine:
     """An engine for the demo store, after a few passes (VMs deployed and running). The
     caller keeps it: the test driver's domains live as long as its connections."""
-    engine = Engine(store, interval=1.0)
-    engine.hooks = default_hooks(store, {})
+    engine = build_engine(store, {}, interval=1.0)
     if engine.lead():
         for _ in range(passes):
             engine.run_pass()

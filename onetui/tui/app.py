@@ -28,13 +28,12 @@ from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker, WorkerState
 
 from onetui import config
-from onetui.engine.engine import Engine
-from onetui.engine.hooks import default_hooks
 from onetui.errors import UserError
 from onetui.integrations.sge.master import GridWatch, Master, SgeConfig
 from onetui.ops import instantiate
 from onetui.ops import vm_actions as actions
 from onetui.remote.ssh import HostKeyUnknown, trust
+from onetui.runtime.compose import build_engine
 from onetui.store import Store
 from onetui.template import TemplateError, parse
 from onetui.tui.commands import ActionsProvider
@@ -165,11 +164,10 @@ class OnetuiApp(App[None]):
     @work(thread=True, exclusive=True, group="engine", exit_on_error=False)
     def engine_worker(self) -> None:
         with Store(self.store_path) as store:
-            engine = Engine(store, interval=self.engine_interval)
-            try:
-                engine.hooks = default_hooks(store, self.cfg)
-            except UserError as exc:
-                self.call_from_thread(self.notify, f"hooks: {exc}", severity="error")
+            def problem(message: str) -> None:
+                self.call_from_thread(self.notify, message, severity="error")
+            engine = build_engine(store, self.cfg, on_error=problem,
+                                  interval=self.engine_interval)
             engine.run(self._stop, on_wait=lambda _msg: None)
 
     def _tick(self) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from onetui.model.labs import READY, Lab, Seat
-from onetui.ops.labs import known_hosts
+from onetui.remote.hostkeys import pinned_keys
 from onetui.store import Store
 
 FORMATS = ("text", "csv", "json", "md")
@@ -32,7 +32,8 @@ def ssh_argv(store: Store, lab: Lab, number: int, admin: bool = False) -> list[s
     lab's admin (with its key), checking the host key onetui pinned from the console."""
     seat = store.labs.seat(lab.id, number)
     user = lab.config.get("admin_user", "root") if admin else seat.username
-    argv = ["ssh", "-p", str(seat.port), "-o", f"UserKnownHostsFile={known_hosts(store).path}",
+    known = pinned_keys(store.path.parent).path
+    argv = ["ssh", "-p", str(seat.port), "-o", f"UserKnownHostsFile={known}",
             "-o", "StrictHostKeyChecking=yes"]
     if admin and lab.config.get("admin_key"):
         argv += ["-i", lab.config["admin_key"]]

@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 
 from onetui.data import TEMPLATES
-from onetui.engine.engine import Engine
+from onetui.engine.loop import Engine
 from onetui.store import Store
 
 
@@ -41,4 +41,4 @@ def userdata(endpoint: str, instance_id: str) -> str:
 
 
 def driver_calls(engine: Engine, host_id: int) -> Any:
-    return engine._drivers[host_id][1].calls
+    return engine.drivers.host(host_id).calls

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from onetui.drivers.ec2 import compact_ids, expand_ids
-from onetui.engine.engine import Engine
+from onetui.engine.loop import Engine
 from onetui.ops import instantiate
 from onetui.ops import vm_actions as actions
 from onetui.store import Store

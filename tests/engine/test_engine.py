@@ -8,7 +8,8 @@ import libvirt
 import pytest
 
 from onetui.drivers.virt import LibvirtDriver
-from onetui.engine.engine import Engine
+from onetui.engine.loop import Engine
+from onetui.engine.placement import identity
 from onetui.errors import UserError
 from onetui.ops import instantiate
 from onetui.ops import vm_actions as actions
@@ -43,7 +44,7 @@ def engine(store: Store):
 
 
 def _domains(engine: Engine, host_id: int) -> list[libvirt.virDomain]:
-    driver = engine._drivers[host_id][1]
+    driver = engine.drivers.host(host_id)
     assert isinstance(driver, LibvirtDriver)
     return [d for d in driver.conn.listAllDomains() if d.name().startswith("one-")]
 
@@ -56,7 +57,7 @@ def test_a_vm_walks_from_pend_to_runn_and_its_domain_is_real(store: Store, engin
     engine.run_pass()
     vm = store.vms.get(vid)
     assert (vm.state, vm.host_name) == ("runn", "ursa03")
-    assert vm.deploy_id == engine.identity(vid)
+    assert vm.deploy_id == identity(store.store_id, vid)
     (dom,) = _domains(engine, host.id)
     assert dom.UUIDString() == vm.deploy_id and dom.isActive()
     states = [e.message.split(": ", 1)[1] for e in
@@ -164,11 +165,11 @@ def test_a_half_deployed_vm_is_adopted_not_deployed_twice(store: Store, tmp_path
     assert store.vms.get(vid).state == "runn"
     # Rewind the store to the moment before `boot` was committed, as a crash would leave it.
     store.db.conn.execute("UPDATE vms SET state = 'prol', deploy_id = '' WHERE id = ?", (vid,))
-    keep = first._drivers[host.id][1].conn  # test:///default lives as long as a connection
+    keep = first.drivers.host(host.id).conn  # test:///default lives as long as a connection
     second = Engine(store)
     second.run_pass()
     vm = store.vms.get(vid)
-    assert (vm.state, vm.deploy_id) == ("runn", first.identity(vid))
+    assert (vm.state, vm.deploy_id) == ("runn", identity(store.store_id, vid))
     doms = [d for d in keep.listAllDomains() if d.UUIDString() == vm.deploy_id]
     assert len(doms) == 1
     actions.delete(store, vid)

@@ -19,7 +19,7 @@ from pathlib import Path
 import libvirt
 import pytest
 
-from onetui.engine.engine import Engine
+from onetui.engine.loop import Engine
 from onetui.ops import instantiate
 from onetui.ops import vm_actions as actions
 from onetui.store import Store

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from onetui.engine.engine import Engine
-from onetui.engine.hooks import default_hooks
+from onetui.engine.loop import Engine
 from onetui.errors import UserError
 from onetui.integrations.accounts import make_account
 from onetui.ops import labs
 from onetui.ops.passwords import ALPHABET
+from onetui.runtime.compose import build_engine
 from onetui.store import Store
 from onetui.view import handout
 from tests.cli.helpers import onetui
@@ -35,8 +35,7 @@ def lab_env(store: Store, tmp_path: Path):
     store.hosts.add("ursa03", "libvirt", {"uri": node(tmp_path, "ursa03", 4, 4)})
     store.networks.add("labnet", "127.0.4.10", "127.0.4.15")
     store.templates.add("master", MASTER)
-    engine = Engine(store, interval=0.05)
-    engine.hooks = default_hooks(store, {})
+    engine = build_engine(store, {}, interval=0.05)
     assert engine.lead()
     engine.run_pass()
     yield engine

@@ -15,10 +15,11 @@ import libvirt
 import paramiko
 import pytest
 
-from onetui.engine.engine import Engine
-from onetui.engine.hooks import default_hooks
+from onetui.engine.loop import Engine
 from onetui.ops import labs
 from onetui.ops import vm_actions as actions
+from onetui.remote.hostkeys import pinned_keys
+from onetui.runtime.compose import build_engine
 from onetui.store import Store
 from onetui.view import handout
 from tests.cli.helpers import onetui
@@ -69,10 +70,9 @@ def test_a_lab_of_real_seats_hands_out_logins_that_work(qemu, store: Store) -> N
     store.hosts.add("kvm1", "libvirt", {"uri": "qemu:///system", "domain_type": "qemu"})
     store.networks.add("labnet", "127.0.3.10", "127.0.3.30")
     store.templates.add("linux-master", SEAT_TEMPLATE)
-    engine = Engine(store)
-    engine.hooks = default_hooks(store, {})
+    engine = build_engine(store, {})
     assert engine.lead()
-    known = labs.known_hosts(store).path
+    known = pinned_keys(store.path.parent).path
     try:
         engine.run_pass()  # the host is monitored: the lab's capacity check needs it
         lab = labs.create(store, labs.LabSpec("os1", "linux-master", 3, admin_key=str(ADMIN_KEY),
@@ -98,7 +98,8 @@ def test_a_lab_of_real_seats_hands_out_logins_that_work(qemu, store: Store) -> N
                       state=store.path.parent)
         assert said.stdout.strip() == "root"
         # each seat has its own host key, learned from its own console
-        assert len({tuple(labs.known_hosts(store).get(r["ip"], 2200)) for r in rows[:2]}) == 2
+        pinned = pinned_keys(store.path.parent)
+        assert len({tuple(pinned.get(r["ip"], 2200)) for r in rows[:2]}) == 2
         # the MAC comes from the address (OpenNebula's rule), so no two seats share one
         assert [r["mac"] for r in rows] == ["02:00:7f:00:03:0a", "02:00:7f:00:03:0b",
                                             "02:00:7f:00:03:0c"]

@@ -10,8 +10,6 @@ from pathlib import Path
 import pytest
 
 from onetui.data import node_uri
-from onetui.engine.engine import Engine
-from onetui.engine.hooks import default_hooks
 from onetui.errors import UserError
 from onetui.integrations.nginx import LoadBalancer
 from onetui.integrations.sge.grid import parse_qstat
@@ -23,6 +21,7 @@ from onetui.managers.elasticity import (
     grid_metrics,
     parse_stub_status,
 )
+from onetui.runtime.compose import build_engine
 from onetui.store import Store
 from tests.services.conftest import Client
 from tests.services.test_service import WEB, Tier, converge
@@ -64,8 +63,7 @@ def test_a_rule_fires_from_real_load_and_its_cooldown_holds(
                                                    "prefix": lb.prefix, "status_url": status},
                               "rules": [check_rule("REQUESTS_PER_S > 20", 1, 1, 600)
                                         .to_dict()]})
-    engine = Engine(store)
-    engine.hooks = default_hooks(store, {})
+    engine = build_engine(store, {})
     assert engine.lead()
     tier = Tier(store)
     try:

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from onetui.data import node_uri
-from onetui.engine.engine import Engine
-from onetui.engine.hooks import default_hooks
+from onetui.engine.loop import Engine
 from onetui.errors import UserError
 from onetui.integrations.nginx import LoadBalancer
+from onetui.runtime.compose import build_engine
 from onetui.store import Store
 from tests.services.conftest import Client, get, seen, serve
 
@@ -71,8 +71,7 @@ def test_scale_2_4_1_with_the_upstream_following(store: Store, tmp_path: Path,
     svc = store.services.add("web", store.templates.get("web").id, None, 1, 8,
                              {"port": PORT, "lb": {"conf": lb.conf, "nginx": lb.nginx,
                                                    "prefix": lb.prefix}})
-    engine = Engine(store)
-    engine.hooks = default_hooks(store, {})
+    engine = build_engine(store, {})
     assert engine.lead()
     tier = Tier(store)
 
@@ -118,8 +117,7 @@ def test_burst_template_when_no_local_host_has_room(store: Store, tmp_path: Path
     store.templates.add("burst", 'CPU = 1\nMEMORY = 3072\nREQUIREMENTS = "HOSTNAME = cloud"\n')
     svc = store.services.add("web", store.templates.get("local").id,
                              store.templates.get("burst").id, 3, 6, {})
-    engine = Engine(store)
-    engine.hooks = default_hooks(store, {})
+    engine = build_engine(store, {})
     assert engine.lead()
     try:
         deadline = time.monotonic() + 30

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import time
 
-from onetui.engine.engine import Engine
-from onetui.engine.hooks import default_hooks
+from onetui.engine.loop import Engine
 from onetui.integrations.nginx import LoadBalancer
+from onetui.runtime.compose import build_engine
 from onetui.store import Store
 from tests.engine.test_qemu import GUEST, qemu  # noqa: F401  (the virt test bed fixture)
 from tests.services.conftest import Client, get
@@ -41,8 +41,7 @@ def test_real_guests_behind_nginx_scale_without_errors(qemu, store: Store,  # no
                              {"port": PORT, "health": "http",
                               "lb": {"conf": lb.conf, "nginx": lb.nginx,
                                                    "prefix": lb.prefix}})
-    engine = Engine(store)
-    engine.hooks = default_hooks(store, {})
+    engine = build_engine(store, {})
     assert engine.lead()
 
     def members() -> list:

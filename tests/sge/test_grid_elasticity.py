@@ -8,10 +8,10 @@ import time
 from pathlib import Path
 
 from onetui.data import node_uri
-from onetui.engine.engine import Engine
-from onetui.engine.hooks import default_hooks
+from onetui.engine.loop import Engine
 from onetui.integrations.sge.master import Master, SgeConfig
 from onetui.managers.elasticity import check_rule
+from onetui.runtime.compose import build_engine
 from onetui.store import Store
 
 WORKER = ('CPU = 1\nMEMORY = 256\nNIC = [ NETWORK = "gridnet" ]\n'
@@ -38,8 +38,7 @@ def test_pending_jobs_grow_the_tier_and_an_empty_queue_shrinks_it(
     svc = store.services.add("grid", store.templates.get("sgeworker").id, None, 0, 1,
                              {"grid": True, "rules": rules})
     svc = store.services.get(svc.id)
-    engine = Engine(store)
-    engine.hooks = default_hooks(store, sge_config)
+    engine = build_engine(store, sge_config)
     assert engine.lead()
     jobs = []
     try:

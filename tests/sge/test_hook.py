@@ -7,11 +7,10 @@ import time
 from pathlib import Path
 
 from onetui.data import node_uri
-from onetui.engine.engine import Engine
-from onetui.engine.hooks import default_hooks
 from onetui.integrations.sge.master import Master, SgeConfig
 from onetui.ops import instantiate
 from onetui.ops import vm_actions as actions
+from onetui.runtime.compose import build_engine
 from onetui.store import Store
 from tests.sge.conftest import bed
 from tests.sge.test_live import wait_for
@@ -27,8 +26,7 @@ def test_worker_joins_then_drains_and_leaves(sge_config: dict, store: Store,
     tpl = tmp_path / "sgehost.template"
     tpl.write_text(WORKER)
     (vid,) = instantiate.create(store, str(tpl))
-    engine = Engine(store)
-    engine.hooks = default_hooks(store)
+    engine = build_engine(store)
     assert engine.lead()
     try:
         engine.run_pass()
@@ -79,8 +77,7 @@ def test_join_failure_leaves_the_vm_running_and_says_why(sge_config: dict, store
     tpl = tmp_path / "sgehost.template"
     tpl.write_text(WORKER.replace("node3", "node4"))
     (vid,) = instantiate.create(store, str(tpl))
-    engine = Engine(store)
-    engine.hooks = default_hooks(store, cfg)
+    engine = build_engine(store, cfg)
     assert engine.lead()
     try:
         engine.run_pass()

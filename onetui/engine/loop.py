@@ -1,0 +1,156 @@
+"""The reconcile loop: one engine per store acts on what the CLI and console asked for.
+
+A pass, manager by manager (OpenNebula's oned keeps the same concerns apart):
+  monitor    look at every host once and bring VM states in line with what it reports;
+  intents    carry out the admin's intents (shutdown, delete, suspend, …);
+  dispatch   place pending VMs through the scheduler;
+  deploy     make placed VMs real (prolog + deploy, or crash-safe cloud launches);
+  monitor    look again at hosts that just got guests, so a guest that is up shows `runn`;
+  hooks      tell the managers above the engine (services, labs, SGE) what changed.
+Only the life-cycle manager writes VM state. Every change is written with its event, so a
+crash between two steps loses nothing: the next engine finds VMs in `prol` and deploys them
+again, and the driver adopts a guest it made before (its identity is derived from the
+store and the VM id) instead of making a second one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import socket
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from onetui.drivers.registry import make_driver
+from onetui.engine.deploy import DeployManager
+from onetui.engine.dispatch import Dispatcher
+from onetui.engine.drivers import DriverFactory, DriverPool
+from onetui.engine.hooks import Closer, Hook, StopHolder, Ticker
+from onetui.engine.intents import IntentManager
+from onetui.engine.lifecycle import Lifecycle, PassStats
+from onetui.engine.monitor import HostMonitor
+from onetui.engine.placement import Placements
+from onetui.model import VM
+from onetui.store import Store
+
+
+class Engine:
+    def __init__(self, store: Store, *, lease_ttl: float = 10.0, interval: float = 2.0,
+                 shutdown_timeout: float = 120.0, workers: int = 8,
+                 driver_factory: DriverFactory = make_driver) -> None:
+        self.store = store
+        self.lease_ttl = lease_ttl
+        self.interval = interval
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self._hooks: list[Hook] = []
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="onetui-engine")
+        self.drivers = DriverPool(store, driver_factory)
+        self.lifecycle = Lifecycle(store)
+        self.placements = Placements(store)
+        self.monitor = HostMonitor(store, self.drivers, self.lifecycle, self.placements,
+                                   self._pool, shutdown_timeout=shutdown_timeout)
+        self.dispatcher = Dispatcher(store, self.lifecycle)
+        self.deployer = DeployManager(store, self.drivers, self.lifecycle, self.placements,
+                                      self._pool)
+        self.intents = IntentManager(store, self.drivers, self.lifecycle, self.placements,
+                                     self.deployer.launcher, self._held)
+
+    # -- leadership and the loop ---------------------------------------------------------
+
+    def lead(self) -> bool:
+        """Take or renew the lease; only the leader may run passes."""
+        return self.store.leader.acquire(self.owner, self.lease_ttl)
+
+    def run(self, stop: threading.Event,
+            on_wait: Callable[[str], None] | None = None) -> None:
+        """Pass after pass until `stop` is set; waits (saying so once) while another engine
+        holds the lease, and takes over when that lease runs out."""
+        waiting = False
+        try:
+            while not stop.is_set():
+                if self.lead():
+                    waiting = False
+                    self.run_pass()
+                elif not waiting and on_wait:
+                    waiting = True
+                    lease = self.store.leader.current()
+                    if lease:
+                        on_wait(f"engine pid {lease.pid} on {lease.hostname} holds the lease; "
+                                "waiting to take over")
+                stop.wait(self.interval)
+        finally:
+            self.close()
+
+    @property
+    def hooks(self) -> list[Hook]:
+        return self._hooks
+
+    @hooks.setter
+    def hooks(self, hooks: list[Hook]) -> None:
+        self._hooks = list(hooks)
+
+    def console(self, vm: VM) -> str:
+        """A VM's serial console output, from its host's driver ("" when it has none)."""
+        return self.drivers.console(vm)
+
+    def close(self) -> None:
+        for hook in self._hooks:
+            if isinstance(hook, Closer):
+                with contextlib.suppress(Exception):
+                    hook.close()
+        self.store.leader.release(self.owner)
+        self._pool.shutdown(wait=True)
+        self.drivers.close()
+
+    def run_pass(self) -> PassStats:
+        stats = self.lifecycle.begin_pass()
+        hosts = self.store.hosts.list()
+        stats.hosts = len(hosts)
+        self.drivers.sync(hosts)
+        self.monitor.look(hosts, self.store.vms.list(include_done=False))
+        self.intents.carry_out(self.store.vms.list(include_done=False))
+        self.dispatcher.schedule(self.store.hosts.list(),
+                                 self.store.vms.list(include_done=False))
+        deployed = self.deployer.deploy([vm for vm in self.store.vms.list(states=["prol"])
+                                         if not vm.intent])
+        if deployed:  # look once more, so a guest that is up shows `runn` this pass
+            self.monitor.look([h for h in self.store.hosts.list() if h.id in deployed],
+                              self.store.vms.list(include_done=False))
+        self._run_hooks()
+        return stats
+
+    # -- hooks -------------------------------------------------------------------------
+
+    def _held(self, vm: VM) -> str:
+        for hook in self._hooks:
+            if isinstance(hook, StopHolder):
+                why = hook.hold_stop(vm)
+                if why:
+                    return why
+        return ""
+
+    def _run_hooks(self) -> None:
+        if not self._hooks:
+            return
+        live = None
+        for hook in self._hooks:
+            if isinstance(hook, Ticker):
+                live = live if live is not None else self.store.vms.list(states=["runn"])
+                try:
+                    hook.tick(live)
+                except Exception as exc:  # a broken hook must not stop the engine
+                    self.store.events.add("engine", None, f"hook {type(hook).__name__} "
+                                          f"failed: {exc}", level="error")
+        transitions = self.lifecycle.stats.transitions
+        if not transitions:
+            return
+        vms = {vm.id: vm for vm in self.store.vms.by_ids({t[0] for t in transitions})}
+        for vm_id, old, new in transitions:
+            for hook in self._hooks:
+                try:
+                    hook.vm_changed(vms[vm_id], old, new)
+                except Exception as exc:  # a broken hook must not stop the engine
+                    self.store.events.add("vm", vm_id, f"hook {type(hook).__name__} failed: "
+                                          f"{exc}", level="error")

@@ -1,0 +1,195 @@
+"""The information manager: every host looked at once a pass (concurrently, one guest
+listing per host), its figures written for `host list`, and each VM's state brought in
+line with what its host reports (a guest that vanished, powered off, paused, or finished
+shutting down)."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from onetui.drivers.base import (
+    GUEST_OFF,
+    GUEST_PAUSED,
+    GUEST_RUNNING,
+    DriverError,
+    Finisher,
+    Guest,
+    HostInfo,
+)
+from onetui.engine.drivers import DriverPool
+from onetui.engine.faults import fault
+from onetui.engine.lifecycle import ON_HOST, Lifecycle
+from onetui.engine.placement import Placements
+from onetui.model import ACTIVE_STATES, VM, Host
+from onetui.store import Store
+from onetui.template import parse
+
+
+class HostMonitor:
+    def __init__(self, store: Store, drivers: DriverPool, lifecycle: Lifecycle,
+                 placements: Placements, pool: ThreadPoolExecutor, *,
+                 shutdown_timeout: float) -> None:
+        self.store = store
+        self.drivers = drivers
+        self.lifecycle = lifecycle
+        self.placements = placements
+        self.pool = pool
+        self.shutdown_timeout = shutdown_timeout
+        self._cpu: dict[int, tuple[int, float]] = {}
+        lifecycle.on_end(lambda vm_id: self._cpu.pop(vm_id, None))
+
+    def _sample(self, host_id: int) -> tuple[HostInfo, dict[str, Guest]] | str:
+        driver = self.drivers.host(host_id)
+        try:
+            return driver.monitor(), driver.guests()
+        except DriverError as exc:
+            return str(exc) or exc.__class__.__name__
+
+    def look(self, hosts: list[Host], vms: list[VM]) -> None:
+        """Monitor `hosts` and reconcile their VMs (of `vms`)."""
+        polled = [h for h in hosts if h.id in self.drivers]
+        samples = dict(zip([h.id for h in polled],
+                           self.pool.map(self._sample, [h.id for h in polled]), strict=True))
+        fault("poll")
+        by_host: dict[int, list[VM]] = {}
+        for vm in vms:
+            if vm.host_id is not None:
+                by_host.setdefault(vm.host_id, []).append(vm)
+        for host in polled:
+            sample = samples[host.id]
+            mine = by_host.get(host.id, [])
+            if isinstance(sample, str):
+                self.store.hosts.set_monitor(host.id, "err", host.monitor, sample)
+                for vm in mine:
+                    if vm.state in ON_HOST - {"unkn"}:
+                        self.lifecycle.transition(vm, "unkn",
+                                                  event=f"host {host.name} unreachable",
+                                                  info={**vm.info, "before_unkn": vm.state})
+                continue
+            info, guests = sample
+            self.lifecycle.stats.monitored += 1
+            for vm in mine:
+                self._reconcile(vm, guests.get(vm.deploy_id), host)
+            ended = self.lifecycle.ended()
+            still = [vm for vm in mine if vm.id not in ended]
+            monitor = monitor_dict(info, still, guests)
+            if host.driver == "ec2":
+                monitor["ORPHANS"] = self._orphans(host, vms, guests)
+            self.store.hosts.set_monitor(host.id, "on", monitor)
+
+    def _orphans(self, host: Host, vms: list[VM], guests: dict[str, Guest]) -> list[str]:
+        """Instances tagged with this store that no VM owns (or is about to adopt). They
+        are only reported, with an event when new ones appear: terminating is the admin's
+        call (`onetui ec2 orphans --terminate`)."""
+        owned = {vm.deploy_id for vm in vms if vm.deploy_id}
+        adopting = {vm.info.get("launch") for vm in vms if vm.state == "prol"}
+        orphans = sorted(gid for gid, g in guests.items()
+                         if gid not in owned and g.info.get("launch") not in adopting)
+        new = set(orphans) - set(host.monitor.get("ORPHANS", []))
+        if new:
+            self.store.events.add("host", host.id, f"host {host.name}: orphan instance(s) "
+                                  f"{', '.join(sorted(new))} (tagged with this store, owned "
+                                  "by no VM)", level="warning")
+        return orphans
+
+    def _reconcile(self, vm: VM, guest: Guest | None, host: Host) -> None:
+        """Bring one VM's state in line with what its host reports."""
+        if vm.state not in ON_HOST or not vm.deploy_id:
+            return
+        if vm.state == "shut":
+            self._reconcile_shutdown(vm, guest)
+            return
+        if guest is None:
+            self.lifecycle.transition(
+                vm, "fail", event=f"guest vanished from {host.name}",
+                message=f"the guest disappeared from {host.name} "
+                        "(host rebooted or guest destroyed outside onetui)")
+            self.drivers.epilog(vm, self.placements.of)
+            return
+        if guest.state == GUEST_OFF:
+            self.finish(vm, "powered off from inside the guest")
+            return
+        new = {GUEST_RUNNING: "runn", GUEST_PAUSED: "susp"}.get(guest.state, "boot")
+        if new == "boot" and vm.state != "boot":
+            new = vm.state  # a booting guest of a VM past boot: nothing to learn yet
+        fields = self._observed(vm, guest)
+        if new == "runn" and vm.state == "boot":
+            problem = self._first_run(vm)
+            if problem:
+                fields["message"] = problem
+        if new != vm.state:
+            event = f"host {host.name} reachable again" if vm.state == "unkn" else ""
+            self.lifecycle.transition(vm, new, event=event, **fields)
+        elif fields:
+            self.store.vms.update(vm.id, **fields)
+
+    def _observed(self, vm: VM, guest: Guest) -> dict[str, Any]:
+        """The fields of `vm` that differ from what its guest shows: usage, guest info, IP."""
+        info = {**vm.info, **self._usage(vm, guest), **{f"guest_{k}": v for k, v in
+                                                         guest.info.items()}}
+        fields: dict[str, Any] = {}
+        if info != vm.info:
+            fields["info"] = info
+        if guest.ip and guest.ip != vm.ip:
+            fields["ip"] = guest.ip
+        return fields
+
+    def _first_run(self, vm: VM) -> str:
+        """Work a driver does once a guest runs (EC2: the Elastic IP). A problem is shown on
+        the VM and logged; the VM stays up."""
+        driver = self.drivers.of(vm)
+        if not isinstance(driver, Finisher):
+            return ""
+        problem = driver.finish(vm.deploy_id, parse(vm.body, f"VM {vm.id}"))
+        if problem:
+            self.store.events.add("vm", vm.id, f"VM {vm.id} {vm.name}: {problem}",
+                                  level="error")
+        return problem
+
+    def _usage(self, vm: VM, guest: Guest) -> dict[str, int]:
+        """CPU (percent of one core, over the last pass) and memory (MB) for the CPU/MEM
+        columns; rounded, so an idle VM writes nothing pass after pass."""
+        now = time.monotonic()
+        before = self._cpu.get(vm.id)
+        self._cpu[vm.id] = (guest.cpu_time_ns, now)
+        cpu = 0
+        if before and now > before[1]:
+            cpu = round(max(0, guest.cpu_time_ns - before[0]) / ((now - before[1]) * 1e7))
+        return {"cpu_usage": cpu, "mem_usage": guest.memory_mb or vm.memory}
+
+    def _reconcile_shutdown(self, vm: VM, guest: Guest | None) -> None:
+        if guest is None or guest.state == GUEST_OFF:
+            self.finish(vm, "shut down")
+            return
+        asked = float(vm.info.get("shutdown_at", 0))
+        if asked and time.time() - asked > self.shutdown_timeout:
+            self.finish(vm, f"did not shut down within {self.shutdown_timeout:g} s; destroyed")
+
+    def finish(self, vm: VM, why: str) -> None:
+        """Undefine the guest, remove its per-VM disks, and mark the VM done."""
+        try:
+            driver = self.drivers.of(vm)
+            if vm.deploy_id and driver is not None:
+                driver.cancel(vm.deploy_id)
+            self.drivers.epilog(vm, self.placements.of)
+        except DriverError as exc:
+            self.store.vms.update(vm.id, message=f"cleanup failed: {exc}",
+                                  event=f"VM {vm.id}: cleanup failed: {exc}", level="error")
+            return
+        self.lifecycle.transition(vm, "done", event=why, intent="")
+
+
+def monitor_dict(info: HostInfo, vms: list[VM], guests: dict[str, Guest]) -> dict[str, Any]:
+    """What `host list` shows: OpenNebula's columns, plus the allocation the scheduler uses."""
+    active = [vm for vm in vms if vm.state in ACTIVE_STATES]
+    alloc_cpu = sum(vm.cpu * 100 for vm in active) + info.foreign_cpu
+    alloc_mem = sum(vm.memory for vm in active) + info.foreign_mem
+    return {
+        "TCPU": info.tcpu, "FCPU": info.fcpu, "ACPU": round(info.tcpu - alloc_cpu),
+        "TMEM": info.tmem, "FMEM": info.fmem, "AMEM": info.tmem - alloc_mem,
+        "RVM": sum(1 for g in guests.values() if g.state != GUEST_OFF),
+        "FOREIGN_CPU": info.foreign_cpu, "FOREIGN_MEM": info.foreign_mem,
+        "HYPERVISOR": info.hypervisor, **info.extra,
+    }

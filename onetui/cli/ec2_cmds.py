@@ -7,6 +7,7 @@ import click
 
 from onetui.cli.context import Context
 from onetui.cli.output import echo_json, table
+from onetui.drivers.base import BatchLauncher
 from onetui.drivers.registry import make_driver
 from onetui.errors import UserError
 
@@ -44,7 +45,8 @@ def orphans_cmd(ctx: Context, terminate: bool, as_json: bool) -> None:
         try:
             live = driver.guests()  # still ours, still running?
             ids = [iid for iid in ids if iid in live]
-            driver.terminate(ids)  # type: ignore[attr-defined]
+            if isinstance(driver, BatchLauncher):
+                driver.terminate(ids)
         except Exception as exc:
             raise UserError(f"host {h.name}: {exc}") from None
         finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -12,6 +13,7 @@ from onetui.cli.context import Context
 from onetui.cli.output import echo_json, table
 from onetui.drivers.userdata import DEFAULTS
 from onetui.errors import UserError
+from onetui.model import Host
 from onetui.view.describe import host_text
 from onetui.view.rows import HOST_COLUMNS, NUMERIC, host_row
 
@@ -34,7 +36,7 @@ def _check_uri(uri: str) -> str:
     return uri
 
 
-def _libvirt_config(uri: str | None, domain_type: str | None) -> dict:
+def _libvirt_config(uri: str | None, domain_type: str | None) -> dict[str, Any]:
     if not uri:
         raise UserError("--uri is required for a libvirt host")
     cfg = {"uri": _check_uri(uri)}
@@ -101,7 +103,7 @@ def create_cmd(ctx: Context, name: str, driver: str, **opts: object) -> None:
     if driver == "ec2":
         cfg = _ec2_config(ctx, opts)
     else:
-        cfg = _libvirt_config(opts["uri"], opts["domain_type"])  # type: ignore[arg-type]
+        cfg = _libvirt_config(str(opts["uri"] or ""), str(opts["domain_type"] or "") or None)
     rec = ctx.store.hosts.add(name, driver, cfg)
     click.echo(f"ID: {rec.id}")
 
@@ -118,7 +120,7 @@ def list_cmd(ctx: Context, as_json: bool) -> None:
     click.echo(table(HOST_COLUMNS, [host_row(h) for h in hosts], right=NUMERIC))
 
 
-def host_json(h) -> dict:  # type: ignore[no-untyped-def]
+def host_json(h: Host) -> dict[str, Any]:
     return {**dataclasses.asdict(h), "stat": h.stat}
 
 

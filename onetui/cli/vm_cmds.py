@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 import time
+from collections.abc import Callable
 
 import click
 
@@ -96,7 +97,7 @@ def show_cmd(ctx: Context, ref: str, as_json: bool) -> None:
     click.echo(vm_text(ctx.store, v.id)[1])
 
 
-def _action_command(name: str, action, help_text: str) -> None:  # type: ignore[no-untyped-def]
+def _action_command(name: str, action: Callable[[Store, str], str], help_text: str) -> None:
     @vm.command(name, help=help_text)
     @click.argument("refs", nargs=-1, required=True, metavar="ID...")
     @pass_ctx

@@ -251,7 +251,7 @@ def build_domain_xml(placement: Placement, *, domain_type: str, os_type: str = "
     devices = ET.SubElement(dom, "devices")
     _disks(devices, tpl, domain_type)
     _nics(devices, tpl, dom, domain_type)
-    graphics = (_vectors(tpl, "GRAPHICS") or [None])[0]
+    graphics = next(iter(_vectors(tpl, "GRAPHICS")), None)
     if graphics is not None:
         ET.SubElement(devices, "graphics", {k: v for k, v in (
             ("type", (graphics.get("TYPE") or "vnc").lower()),

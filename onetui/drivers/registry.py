@@ -17,5 +17,5 @@ def make_driver(host: Host, store_id: str) -> Driver:
     if host.driver == "ec2":
         from onetui.drivers.ec2 import Ec2Driver
 
-        return Ec2Driver(store_id, host.config)  # type: ignore[return-value]
+        return Ec2Driver(store_id, host.config)
     raise DriverError(f"host {host.name}: driver {host.driver!r} is not available")

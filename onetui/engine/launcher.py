@@ -124,9 +124,10 @@ class Launcher:
             retry = self._backoff.get(token)
             if retry and time.monotonic() < retry[0]:
                 return False
-            found = self._call(token, rec.params, driver, list(wanted.values()))
-            if found is None:
+            called = self._call(token, rec.params, driver, list(wanted.values()))
+            if called is None:
                 return False
+            found = called
         adopted = rec.state == "sent"
         unwanted = [iid for i, iid in found.items() if i not in wanted]
         for index, vm in wanted.items():

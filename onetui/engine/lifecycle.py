@@ -32,13 +32,13 @@ class Lifecycle:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.stats = PassStats()
-        self._on_end: list[Callable[[int], None]] = []
+        self._on_end: list[Callable[[int], object]] = []
 
     def begin_pass(self) -> PassStats:
         self.stats = PassStats()
         return self.stats
 
-    def on_end(self, forget: Callable[[int], None]) -> None:
+    def on_end(self, forget: Callable[[int], object]) -> None:
         """`forget(vm_id)` is called once a VM is done or failed (caches keyed by VM)."""
         self._on_end.append(forget)
 

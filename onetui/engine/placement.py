@@ -54,7 +54,7 @@ class Placements:
         return Placement(vm.id, vm.name, tpl, identity(self.store.store_id, vm.id))
 
     def _leased_nic(self, nic: Any, leases: dict[str, Any]) -> Any:
-        lease = leases.get(nic.get("NETWORK")) if isinstance(nic, Vector) else None
+        lease = leases.get(nic.get("NETWORK") or "") if isinstance(nic, Vector) else None
         if lease is None:
             return nic
         bridge = self.store.networks.get(lease.network).config.get("bridge")

@@ -143,7 +143,8 @@ class ServiceManager:
             raise UserError("its template was deleted")
         source = resolve(self.store, str(template_id))
         used = {m.name for m in members}
-        names, index = [], 0
+        names: list[str] = []
+        index = 0
         while len(names) < count:
             name = f"{svc.name}-{index}"
             if name not in used:

@@ -17,7 +17,7 @@ class ChangeLog:
         self.db = db
 
     def current(self) -> int:
-        return self.db.read("SELECT COALESCE(MAX(seq), 0) FROM changes")[0][0]
+        return int(self.db.read("SELECT COALESCE(MAX(seq), 0) FROM changes")[0][0])
 
     def since(self, seq: int) -> Changes:
         """Ids of every object changed after `seq`, by kind, and the new cursor."""

@@ -14,12 +14,15 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 from onetui.errors import UserError
 from onetui.store.schema import MIGRATIONS
+
+T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 5000
 WRITE_ATTEMPTS = 12
@@ -78,7 +81,7 @@ class Database:
 
     @property
     def schema_version(self) -> int:
-        return self.read("PRAGMA user_version")[0][0]
+        return int(self.read("PRAGMA user_version")[0][0])
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Cursor]:
@@ -114,12 +117,13 @@ class Database:
                 self._in_tx = False
                 self.conn.execute("COMMIT")
 
-    def read(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
+    def read(self, sql: str,
+             params: tuple[Any, ...] | dict[str, Any] = ()) -> list[sqlite3.Row]:
         """A consistent read (one statement, one snapshot)."""
         with self._lock:
             return self._retry(lambda: self.conn.execute(sql, params).fetchall())
 
-    def _retry(self, op):  # type: ignore[no-untyped-def]
+    def _retry(self, op: Callable[[], T]) -> T:
         delay = 0.01
         for attempt in range(WRITE_ATTEMPTS):
             try:

@@ -7,6 +7,7 @@ failed `lab create` leaves nothing behind. Seat passwords are sealed (see `secre
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 import time
@@ -88,7 +89,7 @@ class Labs:
     def list(self) -> list[Lab]:
         return [_lab(r) for r in self.db.read("SELECT * FROM labs ORDER BY id")]
 
-    def seats(self, lab_id: int | None = None) -> list[Seat]:
+    def seats(self, lab_id: int | None = None) -> builtins.list[Seat]:
         if lab_id is None:
             rows = self.db.read("SELECT * FROM seats ORDER BY lab_id, seat")
         else:
@@ -167,7 +168,7 @@ class Labs:
                 record(cur, "lab", lab_id, event)
         return self.get(lab_id)
 
-    def start_destroy(self, lab_id: int, why: str) -> list[int]:
+    def start_destroy(self, lab_id: int, why: str) -> builtins.list[int]:
         """Mark the lab destroying, wipe its passwords and cancel its VMs (the engine removes
         their disks and leases); the rows go once every VM is done. Returns the VM ids."""
         with self.db.transaction() as cur:

@@ -3,6 +3,7 @@ virtual networks): each lease has an IP, a MAC derived from it, and a hostname."
 
 from __future__ import annotations
 
+import builtins
 import ipaddress
 import json
 import sqlite3
@@ -116,7 +117,8 @@ class Networks:
         with self.db.transaction() as cur:
             return release_in(cur, vm_id)
 
-    def leases(self, ref: str | int | None = None, vm_id: int | None = None) -> list[Lease]:
+    def leases(self, ref: str | int | None = None,
+               vm_id: int | None = None) -> builtins.list[Lease]:
         sql = ("SELECT leases.*, networks.name AS net FROM leases JOIN networks ON "
                "networks.id = leases.network_id")
         where, params = [], []
@@ -134,4 +136,4 @@ class Networks:
     def free(self, ref: str | int) -> int:
         net = self.get(ref)
         used = self.db.read("SELECT COUNT(*) FROM leases WHERE network_id = ?", (net.id,))[0][0]
-        return net.size - used
+        return net.size - int(used)

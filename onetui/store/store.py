@@ -44,7 +44,7 @@ class Store:
     def store_id(self) -> str:
         """A random id made when the store was created: it names this store's guests and
         cloud resources (domain UUIDs, EC2 tags), so two stores never claim each other's."""
-        return self.db.read("SELECT value FROM meta WHERE key = 'store_id'")[0][0]
+        return str(self.db.read("SELECT value FROM meta WHERE key = 'store_id'")[0][0])
 
     @property
     def path(self) -> Path:

@@ -3,6 +3,7 @@ the engine drives. Every state change is one transaction with its event."""
 
 from __future__ import annotations
 
+import builtins
 import sqlite3
 import time
 from collections.abc import Iterable
@@ -64,8 +65,9 @@ class VMs:
         return vm_from(rows[0])
 
     def list(self, states: Iterable[str] | None = None, include_done: bool = True,
-             host_id: int | None = None) -> list[VM]:
-        where, params = [], []
+             host_id: int | None = None) -> builtins.list[VM]:
+        where: builtins.list[str] = []
+        params: builtins.list[Any] = []
         if states is not None:
             states = list(states)
             where.append(f"vms.state IN ({','.join('?' * len(states))})")
@@ -78,7 +80,7 @@ class VMs:
         sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY vms.id"
         return [vm_from(r) for r in self.db.read(sql, tuple(params))]
 
-    def by_ids(self, ids: Iterable[int]) -> list[VM]:
+    def by_ids(self, ids: Iterable[int]) -> builtins.list[VM]:
         ids = list(ids)
         out: list[VM] = []
         for i in range(0, len(ids), 500):  # stay under SQLite's variable limit
@@ -123,7 +125,7 @@ class VMs:
             record(cur, "vm", vm_id, text, level or ("error" if state == "fail" else "info"))
         return self.get(vm_id)
 
-    def _update(self, cur, vm_id: int, fields: dict[str, Any],  # type: ignore[no-untyped-def]
+    def _update(self, cur: sqlite3.Cursor, vm_id: int, fields: dict[str, Any],
                 allow_state: bool = False) -> None:
         allowed = _FIELDS | ({"state", "state_at", "started_at", "stopped_at"}
                              if allow_state else set())

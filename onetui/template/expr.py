@@ -141,9 +141,13 @@ def _compare(actual: Any, op: str, expected: float | str, numeric: bool) -> bool
         matched = fnmatchcase(str(actual), str(expected))
         return matched if op == "=" else not matched
     else:
-        a, b = str(actual), str(expected)  # type: ignore[assignment]
-    return {"=": a == b, "!=": a != b, ">": a > b, "<": a < b, ">=": a >= b,
-            "<=": a <= b}[op]
+        return _order(op, str(actual), str(expected))
+    return _order(op, a, b)
+
+
+def _order(op: str, a: Any, b: Any) -> bool:
+    return bool({"=": a == b, "!=": a != b, ">": a > b, "<": a < b, ">=": a >= b,
+                 "<=": a <= b}[op])
 
 
 @dataclass(frozen=True)
@@ -190,11 +194,11 @@ class Requirement:
     root: Any
 
     def evaluate(self, attrs: Mapping[str, Any]) -> bool:
-        return self.root.evaluate(attrs)
+        return bool(self.root.evaluate(attrs))
 
     def explain(self, attrs: Mapping[str, Any]) -> list[str]:
         """The clauses that made it false (empty when it holds): "why not this host"."""
-        return self.root.explain(attrs)
+        return list(self.root.explain(attrs))
 
 
 class _ReqParser(_Parser):
@@ -298,7 +302,7 @@ class _Neg:
     inner: Any
 
     def evaluate(self, attrs: Mapping[str, Any]) -> float:
-        return -self.inner.evaluate(attrs)
+        return -float(self.inner.evaluate(attrs))
 
 
 @dataclass(frozen=True)
@@ -308,7 +312,7 @@ class _Arith:
     right: Any
 
     def evaluate(self, attrs: Mapping[str, Any]) -> float:
-        a, b = self.left.evaluate(attrs), self.right.evaluate(attrs)
+        a, b = float(self.left.evaluate(attrs)), float(self.right.evaluate(attrs))
         if self.op == "+":
             return a + b
         if self.op == "-":

@@ -6,7 +6,7 @@ One place decides what a cell says, so the CLI's tables and the console's panes 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from onetui.model import VM, Host, vm_time
@@ -60,7 +60,7 @@ def stamp(t: float | None) -> str:
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]],
-          right: Sequence[str] = ()) -> str:
+          right: Collection[str] = ()) -> str:
     """Columns padded to their widest cell; the columns named in `right` align right
     (numbers), as `onevm list` and `onehost list` print them."""
     cells = [[str(c) for c in row] for row in rows]
@@ -86,7 +86,7 @@ def service_counts(services: Sequence[Service], vms: Sequence[VM]) -> dict[int, 
     """Service id → (running, members), from one pass over the VMs."""
     counts = {svc.id: [0, 0] for svc in services}
     for vm in vms:
-        count = counts.get(vm.info.get("service"))  # type: ignore[arg-type]
+        count = counts.get(int(vm.info.get("service") or 0))
         if count is not None and vm.state != "done":
             count[0] += vm.state == "runn"
             count[1] += 1

@@ -5,8 +5,8 @@
 #   scripts/setup.sh            runtime + demo extras (what `onetui demo` needs)
 #   scripts/setup.sh dev        everything the test suite needs as well
 #
-# Idempotent: apt-get runs only when a package is missing, pip only when pyproject.toml
-# changed since the last successful install.
+# Idempotent: apt-get runs only when a package is missing, pip only when pyproject.toml or
+# the lock (requirements/dev.lock, used as pip constraints) changed since the last install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extras=${1:-demo}
@@ -38,9 +38,9 @@ fi
 [ -x .venv/bin/python ] || "$py" -m venv .venv
 
 stamp=.venv/.onetui-installed-$extras
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements/dev.lock -nt "$stamp" ]; then
   echo "onetui setup: installing Python packages into .venv ($extras)"
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-  .venv/bin/python -m pip install -q -e ".[$extras]"
+  .venv/bin/python -m pip install -q -c requirements/dev.lock -e ".[$extras]"
   touch "$stamp"
 fi

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian 12 machine: set up .venv, start the test beds
 # (libvirtd + QEMU for real guests; Sun Grid Engine behind an sshd on 127.0.0.1), lint,
-# check the layer contracts, run pytest, and stop the test beds again. Extra arguments go
+# check the layer contracts and types, run pytest, and stop the test beds again. Extra arguments go
 # to pytest (e.g. scripts/test.sh -k template).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +10,5 @@ trap 'bash scripts/testbed/virt.sh down || true; bash scripts/testbed/sge.sh dow
 bash scripts/testbed/virt.sh install guest up
 bash scripts/testbed/sge.sh up
 bash scripts/testbed/nginx.sh install
-echo "== ruff"; .venv/bin/ruff check .
-echo "== import contracts"; .venv/bin/lint-imports --no-cache
+bash scripts/lint.sh
 echo "== pytest"; .venv/bin/python -m pytest -q -p no:cacheprovider -rs "$@"

@@ -1,7 +1,7 @@
 """SGE polling costs.
 
 1. Parse a `qstat -f -xml` with 10,000 jobs over 500 queue instances, generated in the
-   shape of a real one (tests/sge/fixtures/qstat-busy.xml, from gridengine 8.1.9).
+   shape of a real one (tests/integrations/fixtures/qstat-busy.xml, from gridengine 8.1.9).
 2. With the SGE test bed up (scripts/testbed/sge.sh up): one poll over the reused paramiko
    connection, next to running `ssh host qstat -f -xml` as a fresh process each time.
 

@@ -1,4 +1,6 @@
-"""Shared fixtures: every test gets its own state and config directories."""
+"""Shared fixtures: every test gets its own state and config directories; the test beds'
+fixtures come from tests/beds/, and a test that needs a bed is marked for it (`qemu`, `sge`,
+`nginx`) by the fixtures it uses, so `make test-fast` can leave it out."""
 
 from __future__ import annotations
 
@@ -12,6 +14,18 @@ import pytest
 from onetui.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
+
+pytest_plugins = ["tests.beds.virt", "tests.beds.sge", "tests.beds.nginx"]
+
+# fixture → the marker of the test bed it needs
+_BEDS = {"qemu": "qemu", "sge_bed": "sge", "nginx": "nginx"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture, marker in _BEDS.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(marker)
 
 
 @pytest.fixture(autouse=True)

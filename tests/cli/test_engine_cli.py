@@ -10,9 +10,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from onetui.data import TEMPLATES, node_uri
 from onetui.store import Store
-from tests.cli.helpers import onetui, onetui_json
+from tests.beds.cli import onetui, onetui_json
 
 
 def _setup(state: Path) -> None:
@@ -21,6 +23,7 @@ def _setup(state: Path) -> None:
     onetui("template", "import", str(TEMPLATES / "xen.local01"), state=state)
 
 
+@pytest.mark.slow
 def test_host_and_vm_tables_have_the_seed_columns(tmp_path: Path) -> None:
     state = tmp_path / "s"
     _setup(state)
@@ -45,6 +48,7 @@ def test_host_and_vm_tables_have_the_seed_columns(tmp_path: Path) -> None:
     assert len({line.index("runn") for line in vms[1:]}) == 1
 
 
+@pytest.mark.slow
 def test_vm_show_and_json_carry_everything(tmp_path: Path) -> None:
     state = tmp_path / "s"
     _setup(state)
@@ -63,6 +67,7 @@ def test_vm_show_and_json_carry_everything(tmp_path: Path) -> None:
     assert host["vms"] == [1] and host["monitor"]["TCPU"] == 800
 
 
+@pytest.mark.slow
 def test_pending_vm_says_why_per_host(tmp_path: Path) -> None:
     state = tmp_path / "s"
     _setup(state)
@@ -76,6 +81,7 @@ def test_pending_vm_says_why_per_host(tmp_path: Path) -> None:
     assert "ursa04 not enough memory: needs 65536 MB, free 8192 of 8192 MB" in shown
 
 
+@pytest.mark.slow
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     state = tmp_path / "s"
     _setup(state)
@@ -99,6 +105,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert (proc.returncode, proc.stderr) == (2, "onetui: VM 1 is pend; expected hold\n")
 
 
+@pytest.mark.slow
 def test_a_second_serve_waits_and_takes_over_after_kill_9(tmp_path: Path) -> None:
     state = tmp_path / "s"
     _setup(state)
@@ -141,6 +148,7 @@ def test_a_second_serve_waits_and_takes_over_after_kill_9(tmp_path: Path) -> Non
     assert any("boot → runn" in e["message"] for e in events)
 
 
+@pytest.mark.slow
 def test_create_wait_returns_when_running_and_host_admin_commands(tmp_path: Path) -> None:
     state = tmp_path / "s"
     _setup(state)

@@ -7,8 +7,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from onetui.data import SEED_TEMPLATES, TEMPLATES
-from tests.cli.helpers import onetui, onetui_json
+from tests.beds.cli import onetui, onetui_json
 from tests.conftest import ROOT
 
 
@@ -58,6 +60,7 @@ def test_show_json_follows_opennebula_convention(tmp_path: Path) -> None:
     assert ec2["EC2"]["AUTHORIZED_PORTS"] == "22-25"
 
 
+@pytest.mark.slow
 def test_import_list_show_delete_stored_templates(tmp_path: Path) -> None:
     state = tmp_path / "state"
     src = tmp_path / "xen.local01"
@@ -77,6 +80,7 @@ def test_import_list_show_delete_stored_templates(tmp_path: Path) -> None:
     assert gone.returncode == 2 and "no template 'xen.local01'" in gone.stderr
 
 
+@pytest.mark.slow
 def test_demo_headless_prepares_and_cleans_up() -> None:
     proc = onetui("demo", "--headless")
     out = proc.stdout
@@ -93,6 +97,7 @@ def test_demo_headless_prepares_and_cleans_up() -> None:
     assert not store.exists()  # throwaway
 
 
+@pytest.mark.slow
 def test_readme_demo_command_runs_headless() -> None:
     """The README's first command, as a newcomer types it (set-up is done by then)."""
     proc = subprocess.run(["bash", "scripts/demo.sh", "--headless"], cwd=ROOT,

@@ -23,33 +23,10 @@ from onetui.engine.loop import Engine
 from onetui.ops import instantiate
 from onetui.ops import vm_actions as actions
 from onetui.store import Store
+from tests.beds.virt import GUEST, POOL, TESTBED
 from tests.conftest import ROOT
 
-TESTBED = Path(os.environ.get("ONETUI_TESTBED_DIR", "/var/tmp/onetui-testbed")) / "virt"
-GUEST = TESTBED / "guest"
-POOL = "onetui-guest"  # defined by the test bed
 pytestmark = pytest.mark.qemu
-
-
-def _libvirtd_up() -> str:
-    if not (GUEST / "vmlinuz").exists():
-        return f"no guest image in {GUEST} (run scripts/testbed/virt.sh install guest up)"
-    try:
-        libvirt.open("qemu:///system").close()
-    except libvirt.libvirtError as exc:
-        return f"libvirtd not reachable ({exc.get_error_message()}); run scripts/testbed/virt.sh up"
-    return ""
-
-
-@pytest.fixture(scope="module")
-def qemu() -> libvirt.virConnect:
-    why = _libvirtd_up()
-    if why:
-        pytest.skip(why)
-    conn = libvirt.open("qemu:///system")
-    conn.storagePoolLookupByName(POOL).refresh(0)
-    yield conn
-    conn.close()
 
 
 def _free_port() -> int:

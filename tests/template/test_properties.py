@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,6 +27,7 @@ templates = st.lists(st.tuples(names, st.one_of(values, vectors)), max_size=8).m
     lambda pairs: Template([Attribute(n, v) for n, v in pairs]))
 
 
+@pytest.mark.slow
 @given(templates)
 @settings(max_examples=400, deadline=None)
 def test_parse_write_round_trip(tpl: Template) -> None:

@@ -17,7 +17,7 @@ from onetui.tui.screens.dialogs import Confirm, Prompt
 from onetui.tui.screens.labs import LabForm, LabsPane, LabsScreen, SeatsPane, check_lab_form
 from onetui.view.live import MASK
 from tests.engine.test_engine import node
-from tests.labs.test_lab import MASTER
+from tests.ops.test_labs import MASTER
 from tests.tui.test_console import until
 
 

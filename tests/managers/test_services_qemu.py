@@ -9,8 +9,8 @@ from onetui.engine.loop import Engine
 from onetui.integrations.nginx import LoadBalancer
 from onetui.runtime.compose import build_engine
 from onetui.store import Store
-from tests.engine.test_qemu import GUEST, qemu  # noqa: F401  (the virt test bed fixture)
-from tests.services.conftest import Client, get
+from tests.beds.nginx import Client, get
+from tests.beds.virt import GUEST
 
 PORT = 8083
 GUEST_TEMPLATE = (
@@ -31,7 +31,7 @@ def run_until(engine: Engine, check, timeout: float = 180) -> None:  # type: ign
         time.sleep(0.5)
 
 
-def test_real_guests_behind_nginx_scale_without_errors(qemu, store: Store,  # noqa: F811
+def test_real_guests_behind_nginx_scale_without_errors(qemu, store: Store,
                                                        nginx: tuple[LoadBalancer, str]) -> None:
     lb, url = nginx
     store.hosts.add("kvm1", "libvirt", {"uri": "qemu:///system", "domain_type": "qemu"})

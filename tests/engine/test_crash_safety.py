@@ -13,9 +13,11 @@ import pytest
 
 from onetui.data import TEMPLATES
 from onetui.store import Store
-from tests.cli.helpers import onetui
+from tests.beds.cli import onetui
+from tests.beds.ec2 import instances
 from tests.conftest import AWS_ENV
-from tests.ec2.helpers import instances
+
+pytestmark = pytest.mark.slow  # whole `onetui serve` processes killed and restarted
 
 
 def serve_once(state: Path, fault: str = "") -> subprocess.CompletedProcess[str]:

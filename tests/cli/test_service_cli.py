@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from onetui.data import TEMPLATES
-from tests.cli.helpers import onetui, onetui_json
+from tests.beds.cli import onetui, onetui_json
 
 
+@pytest.mark.slow
 def test_service_commands_and_bad_input(tmp_path: Path) -> None:
     state = tmp_path / "s"
     for name in ("xen.local01", "ec2.template"):

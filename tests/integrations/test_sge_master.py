@@ -10,8 +10,8 @@ import pytest
 from onetui.errors import UserError
 from onetui.integrations.sge.master import Master, SgeConfig
 from onetui.remote.ssh import HostKeyChanged, HostKeyUnknown, Pool, resolve
-from tests.cli.helpers import onetui
-from tests.sge.conftest import HOST_KEY, KEY, PORT, USER
+from tests.beds.cli import onetui
+from tests.beds.sge import HOST_KEY, KEY, PORT, USER
 
 
 def wait_for(what: str, check, timeout: float = 60, step=None) -> None:  # type: ignore

@@ -23,10 +23,10 @@ from onetui.managers.elasticity import (
 )
 from onetui.runtime.compose import build_engine
 from onetui.store import Store
-from tests.services.conftest import Client
-from tests.services.test_service import WEB, Tier, converge
+from tests.beds.nginx import Client
+from tests.managers.test_services import WEB, Tier, converge
 
-FIX = Path(__file__).parent.parent / "sge" / "fixtures"
+FIX = Path(__file__).parent.parent / "integrations" / "fixtures"
 
 
 def test_stub_status_grid_metrics_and_rule_timing() -> None:
@@ -51,6 +51,7 @@ def test_stub_status_grid_metrics_and_rule_timing() -> None:
         check_rule("ACTIVE > 1", 10, 0, 60)
 
 
+@pytest.mark.slow
 def test_a_rule_fires_from_real_load_and_its_cooldown_holds(
         store: Store, nginx: tuple[LoadBalancer, str]) -> None:
     lb, url = nginx

@@ -8,7 +8,7 @@ from pathlib import Path
 from onetui.tui.app import OnetuiApp
 from onetui.tui.panes import QueuesPane
 from onetui.tui.screens.dialogs import TrustKey
-from tests.sge.conftest import HOST_KEY
+from tests.beds.sge import HOST_KEY
 from tests.tui.test_console import until
 
 

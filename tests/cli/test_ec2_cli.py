@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from onetui.data import TEMPLATES
 from onetui.integrations.hostsfile import replace_block
-from tests.cli.helpers import onetui, onetui_json
-from tests.ec2.helpers import client, instances
+from tests.beds.cli import onetui, onetui_json
+from tests.beds.ec2 import client, instances
 
 
+@pytest.mark.slow
 def test_vpn_pool_hosts_file_and_orphans(moto: str, tmp_path: Path) -> None:
     state = tmp_path / "s"
     onetui("net", "create", "vpn", "--range", "10.1.1.100-10.1.1.254",
@@ -59,6 +62,7 @@ def test_vpn_pool_hosts_file_and_orphans(moto: str, tmp_path: Path) -> None:
     assert len(instances(moto, **{"tag:onetui:store": store_id})) == 2
 
 
+@pytest.mark.slow
 def test_bad_ec2_and_net_input(tmp_path: Path) -> None:
     state = tmp_path / "s"
     cases = [

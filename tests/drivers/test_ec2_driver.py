@@ -12,7 +12,7 @@ from onetui.engine.loop import Engine
 from onetui.ops import instantiate
 from onetui.ops import vm_actions as actions
 from onetui.store import Store
-from tests.ec2.helpers import client, driver_calls, ec2_host, instances, seed, userdata
+from tests.beds.ec2 import client, driver_calls, ec2_host, instances, seed, userdata
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from onetui.errors import UserError
 from onetui.integrations.nginx import LoadBalancer
 from onetui.runtime.compose import build_engine
 from onetui.store import Store
-from tests.services.conftest import Client, get, seen, serve
+from tests.beds.nginx import Client, get, seen, serve
 
 PORT = 8081
 WEB = 'CPU = 0.5\nMEMORY = 128\nNIC = [ NETWORK = "webnet" ]\n'
@@ -62,6 +62,7 @@ def settle(url: str, names: set[str]) -> None:
         time.sleep(0.1)
 
 
+@pytest.mark.slow
 def test_scale_2_4_1_with_the_upstream_following(store: Store, tmp_path: Path,
                                                  nginx: tuple[LoadBalancer, str]) -> None:
     lb, url = nginx

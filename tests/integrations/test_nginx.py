@@ -11,7 +11,7 @@ import pytest
 from onetui.data import TEMPLATES
 from onetui.errors import UserError
 from onetui.integrations.nginx import LoadBalancer, NginxError, replace_upstream, upstream_servers
-from tests.services.conftest import Client, seen
+from tests.beds.nginx import Client, seen
 
 SEED = (TEMPLATES / "nginx.conf").read_text()
 

@@ -19,7 +19,7 @@ from onetui.ops.passwords import ALPHABET
 from onetui.runtime.compose import build_engine
 from onetui.store import Store
 from onetui.view import handout
-from tests.cli.helpers import onetui
+from tests.beds.cli import onetui
 from tests.engine.test_engine import node
 
 MASTER = ('NAME = master\nCPU = 1\nMEMORY = 512\nOS = [ kernel = "/boot/vmlinuz" ]\n'
@@ -122,6 +122,7 @@ def test_a_seat_whose_ssh_never_answers_fails_with_the_reason(store: Store,
     assert not any(store.labs.password(lab.id, n) in events for n in (1, 2))
 
 
+@pytest.mark.slow
 def test_show_creds_and_handouts_from_the_command_line(store: Store, lab_env: Engine,
                                                        state_dir: Path, tmp_path: Path) -> None:
     labs.create(store, spec(seats=2, expires="2099-12-18"))

@@ -22,8 +22,8 @@ from onetui.remote.hostkeys import pinned_keys
 from onetui.runtime.compose import build_engine
 from onetui.store import Store
 from onetui.view import handout
-from tests.cli.helpers import onetui
-from tests.engine.test_qemu import GUEST, POOL, TESTBED, qemu  # noqa: F401
+from tests.beds.cli import onetui
+from tests.beds.virt import GUEST, POOL, TESTBED
 
 ADMIN_KEY = TESTBED / "admin" / "id_ed25519"
 SEAT_TEMPLATE = (
@@ -66,7 +66,7 @@ def seat_rows(store: Store) -> list[dict]:
 
 @pytest.mark.skipif(not ADMIN_KEY.exists(),
                     reason="no lab admin key: run scripts/testbed/virt.sh guest")
-def test_a_lab_of_real_seats_hands_out_logins_that_work(qemu, store: Store) -> None:  # noqa: F811
+def test_a_lab_of_real_seats_hands_out_logins_that_work(qemu, store: Store) -> None:
     store.hosts.add("kvm1", "libvirt", {"uri": "qemu:///system", "domain_type": "qemu"})
     store.networks.add("labnet", "127.0.3.10", "127.0.3.30")
     store.templates.add("linux-master", SEAT_TEMPLATE)

@@ -12,8 +12,8 @@ from onetui.ops import instantiate
 from onetui.ops import vm_actions as actions
 from onetui.runtime.compose import build_engine
 from onetui.store import Store
-from tests.sge.conftest import bed
-from tests.sge.test_live import wait_for
+from tests.beds.sge import bed
+from tests.integrations.test_sge_master import wait_for
 
 WORKER = ('NAME = node3\nCPU = 1\nMEMORY = 256\n'
           'SGE = [ QUEUE = "all.q", HOSTGROUP = "@allhosts", SLOTS = 1 ]\n')

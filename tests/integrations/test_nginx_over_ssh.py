@@ -14,8 +14,8 @@ from pathlib import Path
 
 from onetui.integrations.nginx import LoadBalancer, NginxError
 from onetui.remote.ssh import Pool, resolve
-from tests.services.conftest import get, serve
-from tests.sge.conftest import BED, KEY, PORT, USER
+from tests.beds.nginx import get, serve
+from tests.beds.sge import BED, KEY, PORT, USER
 
 
 def test_upstream_rewritten_over_ssh(sge_bed: Path, known_hosts: Path, tmp_path: Path) -> None:

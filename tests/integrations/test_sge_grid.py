@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from onetui.integrations.sge.grid import GridError, parse_qhost, parse_qstat, render_qstat
-from tests.cli.helpers import onetui, onetui_json
+from tests.beds.cli import onetui, onetui_json
 
 FIX = Path(__file__).parent / "fixtures"
 

@@ -34,7 +34,7 @@ async def run(path: Path) -> None:
     start = time.perf_counter()
     app = OnetuiApp(path, cfg={}, run_engine=False)
     async with app.run_test(size=(160, 50)) as pilot:
-        vms = app.query_one(VmsPane)
+        vms = app.screen.query_one(VmsPane)
         while vms.row_count < VMS:
             await pilot.pause(0.01)
         await pilot.pause()
@@ -46,9 +46,9 @@ async def run(path: Path) -> None:
                 for vm_id in range(base, base + CHANGED):
                     store.vms.transition(vm_id, "hold" if round_ % 2 == 0 else "pend")
                 t0 = time.perf_counter()
-                delta = app.view.poll()
+                delta = app.screen.view.poll()
                 t1 = time.perf_counter()
-                app.apply(delta, None)
+                app.screen.apply(delta, None)
                 t2 = time.perf_counter()
                 await pilot.pause()
                 ticks.append((t1 - t0, t2 - t1, time.perf_counter() - t2))

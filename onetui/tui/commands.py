@@ -1,4 +1,6 @@
-"""Every console action in the command palette (`:` or ctrl+p)."""
+"""Every dashboard action in the command palette (`:` or ctrl+p). The provider belongs to
+the dashboard (its `COMMANDS`): the palette opened over another screen does not offer
+actions on panes that are not there."""
 
 from __future__ import annotations
 
@@ -18,9 +20,9 @@ ACTIONS = (
     ("Show details of the selection", "details", "enter"),
     ("Filter the focused table", "filter", "/"),
     ("Enable or disable the selected host", "toggle_host", "D"),
-    ("Pick a theme", "change_theme", "t"),
-    ("Show all keys", "help", "?"),
-    ("Quit", "quit", "q"),
+    ("Pick a theme", "app.change_theme", "t"),
+    ("Show all keys", "app.help", "?"),
+    ("Quit", "app.quit", "q"),
 )
 
 
@@ -30,5 +32,6 @@ class ActionsProvider(Provider):
         for title, action, key in ACTIONS:
             score = matcher.match(f"{title} {key}")
             if score > 0:
+                # run on the screen the palette was opened over (the dashboard)
                 yield Hit(score, matcher.highlight(title),
-                          partial(self.app.run_action, action), help=f"key: {key}")
+                          partial(self.screen.run_action, action), help=f"key: {key}")

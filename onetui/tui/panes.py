@@ -1,13 +1,18 @@
-"""The dashboard's live panes: tables updated in place, row by row, keyed by id."""
+"""The dashboard's live panes (tables updated in place, row by row, keyed by id) and its
+status line. Their keys name actions of the screen they sit on (`screen.…`)."""
 
 from __future__ import annotations
 
 import re
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from rich.text import Text
 from textual.binding import Binding
+from textual.coordinate import Coordinate
+from textual.reactive import reactive
+from textual.widget import Widget
 from textual.widgets import DataTable
 
 from onetui.integrations.sge.grid import Grid
@@ -15,7 +20,20 @@ from onetui.model import Event, age
 from onetui.view.rows import HOST_COLUMNS, NUMERIC, SERVICE_COLUMNS, VM_COLUMNS, stamp
 
 
-class LivePane(DataTable):
+class Table(DataTable):
+    """A DataTable that draws again once it has measured the rows just added.
+
+    DataTable measures new rows (column widths, virtual size) when it is next idle, but
+    keeps the lines it drew before that in its render cache: a frame painted in between
+    (the screen repaints as soon as the handler that added the rows returns, often before
+    the table's own idle) would stay on screen, every column cut at its header's width,
+    until some later change. A new virtual size means new measures: drop those lines."""
+
+    def watch_virtual_size(self) -> None:
+        self.notify_style_update()  # DataTable's: clears its render caches and refreshes
+
+
+class LivePane(Table):
     """A table whose rows are kept by id; `apply` puts and drops rows without a rebuild,
     so the cursor and scroll position stay where the admin left them."""
 
@@ -40,13 +58,15 @@ class LivePane(DataTable):
     def _cells(self, row: tuple[str, ...]) -> list[Text]:
         return [self.cell(c, v) for c, v in zip(self.COLUMNS, row, strict=True)]
 
-    def visible(self, row: tuple[str, ...]) -> bool:
+    def shows(self, row: tuple[str, ...]) -> bool:
+        """Whether the filter lets the row through (not `visible`: that is Textual's CSS
+        visibility of the widget itself)."""
         if self.filter is None:
             return True
         pattern, invert = self.filter
         return bool(pattern.search(" ".join(row))) != invert
 
-    def apply(self, rows: dict[int, tuple[str, ...] | None], full: bool = False) -> None:
+    def apply(self, rows: Mapping[int, tuple[str, ...] | None], full: bool = False) -> None:
         if full:
             self.rows_by_id = {i: r for i, r in rows.items() if r is not None}
             self.rebuild()
@@ -61,7 +81,7 @@ class LivePane(DataTable):
             old = self.rows_by_id.get(rid)
             self.rows_by_id[rid] = row
             shown = key in self.rows
-            if not self.visible(row):
+            if not self.shows(row):
                 if shown:
                     self.remove_row(key)
             elif not shown:
@@ -79,7 +99,7 @@ class LivePane(DataTable):
         self.clear()
         for rid in sorted(self.rows_by_id):
             row = self.rows_by_id[rid]
-            if self.visible(row):
+            if self.shows(row):
                 self.add_row(*self._cells(row), key=str(rid))
         if selected is not None and str(selected) in self.rows:
             self.move_cursor(row=self.get_row_index(str(selected)))
@@ -112,32 +132,36 @@ class LivePane(DataTable):
 class HostsPane(LivePane):
     COLUMNS = HOST_COLUMNS
     TITLE = "Hosts"
-    BINDINGS = [Binding("enter", "app.show_host", "Details", show=True),
-                Binding("D", "app.toggle_host", "Enable/disable", show=True)]
+    BINDINGS = [Binding("enter", "screen.show_host", "Details", show=True),
+                Binding("D", "screen.toggle_host", "Enable/disable", show=True)]
 
 
 class ServicesPane(LivePane):
     COLUMNS = SERVICE_COLUMNS
     TITLE = "Services"
-    BINDINGS = [Binding("plus,equals_sign", "app.scale(1)", "+1"),
-                Binding("minus", "app.scale(-1)", "-1")]
+    BINDINGS = [Binding("plus,equals_sign", "screen.scale(1)", "+1"),
+                Binding("minus", "screen.scale(-1)", "-1")]
 
 
 class VmsPane(LivePane):
     COLUMNS = VM_COLUMNS
     TITLE = "VMs"
     BINDINGS = [
-        Binding("enter", "app.show_vm", "Details"),
-        Binding("s", "app.vm_action('shutdown')", "Shutdown"),
-        Binding("d", "app.vm_delete", "Delete"),
-        Binding("h", "app.vm_hold", "Hold/release"),
-        Binding("x", "app.vm_ssh", "SSH"),
-        Binding("y", "app.copy_id", "Copy id"),
+        Binding("enter", "screen.show_vm", "Details"),
+        Binding("s", "screen.vm_action('shutdown')", "Shutdown"),
+        Binding("d", "screen.vm_delete", "Delete"),
+        Binding("h", "screen.vm_hold", "Hold/release"),
+        Binding("x", "screen.vm_ssh", "SSH"),
+        Binding("y", "screen.copy_id", "Copy id"),
     ]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.started: dict[int, float] = {}
+
+    def on_mount(self) -> None:  # after LivePane's (Textual calls each class's on_mount)
+        # the state colours are theme variables: a new theme redraws the rows in its colours
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.rebuild())
 
     def cell(self, column: str, value: str) -> Text:
         if column == "STAT":
@@ -153,7 +177,7 @@ class VmsPane(LivePane):
         top = self.scroll_offset.y
         now = time.time()
         for index in range(top, min(top + self.size.height, self.row_count)):
-            key = self.coordinate_to_cell_key((index, 0)).row_key.value
+            key = self.coordinate_to_cell_key(Coordinate(index, 0)).row_key.value
             if key is None or not key.isdigit():
                 continue
             rid = int(key)
@@ -161,10 +185,10 @@ class VmsPane(LivePane):
                 self.update_cell(key, "TIME", age(now - self.started[rid]))
 
 
-class QueuesPane(DataTable):
+class QueuesPane(Table):
     """SGE queue instances as `qstat -f` lists them, their jobs beneath, then pending."""
 
-    BINDINGS = [Binding("enter", "app.show_queue", "Jobs")]
+    BINDINGS = [Binding("enter", "screen.show_queue", "Jobs")]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", **kwargs)
@@ -212,7 +236,7 @@ class QueuesPane(DataTable):
         return key[2:] if key.startswith("q:") else None
 
 
-class EventsPane(DataTable):
+class EventsPane(Table):
     """The event log, newest first."""
 
     KEEP = 300
@@ -237,4 +261,26 @@ class EventsPane(DataTable):
         if events:
             self.sort("#", key=lambda cell: int(str(cell)), reverse=True)
         while self.row_count > self.KEEP:
-            self.remove_row(self.coordinate_to_cell_key((self.row_count - 1, 0)).row_key)
+            self.remove_row(self.coordinate_to_cell_key(Coordinate(self.row_count - 1, 0)).row_key)
+
+
+class StatusLine(Widget):
+    """The line under the panes: who runs the engine, which store, how fresh the panes are.
+    It renders from its reactive attributes; the dashboard only sets them."""
+
+    DEFAULT_CSS = """
+    StatusLine { height: 1; background: $panel; color: $text-muted; padding: 0 1; }
+    """
+    STALE_AFTER = 3.0  # seconds without an applied poll before "live" turns into an age
+
+    engine: reactive[str] = reactive("no engine running")
+    store: reactive[str] = reactive("")
+    refreshed_at: reactive[float] = reactive(0.0)  # the last poll put on screen; 0: none yet
+    now: reactive[float] = reactive(0.0)  # the dashboard's clock, set once a second
+
+    def render(self) -> Text:
+        age = self.now - self.refreshed_at
+        fresh = ("loading…" if not self.refreshed_at else
+                 "live" if age < self.STALE_AFTER else f"refreshed {age:.0f}s ago")
+        # Text, not markup: a store path with `[` in it shows as it is
+        return Text(f"{self.engine}  │  store {self.store}  │  {fresh}")

@@ -64,7 +64,9 @@ async def test_create_form_validates_inline_and_creates(seeded: Path) -> None:
     app = app_for(seeded)
     async with app.run_test(size=(140, 60)) as pilot:
         await pilot.press("c")
-        assert isinstance(app.screen, InstantiateForm)
+        # the templates are read in a worker: the form comes a moment later
+        await until(pilot, lambda: isinstance(app.screen, InstantiateForm)
+                    and bool(app.screen.query("#count")))
         form = app.screen
         form.query_one("#count", Input).value = "3"
         form.query_one("#name", Input).value = "web"
@@ -149,8 +151,7 @@ async def test_details_ssh_palette_help_and_tab(seeded: Path) -> None:
         assert "VIRTUAL MACHINE" in app.screen.body and "LCM STATE" in app.screen.body
         await pilot.press("escape")
         await pilot.press("x")  # no address yet: says so
-        await pilot.pause()
-        assert any("no address" in n.message for n in app._notifications)
+        await until(pilot, lambda: any("no address" in n.message for n in app._notifications))
         await pilot.press("colon")
         await pilot.pause()
         await pilot.press(*"Create VMs", "enter")
@@ -173,8 +174,8 @@ async def test_ssh_hands_over_the_terminal_or_says_how(seeded: Path) -> None:
         await until(pilot, lambda: app.query_one(VmsPane).row_count == 1)
         app.query_one(VmsPane).focus()
         await pilot.press("x")
-        await pilot.pause()
-        assert any("run: ssh 127.0.0.1" in n.message for n in app._notifications)
+        await until(pilot, lambda: any("run: ssh 127.0.0.1" in n.message
+                                       for n in app._notifications))
 
 
 async def test_theme_from_files_state_colours_and_saved_choice(seeded: Path) -> None:
@@ -208,7 +209,8 @@ async def test_add_ec2_workers_with_e(moto: str, seeded: Path) -> None:
     app = app_for(seeded)
     async with app.run_test(size=(140, 42)) as pilot:
         await pilot.press("e")
-        assert isinstance(app.screen, Ec2Prompt)
+        await until(pilot, lambda: isinstance(app.screen, Ec2Prompt)
+                    and bool(app.screen.query("#count")))
         await pilot.press("backspace", "2", "enter")  # two workers of the default template
         await until(pilot, lambda: [r[2] for r in app.query_one(VmsPane).rows_by_id.values()]
                     == ["runn", "runn"], tries=200)

@@ -130,6 +130,46 @@ async def test_refusals_from_create_reach_the_admin(lab_store: Path) -> None:
             assert store.labs.list() == [] and store.vms.list() == []
 
 
+async def test_a_lab_action_that_fails_says_why_on_screen(lab_store: Path) -> None:
+    """The lab is removed by another connection while the screen still shows it: the
+    actions fail for real in their workers, and the app's one worker-error handler puts
+    each failure on screen, in red (before, `y` failed without a word)."""
+    with Store(lab_store) as store:  # no engine: the host is monitored by hand
+        store.hosts.set_monitor(1, "on", {"TCPU": 800, "FCPU": 800, "ACPU": 800,
+                                          "TMEM": 8192, "FMEM": 8192, "RVM": 0})
+        labs.create(store, labs.LabSpec("os1", "master", 2), {})
+    app = OnetuiApp(lab_store, cfg={}, run_engine=False)
+    async with app.run_test(size=(150, 44)) as pilot:
+        await pilot.press("L")
+        await until(pilot, lambda: on(app, LabsScreen, "#seats"))
+        screen = app.screen
+        await until(pilot, lambda: len(screen.query_one(SeatsPane).rows_by_id) == 2)
+        screen.query_one(SeatsPane).focus()
+
+        await pilot.press("p")  # a new password for seat 1: asked first
+        await until(pilot, lambda: on(app, Confirm, "#yes"))
+        with Store(lab_store) as other:  # the screen does not poll under the dialog
+            other.labs.delete(1)
+        await pilot.press("y")
+        await until(pilot, lambda: "no lab 'os1'" in notes(app))
+
+        # copy the login of the (gone) seat: called at once, before a poll drops the row
+        with Store(lab_store) as other:
+            os2 = labs.create(other, labs.LabSpec("os2", "master", 2), {}).id
+        await until(pilot, lambda: [r[1] for r in screen.query_one(LabsPane).rows_by_id
+                                    .values()] == ["os2"]
+                    and len(screen.query_one(SeatsPane).rows_by_id) == 2)
+        with Store(lab_store) as other:
+            other.labs.delete(os2)
+        screen.action_copy()
+        await until(pilot, lambda: f"no lab {os2}" in notes(app))
+
+        errors = [n.message for n in app._notifications if n.severity == "error"]
+        assert any(m.startswith("no lab 'os1'") for m in errors)
+        assert any(m.startswith(f"no lab {os2}") for m in errors)
+        assert app.clipboard == ""  # nothing was copied
+
+
 def test_the_form_says_what_is_wrong_next_to_each_field() -> None:
     good = {"name": "os1", "template": "master", "seats": "3", "user": "student%02i",
             "expires": ""}

@@ -1,28 +1,34 @@
 """What the admin sees, at 120x40, pinned as snapshots (pytest-textual-snapshot): the
 dashboard, a VM's detail screen and the instantiate form. Seeded data with fixed times
-(created in the future, so TIME shows 00 00:00:00) and a fixed store path keep them stable.
+(created in the future, so TIME shows 00 00:00:00) keeps them stable; the store lives under
+the test's tmp_path, made the home folder, so the status line shows the same
+`~/onetui-snapshot-state/onetui.db` in every run.
 Update on purpose with: pytest tests/tui/test_snapshots.py --snapshot-update"""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
+from textual.widgets import DataTable
 
 from onetui.data import TEMPLATES
 from onetui.ops import instantiate
 from onetui.store import Store
 from onetui.tui.app import OnetuiApp
+from onetui.tui.panes import StatusLine, VmsPane
 
-FIXED = Path("/tmp/onetui-snapshot-state")
 WHEN = 4_000_000_000.0  # far ahead: every age reads 0, every stamp is the same
 
 
 @pytest.fixture
-def snapshot_app() -> OnetuiApp:
-    shutil.rmtree(FIXED, ignore_errors=True)
-    with Store.open(FIXED) as store:
+def snapshot_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> OnetuiApp:
+    monkeypatch.setenv("HOME", str(tmp_path))  # the status line shows the store as ~/…
+    # "live" stays "live": polls pause under a dialog, and on a loaded machine opening one
+    # can take the seconds after which the line would say "refreshed 4s ago"
+    monkeypatch.setattr(StatusLine, "STALE_AFTER", 3600.0)
+    state_dir = tmp_path / "onetui-snapshot-state"
+    with Store.open(state_dir) as store:
         for name in ("ursa03", "ursa04"):
             store.hosts.add(name, "libvirt", {"uri": "test:///default"})
         store.hosts.set_monitor(1, "on", {"TCPU": 800, "FCPU": 300, "ACPU": 550,
@@ -41,13 +47,21 @@ def snapshot_app() -> OnetuiApp:
         store.db.conn.execute("UPDATE events SET at = ?", (WHEN,))
         store.db.conn.execute("UPDATE hosts SET monitored_at = ?, created_at = ?",
                               (WHEN, WHEN))
-    return OnetuiApp(FIXED / "onetui.db", cfg={}, run_engine=False)
+    return OnetuiApp(state_dir / "onetui.db", cfg={}, run_engine=False)
+
+
+def _measured(app: OnetuiApp) -> bool:
+    """The first poll is on screen and every table has measured its rows and columns (a
+    DataTable does that when it is next idle, which a loaded machine can delay: a dialog
+    opened before it would cover a table still drawn at its headers' widths)."""
+    return app.query_one(VmsPane).row_count == 4 and all(
+        table.virtual_size.height == table.row_count + 1 for table in app.query(DataTable))
 
 
 async def _settle(pilot) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(30):
+    for _ in range(200):
         await pilot.pause(0.05)
-        if pilot.app.query_one("VmsPane").row_count == 4:
+        if _measured(pilot.app):
             break
     await pilot.pause(0.3)
 
@@ -69,6 +83,10 @@ def test_instantiate_form(snap_compare, snapshot_app: OnetuiApp) -> None:  # typ
     async def open_form(pilot) -> None:  # type: ignore[no-untyped-def]
         await _settle(pilot)
         await pilot.press("c")
+        for _ in range(60):  # the templates are read in a worker: the form comes after
+            await pilot.pause(0.05)
+            if pilot.app.screen.query("#count"):
+                break
         await pilot.pause(0.3)
         form = pilot.app.screen
         form.query_one("#template").value = "xen.local01"

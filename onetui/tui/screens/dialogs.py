@@ -4,6 +4,7 @@ and the filter prompt. They never touch drivers: they return what the admin aske
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,8 +16,33 @@ from onetui.errors import UserError
 from onetui.model import has_index
 from onetui.template import TemplateError, parse_requirements
 
+ResultT = TypeVar("ResultT")
 
-class Detail(ModalScreen[None]):
+
+class Dialog(ModalScreen[ResultT]):
+    """A box in the middle of the screen over the dimmed one below: every dialog of the
+    console (the Labs form too). The boxes are found by id: a large one for details and
+    forms (`#detail`, `#form`), a small one for a question or a line (`#confirm`,
+    `#prompt`)."""
+
+    DEFAULT_CSS = """
+    Dialog { align: center middle; }
+    Dialog #detail { width: 90%; height: 90%; border: round $accent; background: $surface;
+                     padding: 0 1; }
+    Dialog #form { width: 90%; height: 90%; border: round $accent; background: $surface;
+                   padding: 0 1; }
+    Dialog #confirm { width: 84; height: auto; border: round $accent; background: $surface;
+                      padding: 1 2; }
+    Dialog #prompt { width: 84; height: auto; border: round $accent; background: $surface;
+                     padding: 1 2; }
+    /* Label's own `.error` variant (a muted background) stays: only its colour is ours */
+    Dialog Label.error { color: $error; height: auto; }
+    Dialog .hint { color: $text-muted; }
+    Dialog .buttons { height: auto; margin-top: 1; }
+    """
+
+
+class Detail(Dialog[None]):
     """Everything about one object, as `vm show` / `host show` print it."""
 
     BINDINGS = [Binding("escape,q,enter", "dismiss", "Close")]
@@ -35,7 +61,7 @@ class Detail(ModalScreen[None]):
         self.dismiss(None)
 
 
-class Confirm(ModalScreen[bool]):
+class Confirm(Dialog[bool]):
     BINDINGS = [Binding("escape,n", "no", "No"), Binding("y", "yes", "Yes")]
 
     def __init__(self, question: str) -> None:
@@ -59,7 +85,7 @@ class Confirm(ModalScreen[bool]):
         self.dismiss(False)
 
 
-class Prompt(ModalScreen[str | None]):
+class Prompt(Dialog[str | None]):
     """One line of input (the `/` filter)."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
@@ -80,7 +106,7 @@ class Prompt(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class TrustKey(ModalScreen[bool]):
+class TrustKey(Dialog[bool]):
     """An SSH host key onetui does not know: show its fingerprint; trust it only when the
     admin says it is the host's own (never automatically)."""
 
@@ -169,9 +195,14 @@ def overrides_from(values: dict[str, str]) -> dict[str, str]:
     return out
 
 
-class InstantiateForm(ModalScreen[Instantiate | None]):
+class InstantiateForm(Dialog[Instantiate | None]):
     """Choose a stored template (with its text), name pattern, count, host or REQUIREMENTS,
     CPU/MEMORY, hold. Each field says what is wrong with it, next to it."""
+
+    DEFAULT_CSS = """
+    InstantiateForm #preview { color: $text-muted; border: dashed $primary 30%; height: auto;
+                               max-height: 12; }
+    """
 
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "submit", "Create")]
 
@@ -271,7 +302,7 @@ class AddWorkers:
     count: int
 
 
-class Ec2Prompt(ModalScreen[AddWorkers | None]):
+class Ec2Prompt(Dialog[AddWorkers | None]):
     """`e`: how many EC2 workers (1) of which template (the last used); Enter accepts."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
@@ -308,5 +339,6 @@ class Ec2Prompt(ModalScreen[AddWorkers | None]):
         self.dismiss(None)
 
 
-def error_text(exc: Exception) -> str:
+def error_text(exc: BaseException) -> str:
+    """Short for the admin: a refusal as it reads; anything else with its type."""
     return str(exc) if isinstance(exc, UserError | TemplateError) else repr(exc)

@@ -1,9 +1,9 @@
 """The Labs screen (the console's SSH pane): labs on the left, the selected lab's seats on
 the right with their logins; reveal, copy, reset, hand-outs, and SSH into a seat.
 
-Like the dashboard it reads the store in a thread worker and re-arms its timer when the
-read is done, so polls never overlap; it pauses under a modal and while the terminal is
-handed to `ssh`. Passwords are opened only for the rows the admin revealed.
+Like the dashboard it reads the store in a thread worker whose result re-arms the next
+read (`ConsoleScreen.poll`), so polls never overlap; it pauses under a modal and while the
+terminal is handed to `ssh`. Passwords are opened only for the rows the admin revealed.
 """
 
 from __future__ import annotations
@@ -16,10 +16,9 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
-from textual.timer import Timer
+from textual.message import Message
+from textual.reactive import var
 from textual.widgets import Button, Footer, Input, Label, Select, Static
-from textual.worker import Worker, WorkerState
 
 from onetui.errors import UserError
 from onetui.integrations.accounts import USER_RE
@@ -27,23 +26,15 @@ from onetui.model import expand_name, has_index
 from onetui.model.labs import Lab
 from onetui.ops import labs
 from onetui.store.records import check_name
+from onetui.tui.messages import Notice
 from onetui.tui.panes import LivePane
-from onetui.tui.screens.dialogs import Prompt, error_text
+from onetui.tui.screens.base import ConsoleScreen
+from onetui.tui.screens.dialogs import Dialog, Prompt
 from onetui.view import handout
 from onetui.view.live import LabSnapshot, LabView
 from onetui.view.rows import LAB_COLUMNS, SEAT_COLUMNS
 
-REFRESH = 1.0
-
-CSS = """
-LabsScreen { layout: vertical; }
-#labs-body { height: 1fr; }
-#labs-list { width: 36; border: round $primary 40%; }
-#labs-right { width: 1fr; }
-#lab-header { height: auto; padding: 0 1; color: $text-muted; }
-#seats { border: round $primary 40%; height: 1fr; }
-#labs-list:focus, #seats:focus { border: round $accent; }
-"""
+NO_LABS = "no labs yet: n makes one (or `onetui lab create`)"
 
 
 class LabsPane(LivePane):
@@ -56,8 +47,41 @@ class SeatsPane(LivePane):
     TITLE = "Seats"
 
 
-class LabsScreen(Screen[None]):
-    CSS = CSS
+# -- what the Labs screen's workers post back (to the screen itself) ------------------------
+
+class LabRows(Message, bubble=False):
+    """One poll's reading; None when the read failed (the app reported why)."""
+
+    def __init__(self, snapshot: LabSnapshot | None) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+
+
+class SeatLogin(Message, bubble=False):
+    """The `ssh` command line into a seat, to hand the terminal to."""
+
+    def __init__(self, argv: list[str]) -> None:
+        super().__init__()
+        self.argv = argv
+
+
+class LabChoices(Message, bubble=False):
+    """What the new-lab form offers: master templates and networks."""
+
+    def __init__(self, templates: list[str], networks: list[str]) -> None:
+        super().__init__()
+        self.templates = templates
+        self.networks = networks
+
+
+class LabMade(Message, bubble=False):
+    def __init__(self, lab_id: int) -> None:
+        super().__init__()
+        self.lab_id = lab_id
+
+
+class LabsScreen(ConsoleScreen):
+    CSS_PATH = "labs.tcss"
     BINDINGS = [
         Binding("escape,L", "app.pop_screen", "Back"),
         Binding("n", "new_lab", "New lab"),
@@ -71,66 +95,54 @@ class LabsScreen(Screen[None]):
         Binding("o", "handout", "Hand-outs"),
         Binding("plus", "extend", "Extend"),
         Binding("D", "destroy", "Destroy lab"),
+        Binding("slash", "filter", "Filter"),
     ]
+
+    lab_id: var[int | None] = var(None, init=False)
+    """The selected lab: the one whose seats show (chosen in the list, or the first)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.view: LabView | None = None
-        self.lab_id: int | None = None
         self.current: Lab | None = None
         self.revealed: set[int] = set()
         self.reveal_all = False
-        self._polling = False
-        self._timer: Timer | None = None  # the one pending poll: never two chains of them
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="labs-body"):
             yield LabsPane(id="labs-list")
             with Vertical(id="labs-right"):
-                yield Static("no labs yet: n makes one (or `onetui lab create`)",
-                             id="lab-header", markup=False)
+                yield Static(NO_LABS, id="lab-header", markup=False)
                 yield SeatsPane(id="seats")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.view = LabView(self.app.store)  # type: ignore[attr-defined]
+        self.view = LabView(self.console.store)
         self.query_one(SeatsPane).focus()
         self.poll()
 
+    def watch_lab_id(self) -> None:
+        """Another lab: its seats start masked, and the last lab's rows go at once."""
+        self.revealed.clear()
+        self.reveal_all = False
+        self.query_one(SeatsPane).apply({}, full=True)
+
     # -- live rows ---------------------------------------------------------------------
 
-    def poll(self) -> None:
-        """Re-armed by the previous poll's end; skipped under a modal or a handed-over
-        terminal (tried again a second later)."""
-        if self._polling or not self.is_attached:
-            return
-        if self.app.screen is not self or getattr(self.app, "suspended_for_ssh", False):
-            self._rearm()
-            return
-        self._polling = True
-        self._fetch(self.lab_id, set(self.revealed), self.reveal_all)
+    @work(thread=True, group="labs", exit_on_error=False)
+    def read(self) -> None:
+        rows = LabRows(None)
+        try:
+            assert self.view is not None
+            rows = LabRows(self.view.poll(self.lab_id, set(self.revealed), self.reveal_all))
+        finally:
+            # also after a failure (the app reports it): the handler re-arms the poll
+            self.post_message(rows)
 
-    @work(thread=True, exclusive=True, group="labs", exit_on_error=False)
-    def _fetch(self, lab_id: int | None, revealed: set[int], reveal_all: bool) -> LabSnapshot:
-        assert self.view is not None
-        return self.view.poll(lab_id, revealed, reveal_all)
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "labs" or event.state not in (WorkerState.SUCCESS,
-                                                               WorkerState.ERROR):
-            return
-        self._polling = False
-        if event.state == WorkerState.SUCCESS and event.worker.result is not None:
-            self.show(event.worker.result)
-        elif event.worker.error is not None:
-            self.notify(f"labs: {error_text(event.worker.error)}", severity="error")
-        if self.is_attached:
-            self._rearm()
-
-    def _rearm(self) -> None:
-        if self._timer is not None:
-            self._timer.stop()
-        self._timer = self.set_timer(REFRESH, self.poll)
+    def on_lab_rows(self, message: LabRows) -> None:
+        if message.snapshot is not None:
+            self.show(message.snapshot)
+        self.polled()
 
     def show(self, snap: LabSnapshot) -> None:
         labs_pane, seats = self.query_one(LabsPane), self.query_one(SeatsPane)
@@ -139,32 +151,19 @@ class LabsScreen(Screen[None]):
         labs_pane.apply({**snap.labs, **gone})
         shown = snap.lab.id if snap.lab else None
         if shown != self.lab_id:
-            self.lab_id = shown
-            self.revealed.clear()
-            self.reveal_all = False
+            self.lab_id = shown  # the lab asked for is gone, or none was chosen yet
             seats.apply(snap.seats, full=True)
         else:
             seats.apply({**snap.seats, **{i: None for i in seats.rows_by_id
                                           if i not in snap.seats}})
-        self.query_one("#lab-header", Static).update(
-            snap.header or "no labs yet: n makes one (or `onetui lab create`)")
+        self.query_one("#lab-header", Static).update(snap.header or NO_LABS)
 
     def on_data_table_row_highlighted(self, event: LivePane.RowHighlighted) -> None:
         if event.data_table.id == "labs-list" and event.row_key.value is not None:
             chosen = int(event.row_key.value)
             if chosen != self.lab_id:
                 self.lab_id = chosen
-                self.revealed.clear()
-                self.reveal_all = False
-                self.query_one(SeatsPane).apply({}, full=True)
-                self._refresh_now()
-
-    def _refresh_now(self) -> None:
-        """Poll at once (a reveal, another lab), in place of the pending poll."""
-        if not self._polling:
-            if self._timer is not None:
-                self._timer.stop()
-            self.poll()
+                self.poll_now()
 
     # -- selection -----------------------------------------------------------------------
 
@@ -187,12 +186,12 @@ class LabsScreen(Screen[None]):
         seat = self._seat()
         if seat is not None:
             self.revealed ^= {seat}
-            self._refresh_now()
+            self.poll_now()
 
     def action_reveal_all(self) -> None:
         self.reveal_all = not self.reveal_all
         self.revealed.clear()
-        self._refresh_now()
+        self.poll_now()
 
     def action_copy(self) -> None:
         lab, seat = self._lab(), self._seat()
@@ -201,13 +200,12 @@ class LabsScreen(Screen[None]):
 
     @work(thread=True, group="lab-action", exit_on_error=False)
     def _copy(self, lab: Lab, number: int) -> None:
-        store = self.app.store  # type: ignore[attr-defined]
+        store = self.console.store
         seat = store.labs.seat(lab.id, number)
         text = (f"{handout.ssh_command(seat.username, seat.ip, seat.port)}\n"
                 f"password: {store.labs.password(lab.id, number)}\n")
-        self.app.call_from_thread(self.app.copy_to_clipboard, text)
-        self.app.call_from_thread(self.notify, f"copied the login of seat {number} "
-                                  f"({seat.username}) to the clipboard")
+        self.app.post_message(Notice(f"copied the login of seat {number} ({seat.username}) "
+                                     "to the clipboard", clipboard=text))
 
     def action_ssh(self, admin: bool) -> None:
         lab, seat = self._lab(), self._seat()
@@ -216,13 +214,12 @@ class LabsScreen(Screen[None]):
 
     @work(thread=True, group="lab-action", exit_on_error=False)
     def _ssh(self, lab: Lab, seat: int, admin: bool) -> None:
-        try:
-            argv = handout.ssh_argv(self.app.store, lab, seat, admin=admin)  # type: ignore[attr-defined]
-        except UserError as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error")
-            return
+        self.post_message(SeatLogin(handout.ssh_argv(self.console.store, lab, seat,
+                                                     admin=admin)))
+
+    def on_seat_login(self, message: SeatLogin) -> None:
         # the terminal is handed over from the event loop, where suspend() must run
-        self.app.call_from_thread(self.app.run_in_terminal, argv)  # type: ignore[attr-defined]
+        self.console.run_in_terminal(message.argv)
 
     def action_reset_password(self) -> None:
         lab, seat = self._lab(), self._seat()
@@ -244,7 +241,7 @@ class LabsScreen(Screen[None]):
                       lambda: self._do(labs.destroy, lab.name))
 
     def _ask(self, question: str, then: Any) -> None:
-        self.app.confirm(question, then)  # type: ignore[attr-defined]
+        self.console.confirm(question, then)
 
     def action_extend(self) -> None:
         lab = self._lab()
@@ -271,45 +268,45 @@ class LabsScreen(Screen[None]):
     def _write_handout(self, lab: Lab, path: str) -> None:
         fmt = "md" if path.endswith(".md") else "text"
         try:
-            written = handout.write_private(path, handout.slips(self.app.store, lab, fmt))  # type: ignore[attr-defined]
+            written = handout.write_private(path, handout.slips(self.console.store, lab, fmt))
         except OSError as exc:
-            self.app.call_from_thread(self.notify, f"{path}: {exc.strerror}", severity="error")
-            return
-        self.app.call_from_thread(self.notify, f"wrote {lab.seats} slip(s) to {written}")
+            raise UserError(f"{path}: {exc.strerror}") from exc  # short, as the app shows it
+        self.app.post_message(Notice(f"wrote {lab.seats} slip(s) to {written}"))
 
     @work(thread=True, group="lab-action", exit_on_error=False)
     def _do(self, action: Any, *args: str) -> None:
-        try:
-            result = action(self.app.store, *args)  # type: ignore[attr-defined]
-        except UserError as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
-            return
+        result = action(self.console.store, *args)
         message = result if isinstance(result, str) else f"lab {result.name}: expires " \
                                                           f"{handout.when(result.expires_at)}"
-        self.app.call_from_thread(self.notify, message)
+        self.app.post_message(Notice(message))
+
+    def action_new_lab(self) -> None:
+        self._lab_choices()
 
     @work(thread=True, group="lab-action", exit_on_error=False)
-    def action_new_lab(self) -> None:
-        store = self.app.store  # type: ignore[attr-defined]
-        form = LabForm([t.name for t in store.templates.list()],
-                       [n.name for n in store.networks.list()])
+    def _lab_choices(self) -> None:
+        store = self.console.store
+        self.post_message(LabChoices([t.name for t in store.templates.list()],
+                                     [n.name for n in store.networks.list()]))
+
+    def on_lab_choices(self, message: LabChoices) -> None:
+        if isinstance(self.app.screen, LabForm):
+            return  # `n` pressed twice
 
         def done(spec: labs.LabSpec | None) -> None:
             if spec is not None:
                 self._create(spec)
-        self.app.call_from_thread(self.app.push_screen, form, done)
+        self.app.push_screen(LabForm(message.templates, message.networks), done)
 
-    @work(thread=True, group="lab-action", exit_on_error=False)
+    @work(thread=True, group="lab-create", exit_on_error=False)
     def _create(self, spec: labs.LabSpec) -> None:
-        try:
-            made = labs.create(self.app.store, spec, self.app.cfg)  # type: ignore[attr-defined]
-        except UserError as exc:
-            self.app.call_from_thread(self.notify, error_text(exc), severity="error",
-                                      timeout=15)
-            return
-        self.lab_id = made.id
-        self.app.call_from_thread(self.notify, f"lab {made.name}: {made.seats} seat(s) "
-                                  "created; they come up here")
+        made = labs.create(self.console.store, spec, self.console.cfg)
+        self.post_message(LabMade(made.id))
+        self.app.post_message(Notice(f"lab {made.name}: {made.seats} seat(s) created; they "
+                                     "come up here"))
+
+    def on_lab_made(self, message: LabMade) -> None:
+        self.lab_id = message.lab_id
 
 
 # -- the new-lab form ------------------------------------------------------------------------
@@ -358,7 +355,7 @@ def check_lab_form(values: dict[str, str]) -> dict[str, str]:
     return errors
 
 
-class LabForm(ModalScreen[labs.LabSpec | None]):
+class LabForm(Dialog[labs.LabSpec | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "submit", "Create")]
 
     def __init__(self, templates: list[str], networks: list[str]) -> None:

@@ -1,0 +1,111 @@
+"""What the console's two full screens (the dashboard and Labs) share: their workers run on
+the app, their rows come from one poller that re-arms itself, and `/` filters the focused
+table."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import DataTable
+from textual.worker import ResultType, Worker, WorkType
+
+from onetui.tui.panes import LivePane
+from onetui.tui.screens.dialogs import Prompt
+
+if TYPE_CHECKING:
+    from onetui.tui.app import OnetuiApp
+
+POLL_EVERY = 1.0
+
+
+class ConsoleScreen(Screen[None]):
+    """A screen that reads the store in thread workers and shows what they post back."""
+
+    POLL_EVERY = POLL_EVERY
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._polling = False
+        self._next_poll: Timer | None = None  # the one pending poll: never two chains
+
+    @property
+    def console(self) -> OnetuiApp:
+        """The app, typed: the store, the config and the terminal hand-off live there."""
+        return cast("OnetuiApp", self.app)
+
+    def run_worker(self, work: WorkType[ResultType], name: str | None = "",
+                   group: str = "default", description: str = "",
+                   exit_on_error: bool = True, start: bool = True, exclusive: bool = False,
+                   thread: bool = False) -> Worker[ResultType]:
+        """Every worker (`@work` comes here) runs on the app, not on this screen:
+        `Worker.StateChanged` goes only to the node a worker ran on (it does not bubble),
+        and the app's one handler reports every failure. A worker still posts its result
+        to this screen; one that ends after the screen was closed is simply not shown."""
+        return self.app.run_worker(work, name=name, group=group, description=description,
+                                   exit_on_error=exit_on_error, start=start,
+                                   exclusive=exclusive, thread=thread)
+
+    # -- the poller ------------------------------------------------------------------------
+    # Dolphie's pattern: `poll` starts a read in a thread worker; the handler of the
+    # message the read posts puts the rows on screen, then calls `polled`, which arms the
+    # next poll with a timer. Polls never overlap and never pile up behind a slow store.
+
+    def poll(self) -> None:
+        """Read now, unless a read is under way; while another screen is on top (a modal,
+        Labs over the dashboard) or the terminal is handed to `ssh`, only re-arm."""
+        self._next_poll = None
+        if self._polling or not self.is_attached:
+            return
+        if self.app.screen is not self or self.console.suspended_for_ssh:
+            self._arm()
+            return
+        self._polling = True
+        self.read()
+
+    def read(self) -> object:
+        """A thread worker that reads the store and posts the rows, also when it failed
+        (then with none), so that the chain of polls goes on."""
+        raise NotImplementedError
+
+    def polled(self) -> None:
+        """The read's result is on screen: arm the next poll."""
+        self._polling = False
+        if self.is_attached:
+            self._arm()
+
+    def poll_now(self) -> None:
+        """In place of the pending poll (an action's effect, another lab chosen); when a
+        read is under way, the next one a second later shows it."""
+        if not self._polling:
+            if self._next_poll is not None:
+                self._next_poll.stop()
+            self.poll()
+
+    def _arm(self) -> None:
+        if self._next_poll is not None:
+            self._next_poll.stop()
+        self._next_poll = self.set_timer(self.POLL_EVERY, self.poll)
+
+    # -- `/` ---------------------------------------------------------------------------------
+
+    def default_table(self) -> DataTable | None:
+        """The table `/` filters when no table has the focus."""
+        return None
+
+    def action_filter(self) -> None:
+        focused = self.focused
+        pane = focused if isinstance(focused, DataTable) else self.default_table()
+        if not isinstance(pane, LivePane):
+            self.notify("the filter works on the hosts and VMs tables", severity="warning")
+            return
+        current = pane.border_subtitle.removeprefix("/") if pane.border_subtitle else ""
+
+        def done(text: str | None) -> None:
+            if text is not None:
+                problem = pane.set_filter(text)
+                if problem:
+                    self.notify(problem, severity="error")
+        self.app.push_screen(Prompt(f"Filter {pane.TITLE} (regex; !regex inverts)", current),
+                             done)

@@ -1,0 +1,431 @@
+"""The dashboard: live panes for hosts, VMs, services, SGE queues and events, the status
+line, and the keys that act on them.
+
+Only intents are written from here (the same `onetui.ops` calls as the CLI). Every store
+read and write runs in a thread worker that posts its result as a message; the event loop
+only applies deltas. One poller re-arms itself after each read (`ConsoleScreen.poll`), so
+reads never overlap, and it pauses while another screen is on top or the terminal is
+handed to `ssh`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid as GridBox
+from textual.message import Message
+from textual.widgets import DataTable, Footer
+
+from onetui import config
+from onetui.integrations.sge.master import GridWatch, Master, SgeConfig
+from onetui.ops import instantiate
+from onetui.ops import vm_actions as actions
+from onetui.remote.ssh import HostKeyUnknown, trust
+from onetui.template import TemplateError, parse
+from onetui.tui.commands import ActionsProvider
+from onetui.tui.panes import (
+    EventsPane,
+    HostsPane,
+    LivePane,
+    QueuesPane,
+    ServicesPane,
+    StatusLine,
+    VmsPane,
+)
+from onetui.tui.screens.base import ConsoleScreen
+from onetui.tui.screens.dialogs import (
+    AddWorkers,
+    Detail,
+    Ec2Prompt,
+    Instantiate,
+    InstantiateForm,
+    TrustKey,
+)
+from onetui.tui.screens.labs import LabsScreen
+from onetui.view.describe import host_text, vm_text
+from onetui.view.live import Delta, LiveView
+
+SGE_EVERY = 5.0
+
+
+# -- what the dashboard's workers post back (to the dashboard itself) -----------------------
+
+class Polled(Message, bubble=False):
+    """One poll's reading; `delta` is None when the read failed (the app reported why)."""
+
+    def __init__(self, delta: Delta | None, grid: GridWatch | None = None,
+                 engine: str = "") -> None:
+        super().__init__()
+        self.delta = delta
+        self.grid = grid  # the SGE reading, when this poll asked the master
+        self.engine = engine  # who holds the engine's lease, as the status line says it
+
+
+class Done(Message, bubble=False):
+    """An action was taken: say so, and show its effect at once."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+class DetailRead(Message, bubble=False):
+    def __init__(self, title: str, text: str) -> None:
+        super().__init__()
+        self.title = title
+        self.text = text
+
+
+class SshAddress(Message, bubble=False):
+    """Where `x` connects to ("" while the VM has no address yet)."""
+
+    def __init__(self, vm_id: int, address: str) -> None:
+        super().__init__()
+        self.vm_id = vm_id
+        self.address = address
+
+
+class CreateChoices(Message, bubble=False):
+    """What the instantiate form offers: templates (name → text) and hosts."""
+
+    def __init__(self, templates: dict[str, str], hosts: list[str]) -> None:
+        super().__init__()
+        self.templates = templates
+        self.hosts = hosts
+
+
+class Ec2Choices(Message, bubble=False):
+    """The templates that have an EC2 section, for `e`."""
+
+    def __init__(self, templates: list[str]) -> None:
+        super().__init__()
+        self.templates = templates
+
+
+class Trusted(Message, bubble=False):
+    def __init__(self, host: str, path: str) -> None:
+        super().__init__()
+        self.host = host
+        self.path = path
+
+
+class DashboardScreen(ConsoleScreen):
+    CSS_PATH = "dashboard.tcss"
+    COMMANDS = {ActionsProvider}
+    BINDINGS = [
+        # the app binds q as well; listed first here so the footer keeps it before the
+        # dashboard's own keys
+        Binding("q", "app.quit", "Quit"),
+        Binding("c", "create", "Create"),
+        Binding("e", "add_workers", "Add EC2 workers"),
+        Binding("L", "labs", "Labs"),
+        Binding("slash", "filter", "Filter"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.view: LiveView | None = None  # on mount: it reads the app's store
+        self.grid_watch: GridWatch | None = None
+        self._last_sge = 0.0
+        self._asked: set[str] = set()  # host key fingerprints asked about already
+
+    def compose(self) -> ComposeResult:
+        with GridBox(id="panes"):
+            yield HostsPane(id="hosts")
+            yield VmsPane(id="vms")
+            yield ServicesPane(id="services")
+            yield QueuesPane(id="queues")
+            yield EventsPane(id="events")
+        yield StatusLine(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.view = LiveView(self.console.store)
+        sge = SgeConfig.from_config(self.console.cfg)
+        self.grid_watch = GridWatch(Master(sge)) if sge else None
+        self.query_one(StatusLine).store = shown_path(self.console.store_path)
+        self.query_one(QueuesPane).show(None, None, "", self.grid_watch is not None)
+        self.query_one(VmsPane).focus()
+        self.poll()
+        # the clock, not a poll: TIME and the status line's age move on screen only
+        self.set_interval(self.POLL_EVERY, self._tick)
+
+    def _tick(self) -> None:
+        self.query_one(VmsPane).tick()
+        self.query_one(StatusLine).now = time.time()
+
+    # -- the poll ----------------------------------------------------------------------
+
+    @work(thread=True, group="poll", exit_on_error=False)
+    def read(self) -> None:
+        polled = Polled(None)
+        try:
+            assert self.view is not None
+            delta = self.view.poll()
+            grid = None
+            if self.grid_watch and time.monotonic() - self._last_sge > SGE_EVERY:
+                self._last_sge = time.monotonic()
+                self.grid_watch.poll()
+                grid = self.grid_watch
+            polled = Polled(delta, grid, self._engine_state())
+        finally:
+            # also after a failure (the app reports it): the handler re-arms the poll
+            self.post_message(polled)
+
+    def _engine_state(self) -> str:
+        lease = self.console.store.leader.current()
+        if lease is None or not lease.alive:
+            return "no engine running"
+        if lease.pid == os.getpid():
+            return "engine: this console"
+        return f"engine: pid {lease.pid} on {lease.hostname}"
+
+    def on_polled(self, message: Polled) -> None:
+        if message.delta is not None:
+            self.query_one(StatusLine).engine = message.engine
+            self.apply(message.delta, message.grid)
+        self.polled()
+
+    def apply(self, delta: Delta, grid: GridWatch | None) -> None:
+        """Put the delta on screen: only changed rows are touched."""
+        vms = self.query_one(VmsPane)
+        vms.started.update(delta.vm_started)
+        if delta.hosts or delta.full:
+            self.query_one(HostsPane).apply(delta.hosts, delta.full)
+        if delta.vms or delta.full:
+            vms.apply(delta.vms, delta.full)
+        if delta.services or delta.full:
+            self.query_one(ServicesPane).apply(delta.services, delta.full)
+        if delta.events or delta.full:
+            self.query_one(EventsPane).add(delta.events, delta.full)
+        if grid is not None:
+            self.query_one(QueuesPane).show(grid.grid, grid.stale_since, grid.error, True)
+            if isinstance(grid.problem, HostKeyUnknown):
+                self._ask_trust(grid.problem)
+        self.query_one(StatusLine).refreshed_at = time.time()
+
+    # -- an unknown SGE host key -------------------------------------------------------
+
+    def _ask_trust(self, problem: HostKeyUnknown) -> None:
+        """Once per key: the admin compares the fingerprint and decides."""
+        if problem.fingerprint in self._asked or self.app.screen is not self:
+            return
+        self._asked.add(problem.fingerprint)
+
+        def answered(yes: bool | None) -> None:
+            if yes and self.grid_watch is not None:
+                self._trust(problem)
+        self.app.push_screen(TrustKey(problem.host, problem.key.get_name(),
+                                      problem.fingerprint), answered)
+
+    @work(thread=True, group="action", exit_on_error=False)
+    def _trust(self, problem: HostKeyUnknown) -> None:
+        assert self.grid_watch is not None
+        path = trust(self.grid_watch.master.runner.target, problem.key)
+        self.post_message(Trusted(problem.host, str(path)))
+
+    def on_trusted(self, message: Trusted) -> None:
+        self.notify(f"trusted {message.host}: added to {message.path}")
+        self._last_sge = 0.0  # ask the master again at the next poll
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def default_table(self) -> DataTable:
+        return self.query_one(VmsPane)
+
+    def focused_pane(self) -> DataTable:
+        focused = self.focused
+        return focused if isinstance(focused, DataTable) else self.query_one(VmsPane)
+
+    def selected_vm(self) -> int | None:
+        vm_id = self.query_one(VmsPane).selected_id()
+        if vm_id is None:
+            self.notify("no VM selected", severity="warning")
+        return vm_id
+
+    def on_done(self, message: Done) -> None:
+        self.notify(message.text)
+        self.poll_now()
+
+    @work(thread=True, group="action", exit_on_error=False)
+    def intent(self, action: Any, vm_id: int) -> None:
+        self.post_message(Done(action(self.console.store, vm_id)))
+
+    # -- actions -----------------------------------------------------------------------
+
+    def action_vm_action(self, name: str) -> None:
+        vm_id = self.selected_vm()
+        if vm_id is not None:
+            self.intent(getattr(actions, name), vm_id)
+
+    def action_vm_delete(self) -> None:
+        vm_id = self.selected_vm()
+        if vm_id is not None:
+            self.console.confirm(f"Delete VM {vm_id} now (destroy, remove its disks)?",
+                                 lambda: self.intent(actions.delete, vm_id))
+
+    def action_vm_hold(self) -> None:
+        vm_id = self.selected_vm()
+        if vm_id is not None:
+            state = self.query_one(VmsPane).rows_by_id.get(vm_id, ("", "", ""))[2]
+            self.intent(actions.release if state == "hold" else actions.hold, vm_id)
+
+    def action_copy_id(self) -> None:
+        pane = self.focused_pane()
+        selected = pane.selected_id() if isinstance(pane, LivePane) else None
+        if selected is not None:
+            self.app.copy_to_clipboard(str(selected))
+            self.notify(f"copied {selected}")
+
+    def action_vm_ssh(self) -> None:
+        vm_id = self.selected_vm()
+        if vm_id is not None:
+            self._ssh_address(vm_id)
+
+    @work(thread=True, group="action", exit_on_error=False)
+    def _ssh_address(self, vm_id: int) -> None:
+        vm = self.console.store.vms.get(vm_id)
+        self.post_message(SshAddress(vm_id, vm.info.get("vpn_ip") or vm.ip or ""))
+
+    def on_ssh_address(self, message: SshAddress) -> None:
+        if not message.address:
+            self.notify(f"VM {message.vm_id} has no address yet", severity="warning")
+            return
+        self.console.run_in_terminal(["ssh", message.address])
+
+    def action_labs(self) -> None:
+        self.app.push_screen(LabsScreen())
+
+    def action_details(self) -> None:
+        pane = self.focused_pane()
+        if isinstance(pane, HostsPane):
+            self.action_show_host()
+        elif isinstance(pane, QueuesPane):
+            self.action_show_queue()
+        else:
+            self.action_show_vm()
+
+    def action_show_vm(self) -> None:
+        vm_id = self.selected_vm()
+        if vm_id is not None:
+            self._detail("vm", str(vm_id))
+
+    def action_show_host(self) -> None:
+        host_id = self.query_one(HostsPane).selected_id()
+        if host_id is not None:
+            self._detail("host", str(host_id))
+
+    def action_show_queue(self) -> None:
+        pane = self.query_one(QueuesPane)
+        name = pane.selected_queue()
+        if name and pane.grid:
+            inst = pane.grid.instance(name)
+            jobs = "\n".join(f"{j.number:>7} {j.name:<12} {j.owner:<12} {j.state:<4} "
+                             f"{j.time} {j.slots}" for j in inst.jobs) if inst else ""
+            self.app.push_screen(Detail(f"Queue {name}", jobs or "no jobs running"))
+
+    @work(thread=True, group="action", exit_on_error=False)
+    def _detail(self, kind: str, ref: str) -> None:
+        title, text = (vm_text if kind == "vm" else host_text)(self.console.store, ref)
+        self.post_message(DetailRead(title, text))
+
+    def on_detail_read(self, message: DetailRead) -> None:
+        self.app.push_screen(Detail(message.title, message.text))
+
+    def action_scale(self, step: int) -> None:
+        svc_id = self.query_one(ServicesPane).selected_id()
+        if svc_id is None:
+            self.notify("no service selected", severity="warning")
+            return
+        self._scale(svc_id, step)
+
+    @work(thread=True, group="action", exit_on_error=False)
+    def _scale(self, svc_id: int, step: int) -> None:
+        store = self.console.store
+        svc = store.services.get(svc_id)
+        svc = store.services.scale(svc_id, svc.desired + step, why="from the console")
+        self.post_message(Done(f"service {svc.name}: desired {svc.desired}"))
+
+    def action_toggle_host(self) -> None:
+        host_id = self.query_one(HostsPane).selected_id()
+        if host_id is not None:
+            self._toggle_host(host_id)
+
+    @work(thread=True, group="action", exit_on_error=False)
+    def _toggle_host(self, host_id: int) -> None:
+        """A write: off the event loop, like every other store write from the console."""
+        store = self.console.store
+        host = store.hosts.get(host_id)
+        store.hosts.set_enabled(host_id, not host.enabled)
+        self.post_message(Done(f"host {host.name} "
+                               f"{'disabled' if host.enabled else 'enabled'}"))
+
+    def action_create(self) -> None:
+        self._create_choices()
+
+    @work(thread=True, group="action", exit_on_error=False)
+    def _create_choices(self) -> None:
+        store = self.console.store
+        self.post_message(CreateChoices({t.name: t.body for t in store.templates.list()},
+                                        [h.name for h in store.hosts.list()]))
+
+    def on_create_choices(self, message: CreateChoices) -> None:
+        if isinstance(self.app.screen, InstantiateForm):
+            return  # `c` pressed twice: one form is enough
+
+        def done(request: Instantiate | None) -> None:
+            if request is not None:
+                self._instantiate(request)
+        self.app.push_screen(InstantiateForm(message.templates, message.hosts), done)
+
+    @work(thread=True, group="instantiate", exit_on_error=False)
+    def _instantiate(self, request: Instantiate) -> None:
+        ids = instantiate.create(self.console.store, request.template, request.count,
+                                 request.name, request.hold, request.overrides)
+        self.post_message(Done(f"created VM(s) {', '.join(map(str, ids))}"))
+
+    def action_add_workers(self) -> None:
+        self._ec2_choices()
+
+    @work(thread=True, group="action", exit_on_error=False)
+    def _ec2_choices(self) -> None:
+        ec2 = []
+        for t in self.console.store.templates.list():
+            try:
+                if parse(t.body, t.name).get("EC2") is not None:
+                    ec2.append(t.name)
+            except TemplateError:
+                continue
+        self.post_message(Ec2Choices(ec2))
+
+    @on(Ec2Choices)  # by the decorator: the handler's name from `Ec2…` would be on_ec2choices
+    def ec2_prompt(self, message: Ec2Choices) -> None:
+        if isinstance(self.app.screen, Ec2Prompt):
+            return  # `e` pressed twice
+        cfg = self.console.cfg
+        last = cfg.get("console", {}).get("last_ec2_template")
+
+        def done(request: AddWorkers | None) -> None:
+            if request is not None:
+                cfg.setdefault("console", {})["last_ec2_template"] = request.template
+                with contextlib.suppress(OSError):
+                    config.save_config(cfg)
+                self._instantiate(Instantiate(request.template, request.count, None, False,
+                                              {}))
+        self.app.push_screen(Ec2Prompt(message.templates, last), done)
+
+
+def shown_path(path: os.PathLike[str] | str) -> str:
+    """The store's path as the status line shows it: under the home folder as `~/…`
+    (shorter, and the same for the admin wherever their home is)."""
+    text = os.fspath(path)
+    home = os.path.expanduser("~")
+    if home not in ("", "~", "/") and (text == home or text.startswith(home + os.sep)):
+        return "~" + text[len(home):]
+    return text

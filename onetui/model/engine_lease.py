@@ -12,6 +12,7 @@ class Lease:
     pid: int
     hostname: str
     expires_at: float
+    epoch: int = 0  # the fencing token: grows by one at every takeover
 
     @property
     def alive(self) -> bool:

@@ -32,6 +32,11 @@ class StoreError(UserError):
     """The store cannot be opened or written (permissions, a newer schema, lasting lock)."""
 
 
+class Deposed(StoreError):
+    """A fenced write refused: another engine took the lease over. The writer must stop
+    acting at once (whatever it was doing) and go back to waiting."""
+
+
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
     text = str(exc).lower()
     return "locked" in text or "busy" in text
@@ -44,6 +49,8 @@ class Database:
         self.path = Path(path)
         self._lock = threading.RLock()
         self._in_tx = False
+        # (owner, epoch) of the engine whose lease every fenced write must still hold
+        self.fence: tuple[str, int] | None = None
         self.conn = self._connect()
         self._migrate()
 
@@ -84,8 +91,13 @@ class Database:
         return int(self.read("PRAGMA user_version")[0][0])
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Cursor]:
-        """A write transaction: all of it lands, or none of it (nothing half-written)."""
+    def transaction(self, *, fenced: bool = True) -> Iterator[sqlite3.Cursor]:
+        """A write transaction: all of it lands, or none of it (nothing half-written).
+
+        While an engine leads through this connection (`fence` set), every write first
+        checks, inside the same transaction, that the lease is still that engine's (owner
+        and epoch): a deposed engine's write is refused with `Deposed` and rolled back, so
+        two engines never both write, whatever the deposed one was in the middle of."""
         with self._lock:
             if self._in_tx:  # nested use joins the outer transaction
                 yield self.conn.cursor()
@@ -93,7 +105,10 @@ class Database:
             self._retry(lambda: self.conn.execute("BEGIN IMMEDIATE"))
             self._in_tx = True
             try:
-                yield self.conn.cursor()
+                cur = self.conn.cursor()
+                if fenced and self.fence is not None:
+                    self._check_fence(cur, self.fence)
+                yield cur
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 raise
@@ -101,6 +116,13 @@ class Database:
                 self._retry(lambda: self.conn.execute("COMMIT"))
             finally:
                 self._in_tx = False
+
+    def _check_fence(self, cur: sqlite3.Cursor, fence: tuple[str, int]) -> None:
+        row = cur.execute("SELECT owner, epoch FROM leader WHERE id = 1").fetchone()
+        if row is None or (row["owner"], row["epoch"]) != fence:
+            holder = f"engine {row['owner']} (epoch {row['epoch']})" if row else "nobody"
+            raise Deposed(f"{self.path}: this engine (epoch {fence[1]}) lost the lease to "
+                          f"{holder}; it stops acting")
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:

@@ -174,4 +174,11 @@ ALTER TABLE seats ADD COLUMN ready_at REAL;
 CREATE INDEX seats_vm ON seats(vm_id);
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3]
+# The engine lease's epoch (the fencing token): it grows by one at every takeover and is
+# kept in meta, so it never goes back even when the leader row is deleted on release.
+V4 = """
+ALTER TABLE leader ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+INSERT INTO meta(key, value) VALUES ('lease_epoch', '0');
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
 
 import click
@@ -19,10 +21,17 @@ pass_ctx = click.make_pass_decorator(Context)
 @click.option("--lease-ttl", default=10.0, show_default=True, envvar="ONETUI_LEASE_TTL",
               help="Seconds the engine lease lasts unrenewed: how soon another engine takes "
               "over from one that died.")
+@click.option("--host-timeout", default=15.0, show_default=True, envvar="ONETUI_HOST_TIMEOUT",
+              help="Seconds a host may take to answer before it is marked err for the pass.")
 @pass_ctx
-def serve(ctx: Context, interval: float, once: bool, lease_ttl: float) -> None:
+def serve(ctx: Context, interval: float, once: bool, lease_ttl: float,
+          host_timeout: float) -> None:
     """Run the engine headless: schedule, deploy and monitor until stopped (SIGTERM/^C)."""
-    engine = build_engine(ctx.store, interval=interval, lease_ttl=lease_ttl)
+    if not (0 < lease_ttl < 86400 and 0 < host_timeout < 86400 and 0 < interval < 86400):
+        raise click.BadParameter("--interval, --lease-ttl and --host-timeout take seconds "
+                                 "between 0 and 86400")
+    engine = build_engine(ctx.store, interval=interval, lease_ttl=lease_ttl,
+                          host_deadline=host_timeout)
     if once:
         try:
             if engine.lead():
@@ -33,6 +42,7 @@ def serve(ctx: Context, interval: float, once: bool, lease_ttl: float) -> None:
                 click.echo("another engine holds the lease; nothing done", err=True)
         finally:
             engine.close()
+        _exit_even_if_a_host_hangs(ctx)
         return
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -40,3 +50,16 @@ def serve(ctx: Context, interval: float, once: bool, lease_ttl: float) -> None:
     click.echo(f"engine {engine.owner}: serving {ctx.store.path}")
     engine.run(stop, on_wait=lambda msg: click.echo(msg, err=True))
     click.echo("engine stopped")
+    _exit_even_if_a_host_hangs(ctx)
+
+
+def _exit_even_if_a_host_hangs(ctx: Context) -> None:
+    """A call still hanging on a dead host (its thread cannot be interrupted) must not keep
+    `serve` alive after SIGTERM: the engine has released its lease and written all it had
+    to, so the process leaves without waiting for that thread."""
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate()
+           if t is not threading.current_thread()):
+        ctx.store.close()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from onetui.errors import UserError
 from onetui.template import Template
 
 
@@ -21,6 +22,20 @@ class DriverError(Exception):
 
 class HostUnreachable(DriverError):
     """The host cannot be reached at all (its VMs go to `unkn`, the host to `err`)."""
+
+
+class NoAnswer(HostUnreachable):
+    """A call to the host missed its deadline (or an earlier one still hangs). Unlike a
+    refused connection, the call may still take effect: what it made is adopted later."""
+
+
+def error_line(exc: BaseException) -> str:
+    """One line for `vm show` or a host's error: the backend's own words for a driver
+    error, the error's kind and text for anything unexpected (never a traceback)."""
+    if isinstance(exc, DriverError | UserError):
+        return str(exc) or type(exc).__name__
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text[:300]}" if text else type(exc).__name__
 
 
 # What a driver reports for one of its guests.

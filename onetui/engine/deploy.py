@@ -4,10 +4,18 @@ clouds that batch (the launcher, which this manager owns)."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import contextlib
+from collections.abc import Callable
 from dataclasses import replace
 
-from onetui.drivers.base import BatchLauncher, DriverError, HostUnreachable
+from onetui.drivers.base import (
+    BatchLauncher,
+    Driver,
+    HostUnreachable,
+    NoAnswer,
+    Placement,
+    error_line,
+)
 from onetui.engine.drivers import DriverPool
 from onetui.engine.launcher import Launcher
 from onetui.engine.lifecycle import Lifecycle
@@ -15,17 +23,17 @@ from onetui.engine.placement import Placements
 from onetui.errors import Conflict
 from onetui.model import VM
 from onetui.store import Store
-from onetui.template import TemplateError
+from onetui.store.db import StoreError
 
 
 class DeployManager:
     def __init__(self, store: Store, drivers: DriverPool, lifecycle: Lifecycle,
-                 placements: Placements, pool: ThreadPoolExecutor) -> None:
+                 placements: Placements, *, deadline: float = 900.0) -> None:
         self.store = store
         self.drivers = drivers
         self.lifecycle = lifecycle
         self.placements = placements
-        self.pool = pool
+        self.deadline = deadline  # prolog copies disks: far longer than a monitoring call
         self.launcher = Launcher(store, lifecycle, placements)
 
     def deploy(self, vms: list[VM]) -> set[int]:
@@ -51,6 +59,13 @@ class DeployManager:
             except HostUnreachable as exc:
                 for vm in group:
                     self.store.vms.update(vm.id, message=f"deploy waits: {exc}")
+            except StoreError:
+                raise
+            except Exception as exc:  # the launch record stays: retried (or adopted) later
+                self.lifecycle.stats.errors += 1
+                self.store.events.add("host", host_id, f"launch on {all_hosts[host_id].name} "
+                                      f"failed: {error_line(exc)}; retried next pass",
+                                      level="error")
         return hosts
 
     def _deploy_each(self, vms: list[VM]) -> set[int]:
@@ -58,44 +73,55 @@ class DeployManager:
         worker thread."""
         leased = []
         for vm in vms:
-            try:
-                self.placements.lease_nics(vm)
-                leased.append(vm)
-            except Conflict as exc:
-                self.lifecycle.transition(vm, "fail", event="no address", message=str(exc))
-        hosts: set[int] = set()
-        for vm, outcome in zip(leased, self.pool.map(self._deploy_one, leased), strict=True):
-            if isinstance(outcome, HostUnreachable):
-                self.lifecycle.transition(vm, "pend", host_id=None,
-                                          event=f"host unreachable during deploy ({outcome}); "
-                                                "rescheduling", message=str(outcome))
-            elif isinstance(outcome, Exception):
-                self.lifecycle.transition(vm, "fail", event="deploy failed",
-                                          message=str(outcome))
-            else:
-                self.lifecycle.transition(vm, "boot", expect={"prol"}, deploy_id=outcome,
-                                          message=vm.message)
+            with self.lifecycle.isolated(vm, "leasing addresses"):
+                try:
+                    self.placements.lease_nics(vm)
+                    leased.append(vm)
+                except Conflict as exc:
+                    self.lifecycle.transition(vm, "fail", event="no address", message=str(exc))
+        ready: dict[int, tuple[int, Callable[[Driver], str]]] = {}
+        for vm in leased:
+            with self.lifecycle.isolated(vm, "deploy"):
                 if vm.host_id is not None:
-                    hosts.add(vm.host_id)
+                    ready[vm.id] = (vm.host_id, _deploy(self.placements.of(vm)))
+        outcomes = self.drivers.gather(ready, self.deadline)
+        hosts: set[int] = set()
+        for vm in leased:
+            if vm.id in outcomes and self._record(vm, outcomes[vm.id]):
+                hosts.add(vm.host_id or 0)
         return hosts
 
-    def _deploy_one(self, vm: VM) -> str | Exception:
-        """Prolog and deploy in a worker thread; errors are returned, not raised."""
-        driver = self.drivers.of(vm)
-        if driver is None:
-            return HostUnreachable("the host's driver is not available")
-        placement = self.placements.of(vm)
+    def _record(self, vm: VM, outcome: str | Exception) -> bool:
+        """What a deploy came to; True when the VM got its guest."""
+        if isinstance(outcome, NoAnswer):  # it may still land: stay, adopt it later
+            self.store.vms.update(vm.id, message=f"deploy waits: {outcome}")
+        elif isinstance(outcome, HostUnreachable):  # nothing was made: place it again
+            self.lifecycle.transition(vm, "pend", host_id=None,
+                                      event=f"host unreachable during deploy ({outcome}); "
+                                            "rescheduling", message=str(outcome))
+        elif isinstance(outcome, Exception):
+            self.lifecycle.transition(vm, "fail", event="deploy failed",
+                                      message=error_line(outcome))
+        else:
+            self.lifecycle.transition(vm, "boot", expect={"prol"}, deploy_id=outcome,
+                                      message=vm.message)
+            return True
+        return False
+
+def _deploy(placement: Placement) -> Callable[[Driver], str]:
+    """Prolog and deploy on the host, in a worker thread; a failure removes what was made
+    (a half-made guest, its disks) before it is reported."""
+    def run(driver: Driver) -> str:
         try:
             ready = replace(placement, template=driver.prolog(placement))
             return driver.deploy(ready)
-        except HostUnreachable as exc:
-            return exc
-        except (DriverError, TemplateError) as exc:
-            try:
+        except HostUnreachable:
+            raise
+        except Exception:
+            with contextlib.suppress(Exception):
                 found = driver.find(placement)
                 if found:
                     driver.cancel(found)
                 driver.epilog(placement)
-            except DriverError:
-                pass
-            return exc
+            raise
+    return run

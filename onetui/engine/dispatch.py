@@ -4,9 +4,10 @@ for `vm show`."""
 
 from __future__ import annotations
 
+from onetui.drivers.base import error_line
 from onetui.engine.lifecycle import Lifecycle
 from onetui.engine.placement import host_views, request_for
-from onetui.engine.scheduler import Request, schedule
+from onetui.engine.scheduler import Decision, HostView, Request, schedule
 from onetui.model import VM, Host
 from onetui.store import Store
 from onetui.template import TemplateError, parse
@@ -27,6 +28,8 @@ class Dispatcher:
                 cached = request_for(vm.id, vm.cpu, vm.memory, parse(vm.body, f"VM {vm.id}"))
             except TemplateError as exc:
                 cached = str(exc)
+            except Exception as exc:  # whatever else is wrong with it fails it alone
+                cached = error_line(exc)
             self._requests[vm.id] = cached
         return cached
 
@@ -42,7 +45,10 @@ class Dispatcher:
                 self.lifecycle.transition(vm, "fail", event="bad template", message=req)
             else:
                 requests.append(req)
-        decision = schedule(requests, views)
+        try:
+            decision = schedule(requests, views)
+        except Exception:  # one request the scheduler cannot take: find it, place the rest
+            decision = self._one_by_one(requests, views, by_id={vm.id: vm for vm in pending})
         names = {h.id: h.name for h in hosts}
         by_id = {vm.id: vm for vm in pending}
         for vm_id, host_id in decision.placements.items():
@@ -55,3 +61,18 @@ class Dispatcher:
             message = f"cannot be placed: {decision.summary[vm_id]}"
             if vm.message != message or vm.sched != reasons:
                 self.store.vms.update(vm_id, message=message, sched=reasons)
+
+    def _one_by_one(self, requests: list[Request], views: list[HostView], *,
+                    by_id: dict[int, VM]) -> Decision:
+        """Schedule each request on its own, failing those the scheduler raises on; the
+        others are then scheduled together, so the pass places what it can."""
+        good = []
+        for req in requests:
+            try:
+                schedule([req], views)
+                good.append(req)
+            except Exception as exc:
+                self.lifecycle.stats.errors += 1
+                self.lifecycle.transition(by_id[req.vm_id], "fail", event="cannot schedule",
+                                          message=f"scheduling: {error_line(exc)}")
+        return schedule(good, views)

@@ -39,38 +39,44 @@ class IntentManager:
         for vm in vms:
             if not vm.intent:
                 continue
-            try:
-                self._intent(vm)
-            except HostUnreachable as exc:  # try again next pass
-                self.store.vms.update(vm.id, message=f"{vm.intent} waits: {exc}")
-            except DriverError as exc:
-                self.store.vms.update(vm.id, intent="", message=f"{vm.intent} failed: {exc}",
-                                      event=f"VM {vm.id}: {vm.intent} failed: {exc}",
-                                      level="error")
+            with self.lifecycle.isolated(vm, vm.intent):
+                try:
+                    self._intent(vm)
+                except HostUnreachable as exc:  # try again next pass
+                    self.store.vms.update(vm.id, message=f"{vm.intent} waits: {exc}")
+                except DriverError as exc:
+                    self.store.vms.update(vm.id, intent="",
+                                          message=f"{vm.intent} failed: {exc}",
+                                          event=f"VM {vm.id}: {vm.intent} failed: {exc}",
+                                          level="error")
 
     def _intent(self, vm: VM) -> None:
         driver = self.drivers.of(vm)
-        live = driver is not None and bool(vm.deploy_id) and \
-            vm.state in ON_HOST | {"fail", "stop"}
+        gid = vm.deploy_id
+        live = driver is not None and bool(gid) and vm.state in ON_HOST | {"fail", "stop"}
         if vm.intent == "cancel":
             if driver is not None:
                 self._cancel(driver, vm, live)
             self.lifecycle.transition(vm, "done", event="deleted", intent="")
-        elif vm.intent == "shutdown" and driver is not None and live and vm.state != "shut":
+        elif vm.intent == "shutdown" and live and vm.state != "shut":
             waiting = self.held(vm)
             if waiting:
                 if vm.message != waiting:
                     self.store.vms.update(vm.id, message=waiting)
                 return
-            if vm.state == "susp" and isinstance(driver, Suspender):
-                driver.resume(vm.deploy_id)  # a paused guest cannot hear ACPI
-            driver.shutdown(vm.deploy_id)
+            paused = vm.state == "susp"
+
+            def shutdown(d: Driver) -> None:
+                if paused and isinstance(d, Suspender):
+                    d.resume(gid)  # a paused guest cannot hear ACPI
+                d.shutdown(gid)
+            self.drivers.call(vm, shutdown)
             self.lifecycle.transition(vm, "shut", event="shutdown requested", intent="",
                                       info={**vm.info, "shutdown_at": time.time()})
         elif live and isinstance(driver, Suspender) and \
                 (vm.intent, vm.state) in _SUSPENDER_INTENTS:
             call, new, event = _SUSPENDER_INTENTS[(vm.intent, vm.state)]
-            call(driver, vm.deploy_id)
+            self.drivers.call(vm, lambda d: call(d, gid) if isinstance(d, Suspender) else None)
             self.lifecycle.transition(vm, new, event=event, intent="")
         else:
             self.store.vms.update(vm.id, intent="",
@@ -80,9 +86,15 @@ class IntentManager:
         """A VM caught between placement and deploy may have a guest from an engine that
         died mid-deploy: find it (by identity, or by its launch) so nothing is left
         running."""
-        found = vm.deploy_id if live else driver.find(self.placements.of(vm))
+        if live:
+            found: str | None = vm.deploy_id
+        else:
+            placement = self.placements.of(vm)
+            found = self.drivers.call(vm, lambda d: d.find(placement))
         if found:
-            driver.cancel(found)
+            gid = found
+            self.drivers.call(vm, lambda d: d.cancel(gid))
         elif isinstance(driver, BatchLauncher):
-            self.launcher.cancel(driver, vm)
+            self.drivers.call(vm, lambda d: self.launcher.cancel(d, vm)
+                              if isinstance(d, BatchLauncher) else None)
         self.drivers.epilog(vm, self.placements.of)

@@ -18,15 +18,15 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from onetui.drivers.base import BatchLauncher, DriverError, HostUnreachable
+from onetui.drivers.base import BatchLauncher, DriverError, HostUnreachable, error_line
 from onetui.drivers.ec2 import MAX_TAG, CloudBusy, compact_ids, launch_key
 from onetui.drivers.userdata import UserDataTooLarge, Worker, render
 from onetui.engine.faults import fault
 from onetui.engine.lifecycle import Lifecycle
 from onetui.engine.placement import Placements
-from onetui.errors import Conflict
 from onetui.model import VM, Host
 from onetui.store import Store
+from onetui.store.db import StoreError
 from onetui.template import parse
 
 MAX_BATCH = 1000
@@ -92,11 +92,13 @@ class Launcher:
             token = uuid.uuid4().hex
             placements = [self.placements.of(vm) for vm in vms]
             params = driver.launch_params(token, placements, userdata)
-        except (DriverError, Conflict) as exc:
+        except StoreError:
+            raise
+        except Exception as exc:  # DriverError, Conflict (no address), or a bad value
             for vm in vms:
                 self.store.networks.release(vm.id)
                 self.lifecycle.transition(vm, "fail", event="launch not possible",
-                                        message=str(exc))
+                                          message=error_line(exc))
             return
         self.store.launches.prepare(token, host.id, [vm.id for vm in vms], params)
 

@@ -7,13 +7,16 @@ hooks hear about) and tells the managers that cache per-VM data when a VM has en
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from onetui.drivers.base import error_line
 from onetui.errors import Conflict
 from onetui.model import VM
 from onetui.store import Store
+from onetui.store.db import StoreError
 
 ENDED = frozenset({"done", "fail"})
 ON_HOST = frozenset({"boot", "runn", "susp", "shut", "unkn"})  # states with a live guest
@@ -26,6 +29,7 @@ class PassStats:
     placed: int = 0
     deployed: int = 0
     transitions: list[tuple[int, str, str]] = field(default_factory=list)
+    errors: int = 0  # objects failed alone by an unexpected error
 
 
 class Lifecycle:
@@ -59,6 +63,21 @@ class Lifecycle:
                 forget(vm.id)
         return True
 
+    @contextmanager
+    def isolated(self, vm: VM, step: str) -> Iterator[None]:
+        """One VM's step: an unexpected error fails that VM alone, with its reason and an
+        event, and the pass goes on. A store that cannot be written is not the VM's fault:
+        it stops the pass (and a deposed engine stops acting)."""
+        try:
+            yield
+        except StoreError:
+            raise
+        except Exception as exc:
+            self.stats.errors += 1
+            self.transition(vm, "fail", event=f"{step} failed",
+                            message=f"{step}: {error_line(exc)}")
+
     def ended(self) -> set[int]:
         """The VMs that ended in this pass so far."""
         return {vid for vid, _, new in self.stats.transitions if new in ENDED}
+

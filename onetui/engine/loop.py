@@ -23,6 +23,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from onetui.drivers.base import error_line
 from onetui.drivers.registry import make_driver
 from onetui.engine.deploy import DeployManager
 from onetui.engine.dispatch import Dispatcher
@@ -34,54 +35,95 @@ from onetui.engine.monitor import HostMonitor
 from onetui.engine.placement import Placements
 from onetui.model import VM
 from onetui.store import Store
+from onetui.store.db import Deposed, StoreError
 
 
 class Engine:
     def __init__(self, store: Store, *, lease_ttl: float = 10.0, interval: float = 2.0,
-                 shutdown_timeout: float = 120.0, workers: int = 8,
+                 shutdown_timeout: float = 120.0, workers: int = 16,
+                 host_deadline: float = 15.0, deploy_deadline: float = 900.0,
                  driver_factory: DriverFactory = make_driver) -> None:
         self.store = store
         self.lease_ttl = lease_ttl
         self.interval = interval
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.epoch = 0  # the lease's fencing token while this engine leads
         self._hooks: list[Hook] = []
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="onetui-engine")
-        self.drivers = DriverPool(store, driver_factory)
+        # A hung host is `err` after host_deadline, not a stalled pass; while the engine
+        # waits on hosts it renews its lease a few times per TTL, so it is never taken over
+        # in the middle of a pass it is still making.
+        self.drivers = DriverPool(store, driver_factory, self._pool, deadline=host_deadline,
+                                  heartbeat=self.renew, beat=min(2.0, lease_ttl / 3))
         self.lifecycle = Lifecycle(store)
         self.placements = Placements(store)
         self.monitor = HostMonitor(store, self.drivers, self.lifecycle, self.placements,
-                                   self._pool, shutdown_timeout=shutdown_timeout)
+                                   shutdown_timeout=shutdown_timeout)
         self.dispatcher = Dispatcher(store, self.lifecycle)
         self.deployer = DeployManager(store, self.drivers, self.lifecycle, self.placements,
-                                      self._pool)
+                                      deadline=deploy_deadline)
         self.intents = IntentManager(store, self.drivers, self.lifecycle, self.placements,
                                      self.deployer.launcher, self._held)
 
     # -- leadership and the loop ---------------------------------------------------------
 
     def lead(self) -> bool:
-        """Take or renew the lease; only the leader may run passes."""
-        return self.store.leader.acquire(self.owner, self.lease_ttl)
+        """Take or renew the lease; only the leader may run passes. While it leads, every
+        write through this engine's store is fenced with the lease's epoch."""
+        epoch = self.store.leader.acquire(self.owner, self.lease_ttl)
+        if epoch:
+            self.epoch = epoch
+            self.store.db.fence = (self.owner, epoch)
+        elif self.store.db.fence == (self.owner, self.epoch):
+            self.store.db.fence = None
+        return bool(epoch)
+
+    def renew(self) -> None:
+        """Renew the lease in the middle of a long pass; raises Deposed when another engine
+        has taken over meanwhile (this engine then stops acting at once)."""
+        if self.store.db.fence != (self.owner, self.epoch):
+            return  # not leading (a one-off call outside the loop)
+        if self.store.leader.acquire(self.owner, self.lease_ttl) != self.epoch:
+            self.store.db.fence = None
+            raise Deposed(f"engine {self.owner} lost the lease during a pass")
 
     def run(self, stop: threading.Event,
             on_wait: Callable[[str], None] | None = None) -> None:
         """Pass after pass until `stop` is set; waits (saying so once) while another engine
-        holds the lease, and takes over when that lease runs out."""
+        holds the lease, and takes over when that lease runs out. Nothing but `stop` ends
+        it: a deposed engine goes back to waiting; a store that cannot be written is waited
+        out; any other error is an event, and the next pass comes."""
+        say = on_wait or (lambda _msg: None)
         waiting = False
         try:
             while not stop.is_set():
-                if self.lead():
-                    waiting = False
-                    self.run_pass()
-                elif not waiting and on_wait:
-                    waiting = True
-                    lease = self.store.leader.current()
-                    if lease:
-                        on_wait(f"engine pid {lease.pid} on {lease.hostname} holds the lease; "
+                try:
+                    if self.lead():
+                        waiting = False
+                        self.run_pass()
+                    elif not waiting:
+                        waiting = True
+                        lease = self.store.leader.current()
+                        if lease:
+                            say(f"engine pid {lease.pid} on {lease.hostname} holds the lease; "
                                 "waiting to take over")
+                except Deposed as exc:
+                    waiting = True
+                    say(f"{exc}; waiting to take over again")
+                except StoreError as exc:  # disk full, locked, unreadable: wait, then retry
+                    say(f"store not writable: {exc}; retrying")
+                except Exception as exc:
+                    self._engine_error(exc, say)
                 stop.wait(self.interval)
         finally:
             self.close()
+
+    def _engine_error(self, exc: Exception, say: Callable[[str], None]) -> None:
+        """A bug or an unforeseen fault outside any one object: logged, never fatal."""
+        text = f"engine pass failed: {error_line(exc)}"
+        say(text)
+        with contextlib.suppress(Exception):
+            self.store.events.add("engine", None, text, level="error")
 
     @property
     def hooks(self) -> list[Hook]:
@@ -100,8 +142,12 @@ class Engine:
             if isinstance(hook, Closer):
                 with contextlib.suppress(Exception):
                     hook.close()
-        self.store.leader.release(self.owner)
-        self._pool.shutdown(wait=True)
+        if self.store.db.fence == (self.owner, self.epoch):
+            self.store.db.fence = None
+        with contextlib.suppress(Exception):
+            self.store.leader.release(self.owner)
+        # a call hung on a dead host must not hold the process: don't wait for it
+        self._pool.shutdown(wait=False, cancel_futures=True)
         self.drivers.close()
 
     def run_pass(self) -> PassStats:
@@ -110,14 +156,18 @@ class Engine:
         stats.hosts = len(hosts)
         self.drivers.sync(hosts)
         self.monitor.look(hosts, self.store.vms.list(include_done=False))
+        self.renew()
         self.intents.carry_out(self.store.vms.list(include_done=False))
+        self.renew()
         self.dispatcher.schedule(self.store.hosts.list(),
                                  self.store.vms.list(include_done=False))
+        self.renew()
         deployed = self.deployer.deploy([vm for vm in self.store.vms.list(states=["prol"])
                                          if not vm.intent])
         if deployed:  # look once more, so a guest that is up shows `runn` this pass
             self.monitor.look([h for h in self.store.hosts.list() if h.id in deployed],
                               self.store.vms.list(include_done=False))
+        self.renew()
         self._run_hooks()
         return stats
 

@@ -6,17 +6,18 @@ shutting down)."""
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from onetui.drivers.base import (
     GUEST_OFF,
     GUEST_PAUSED,
     GUEST_RUNNING,
+    Driver,
     DriverError,
     Finisher,
     Guest,
     HostInfo,
+    error_line,
 )
 from onetui.engine.drivers import DriverPool
 from onetui.engine.faults import fault
@@ -24,34 +25,29 @@ from onetui.engine.lifecycle import ON_HOST, Lifecycle
 from onetui.engine.placement import Placements
 from onetui.model import ACTIVE_STATES, VM, Host
 from onetui.store import Store
+from onetui.store.db import StoreError
 from onetui.template import parse
 
 
 class HostMonitor:
     def __init__(self, store: Store, drivers: DriverPool, lifecycle: Lifecycle,
-                 placements: Placements, pool: ThreadPoolExecutor, *,
-                 shutdown_timeout: float) -> None:
+                 placements: Placements, *, shutdown_timeout: float) -> None:
         self.store = store
         self.drivers = drivers
         self.lifecycle = lifecycle
         self.placements = placements
-        self.pool = pool
         self.shutdown_timeout = shutdown_timeout
         self._cpu: dict[int, tuple[int, float]] = {}
         lifecycle.on_end(lambda vm_id: self._cpu.pop(vm_id, None))
 
-    def _sample(self, host_id: int) -> tuple[HostInfo, dict[str, Guest]] | str:
-        driver = self.drivers.host(host_id)
-        try:
-            return driver.monitor(), driver.guests()
-        except DriverError as exc:
-            return str(exc) or exc.__class__.__name__
-
     def look(self, hosts: list[Host], vms: list[VM]) -> None:
-        """Monitor `hosts` and reconcile their VMs (of `vms`)."""
+        """Monitor `hosts` (side by side, each under the deadline) and reconcile their VMs
+        (of `vms`). A host that fails or does not answer is `err` with the reason, and its
+        VMs `unkn`; one bad host or VM never stops the others."""
         polled = [h for h in hosts if h.id in self.drivers]
-        samples = dict(zip([h.id for h in polled],
-                           self.pool.map(self._sample, [h.id for h in polled]), strict=True))
+        answers = self.drivers.gather({h.id: (h.id, _sample) for h in polled})
+        samples = {hid: error_line(a) if isinstance(a, Exception) else a
+                   for hid, a in answers.items()}
         fault("poll")
         by_host: dict[int, list[VM]] = {}
         for vm in vms:
@@ -61,23 +57,36 @@ class HostMonitor:
             sample = samples[host.id]
             mine = by_host.get(host.id, [])
             if isinstance(sample, str):
-                self.store.hosts.set_monitor(host.id, "err", host.monitor, sample)
-                for vm in mine:
-                    if vm.state in ON_HOST - {"unkn"}:
-                        self.lifecycle.transition(vm, "unkn",
-                                                  event=f"host {host.name} unreachable",
-                                                  info={**vm.info, "before_unkn": vm.state})
-                continue
-            info, guests = sample
-            self.lifecycle.stats.monitored += 1
-            for vm in mine:
+                self._unreachable(host, mine, sample)
+            else:
+                self._reachable(host, mine, vms, *sample)
+
+    def _unreachable(self, host: Host, mine: list[VM], why: str) -> None:
+        self.store.hosts.set_monitor(host.id, "err", host.monitor, why)
+        for vm in mine:
+            if vm.state in ON_HOST - {"unkn"}:
+                self.lifecycle.transition(vm, "unkn", event=f"host {host.name} unreachable",
+                                          info={**vm.info, "before_unkn": vm.state})
+
+    def _reachable(self, host: Host, mine: list[VM], vms: list[VM], info: HostInfo,
+                   guests: dict[str, Guest]) -> None:
+        self.lifecycle.stats.monitored += 1
+        for vm in mine:
+            with self.lifecycle.isolated(vm, "monitoring"):
                 self._reconcile(vm, guests.get(vm.deploy_id), host)
-            ended = self.lifecycle.ended()
-            still = [vm for vm in mine if vm.id not in ended]
+        ended = self.lifecycle.ended()
+        still = [vm for vm in mine if vm.id not in ended]
+        try:
             monitor = monitor_dict(info, still, guests)
             if host.driver == "ec2":
                 monitor["ORPHANS"] = self._orphans(host, vms, guests)
-            self.store.hosts.set_monitor(host.id, "on", monitor)
+        except StoreError:
+            raise
+        except Exception as exc:  # the host's own figures are bad: that host alone
+            self.store.hosts.set_monitor(host.id, "err", host.monitor,
+                                         f"monitoring: {error_line(exc)}")
+            return
+        self.store.hosts.set_monitor(host.id, "on", monitor)
 
     def _orphans(self, host: Host, vms: list[VM], guests: dict[str, Guest]) -> list[str]:
         """Instances tagged with this store that no VM owns (or is about to adopt). They
@@ -139,10 +148,11 @@ class HostMonitor:
     def _first_run(self, vm: VM) -> str:
         """Work a driver does once a guest runs (EC2: the Elastic IP). A problem is shown on
         the VM and logged; the VM stays up."""
-        driver = self.drivers.of(vm)
-        if not isinstance(driver, Finisher):
+        if not isinstance(self.drivers.of(vm), Finisher):
             return ""
-        problem = driver.finish(vm.deploy_id, parse(vm.body, f"VM {vm.id}"))
+        deploy_id, tpl = vm.deploy_id, parse(vm.body, f"VM {vm.id}")
+        problem = self.drivers.call(vm, lambda d: d.finish(deploy_id, tpl)
+                                    if isinstance(d, Finisher) else "")
         if problem:
             self.store.events.add("vm", vm.id, f"VM {vm.id} {vm.name}: {problem}",
                                   level="error")
@@ -170,15 +180,20 @@ class HostMonitor:
     def finish(self, vm: VM, why: str) -> None:
         """Undefine the guest, remove its per-VM disks, and mark the VM done."""
         try:
-            driver = self.drivers.of(vm)
-            if vm.deploy_id and driver is not None:
-                driver.cancel(vm.deploy_id)
+            deploy_id = vm.deploy_id
+            if deploy_id and self.drivers.of(vm) is not None:
+                self.drivers.call(vm, lambda d: d.cancel(deploy_id))
             self.drivers.epilog(vm, self.placements.of)
         except DriverError as exc:
             self.store.vms.update(vm.id, message=f"cleanup failed: {exc}",
                                   event=f"VM {vm.id}: cleanup failed: {exc}", level="error")
             return
         self.lifecycle.transition(vm, "done", event=why, intent="")
+
+
+def _sample(driver: Driver) -> tuple[HostInfo, dict[str, Guest]]:
+    """One look at a host: its figures and every guest onetui manages there."""
+    return driver.monitor(), driver.guests()
 
 
 def monitor_dict(info: HostInfo, vms: list[VM], guests: dict[str, Guest]) -> dict[str, Any]:

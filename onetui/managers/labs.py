@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from onetui.drivers.base import error_line
 from onetui.errors import UserError
 from onetui.integrations.accounts import make_account, verify_login
 from onetui.model import VM
@@ -29,6 +30,7 @@ from onetui.remote.ssh import (
     resolve,
 )
 from onetui.store import Store
+from onetui.store.db import StoreError
 
 RETRY = 2.0  # seconds between looks at a seat whose SSH is not up yet
 
@@ -60,19 +62,34 @@ class LabManager:
     def tick(self, _running: list[VM]) -> None:
         now = time.time()
         for lab in self.store.labs.list():
-            if lab.state == "destroying":
-                labs.finish(self.store, lab.id)
+            try:
+                self._lab(lab, now)
+            except StoreError:
+                raise
+            except Exception as exc:  # this lab alone; the others go on
+                self.store.events.add("lab", lab.id, f"lab {lab.name}: {error_line(exc)}",
+                                      level="error")
+
+    def _lab(self, lab: Lab, now: float) -> None:
+        if lab.state == "destroying":
+            labs.finish(self.store, lab.id)
+            return
+        if lab.expires_at is not None and now >= lab.expires_at:
+            labs.destroy(self.store, lab.name, why="it expired")
+            return
+        seats = self.store.labs.seats(lab.id)
+        vms = {vm.id: vm for vm in self.store.vms.by_ids(
+            [s.vm_id for s in seats if s.vm_id is not None])}
+        for seat in seats:
+            vm = vms.get(seat.vm_id) if seat.vm_id is not None else None
+            if vm is None:
                 continue
-            if lab.expires_at is not None and now >= lab.expires_at:
-                labs.destroy(self.store, lab.name, why="it expired")
-                continue
-            seats = self.store.labs.seats(lab.id)
-            vms = {vm.id: vm for vm in self.store.vms.by_ids(
-                [s.vm_id for s in seats if s.vm_id is not None])}
-            for seat in seats:
-                vm = vms.get(seat.vm_id) if seat.vm_id is not None else None
-                if vm is not None:
-                    self._seat(lab, seat, vm)
+            try:
+                self._seat(lab, seat, vm)
+            except StoreError:
+                raise
+            except Exception as exc:  # this seat alone
+                self._fail(lab, seat, error_line(exc))
 
     # -- one seat ----------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import socket
 import time
 from typing import Any
 
+from onetui.drivers.base import error_line
 from onetui.errors import UserError
 from onetui.integrations.nginx import LoadBalancer
 from onetui.managers.elasticity import Rule, RuleState, WebMetrics, evaluate, grid_metrics
@@ -22,6 +23,7 @@ from onetui.ops.instantiate import resolve, specs
 from onetui.remote.ssh import Local, Pool
 from onetui.remote.ssh import resolve as resolve_host
 from onetui.store import Store
+from onetui.store.db import StoreError
 
 GONE = frozenset({"done", "fail"})
 # After a member leaves the upstream list, nginx's old workers may still send it requests
@@ -72,9 +74,11 @@ class ServiceManager:
                 self._size(svc, members)
                 self._balance(svc, self.store.vms.by_ids([m.id for m in members]))
                 self._elastic(svc, members)
-            except UserError as exc:
-                self.store.events.add("service", svc.id, f"service {svc.name}: {exc}",
-                                      level="error")
+            except StoreError:
+                raise
+            except Exception as exc:  # this service alone; the next one is still kept
+                self.store.events.add("service", svc.id,
+                                      f"service {svc.name}: {error_line(exc)}", level="error")
 
     def hold_stop(self, vm: VM) -> str:
         """Take a member out of its load balancer before it shuts down (drain)."""

@@ -10,10 +10,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from onetui.drivers.base import error_line
 from onetui.errors import UserError
 from onetui.integrations.sge.master import Master
 from onetui.model import VM
 from onetui.store import Store
+from onetui.store.db import StoreError
 from onetui.template import Vector, parse
 
 RETRY_AFTER = 30.0
@@ -55,16 +57,25 @@ class SgeHook:
     def tick(self, vms: list[VM]) -> None:
         """Each pass: retry failed joins, and see whether waiting execds have reported."""
         for vm in vms:
-            state = vm.info.get("sge_state")
-            if vm.state != "runn" or state not in ("failed", "waiting"):
-                continue
-            section = sge_section(vm)
-            if section is None:
-                continue
-            if state == "failed" and time.time() - vm.info.get("sge_since", 0) > RETRY_AFTER:
-                self._join(vm, section)
-            elif state == "waiting":
-                self._check_execd(vm, section)
+            try:
+                self._look(vm)
+            except StoreError:
+                raise
+            except Exception as exc:  # this exec host alone
+                self.store.events.add("vm", vm.id, f"VM {vm.id} {vm.name}: SGE: "
+                                      f"{error_line(exc)}", level="error")
+
+    def _look(self, vm: VM) -> None:
+        state = vm.info.get("sge_state")
+        if vm.state != "runn" or state not in ("failed", "waiting"):
+            return
+        section = sge_section(vm)
+        if section is None:
+            return
+        if state == "failed" and time.time() - vm.info.get("sge_since", 0) > RETRY_AFTER:
+            self._join(vm, section)
+        elif state == "waiting":
+            self._check_execd(vm, section)
 
     def hold_stop(self, vm: VM) -> str:
         """Before a shutdown: drain the host (disable its queue instance, let its jobs end

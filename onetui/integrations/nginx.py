@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,8 +21,18 @@ from onetui.remote.ssh import safe_name
 
 # Write stdin to a temporary file beside the target, then rename it over the target: a
 # reader (nginx -t, a reload) sees the old file or the new one, never half of one. The path
-# is "$1", an argument, never pasted into the script.
-_ATOMIC_WRITE = 'tmp="$1.onetui.$$" && cat > "$tmp" && chmod 0644 "$tmp" && mv -f "$tmp" "$1"'
+# is "$1", an argument, never pasted into the script. The new file keeps the old one's mode
+# and (where the writer may set it) owner.
+_ATOMIC_WRITE = ('tmp="$1.onetui.$$" && cat > "$tmp" && chmod --reference="$1" "$tmp" && '
+                 '{ chown --reference="$1" "$tmp" 2>/dev/null || :; } && mv -f "$tmp" "$1"')
+
+# The master's pid (from its pid file, "$1") and its worker processes' pids, from /proc.
+_WORKERS = ('master=$(cat "$1") || exit 1; echo "$master"; '
+            'for s in /proc/[0-9]*/stat; do '
+            'set -- $(cat "$s" 2>/dev/null); [ "$4" = "$master" ] && echo "$1"; done; :')
+_PID_DIRECTIVE = re.compile(r"^\s*pid\s+([^;\s]+)\s*;", re.M)
+RELOAD_WAIT = 10.0  # seconds for a reload to start new workers before it is sent again
+RELOAD_TRIES = 3
 
 
 class NginxError(UserError):
@@ -122,10 +133,41 @@ class LoadBalancer:
         result = self.runner.run(self._nginx("-t"))
         return "" if result.ok else (result.err or result.out).strip()
 
-    def reload(self) -> None:
-        result = self.runner.run(self._nginx("-s", "reload"))
-        if not result.ok:
-            raise NginxError(f"nginx -s reload: {(result.err or result.out).strip()}")
+    def pid_file(self, text: str) -> str:
+        """Where the master writes its pid: the config's `pid` directive (relative to the
+        prefix), else Debian's default."""
+        m = _PID_DIRECTIVE.search(text)
+        if not m:
+            return "/run/nginx.pid"
+        path = m.group(1)
+        return path if path.startswith("/") or not self.prefix else f"{self.prefix}/{path}"
+
+    def workers(self, pid_file: str) -> tuple[str, set[str]]:
+        """The master's pid and its workers' pids ("" and none when it is not running)."""
+        result = self.runner.run(["sh", "-c", _WORKERS, "sh", pid_file])
+        lines = result.out.split() if result.ok else []
+        return (lines[0], set(lines[1:])) if lines else ("", set())
+
+    def reload(self, pid_file: str = "") -> None:
+        """Reload, and make sure it took: a reload signal that reaches a master still
+        starting up can be lost, so the master must start a new worker (one not there
+        before) within RELOAD_WAIT; otherwise the signal is sent again. Without a pid file
+        to look at, the signal is sent once, as nginx -s reload does."""
+        before = self.workers(pid_file) if pid_file else ("", set())
+        for _ in range(RELOAD_TRIES):
+            result = self.runner.run(self._nginx("-s", "reload"))
+            if not result.ok:
+                raise NginxError(f"nginx -s reload: {(result.err or result.out).strip()}")
+            if not before[0]:
+                return
+            deadline = time.monotonic() + RELOAD_WAIT
+            while time.monotonic() < deadline:
+                master, now = self.workers(pid_file)
+                if master and now - before[1]:
+                    return
+                time.sleep(0.2)
+        raise NginxError(f"nginx did not start workers with the new config after "
+                         f"{RELOAD_TRIES} reloads ({RELOAD_TRIES * RELOAD_WAIT:g} s)")
 
     def servers(self) -> list[str]:
         return upstream_servers(self.read(), self.upstream)
@@ -145,5 +187,5 @@ class LoadBalancer:
             why = next((line for line in lines if "[emerg]" in line or "[error]" in line),
                        lines[-1] if lines else "")
             raise NginxError(f"nginx -t rejected the new upstream list, old config kept: {why}")
-        self.reload()
+        self.reload(self.pid_file(new))
         return True

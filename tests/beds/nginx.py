@@ -72,8 +72,13 @@ def nginx(tmp_path: Path, backends: dict[str, str]) -> Iterator[tuple[LoadBalanc
         "location = /nginx_status {\nstub_status;\n}\n}\n"
         f"upstream one_loadbalancer {{\nserver {backends['web1']} ;\n}}\n}}\n")
     subprocess.run([binary, "-c", str(conf), "-p", str(tmp_path)], check=True)
-    yield LoadBalancer(Local(), str(conf), nginx=binary, prefix=str(tmp_path)), \
-        f"http://127.0.0.1:{port}/"
+    lb = LoadBalancer(Local(), str(conf), nginx=binary, prefix=str(tmp_path))
+    pid_file = lb.pid_file(conf.read_text())
+    for _ in range(100):  # a reload sent to a master still starting is lost: wait for it
+        if lb.workers(pid_file)[1]:
+            break
+        time.sleep(0.1)
+    yield lb, f"http://127.0.0.1:{port}/"
     pid = int((tmp_path / "nginx.pid").read_text())
     os.kill(pid, signal.SIGQUIT)  # graceful stop of exactly the nginx we started
     for _ in range(50):

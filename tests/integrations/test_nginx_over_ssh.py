@@ -46,6 +46,13 @@ def test_upstream_rewritten_over_ssh(sge_bed: Path, known_hosts: Path, tmp_path:
                      ssh_config=str(tmp_path / "none"))
     lb = LoadBalancer(pool.get(target), str(conf), nginx=nginx, prefix=str(lbdir))
     try:
+        # a signal that reaches a master still starting is lost: wait until it has workers
+        pid_file = lb.pid_file(conf.read_text())
+        for _ in range(100):
+            if lb.workers(pid_file)[1]:
+                break
+            time.sleep(0.1)
+        assert lb.workers(pid_file)[1], "nginx did not start its workers"
         assert get(f"http://127.0.0.1:{port}/") == "one"
         assert lb.apply([f"127.0.0.1:{two.server_address[1]}"])
         for _ in range(150):  # a reload on a busy 2-core machine can take seconds

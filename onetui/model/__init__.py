@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from onetui.errors import UserError
+
 # VM states by their short names (what `onevm list` shows), mapped to OpenNebula's
 # VM STATE and LCM STATE, which `vm show` prints.
 VM_STATES: dict[str, tuple[str, str]] = {
@@ -115,11 +117,24 @@ class Changes:
 
 
 _PATTERN = re.compile(r"%(0?\d*)i")
+MAX_PAD = 8  # %08i: the widest index padding a name pattern may ask for
 
 
 def expand_name(pattern: str, index: int) -> str:
-    """`web-%i` → `web-0`; `lab-%02i` → `lab-01` (OpenNebula's %i, with printf padding)."""
+    """`web-%i` → `web-0`; `lab-%02i` → `lab-01` (OpenNebula's %i, with zero padding of at
+    most MAX_PAD digits; space padding would put blanks into names and /etc/hosts)."""
+    check_pattern(pattern)
     return _PATTERN.sub(lambda m: f"{index:{m.group(1) or ''}d}", pattern)
+
+
+def check_pattern(pattern: str) -> str:
+    """A name pattern's %i parts are `%i` or `%0Ni` with N ≤ MAX_PAD; else UserError."""
+    for m in _PATTERN.finditer(pattern):
+        pad = m.group(1)
+        if pad and (not pad.startswith("0") or len(pad) > 3 or int(pad) > MAX_PAD):
+            raise UserError(f"name pattern {pattern[:80]!r}: {m.group(0)[:20]!r} — expected "
+                            f"%i or %0Ni with N from 1 to {MAX_PAD} (zero padding)")
+    return pattern
 
 
 def has_index(pattern: str) -> bool:

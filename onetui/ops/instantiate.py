@@ -13,7 +13,9 @@ from onetui.errors import UserError
 from onetui.model import expand_name, has_index
 from onetui.store import Store
 from onetui.store.records import check_name
-from onetui.template import Template, TemplateError, load, parse, validate, write
+from onetui.template import Template, TemplateError, load, parse, sizes, validate, write
+
+MAX_COUNT = 10_000  # VMs in one create (each is a row, a name and a template copy)
 
 
 @dataclass(frozen=True)
@@ -37,39 +39,11 @@ def resolve(store: Store, ref: str) -> Source:
                     "list`) nor a file")
 
 
-def _number(tpl: Template, name: str, kind: type, default: float | None) -> float:
-    attr = tpl.attribute(name)
-    if attr is None:
-        if default is None:
-            raise TemplateError(f"{name} is required", source=tpl.source)
-        return default
-    value = attr.value
-    try:
-        if not isinstance(value, str):
-            raise ValueError
-        number = kind(value)
-        if number <= 0:
-            raise ValueError
-    except ValueError:
-        what = "a positive whole number" if kind is int else "a positive number"
-        raise TemplateError(f"{name}: expected {what}, found {value!r}", source=tpl.source,
-                            line=attr.value_line or attr.line, col=attr.value_col or attr.col
-                            ) from None
-    return number
-
-
-def sizes(tpl: Template) -> tuple[float, int]:
-    """CPU share and MEMORY (MB) of a template, checked."""
-    cpu = _number(tpl, "CPU", float, 1.0)
-    memory = int(_number(tpl, "MEMORY", int, None))
-    return cpu, memory
-
-
 def specs(source: Source, count: int = 1, name: str | None = None,
           overrides: dict[str, str] | None = None) -> list[dict]:
     """VM specs ready for `store.vms.create`: checked, named, with their own template copy."""
-    if count < 1:
-        raise UserError(f"--count: expected at least 1, got {count}")
+    if not 1 <= count <= MAX_COUNT:
+        raise UserError(f"--count: expected 1 to {MAX_COUNT}, got {count}")
     tpl = source.template.copy()
     for key, value in (overrides or {}).items():
         tpl.set(key.upper(), value)
@@ -77,6 +51,7 @@ def specs(source: Source, count: int = 1, name: str | None = None,
     cpu, memory = sizes(tpl)
     if name and count > 1 and not has_index(name):
         raise UserError(f"--name {name!r}: {count} VMs need a pattern with %i (e.g. web-%i)")
+    name_given = bool(name)
     given = tpl.get("NAME")
     if not name and isinstance(given, str) and given:
         name = given if count == 1 or has_index(given) else f"{given}-%i"
@@ -85,7 +60,7 @@ def specs(source: Source, count: int = 1, name: str | None = None,
         vm_tpl = tpl.copy()
         vm_name = expand_name(name, i) if name else ""
         if vm_name:
-            check_name("VM", vm_name)
+            _check_vm_name(vm_name, None if name_given else tpl)
             vm_tpl.set("NAME", vm_name)
         out.append({"name": vm_name, "body": write(vm_tpl), "cpu": cpu, "memory": memory,
                     "template_id": source.template_id})
@@ -96,3 +71,15 @@ def create(store: Store, ref: str, count: int = 1, name: str | None = None,
            hold: bool = False, overrides: dict[str, str] | None = None) -> list[int]:
     """Write the intents for `count` VMs of template `ref`; the engine does the rest."""
     return store.vms.create(specs(resolve(store, ref), count, name, overrides), hold=hold)
+
+
+def _check_vm_name(name: str, tpl: Template | None) -> None:
+    """A VM name from the template's NAME is refused at its file position."""
+    try:
+        check_name("VM", name)
+    except UserError as exc:
+        attr = tpl.attribute("NAME") if tpl is not None else None
+        if tpl is None or attr is None:
+            raise
+        raise TemplateError(str(exc), tpl.source, attr.value_line or attr.line or 1,
+                            attr.value_col or attr.col or 1) from None

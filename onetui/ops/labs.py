@@ -23,10 +23,10 @@ from onetui.model import expand_name, has_index
 from onetui.model.labs import ACCOUNT, FAILED, READY, Lab
 from onetui.ops import passwords
 from onetui.ops import vm_actions as actions
-from onetui.ops.instantiate import Source, resolve, sizes, specs
+from onetui.ops.instantiate import Source, resolve, specs
 from onetui.remote.hostkeys import pinned_keys
 from onetui.store import Store
-from onetui.template import Template, TemplateError, Vector, parse
+from onetui.template import Template, TemplateError, Vector, parse, sizes
 
 MAX_SEATS = 500
 DEFAULT_USER = "student%02i"

@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from onetui.errors import Conflict, UserError
+from onetui.model import check_pattern
 from onetui.model.networks import MAX_RANGE, Lease, Network, hostname_for, mac_for
 from onetui.store.db import Database
 from onetui.store.events import record
@@ -76,7 +77,10 @@ class Networks:
             config: dict[str, Any] | None = None) -> Network:
         check_name("network", name)
         if hostname:
-            check_name("hostname pattern", hostname.replace("%", "x"))
+            first, last = parse_range(f"{first_ip}-{last_ip}")
+            size = int(ipaddress.IPv4Address(last)) - int(ipaddress.IPv4Address(first)) + 1
+            for index in (0, max(0, size - 1)):  # what /etc/hosts and UserData will hold
+                check_name("hostname", hostname_for(check_pattern(hostname), index))
         with self.db.transaction() as cur:
             try:
                 cur.execute(

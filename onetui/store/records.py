@@ -18,8 +18,9 @@ def check_name(kind: str, name: str) -> str:
     """Names end up in libvirt domain names, EC2 tags, /etc/hosts and remote commands:
     allow only what is safe in all of them."""
     if not NAME_RE.fullmatch(name):
+        shown = name if len(name) <= 40 else name[:40] + "…"
         raise UserError(
-            f"{kind} name {name!r}: expected 1-64 letters, digits, '.', '_' or '-', "
+            f"{kind} name {shown!r}: expected 1-64 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"
         )
     return name

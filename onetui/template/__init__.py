@@ -5,11 +5,25 @@ from onetui.template.errors import TemplateError
 from onetui.template.expr import Rank, Requirement, parse_rank, parse_requirements
 from onetui.template.model import Attribute, Template, Value, Vector
 from onetui.template.parser import load, parse
-from onetui.template.validate import rank_of, requirements_of, validate
+from onetui.template.validate import excerpt, rank_of, requirements_of, sizes, validate
 from onetui.template.writer import write
 
 __all__ = [
-    "Attribute", "Rank", "Requirement", "Template", "TemplateError", "Value", "Vector", "load",
-    "parse", "parse_rank", "parse_requirements", "rank_of", "requirements_of", "validate",
+    "Attribute",
+    "Rank",
+    "Requirement",
+    "Template",
+    "TemplateError",
+    "Value",
+    "Vector",
+    "excerpt",
+    "load",
+    "parse",
+    "parse_rank",
+    "parse_requirements",
+    "rank_of",
+    "requirements_of",
+    "sizes",
+    "validate",
     "write",
 ]

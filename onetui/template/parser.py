@@ -178,14 +178,24 @@ def parse(text: str, source: str = "<string>") -> Template:
         attributes.append(Attribute(name, value, line, col, vline, vcol))
 
 
+MAX_BYTES = 256 * 1024  # a template file (the seed's are under 1 KiB)
+
+
 def load(path: str | os.PathLike[str]) -> Template:
     """Read and parse a template file; unreadable files are TemplateErrors too."""
     source = os.fspath(path)
     try:
         with open(path, "rb") as fh:
-            raw = fh.read()
+            raw = fh.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        raise TemplateError("no such file", source, 0, 0) from None
     except OSError as exc:
-        raise TemplateError(f"cannot read: {exc.strerror}", source) from None
+        raise TemplateError(f"cannot read: {(exc.strerror or str(exc)).lower()}", source,
+                            0, 0) from None
+    if len(raw) > MAX_BYTES:
+        raise TemplateError(f"larger than {MAX_BYTES // 1024} KiB; a template is at most that",
+                            source, 0, 0)
+    raw = raw.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 BOM, as some editors write it
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

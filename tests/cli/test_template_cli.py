@@ -23,7 +23,7 @@ def test_validate_prints_ok_per_file(tmp_path: Path) -> None:
 
 def test_validate_reports_file_line_col_and_exits_2(tmp_path: Path) -> None:
     good = tmp_path / "good.template"
-    good.write_text("CPU = 1\n")
+    good.write_text("CPU = 1\nMEMORY = 512\n")
     bad = tmp_path / "xen.local01"
     bad.write_text('CPU = 0.5\nMEMORY = 128\nOS = [kernel="/boot/vmlinuz" ]\n'
                    'DISK = [source="/images/local01.disk",target="sda"\n')

@@ -29,7 +29,7 @@ def test_changes_name_what_changed_by_kind(store: Store) -> None:
 
 
 def test_deletes_are_changes_too(store: Store) -> None:
-    store.templates.add("t", "CPU=1\n")
+    store.templates.add("t", "CPU=1\nMEMORY=512\n")
     seq = store.changes.current()
     rec = store.templates.delete("t")
     assert store.changes.since(seq).ids == {"template": {rec.id}}

@@ -103,7 +103,7 @@ def test_expression_errors_map_to_their_line_in_the_file() -> None:
 
 
 def test_files_that_cannot_be_read(tmp_path: Path) -> None:
-    with pytest.raises(TemplateError, match=r"nope.template:1:1: cannot read: No such file"):
+    with pytest.raises(TemplateError, match=r"nope.template: no such file$"):
         load(tmp_path / "nope.template")
     bad = tmp_path / "latin1.template"
     bad.write_bytes(b"CPU = 1\nNAME = caf\xe9\n")

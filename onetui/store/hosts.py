@@ -12,7 +12,7 @@ from onetui.errors import Conflict, UserError
 from onetui.model import Host
 from onetui.store.db import Database
 from onetui.store.events import record
-from onetui.store.records import by_name_or_id, check_name, dumps, host_from
+from onetui.store.records import by_name_or_id, check_name, dumps, host_from, next_id
 
 DRIVERS = ("libvirt", "ec2")
 
@@ -29,8 +29,9 @@ class Hosts:
         with self.db.transaction() as cur:
             try:
                 cur.execute(
-                    "INSERT INTO hosts(name, driver, config, created_at) VALUES (?, ?, ?, ?)",
-                    (name, driver, dumps(config), time.time()),
+                    "INSERT INTO hosts(id, name, driver, config, created_at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (next_id(cur, "hosts"), name, driver, dumps(config), time.time()),
                 )
             except sqlite3.IntegrityError:
                 raise Conflict(f"host {name!r} exists already") from None

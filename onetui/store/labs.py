@@ -19,7 +19,7 @@ from onetui.model.networks import Network
 from onetui.store.db import Database
 from onetui.store.events import record
 from onetui.store.networks import lease_in
-from onetui.store.records import by_name_or_id, check_name, dumps
+from onetui.store.records import by_name_or_id, check_name, dumps, next_id
 from onetui.store.secrets import SecretBox
 from onetui.store.vms import insert
 
@@ -55,10 +55,10 @@ class Labs:
         with self.db.transaction() as cur:
             try:
                 cur.execute(
-                    "INSERT INTO labs(name, template_id, network_id, seats, user_pattern, "
-                    "expires_at, config, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (name, template_id, network.id, len(seats), user_pattern, expires_at,
-                     dumps(config), now))
+                    "INSERT INTO labs(id, name, template_id, network_id, seats, user_pattern, "
+                    "expires_at, config, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (next_id(cur, "labs"), name, template_id, network.id, len(seats),
+                     user_pattern, expires_at, dumps(config), now))
             except sqlite3.IntegrityError:
                 raise Conflict(f"lab {name!r} exists already") from None
             lab_id = cur.lastrowid

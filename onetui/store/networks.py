@@ -15,7 +15,7 @@ from onetui.model import check_pattern
 from onetui.model.networks import MAX_RANGE, Lease, Network, hostname_for, mac_for
 from onetui.store.db import Database
 from onetui.store.events import record
-from onetui.store.records import by_name_or_id, check_name, dumps
+from onetui.store.records import by_name_or_id, check_name, dumps, next_id
 
 
 def _network(row: sqlite3.Row) -> Network:
@@ -84,9 +84,10 @@ class Networks:
         with self.db.transaction() as cur:
             try:
                 cur.execute(
-                    "INSERT INTO networks(name, first_ip, last_ip, hostname, config, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (name, first_ip, last_ip, hostname, dumps(config or {}), time.time()))
+                    "INSERT INTO networks(id, name, first_ip, last_ip, hostname, config, "
+                    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (next_id(cur, "networks"), name, first_ip, last_ip, hostname,
+                     dumps(config or {}), time.time()))
             except sqlite3.IntegrityError:
                 raise Conflict(f"network {name!r} exists already") from None
             record(cur, "network", cur.lastrowid,

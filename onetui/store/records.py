@@ -65,3 +65,11 @@ def vm_from(row: sqlite3.Row) -> VM:
         stopped_at=row["stopped_at"], state_at=row["state_at"], polled_at=row["polled_at"],
         host_name=(row["host_name"] or "") if "host_name" in keys else "",
     )
+
+
+def next_id(cur: sqlite3.Cursor, table: str) -> int:
+    """The id for a new row of `table`: above every id it ever had, deleted rows included."""
+    cur.execute(f"UPDATE sequences SET last = MAX(last, (SELECT COALESCE(MAX(id), 0) FROM "
+                f"{table})) + 1 WHERE name = ?", (table,))
+    return int(cur.execute("SELECT last FROM sequences WHERE name = ?",
+                           (table,)).fetchone()[0])

@@ -181,4 +181,20 @@ ALTER TABLE leader ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
 INSERT INTO meta(key, value) VALUES ('lease_epoch', '0');
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4]
+# Ids are never used twice: a deleted service's (or host's, lab's, …) id would otherwise
+# go to the next one made, which would then adopt VMs, tags and names meant for the old one.
+# The highest id ever given per table is kept here (SQLite reuses max(id) + 1 otherwise).
+V5 = """
+CREATE TABLE sequences (
+    name TEXT PRIMARY KEY,
+    last INTEGER NOT NULL
+);
+INSERT INTO sequences(name, last) SELECT 'hosts', COALESCE(MAX(id), 0) FROM hosts;
+INSERT INTO sequences(name, last) SELECT 'templates', COALESCE(MAX(id), 0) FROM templates;
+INSERT INTO sequences(name, last) SELECT 'vms', COALESCE(MAX(id), 0) FROM vms;
+INSERT INTO sequences(name, last) SELECT 'networks', COALESCE(MAX(id), 0) FROM networks;
+INSERT INTO sequences(name, last) SELECT 'labs', COALESCE(MAX(id), 0) FROM labs;
+INSERT INTO sequences(name, last) SELECT 'services', COALESCE(MAX(id), 0) FROM services;
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5]

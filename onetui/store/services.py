@@ -12,7 +12,7 @@ from onetui.errors import Conflict, UserError
 from onetui.model.services import Service
 from onetui.store.db import Database
 from onetui.store.events import record
-from onetui.store.records import by_name_or_id, check_name, dumps
+from onetui.store.records import by_name_or_id, check_name, dumps, next_id
 
 
 def _service(row: sqlite3.Row) -> Service:
@@ -38,10 +38,10 @@ class Services:
         with self.db.transaction() as cur:
             try:
                 cur.execute(
-                    "INSERT INTO services(name, template_id, burst_template_id, min_size, "
-                    "max_size, desired, config, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (name, template_id, burst_template_id, min_size, max_size, min_size,
-                     dumps(config), time.time()))
+                    "INSERT INTO services(id, name, template_id, burst_template_id, min_size, "
+                    "max_size, desired, config, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (next_id(cur, "services"), name, template_id, burst_template_id, min_size,
+                     max_size, min_size, dumps(config), time.time()))
             except sqlite3.IntegrityError:
                 raise Conflict(f"service {name!r} exists already") from None
             record(cur, "service", cur.lastrowid,

@@ -9,7 +9,7 @@ from onetui.errors import Conflict, NotFound
 from onetui.model import TemplateRecord
 from onetui.store.db import Database
 from onetui.store.events import record
-from onetui.store.records import by_name_or_id, check_name, template_from
+from onetui.store.records import by_name_or_id, check_name, next_id, template_from
 from onetui.template import parse, validate
 
 
@@ -24,8 +24,8 @@ class Templates:
         with self.db.transaction() as cur:
             try:
                 cur.execute(
-                    "INSERT INTO templates(name, body, created_at) VALUES (?, ?, ?)",
-                    (name, body, time.time()),
+                    "INSERT INTO templates(id, name, body, created_at) VALUES (?, ?, ?, ?)",
+                    (next_id(cur, "templates"), name, body, time.time()),
                 )
             except sqlite3.IntegrityError:
                 raise Conflict(f"template {name!r} exists already") from None

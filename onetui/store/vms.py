@@ -14,7 +14,7 @@ from onetui.model import VM, VM_STATES
 from onetui.store.db import Database
 from onetui.store.events import record
 from onetui.store.networks import release_in
-from onetui.store.records import dumps, vm_from
+from onetui.store.records import dumps, next_id, vm_from
 
 _SELECT = "SELECT vms.*, hosts.name AS host_name FROM vms LEFT JOIN hosts ON hosts.id = vms.host_id"
 _FIELDS = frozenset({"intent", "host_id", "deploy_id", "ip", "mac", "message", "sched", "info",
@@ -29,10 +29,11 @@ def insert(cur: sqlite3.Cursor, specs: Iterable[dict[str, Any]], state: str) -> 
     ids = []
     for spec in specs:
         cur.execute(
-            "INSERT INTO vms(name, template_id, body, state, cpu, memory, info, "
-            "created_at, state_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (spec.get("name") or "", spec.get("template_id"), spec["body"], state,
-             spec.get("cpu", 0), spec.get("memory", 0), dumps(spec.get("info", {})), now, now),
+            "INSERT INTO vms(id, name, template_id, body, state, cpu, memory, info, "
+            "created_at, state_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (next_id(cur, "vms"), spec.get("name") or "", spec.get("template_id"), spec["body"],
+             state, spec.get("cpu", 0), spec.get("memory", 0), dumps(spec.get("info", {})),
+             now, now),
         )
         vid = cur.lastrowid
         assert vid is not None

@@ -56,3 +56,19 @@ def test_state_dir_comes_from_env_then_xdg(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.delenv("ONETUI_STATE")
     with Store.open() as store:
         assert store.path == tmp_path / "xdg-data" / "onetui" / "onetui.db"
+
+
+def test_ids_are_never_used_twice(store: Store) -> None:
+    """A deleted service's id must not go to the next one: it would adopt the old one's VMs
+    (their `service` field), as a deleted host's id would take over old VMs' host."""
+    tpl = store.templates.add("web", "CPU = 1\nMEMORY = 64\n")
+    first = store.services.add("s3", tpl.id, None, 1, 2, {})
+    store.services.delete("s3")
+    second = store.services.add("s4", tpl.id, None, 1, 2, {})
+    assert second.id == first.id + 1
+    h1 = store.hosts.add("a", "libvirt", {"uri": "test:///default"})
+    store.hosts.delete("a")
+    assert store.hosts.add("b", "libvirt", {"uri": "test:///default"}).id == h1.id + 1
+    t2 = store.templates.add("web2", "CPU = 1\nMEMORY = 64\n")
+    store.templates.delete("web2")
+    assert store.templates.add("web3", "CPU = 1\nMEMORY = 64\n").id == t2.id + 1

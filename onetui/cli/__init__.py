@@ -3,6 +3,7 @@ operations (each list/show with --json). Errors are one line on stderr and exit 
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -22,16 +23,22 @@ from onetui.template import TemplateError
               "Textual's own, or one of yours).")
 @click.option("--no-engine", is_flag=True, help="Console only watches; another process "
               "(onetui serve) runs the engine.")
+@click.option("--init", is_flag=True, help="Make a new store even where an old one was lost "
+              "(an empty store file, or a missing one beside its secrets.key).")
 @click.version_option(package_name="onetui")
 @click.pass_context
-def cli(ctx: click.Context, state: str | None, theme: str | None, no_engine: bool) -> None:
+def cli(ctx: click.Context, state: str | None, theme: str | None, no_engine: bool,
+        init: bool) -> None:
     """onetui: run a small hybrid cloud (libvirt hosts, EC2 workers, SGE, nginx, labs).
 
     Alone, it opens the console on the store; the subcommands script the same things."""
-    ctx.obj = Context(state, theme)
+    global _state
+    _state = state
+    ctx.obj = Context(state, theme, init=init)
     if ctx.invoked_subcommand is None:
         from onetui.tui.app import OnetuiApp
 
+        ctx.obj.store.close()  # a lost or damaged store is one line here, not a traceback
         OnetuiApp(config.store_path(state), theme=theme, run_engine=not no_engine).run()
 
 
@@ -86,11 +93,18 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
 
 
+_state: str | None = None  # --state of this run, for the crash log
+
+
 def _crash_log() -> Path:
-    path = config.state_dir() / "crash.log"
+    """The traceback goes next to the store that was in use (--state included), 0600: it
+    may hold names and addresses. A link in its place is not followed."""
+    path = config.state_dir(_state) / "crash.log"
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a") as fh:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "a") as fh:
             traceback.print_exc(file=fh)
     except OSError:
         path = Path("/dev/null")

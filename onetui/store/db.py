@@ -9,8 +9,10 @@ busy after the busy timeout retries with backoff before it gives a clear error.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+import shutil
 import sqlite3
 import threading
 import time
@@ -25,6 +27,7 @@ from onetui.store.schema import MIGRATIONS
 T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 5000
+FRESH = 10.0  # seconds an empty store file may be another process's brand-new one
 WRITE_ATTEMPTS = 12
 
 
@@ -45,8 +48,9 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
 class Database:
     """One connection to the store file, safe to share between threads (calls serialise)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, init: bool = False) -> None:
         self.path = Path(path)
+        self.init = init
         self._lock = threading.RLock()
         self._in_tx = False
         # (owner, epoch) of the engine whose lease every fenced write must still hold
@@ -55,7 +59,7 @@ class Database:
         self._migrate()
 
     def _connect(self) -> sqlite3.Connection:
-        _prepare_file(self.path)
+        _prepare_file(self.path, self.init)
         try:
             conn = sqlite3.connect(
                 self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
@@ -67,7 +71,8 @@ class Database:
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: not a usable onetui store: {exc}") from None
+            raise StoreError(f"{self.path}: not a usable onetui store: {exc}{_recover(self.path)}"
+                             ) from None
         return conn
 
     def _migrate(self) -> None:
@@ -109,8 +114,11 @@ class Database:
                 if fenced and self.fence is not None:
                     self._check_fence(cur, self.fence)
                 yield cur
-            except BaseException:
-                self.conn.execute("ROLLBACK")
+            except BaseException as exc:
+                with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back itself;
+                    self.conn.execute("ROLLBACK")  # the cause, not "no transaction", is shown
+                if isinstance(exc, sqlite3.DatabaseError):
+                    raise self._explain(exc) from None
                 raise
             else:
                 self._retry(lambda: self.conn.execute("COMMIT"))
@@ -145,21 +153,40 @@ class Database:
         with self._lock:
             return self._retry(lambda: self.conn.execute(sql, params).fetchall())
 
+    def _explain(self, exc: sqlite3.DatabaseError) -> Exception:
+        """SQLite's errors about the file itself, said so that an admin knows what to do."""
+        text = str(exc).lower()
+        if "disk is full" in text or "disk full" in text:
+            try:
+                free = shutil.disk_usage(self.path.parent).free // (1024 * 1024)
+                room = f" ({free} MB free)"
+            except OSError:
+                room = ""
+            return StoreError(f"{self.path}: disk full writing the store{room}; nothing was "
+                              "written — free some space and try again")
+        if "malformed" in text or "not a database" in text or "corrupt" in text:
+            return StoreError(f"{self.path}: the store is damaged ({exc}){_recover(self.path)}")
+        if "readonly" in text or "read-only" in text:
+            return StoreError(f"{self.path}: the store is read-only here ({exc})")
+        return exc
+
     def _retry(self, op: Callable[[], T]) -> T:
         delay = 0.01
         for attempt in range(WRITE_ATTEMPTS):
             try:
                 return op()
             except sqlite3.OperationalError as exc:
-                if not _is_busy(exc) or attempt == WRITE_ATTEMPTS - 1:
-                    if _is_busy(exc):
-                        raise StoreError(
-                            f"{self.path}: the store stayed busy (another onetui is writing); "
-                            "try again"
-                        ) from None
-                    raise
-                time.sleep(delay * (1 + random.random()))
-                delay = min(delay * 2, 0.5)
+                if not _is_busy(exc):
+                    raise self._explain(exc) from None
+                if attempt == WRITE_ATTEMPTS - 1:
+                    raise StoreError(
+                        f"{self.path}: the store stayed busy (another onetui is writing); "
+                        "try again"
+                    ) from None
+            except sqlite3.DatabaseError as exc:
+                raise self._explain(exc) from None
+            time.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, 0.5)
         raise AssertionError("unreachable")
 
     def close(self) -> None:
@@ -167,15 +194,46 @@ class Database:
             self.conn.close()
 
 
-def _prepare_file(path: Path) -> None:
+def _prepare_file(path: Path, init: bool) -> None:
     """Create the state directory (0700) and the store file (0600) before SQLite does, so the
-    file never exists with looser permissions; the WAL files inherit its mode."""
+    file never exists with looser permissions; the WAL files inherit its mode.
+
+    A store that should be there and is not (an empty file, or a missing one beside the
+    secrets and keys it made) is never silently replaced by a new, empty one: a new store
+    gets a new store id, and the guests and instances of the old one would no longer be
+    recognised as onetui's. Only `init` (the admin's --init) starts anew there."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        if not path.parent.exists():
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.chmod(path.parent, 0o700)  # whatever the umask
+        if not init:
+            _refuse_lost_store(path)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         os.close(fd)
     except OSError as exc:
         raise StoreError(f"{path}: cannot open the store: {exc.strerror}") from None
+
+
+def _refuse_lost_store(path: Path) -> None:
+    leftovers = [name for name in ("secrets.key", "known_hosts", f"{path.name}-wal")
+                 if (path.parent / name).exists()]
+    info = path.stat() if path.exists() else None
+    # (an empty file just made by another onetui starting at the same moment is not lost)
+    if info and info.st_size == 0 and time.time() - info.st_mtime > FRESH \
+            and not Path(f"{path}-wal").exists():
+        why = "is empty"
+    elif not path.exists() and leftovers:
+        why = f"is missing, but {', '.join(leftovers)} beside it belong to a store"
+    else:
+        return
+    raise StoreError(f"{path} {why}: a new store would have a new id, and the guests and "
+                     "instances of the old one would no longer be recognised. Restore it "
+                     "from a backup, or start anew with `onetui --init …`")
+
+
+def _recover(path: Path) -> str:
+    return (f"; recover what is readable with `sqlite3 {path} .recover | sqlite3 "
+            f"{path.with_suffix('.recovered.db')}`, then move it into place")
 
 
 def _statements(script: str) -> list[str]:

@@ -5,6 +5,7 @@ no password, and nothing in the store is readable without that key."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 from pathlib import Path
 
@@ -33,13 +34,18 @@ class SecretBox:
         return self._key
 
     def _create(self) -> None:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+        """Write the key to a private temporary file, then link it into place: another
+        process reading the key never sees it half-written, and when two make one at once,
+        the first link wins and both use that key."""
+        tmp = self.key_path.with_name(f".{self.key_path.name}.{os.getpid()}.{os.urandom(4).hex()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         try:
-            fd = os.open(self.key_path, flags, 0o600)
-        except FileExistsError:
-            return  # another process made it first
-        with os.fdopen(fd, "wb") as out:
-            out.write(AESGCM.generate_key(bit_length=256))
+            with os.fdopen(fd, "wb") as out:
+                out.write(AESGCM.generate_key(bit_length=256))
+            with contextlib.suppress(FileExistsError):  # another process made it first
+                os.link(tmp, self.key_path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def seal(self, text: str, context: str) -> str:
         """`context` (e.g. "lab 3 seat 1") is bound into the seal: a sealed value copied to
@@ -53,7 +59,13 @@ class SecretBox:
             return ""
         if not value.startswith(PREFIX):
             raise UserError(f"{context}: the stored secret is not in a known format")
-        raw = base64.b64decode(value[len(PREFIX):])
+        try:
+            raw = base64.b64decode(value[len(PREFIX):], validate=True)
+            if len(raw) < 12 + 16:
+                raise ValueError("too short")
+        except ValueError:  # binascii.Error is one: truncated or damaged in the store
+            raise UserError(f"{context}: the stored password is damaged; reset the "
+                            "password") from None
         try:
             return AESGCM(self._load()).decrypt(raw[:12], raw[12:], context.encode()).decode()
         except InvalidTag:

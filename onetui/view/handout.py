@@ -9,9 +9,12 @@ import datetime as dt
 import io
 import json
 import os
+import secrets
+import stat
 from pathlib import Path
 from typing import Any
 
+from onetui.errors import UserError
 from onetui.model.labs import READY, Lab, Seat
 from onetui.remote.hostkeys import pinned_keys
 from onetui.store import Store
@@ -121,10 +124,28 @@ def slips(store: Store, lab: Lab, fmt: str = "text") -> str:
 
 
 def write_private(path: str | os.PathLike[str], text: str) -> Path:
-    """Write a file only its owner can read (0600), replacing one that was there."""
+    """Write a file only its owner can read (0600), replacing one of ours that was there.
+
+    Passwords go into it, so nothing is written through a link someone placed there, and a
+    file that belongs to someone else is left alone: the text goes to a new file (O_EXCL,
+    O_NOFOLLOW) beside the target, which then replaces the target in one rename."""
     target = Path(path)
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(text)
+    try:
+        info = target.lstat()
+    except FileNotFoundError:
+        info = None
+    if info is not None and stat.S_ISLNK(info.st_mode):
+        raise UserError(f"{target}: is a symbolic link; not written (give another path)")
+    if info is not None and (not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid()):
+        raise UserError(f"{target}: exists and is not a file of yours; not written")
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return target

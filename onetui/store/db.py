@@ -164,7 +164,9 @@ class Database:
                 room = ""
             return StoreError(f"{self.path}: disk full writing the store{room}; nothing was "
                               "written — free some space and try again")
-        if "malformed" in text or "not a database" in text or "corrupt" in text:
+        if "not a database" in text:
+            return StoreError(f"{self.path}: not a usable onetui store: {exc}")
+        if "malformed" in text or "corrupt" in text:
             return StoreError(f"{self.path}: the store is damaged ({exc}){_recover(self.path)}")
         if "readonly" in text or "read-only" in text:
             return StoreError(f"{self.path}: the store is read-only here ({exc})")

@@ -123,7 +123,8 @@ class Ec2Driver:
         self.config = config
         self._client: Any = None
         self._lock = threading.Lock()
-        self._groups: dict[tuple, tuple[str, float]] = {}
+        self._groups: dict[tuple[Any, ...], tuple[str, float]] = {}
+        self._group_keys: dict[str, tuple[Any, ...]] = {}  # group id → (ports, subnet)
         self.calls: Counter[str] = Counter()  # API calls by operation (bench/ reports them)
 
     # -- connection ---------------------------------------------------------------------
@@ -225,6 +226,7 @@ class Ec2Driver:
             return cached[0]
         group_id = self._security_group(ports, subnet)
         self._groups[key] = (group_id, time.monotonic())
+        self._group_keys[group_id] = key
         return group_id
 
     def _security_group(self, ports: list[tuple[int, int]], subnet: str | None) -> str:
@@ -301,10 +303,32 @@ class Ec2Driver:
         return params
 
     def launch(self, params: dict[str, Any]) -> list[str]:
-        """One RunInstances for the whole batch; instance ids in launch-index order."""
-        result = self._call("run_instances", **params)
+        """One RunInstances for the whole batch; instance ids in launch-index order. A
+        security group deleted behind onetui's back (InvalidGroup.NotFound: nothing was
+        launched) is made again and the call tried once more, with the same ClientToken."""
+        try:
+            result = self._call("run_instances", **params)
+        except DriverError as exc:
+            if not str(exc).startswith("InvalidGroup.NotFound"):
+                raise
+            fresh = self._regroup(params)
+            if fresh is None:
+                raise
+            result = self._call("run_instances", **fresh)
         ordered = sorted(result["Instances"], key=lambda i: i.get("AmiLaunchIndex", 0))
         return [i["InstanceId"] for i in ordered]
+
+    def _regroup(self, params: dict[str, Any]) -> dict[str, Any] | None:
+        """`params` with each security group looked up (or made) anew; None when a group
+        is not one this driver made (then there is nothing to repair)."""
+        groups = []
+        for gid in params.get("SecurityGroupIds", []):
+            key = self._group_keys.pop(gid, None)
+            if key is None:
+                return None
+            self._groups.pop(key, None)
+            groups.append(self.security_group(*key))
+        return {**params, "SecurityGroupIds": groups}
 
     def find_launch(self, token: str) -> dict[int, str]:
         """Instances of a launch, by launch index (after a crash: what did the call make?)."""

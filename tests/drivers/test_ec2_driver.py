@@ -189,3 +189,24 @@ def test_unreachable_endpoint_is_a_host_error(store: Store, engine: Engine,
     engine.run_pass()
     host = store.hosts.get(hid)
     assert host.stat == "err" and "127.0.0.1:9" in host.error
+
+
+def test_a_security_group_deleted_behind_our_back_is_made_again(moto: str, store: Store,
+                                                                engine: Engine) -> None:
+    """The group is cached between launches; when someone deletes it, the next launch is
+    refused with InvalidGroup.NotFound: the group is made again and the launch goes out."""
+    ec2_host(store, moto)
+    seed(store)
+    (first,) = instantiate.create(store, "ec2")
+    engine.run_pass()
+    (inst,) = instances(moto, **{"instance-id": store.vms.get(first).deploy_id})
+    group = inst["SecurityGroups"][0]["GroupId"]
+    client(moto).terminate_instances(InstanceIds=[inst["InstanceId"]])
+    client(moto).delete_security_group(GroupId=group)
+    more = instantiate.create(store, "ec2", count=3, name="more%i")
+    engine.run_pass()
+    states = [store.vms.get(v).state for v in more]
+    assert states == ["runn"] * 3, [store.vms.get(v).message for v in more]
+    launched = instances(moto, **{"tag:onetui:launch": store.vms.get(more[0]).info["launch"]})
+    assert len(launched) == 3
+    assert {i["SecurityGroups"][0]["GroupId"] for i in launched} != {group}

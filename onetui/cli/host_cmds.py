@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,7 @@ import click
 
 from onetui.cli.context import Context
 from onetui.cli.output import echo_json, table
-from onetui.drivers.userdata import DEFAULTS
+from onetui.drivers.userdata import DEFAULTS, check_var
 from onetui.errors import UserError
 from onetui.model import Host
 from onetui.view.describe import host_text
@@ -45,7 +44,6 @@ def _libvirt_config(uri: str | None, domain_type: str | None) -> dict[str, Any]:
     return cfg
 
 
-_SAFE_VALUE = re.compile(r"[A-Za-z0-9_.:/@-]*")
 
 
 def _ec2_config(ctx: Context, opts: dict) -> dict:
@@ -63,10 +61,10 @@ def _ec2_config(ctx: Context, opts: dict) -> dict:
     variables = {}
     for item in opts["userdata_var"]:
         key, sep, value = item.partition("=")
-        if not sep or key not in DEFAULTS or not _SAFE_VALUE.fullmatch(value):
-            raise UserError(f"--userdata-var {item!r}: expected KEY=VALUE with KEY one of "
-                            f"{', '.join(DEFAULTS)} and a host name, address or path as value")
-        variables[key] = value
+        if not sep:
+            raise UserError(f"--userdata-var {item[:60]!r}: expected KEY=VALUE with KEY one "
+                            f"of {', '.join(DEFAULTS)}")
+        variables[key] = check_var(key, value)
     if variables:
         cfg["userdata"] = variables
     if opts["userdata_template"]:

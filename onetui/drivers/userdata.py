@@ -4,16 +4,37 @@ still take one RunInstances call)."""
 
 from __future__ import annotations
 
+import re
 import string
 from dataclasses import dataclass
 from pathlib import Path
 
 from onetui.data import DATA
 from onetui.drivers.base import DriverError
+from onetui.errors import UserError
 
 LIMIT = 16 * 1024  # EC2's limit on UserData (before base64)
 DEFAULTS = {"vpn_server": "", "nfs_server": "", "nfs_export": "/home", "nfs_mount": "/home",
             "sge_master": "", "sge_root": "/var/lib/gridengine"}
+
+
+# What each value may be: the bootstrap puts hosts into a sed expression and a mount
+# source, and paths into mkdir/mount/echo lines, so only plain names, addresses and paths.
+_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}[A-Za-z0-9])?")
+_PATH = re.compile(r"/(?:[A-Za-z0-9._-]+/?){0,32}")
+KINDS = {"vpn_server": _HOST, "nfs_server": _HOST, "sge_master": _HOST, "nfs_export": _PATH,
+         "nfs_mount": _PATH, "sge_root": _PATH}
+
+
+def check_var(key: str, value: str) -> str:
+    """A --userdata-var value fit for its place in the bootstrap, else UserError."""
+    kind = KINDS.get(key)
+    if kind is None:
+        raise UserError(f"--userdata-var {key}: expected one of {', '.join(DEFAULTS)}")
+    if not kind.fullmatch(value) or ".." in value.split("/"):
+        what = "a host name or IPv4 address" if kind is _HOST else "an absolute path"
+        raise UserError(f"--userdata-var {key}={value[:60]!r}: expected {what}")
+    return value
 
 
 class UserDataTooLarge(DriverError):
@@ -52,7 +73,11 @@ def render(workers: list[Worker], variables: dict[str, str] | None = None,
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise DriverError(f"userdata template {path}: {exc.strerror}") from None
-    values = {**DEFAULTS, **(variables or {}), "entries": entries(workers)}
+    try:
+        given = {k: check_var(k, v) for k, v in (variables or {}).items()}
+    except UserError as exc:  # a host stored by an older onetui
+        raise DriverError(str(exc)) from None
+    values = {**DEFAULTS, **given, "entries": entries(workers)}
     try:
         script = _Template(text).substitute(values)
     except (KeyError, ValueError) as exc:

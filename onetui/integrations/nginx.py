@@ -73,16 +73,41 @@ def _in_comment(text: str, pos: int) -> bool:
     return "#" in text[line_start:pos]
 
 
+_IPV6 = re.compile(r"\[([0-9A-Fa-f:.]{2,45})\]:(\d{1,5})")
+_HOSTPORT = re.compile(r"([A-Za-z0-9.-]{1,253}):(\d{1,5})")
+
+
 def check_server(server: str) -> str:
-    """`IP:PORT` (or `host:port` with a safe host name), nothing a config could trip on."""
-    host, _, port = server.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise UserError(f"upstream server {server!r}: expected ADDRESS:PORT")
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        safe_name("upstream host", host)
+    """An upstream entry in the grammar nginx accepts and nothing more: `IPV4:PORT`,
+    `[IPV6]:PORT` (no zone id: nginx has none) or `name:PORT` with a safe host name; the
+    port 1-65535 in plain digits. Whatever else reached the file could end the `server`
+    line and start another directive."""
+    m = _IPV6.fullmatch(server) or _HOSTPORT.fullmatch(server)
+    ok = m is not None and 0 < int(m.group(2)) < 65536
+    if ok and m is not None and server.startswith("["):
+        try:
+            ipaddress.IPv6Address(m.group(1))
+        except ValueError:
+            ok = False
+    elif ok and m is not None:
+        host = m.group(1)
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            ok = not host.replace(".", "").isdigit() and _safe(host)
+    if not ok:
+        shown = server if len(server) <= 60 else server[:60] + "…"
+        raise UserError(f"upstream server {shown!r}: expected IPV4:PORT, [IPV6]:PORT or "
+                        "HOST:PORT (port 1-65535)")
     return server
+
+
+def _safe(host: str) -> bool:
+    try:
+        safe_name("upstream host", host)
+    except UserError:
+        return False
+    return True
 
 
 def replace_upstream(text: str, name: str, servers: list[str]) -> str:

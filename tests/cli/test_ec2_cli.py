@@ -72,9 +72,8 @@ def test_bad_ec2_and_net_input(tmp_path: Path) -> None:
          "onetui: no net 'vpn' (see `onetui net list`)\n"),
         (("host", "create", "ec2", "--driver", "ec2", "--region", "r", "--userdata-var",
           "vpn_server=a;rm -rf /"),
-         "onetui: --userdata-var 'vpn_server=a;rm -rf /': expected KEY=VALUE with KEY one of "
-         "vpn_server, nfs_server, nfs_export, nfs_mount, sge_master, sge_root and a host "
-         "name, address or path as value\n"),
+         "onetui: --userdata-var vpn_server='a;rm -rf /': expected a host name or IPv4 "
+         "address\n"),
         (("net", "create", "vpn", "--range", "10.1.1.254-10.1.1.100"),
          "onetui: --range '10.1.1.254-10.1.1.100': the last address must not come before "
          "the first\n"),

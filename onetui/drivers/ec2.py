@@ -56,8 +56,10 @@ def _error(exc: Exception) -> DriverError:
     if isinstance(exc, botocore.exceptions.NoCredentialsError | botocore.exceptions.
                   PartialCredentialsError | botocore.exceptions.ProfileNotFound):
         return HostUnreachable(f"AWS credentials: {exc}")
-    if isinstance(exc, botocore.exceptions.EndpointConnectionError |
-                  botocore.exceptions.ConnectTimeoutError | botocore.exceptions.ReadTimeoutError):
+    if isinstance(exc, botocore.exceptions.ConnectionError |
+                  botocore.exceptions.HTTPClientError):
+        # refused, timed out, or closed before the answer: the call may have gone through,
+        # so the launcher looks for what it made before it calls again
         return HostUnreachable(str(exc))
     return DriverError(str(exc))
 

@@ -86,11 +86,11 @@ def _ec2_config(ctx: Context, opts: dict) -> dict:
 @click.option("--profile", help="ec2: AWS profile (credentials come from boto3's chain).")
 @click.option("--endpoint-url", help="ec2: another EC2 endpoint (e.g. a moto server).")
 @click.option("--max-instances", default=20, show_default=True,
-              help="ec2: how many instances this host may run.")
-@click.option("--max-cpu", type=int, help="ec2: CPU limit in percent (default 100 per "
-              "instance).")
-@click.option("--max-memory", type=int, help="ec2: memory limit in MB (default 1700 per "
-              "instance).")
+              type=click.IntRange(1, 100_000), help="ec2: how many instances this host may run.")
+@click.option("--max-cpu", type=click.IntRange(1, 10_000_000), help="ec2: CPU limit in percent "
+              "(default 100 per instance).")
+@click.option("--max-memory", type=click.IntRange(1, 10**10), help="ec2: memory limit in MB "
+              "(default 1700 per instance).")
 @click.option("--network", help="ec2: onetui network whose leases the workers take (VPN pool).")
 @click.option("--userdata-var", multiple=True, metavar="KEY=VALUE",
               help="ec2: a value for the bootstrap (vpn_server, nfs_server, sge_master, …).")

@@ -8,7 +8,7 @@ import click
 
 from onetui import config
 from onetui.cli.context import Context
-from onetui.cli.output import echo_json, pairs, table
+from onetui.cli.output import echo_json, finite, pairs, table
 from onetui.ops import labs
 from onetui.view import handout
 
@@ -33,7 +33,8 @@ def lab() -> None:
               "[labs] admin_user).")
 @click.option("--admin-key", help="That user's private key (default: [labs] admin_key, "
               "else your SSH agent and keys).")
-@click.option("--ssh-timeout", type=float, help="Seconds a seat may take to answer SSH "
+@click.option("--ssh-timeout", type=click.FloatRange(1, 86400), callback=finite,
+              help="Seconds a seat may take to answer SSH "
               f"(default {labs.DEFAULT_SSH_TIMEOUT:g}).")
 @pass_ctx
 def create_cmd(ctx: Context, name: str, template: str, seats: int, network: str | None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from typing import Any
 
@@ -20,3 +21,10 @@ def echo_json(data: Any) -> None:
 def fail(message: str, code: int = 2) -> None:
     click.echo(f"onetui: {message}", err=True)
     sys.exit(code)
+
+
+def finite(_ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """A click callback: NaN passes FloatRange's comparisons, so refuse it here."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"expected a number, got {value}", param=param)
+    return value

@@ -50,7 +50,8 @@ class LabSpec:
 
 # -- expiry ----------------------------------------------------------------------------------
 
-_RELATIVE = re.compile(r"\+?(\d+)([dhm])")
+_RELATIVE = re.compile(r"\+?(\d{1,6})([dhm])")
+MAX_LAB_DAYS = 3660  # a lab lasts at most ten years from now
 
 
 def parse_expiry(text: str, now: float | None = None) -> float:
@@ -59,7 +60,10 @@ def parse_expiry(text: str, now: float | None = None) -> float:
     now = time.time() if now is None else now
     m = _RELATIVE.fullmatch(text.strip())
     if m:
-        return now + int(m.group(1)) * {"d": 86400, "h": 3600, "m": 60}[m.group(2)]
+        return _bounded(text, now + int(m.group(1)) * {"d": 86400, "h": 3600, "m": 60}[
+            m.group(2)], now)
+    if re.fullmatch(r"\+?\d+[dhm]", text.strip()):
+        return _bounded(text, float("inf"), now)
     try:
         if len(text.strip()) == 10:
             day = dt.date.fromisoformat(text.strip())
@@ -72,6 +76,13 @@ def parse_expiry(text: str, now: float | None = None) -> float:
     stamp = when.timestamp()
     if stamp <= now:
         raise UserError(f"--expires {text!r}: that is in the past")
+    return _bounded(text, stamp, now)
+
+
+def _bounded(text: str, stamp: float, now: float) -> float:
+    if stamp - now > MAX_LAB_DAYS * 86400:
+        shown = text if len(text) <= 30 else text[:30] + "…"
+        raise UserError(f"--expires {shown!r}: at most {MAX_LAB_DAYS} days ahead")
     return stamp
 
 

@@ -228,3 +228,11 @@ def test_passwords_are_sealed_in_the_store(store: Store, lab_env: Engine) -> Non
     with pytest.raises(UserError, match="cannot be opened"):
         store.labs.password(lab.id, 2)
     assert handout.ssh_command("student01", "10.0.0.5", 22) == "ssh student01@10.0.0.5"
+
+
+def test_expiry_has_a_bound_for_create_and_extend() -> None:
+    now = 1_800_000_000.0
+    assert labs.parse_expiry("+5d", now) == now + 5 * 86400
+    for text in ("+999999999999d", "+99999999999999999999d", "9999-12-31"):
+        with pytest.raises(UserError, match="at most 3660 days ahead"):
+            labs.parse_expiry(text, now)

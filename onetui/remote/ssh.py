@@ -220,8 +220,10 @@ class Connection:
 
     def run(self, argv: Sequence[str], stdin: bytes | None = None,
             timeout: float = 120.0) -> Result:
-        """Run `argv` remotely (quoted with shlex.join); reconnects once if the connection
-        was dropped. Secrets go through stdin, never argv."""
+        """Run `argv` remotely (quoted with shlex.join); when the connection drops, before
+        or during the command, reconnects and runs it once more — so what onetui sends is
+        idempotent by design (qconf's adds and removes, an atomic upload). Secrets go
+        through stdin, never argv."""
         command = shlex.join(argv)
         with self._lock:
             for attempt in (1, 2):
@@ -243,7 +245,10 @@ class Connection:
         chan_in.channel.shutdown_write()
         out = chan_out.read().decode(errors="replace")
         err = chan_err.read().decode(errors="replace")
-        return Result(chan_out.channel.recv_exit_status(), out, err)
+        status = chan_out.channel.recv_exit_status()
+        if status == -1:  # the channel closed without an exit status: the connection dropped
+            raise EOFError("the connection dropped while the command ran")
+        return Result(status, out, err)
 
     def close(self) -> None:
         with self._lock:

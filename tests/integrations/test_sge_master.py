@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from onetui.errors import UserError
 from onetui.integrations.sge.master import Master, SgeConfig
 from onetui.remote.ssh import HostKeyChanged, HostKeyUnknown, Pool, resolve
 from tests.beds.cli import onetui
-from tests.beds.sge import HOST_KEY, KEY, PORT, USER
+from tests.beds.sge import BED, HOST_KEY, KEY, PORT, USER
 
 
 def wait_for(what: str, check, timeout: float = 60, step=None) -> None:  # type: ignore
@@ -131,3 +132,31 @@ def test_sge_hosts_cli(sge_config: dict) -> None:
     out = onetui("sge", "hosts").stdout.splitlines()
     assert out[0].split() == ["HOSTNAME", "ARCH", "NCPU", "LOAD", "MEMTOT", "MEMUSE"]
     assert any(line.split()[0] == "node2" for line in out[1:])
+
+
+def test_a_connection_dropped_during_a_command_is_run_again(sge_bed: Path, known_hosts: Path,
+                                                            tmp_path: Path) -> None:
+    """The sshd session serving onetui is killed while an SGE command runs: the command is
+    run again on a new connection and its real answer comes back (not a failure)."""
+    import subprocess
+    import threading
+
+    target = resolve("127.0.0.1", PORT, USER, str(KEY), [str(known_hosts)],
+                     ssh_config=str(tmp_path / "none"))
+    pool = Pool()
+    conn = pool.get(target)
+    runs = BED / "home" / USER / f"runs-{os.getpid()}"
+    runs.unlink(missing_ok=True)
+    assert conn.run(["true"]).ok  # connected
+    out: list = []
+    job = threading.Thread(target=lambda: out.append(conn.run(
+        ["sh", "-c", f"echo x >> {runs}; sleep 2; qstat -help | head -1"])))
+    job.start()
+    time.sleep(1)  # the command is sleeping on the master: drop its connection
+    subprocess.run(["pkill", "-f", rf"sshd: {USER} \[priv\]"], check=False)
+    job.join(timeout=60)
+    (result,) = out
+    assert result.ok and "GE" in result.out, result
+    assert runs.read_text() == "x\nx\n"  # cut off once, then run again in full
+    runs.unlink()
+    pool.close()

@@ -3,6 +3,7 @@ and a real nginx (Debian's, on loopback) following the list without dropping a r
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -75,3 +76,14 @@ def test_a_config_nginx_rejects_is_rolled_back(nginx: tuple[LoadBalancer, str],
     assert "no-such-host.invalid" in str(err.value)  # nginx's own words
     assert Path(lb.conf).read_text() == before
     assert set(seen(url, 10)) == {"web1"}  # still serving, from the old config
+
+
+def test_an_upstream_update_keeps_the_files_mode_and_owner(
+        nginx: tuple[LoadBalancer, str], backends: dict[str, str]) -> None:
+    lb, _url = nginx
+    conf = Path(lb.conf)
+    os.chmod(conf, 0o640)
+    os.chown(conf, 0, 65534)  # root:nogroup, as a site might keep it
+    assert lb.apply([backends["web1"], backends["web2"]])
+    after = conf.stat()
+    assert (after.st_mode & 0o777, after.st_uid, after.st_gid) == (0o640, 0, 65534)

@@ -108,7 +108,8 @@ class LabManager:
         if vm.state != "runn":
             return
         if seat.state == DEPLOYING:
-            if not self.store.labs.set_seat(lab.id, seat.seat, WAITING, expect=(DEPLOYING,)):
+            if not self.store.labs.set_seat(lab.id, seat.seat, WAITING, expect=(DEPLOYING,),
+                                            for_vm=seat.vm_id):
                 return
             seat = self.store.labs.seat(lab.id, seat.seat)
         if seat.state in (WAITING, ACCOUNT):
@@ -118,7 +119,7 @@ class LabManager:
             job.start()
 
     def _fail(self, lab: Lab, seat: Seat, why: str) -> None:
-        self.store.labs.set_seat(lab.id, seat.seat, FAILED, why,
+        self.store.labs.set_seat(lab.id, seat.seat, FAILED, why, for_vm=seat.vm_id,
                                  event=f"lab {lab.name} seat {seat.seat} ({seat.username}): "
                                        f"failed: {why}")
 
@@ -130,7 +131,7 @@ class LabManager:
                     if waited is None:
                         return  # stopping, or the seat changed under us
                     self.store.labs.set_seat(
-                        lab.id, seat.seat, ACCOUNT, expect=(WAITING,),
+                        lab.id, seat.seat, ACCOUNT, expect=(WAITING,), for_vm=seat.vm_id,
                         event=f"lab {lab.name} seat {seat.seat}: SSH up after {waited:.0f} s; "
                               f"creating account {seat.username}")
                 self._account(lab, seat)
@@ -203,7 +204,7 @@ class LabManager:
                                 f"{exc}") from None
             if self.store.labs.password(lab.id, seat.seat) == password:
                 self.store.labs.set_seat(
-                    lab.id, seat.seat, READY, expect=(ACCOUNT,),
+                    lab.id, seat.seat, READY, expect=(ACCOUNT,), for_vm=seat.vm_id,
                     event=f"lab {lab.name} seat {seat.seat}: ready, {seat.username}@{seat.ip}"
                           f"{'' if seat.port == 22 else f':{seat.port}'} (login checked)")
                 return

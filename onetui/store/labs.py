@@ -115,17 +115,22 @@ class Labs:
                 if seats is None or n in seats}
 
     def set_seat(self, lab_id: int, number: int, state: str, message: str = "",
-                 expect: tuple[str, ...] = (), event: str = "", **fields: Any) -> bool:
-        """Move a seat to `state` (only from one of `expect`, when given); the event says
-        what happened, without any secret. False when the seat was not in `expect`."""
+                 expect: tuple[str, ...] = (), event: str = "", for_vm: int | None = None,
+                 **fields: Any) -> bool:
+        """Move a seat to `state` (only from one of `expect`, when given, and only while its
+        VM is still `for_vm`, when given: what was learned about a seat's old VM never
+        lands on the fresh one a reset gave it); the event says what happened, without any
+        secret. False when the seat was not in `expect` or has another VM now."""
         now = time.time()
         sets = {"state": state, "message": message, "state_at": now, **fields}
         if state == READY:
             sets["ready_at"] = now
         with self.db.transaction() as cur:
-            row = cur.execute("SELECT state FROM seats WHERE lab_id = ? AND seat = ?",
+            row = cur.execute("SELECT state, vm_id FROM seats WHERE lab_id = ? AND seat = ?",
                               (lab_id, number)).fetchone()
             if row is None or (expect and row[0] not in expect):
+                return False
+            if for_vm is not None and row[1] != for_vm:
                 return False
             cur.execute(f"UPDATE seats SET {', '.join(f'{k} = ?' for k in sets)} "
                         "WHERE lab_id = ? AND seat = ?", (*sets.values(), lab_id, number))

@@ -236,3 +236,23 @@ def test_expiry_has_a_bound_for_create_and_extend() -> None:
     for text in ("+999999999999d", "+99999999999999999999d", "9999-12-31"):
         with pytest.raises(UserError, match="at most 3660 days ahead"):
             labs.parse_expiry(text, now)
+
+
+def test_a_seat_reset_while_waiting_for_ssh_keeps_its_new_vm(store: Store,
+                                                             lab_env: Engine) -> None:
+    """The old VM's job (still waiting for SSH) sees its VM done after the reset; what it
+    learned must not land on the seat, which has a fresh VM by then."""
+    lab = labs.create(store, spec(seats=2))
+    lab_env.run_pass()
+    lab_env.run_pass()
+    assert [s.state for s in store.labs.seats(lab.id)] == ["waiting for ssh"] * 2
+    old = store.labs.seat(lab.id, 1).vm_id
+    labs.reset_seat(store, "os1", 1)
+    until = time.monotonic() + 8  # the old job looks at its VM every 2 s
+    while time.monotonic() < until:
+        lab_env.run_pass()
+        time.sleep(0.2)
+    seat = store.labs.seat(lab.id, 1)
+    assert store.vms.get(old).state == "done"
+    assert seat.vm_id != old and store.vms.get(seat.vm_id).state == "runn"
+    assert seat.state == "waiting for ssh", seat.status

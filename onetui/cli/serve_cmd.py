@@ -47,8 +47,8 @@ def serve(ctx: Context, interval: float, once: bool, lease_ttl: float,
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    click.echo(f"engine {engine.owner}: serving {ctx.store.path}")
-    engine.run(stop, on_wait=lambda msg: click.echo(msg, err=True))
+    engine.run(stop, on_wait=lambda msg: click.echo(msg, err=True),
+               on_lead=lambda: click.echo(f"engine {engine.owner}: serving {ctx.store.path}"))
     click.echo("engine stopped")
     _exit_even_if_a_host_hangs(ctx)
 

@@ -87,28 +87,32 @@ class Engine:
             self.store.db.fence = None
             raise Deposed(f"engine {self.owner} lost the lease during a pass")
 
-    def run(self, stop: threading.Event,
-            on_wait: Callable[[str], None] | None = None) -> None:
+    def run(self, stop: threading.Event, on_wait: Callable[[str], None] | None = None,
+            on_lead: Callable[[], None] | None = None) -> None:
         """Pass after pass until `stop` is set; waits (saying so once) while another engine
         holds the lease, and takes over when that lease runs out. Nothing but `stop` ends
         it: a deposed engine goes back to waiting; a store that cannot be written is waited
         out; any other error is an event, and the next pass comes."""
         say = on_wait or (lambda _msg: None)
         waiting = False
+        leading = False
         try:
             while not stop.is_set():
                 try:
                     if self.lead():
                         waiting = False
+                        if not leading and on_lead:  # said when it acts: a waiting
+                            on_lead()                # engine is not "serving"
+                        leading = True
                         self.run_pass()
                     elif not waiting:
-                        waiting = True
+                        waiting, leading = True, False
                         lease = self.store.leader.current()
                         if lease:
                             say(f"engine pid {lease.pid} on {lease.hostname} holds the lease; "
                                 "waiting to take over")
                 except Deposed as exc:
-                    waiting = True
+                    waiting, leading = True, False
                     say(f"{exc}; waiting to take over again")
                 except StoreError as exc:  # disk full, locked, unreadable: wait, then retry
                     say(f"store not writable: {exc}; retrying")

@@ -17,7 +17,7 @@ from typing import Any
 from onetui.drivers.domxml import parse_hostfwd
 from onetui.engine.placement import host_views, request_for
 from onetui.engine.scheduler import schedule
-from onetui.errors import Conflict, UserError
+from onetui.errors import Conflict, NotFound, UserError
 from onetui.integrations.accounts import check_user
 from onetui.model import expand_name, has_index
 from onetui.model.labs import ACCOUNT, FAILED, READY, Lab
@@ -276,7 +276,9 @@ def destroy(store: Store, ref: str, why: str = "by the admin") -> str:
     wipe the credentials at once. A lab that is gone already is not an error."""
     lab = store.labs.find(ref)
     if lab is None:
-        return f"lab {ref}: nothing to destroy (no such lab, or destroyed already)"
+        if store.labs.was_destroyed(ref):
+            return f"lab {ref}: destroyed already"
+        raise NotFound(f"no lab {ref!r} (see `onetui lab list`)")
     seats = store.labs.seats(lab.id)
     vm_ids = store.labs.start_destroy(lab.id, why)
     for vm_id in vm_ids:

@@ -11,12 +11,18 @@ from onetui.store import Store
 _LIVE = {"prol", "boot", "runn", "susp", "unkn", "shut", "fail", "stop"}
 
 
+# What the admin asked for, in their words ("delete", not the engine's "cancel").
+_WORD = {"cancel": "delete"}
+
+
 def _intent(store: Store, vm: VM, intent: str, allowed: set[str]) -> str:
+    word = _WORD.get(intent, intent)
     if vm.state not in allowed:
-        raise Conflict(f"VM {vm.id} is {vm.state}: cannot {intent} (needs "
+        raise Conflict(f"VM {vm.id} is {vm.state}: cannot {word} (needs "
                        f"{' or '.join(sorted(allowed))})")
-    store.vms.update(vm.id, intent=intent, event=f"VM {vm.id} {vm.name}: {intent} requested")
-    return f"VM {vm.id}: {intent} requested"
+    store.vms.update(vm.id, intent=intent, event=f"VM {vm.id} {vm.name}: {word} requested")
+    return f"VM {vm.id}: {word} requested"
+
 
 
 def shutdown(store: Store, ref: int | str) -> str:

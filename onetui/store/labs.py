@@ -89,6 +89,13 @@ class Labs:
     def list(self) -> list[Lab]:
         return [_lab(r) for r in self.db.read("SELECT * FROM labs ORDER BY id")]
 
+    def was_destroyed(self, name: str) -> bool:
+        """Whether a lab of this name existed and was destroyed (its rows are gone; the
+        event log remembers it)."""
+        rows = self.db.read("SELECT 1 FROM events WHERE kind = 'lab' AND message = ? LIMIT 1",
+                            (f"lab {name} destroyed",))
+        return bool(rows)
+
     def seats(self, lab_id: int | None = None) -> builtins.list[Seat]:
         if lab_id is None:
             rows = self.db.read("SELECT * FROM seats ORDER BY lab_id, seat")

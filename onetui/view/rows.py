@@ -48,7 +48,7 @@ def host_row(host: Host) -> tuple[str, ...]:
 def vm_row(vm: VM, now: float | None = None) -> tuple[str, ...]:
     """CPU is the guest's use in percent of one core, MEM its memory, as onevm list."""
     live = vm.state in ("runn", "susp", "shut", "unkn")
-    cpu = vm.info.get("cpu_usage", 0) if live else 0
+    cpu = vm.info.get("cpu_usage", 0) if vm.state in ("runn", "shut") else 0  # paused: idle
     mem = vm.info.get("mem_usage", vm.memory) if live else 0
     return (str(vm.id), vm.name, vm.state, f"{cpu:.0f}", human_mb(mem) if mem else "0",
             vm.host_name, vm_time(vm, now))

@@ -11,7 +11,6 @@ import os
 import signal
 import socket
 import subprocess
-import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -143,51 +142,3 @@ def test_vms_go_unknown_while_libvirtd_is_down_and_come_back(qemu: libvirt.virCo
         engine.run_pass()
         engine.close()
 
-
-def test_libvirtd_restarted_in_the_middle_of_a_deploy(qemu: libvirt.virConnect, store: Store,
-                                                      tmp_path: Path) -> None:
-    """libvirtd is killed while the engine deploys a guest, and started again: the VM ends
-    up running with exactly one domain and one overlay, whatever step the kill cut."""
-    store.hosts.add("kvm1", "libvirt", {"uri": "qemu:///system", "domain_type": "qemu"})
-    tpl, _ = guest_template(tmp_path, "mid1", _free_port())
-    engine = Engine(store)
-    pidfile = TESTBED / "libvirtd.pid"
-    assert engine.lead()
-    engine.run_pass()  # the host is monitored; nothing to deploy yet
-    (vid,) = instantiate.create(store, str(tpl))
-    stop = threading.Event()
-
-    def kill_when_placed() -> None:
-        while not stop.is_set():
-            if store.vms.get(vid).state in ("prol", "boot"):
-                os.kill(int(pidfile.read_text()), signal.SIGTERM)  # a restart, mid-deploy
-                return
-            time.sleep(0.005)
-    killer = threading.Thread(target=kill_when_placed, daemon=True)
-    killer.start()
-    try:
-        engine.run_pass()  # places and deploys; libvirtd dies under it
-        killer.join(timeout=30)
-        up = subprocess.run(["bash", str(ROOT / "scripts/testbed/virt.sh"), "up"],
-                            capture_output=True, text=True)
-        assert up.returncode == 0, up.stdout + up.stderr
-        wait_for("the VM to run", lambda: store.vms.get(vid).state == "runn", timeout=120,
-                 step=engine.run_pass)
-        vm = store.vms.get(vid)
-        same = [d for d in qemu_again().listAllDomains() if d.UUIDString() == vm.deploy_id]
-        assert len(same) == 1
-        pool = qemu_again().storagePoolLookupByName(POOL)
-        pool.refresh(0)
-        assert [v.name() for v in pool.listAllVolumes()].count(f"one-{vid}-disk0") == 1
-    finally:
-        stop.set()
-        subprocess.run(["bash", str(ROOT / "scripts/testbed/virt.sh"), "up"],
-                       capture_output=True)
-        actions.delete(store, vid)
-        engine.run_pass()
-        engine.close()
-
-
-def qemu_again() -> libvirt.virConnect:
-    """A fresh connection (the fixture's died with the daemon)."""
-    return libvirt.open("qemu:///system")

@@ -100,3 +100,26 @@ def test_a_seat_row_given_another_seats_password_refuses_it(store: Store) -> Non
         store.labs.password(lab_id, 2)
     store.labs.set_password(lab_id, 2, "reset-Secret-7")
     assert store.labs.password(lab_id, 2) == "reset-Secret-7"
+
+
+def test_a_damaged_sealed_value_asks_for_a_reset(box: SecretBox) -> None:
+    sealed = box.seal(PASSWORD, SEAT1)
+    for damaged in (sealed[:-7], f"{PREFIX}!!!notb64", f"{PREFIX}QUJD"):  # cut, garbled, short
+        with pytest.raises(UserError, match="the stored password is damaged; reset"):
+            box.open(damaged, SEAT1)
+
+
+def test_two_processes_making_the_key_at_once_share_one(tmp_path: Path) -> None:
+    """The key appears whole (linked into place): whoever reads it finds 32 bytes, and two
+    boxes that each had to make it end up with the same key."""
+    import multiprocessing
+
+    key = tmp_path / "secrets.key"
+    with multiprocessing.get_context("fork").Pool(4) as pool:
+        sealed = pool.map(_seal_with_fresh_box, [str(key)] * 8)
+    assert all(SecretBox(key).open(s, SEAT1) == PASSWORD for s in sealed)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["secrets.key"]  # no temporaries
+
+
+def _seal_with_fresh_box(key: str) -> str:
+    return SecretBox(Path(key)).seal(PASSWORD, SEAT1)

@@ -22,7 +22,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -37,6 +36,7 @@ from onetui.engine.loop import Engine  # noqa: E402
 from onetui.ops import instantiate  # noqa: E402
 from onetui.store import Store  # noqa: E402
 from tests.beds.faulty_cloud import FaultyCloud  # noqa: E402
+from tests.beds.silent_host import SilentHost  # noqa: E402
 
 AWS = {"AWS_ACCESS_KEY_ID": "drill", "AWS_SECRET_ACCESS_KEY": "drill",
        "AWS_DEFAULT_REGION": "us-east-1"}
@@ -124,20 +124,7 @@ def fault_drill(endpoint: str, fault: str, workers: int) -> dict[str, int]:
 
 
 def hung_host_drill(seconds: float = 20) -> dict[str, int]:
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(16)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        srv.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(srv.accept()[0])
-            except OSError:
-                continue
-    threading.Thread(target=accept, daemon=True).start()
+    silent = SilentHost()
     state = Path(tempfile.mkdtemp(prefix="onetui-drill-"))
     env = {**os.environ, "ONETUI_STATE": str(state), "ONETUI_LEASE_TTL": "2",
            "ONETUI_HOST_TIMEOUT": "4", "PYTHONPATH": str(ROOT)}
@@ -146,8 +133,7 @@ def hung_host_drill(seconds: float = 20) -> dict[str, int]:
                     "<threads>1</threads><active>4</active><mhz>2000</mhz></cpu>"
                     "<memory>8388608</memory></node>")
     with Store.open(state) as store:
-        store.hosts.add("hung", "libvirt",
-                        {"uri": f"qemu+tcp://127.0.0.1:{srv.getsockname()[1]}/system"})
+        store.hosts.add("hung", "libvirt", {"uri": silent.uri})
         store.hosts.add("ok", "libvirt", {"uri": f"test://{node}"})
         procs = [subprocess.Popen([sys.executable, "-m", "onetui", "serve", "--interval",
                                    "0.5"], env=env, stdout=subprocess.DEVNULL,
@@ -156,7 +142,7 @@ def hung_host_drill(seconds: float = 20) -> dict[str, int]:
         for p in procs:
             p.terminate()
         exits = [p.wait(timeout=30) for p in procs]
-        stop.set()
+        silent.close()
         events = [e.message for e in reversed(store.events.recent(kind="engine", limit=500))]
         leading, most = 0, 0
         for m in events:

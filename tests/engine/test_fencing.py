@@ -7,10 +7,8 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -22,6 +20,7 @@ from onetui.engine.loop import Engine
 from onetui.ops import instantiate
 from onetui.store import Store
 from onetui.store.db import Deposed
+from tests.beds.silent_host import SilentHost
 from tests.engine.test_engine import LOCAL, node
 
 
@@ -53,29 +52,10 @@ def test_a_deposed_engine_is_refused_at_its_next_write(state_dir: Path,
 
 
 @pytest.fixture
-def silent_host() -> Iterator[int]:
-    """A TCP listener that accepts and never says a word: a hypervisor that hangs."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(16)
-    held: list[socket.socket] = []
-    done = threading.Event()
-
-    def accept() -> None:
-        srv.settimeout(0.2)
-        while not done.is_set():
-            try:
-                held.append(srv.accept()[0])
-            except OSError:
-                continue
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield srv.getsockname()[1]
-    done.set()
-    thread.join()
-    for conn in held:
-        conn.close()
-    srv.close()
+def silent_host() -> Iterator[SilentHost]:
+    host = SilentHost()
+    yield host
+    host.close()
 
 
 def _serve(state: Path) -> subprocess.Popen[str]:
@@ -88,10 +68,9 @@ def _serve(state: Path) -> subprocess.Popen[str]:
 
 @pytest.mark.slow
 def test_a_hung_host_never_lets_two_engines_act(state_dir: Path, tmp_path: Path,
-                                                silent_host: int) -> None:
+                                                silent_host: SilentHost) -> None:
     with Store.open(state_dir) as store:
-        hung = store.hosts.add("hung", "libvirt",
-                               {"uri": f"qemu+tcp://127.0.0.1:{silent_host}/system"}).id
+        hung = store.hosts.add("hung", "libvirt", {"uri": silent_host.uri}).id
         ok = store.hosts.add("ok", "libvirt", {"uri": node(tmp_path, "ok", 4, 8)}).id
         first = _serve(state_dir)
         second = None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from onetui.cli.context import Context
-from onetui.cli.output import echo_json, table
+from onetui.cli.output import echo_json, json_option, table
 from onetui.drivers.base import BatchLauncher
 from onetui.drivers.registry import make_driver
 from onetui.errors import UserError
@@ -22,7 +22,7 @@ def ec2() -> None:
 @ec2.command("orphans")
 @click.option("--terminate", "terminate", is_flag=True,
               help="Terminate them (after checking each is still an orphan).")
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 @pass_ctx
 def orphans_cmd(ctx: Context, terminate: bool, as_json: bool) -> None:
     """Instances tagged with this store that no VM owns, as the engine last saw them."""

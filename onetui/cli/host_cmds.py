@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from onetui.cli.context import Context
-from onetui.cli.output import echo_json, table
+from onetui.cli.output import echo_json, json_option, table
 from onetui.drivers.userdata import DEFAULTS, check_var
 from onetui.errors import UserError
 from onetui.model import Host
@@ -78,7 +78,7 @@ def _ec2_config(ctx: Context, opts: dict) -> dict:
 @host.command("create")
 @click.argument("name")
 @click.option("--driver", type=click.Choice(["libvirt", "ec2"]), default="libvirt",
-              show_default=True)
+              show_default=True, help="A hypervisor reached by libvirt, or an EC2 region.")
 @click.option("--uri", help="libvirt: URI of the hypervisor.")
 @click.option("--domain-type", help="libvirt: domain type to create (default: the best the "
               "host offers; use qemu where KVM is not available).")
@@ -107,7 +107,7 @@ def create_cmd(ctx: Context, name: str, driver: str, **opts: object) -> None:
 
 
 @host.command("list")
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 @pass_ctx
 def list_cmd(ctx: Context, as_json: bool) -> None:
     """OpenNebula's columns: CPU in percent (100 per core), memory in binary units."""
@@ -122,9 +122,9 @@ def host_json(h: Host) -> dict[str, Any]:
     return {**dataclasses.asdict(h), "stat": h.stat}
 
 
-@host.command("show")
+@host.command("show", help="Everything about a host: its driver, figures, attributes and VMs.")
 @click.argument("name")
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 @pass_ctx
 def show_cmd(ctx: Context, name: str, as_json: bool) -> None:
     h = ctx.store.hosts.get(name)
@@ -163,7 +163,7 @@ _enabling("enable", True, "Let the scheduler place VMs on these hosts again.")
 _enabling("disable", False, "The scheduler places nothing new here; running VMs stay.")
 
 
-@host.command("delete")
+@host.command("delete", help="Remove hosts that no VM is on any more.")
 @click.argument("names", nargs=-1, required=True)
 @pass_ctx
 def delete_cmd(ctx: Context, names: tuple[str, ...]) -> None:

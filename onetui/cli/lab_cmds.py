@@ -8,7 +8,7 @@ import click
 
 from onetui import config
 from onetui.cli.context import Context
-from onetui.cli.output import echo_json, finite, pairs, table
+from onetui.cli.output import echo_json, finite, json_option, pairs, table
 from onetui.ops import labs
 from onetui.view import handout
 
@@ -48,8 +48,8 @@ def create_cmd(ctx: Context, name: str, template: str, seats: int, network: str 
                f"`onetui lab show {made.name}` follows them")
 
 
-@lab.command("list")
-@click.option("--json", "as_json", is_flag=True)
+@lab.command("list", help="Labs with their seats ready and expiry.")
+@json_option
 @pass_ctx
 def list_cmd(ctx: Context, as_json: bool) -> None:
     rows = []
@@ -68,7 +68,7 @@ def list_cmd(ctx: Context, as_json: bool) -> None:
 
 @lab.command("show")
 @click.argument("name")
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 @pass_ctx
 def show_cmd(ctx: Context, name: str, as_json: bool) -> None:
     """The lab and its seats (no passwords: see `lab creds`)."""

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from onetui.cli.context import Context
-from onetui.cli.output import echo_json, pairs, table
+from onetui.cli.output import echo_json, json_option, pairs, table
 from onetui.integrations.hostsfile import write_block
 from onetui.store.networks import parse_range
 
@@ -21,7 +21,7 @@ def net() -> None:
     """Networks: address ranges whose leases VMs take (IP, MAC from the IP, hostname)."""
 
 
-@net.command("create")
+@net.command("create", help="Make a network: an address range whose leases VMs take.")
 @click.argument("name")
 @click.option("--range", "ip_range", required=True, metavar="FIRST-LAST",
               help="Address range, e.g. 10.1.1.100-10.1.1.254.")
@@ -37,8 +37,8 @@ def create_cmd(ctx: Context, name: str, ip_range: str, hostname: str,
     click.echo(f"ID: {rec.id}")
 
 
-@net.command("list")
-@click.option("--json", "as_json", is_flag=True)
+@net.command("list", help="Networks with their ranges and free addresses.")
+@json_option
 @pass_ctx
 def list_cmd(ctx: Context, as_json: bool) -> None:
     nets = ctx.store.networks.list()
@@ -53,9 +53,9 @@ def list_cmd(ctx: Context, as_json: bool) -> None:
                      right=("ID", "SIZE", "LEASED")))
 
 
-@net.command("show")
+@net.command("show", help="A network and its leases.")
 @click.argument("name")
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 @pass_ctx
 def show_cmd(ctx: Context, name: str, as_json: bool) -> None:
     n = ctx.store.networks.get(name)
@@ -97,7 +97,7 @@ def hosts_cmd(ctx: Context, name: str, path: str | None) -> None:
             click.echo(line)
 
 
-@net.command("delete")
+@net.command("delete", help="Remove networks no VM holds a lease on.")
 @click.argument("names", nargs=-1, required=True)
 @pass_ctx
 def delete_cmd(ctx: Context, names: tuple[str, ...]) -> None:

@@ -23,6 +23,11 @@ def fail(message: str, code: int = 2) -> None:
     sys.exit(code)
 
 
+# `--json` on every list and show: the same words everywhere.
+json_option = click.option("--json", "as_json", is_flag=True,
+                           help="Print JSON (OpenNebula's conventions) instead of a table.")
+
+
 def finite(_ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
     """A click callback: NaN passes FloatRange's comparisons, so refuse it here."""
     if value is not None and not math.isfinite(value):

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from onetui.cli.context import Context
-from onetui.cli.output import echo_json, pairs, table
+from onetui.cli.output import echo_json, json_option, pairs, table
 from onetui.errors import UserError
 from onetui.managers.elasticity import check_rule
 from onetui.view.rows import NUMERIC, SERVICE_COLUMNS, service_counts, service_row
@@ -20,18 +20,21 @@ def service() -> None:
     """Services: create, list, show, scale, delete."""
 
 
-@service.command("create")
+@service.command("create", help="Make a service: VMs of a template kept at a size, behind nginx.")
 @click.argument("name")
 @click.option("--template", required=True, help="Template of the members (local hosts).")
 @click.option("--burst-template", help="Template used when no local host has room (EC2).")
-@click.option("--min", "min_size", default=1, show_default=True)
-@click.option("--max", "max_size", default=8, show_default=True)
+@click.option("--min", "min_size", default=1, show_default=True,
+              help="The fewest members the service keeps (rules never go below).")
+@click.option("--max", "max_size", default=8, show_default=True,
+              help="The most members the service may grow to.")
 @click.option("--port", default=80, show_default=True, help="The members' service port.")
 @click.option("--health", type=click.Choice(["tcp", "http"]), default="tcp",
               show_default=True, help="How a member shows it is ready for traffic.")
 @click.option("--lb-conf", help="nginx.conf of the load balancer (its upstream block is kept "
               "in step).")
-@click.option("--lb-upstream", default="one_loadbalancer", show_default=True)
+@click.option("--lb-upstream", default="one_loadbalancer", show_default=True,
+              help="The upstream block of nginx.conf that lists the members.")
 @click.option("--lb-host", help="Reach the load balancer over SSH (default: this machine).")
 @click.option("--lb-nginx", default="nginx", show_default=True, help="nginx binary there.")
 @click.option("--lb-prefix", help="nginx -p prefix, for an nginx not in its default place.")
@@ -72,8 +75,8 @@ def _members(ctx: Context, svc_id: int) -> list:
     return [v for v in ctx.store.vms.list(include_done=False) if v.info.get("service") == svc_id]
 
 
-@service.command("list")
-@click.option("--json", "as_json", is_flag=True)
+@service.command("list", help="Services with their sizes and members.")
+@json_option
 @pass_ctx
 def list_cmd(ctx: Context, as_json: bool) -> None:
     services = ctx.store.services.list()
@@ -87,9 +90,9 @@ def list_cmd(ctx: Context, as_json: bool) -> None:
                      right=NUMERIC))
 
 
-@service.command("show")
+@service.command("show", help="A service, its members and the state of its rules.")
 @click.argument("name")
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 @pass_ctx
 def show_cmd(ctx: Context, name: str, as_json: bool) -> None:
     s = ctx.store.services.get(name)
@@ -136,7 +139,7 @@ def rule() -> None:
     """Elasticity rules: `--when 'REQUESTS_PER_S > 200' --for 60 --change +2`."""
 
 
-@rule.command("add")
+@rule.command("add", help="Add an elasticity rule: a condition held long enough changes the size.")
 @click.argument("name")
 @click.option("--when", "when", required=True, help="A condition on ACTIVE, REQUESTS_PER_S, "
               "PENDING_JOBS, OLDEST_PENDING_S, IDLE_HOSTS, SIZE, RUNNING.")
@@ -155,7 +158,7 @@ def rule_add(ctx: Context, name: str, when: str, hold: float, change: int,
     click.echo(f"rule {len(rules) - 1} added to {svc.name}")
 
 
-@rule.command("delete")
+@rule.command("delete", help="Remove a service's elasticity rule by its number.")
 @click.argument("name")
 @click.argument("index", type=int)
 @pass_ctx

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from onetui import config
-from onetui.cli.output import echo_json, table
+from onetui.cli.output import echo_json, json_option, table
 from onetui.errors import UserError
 from onetui.integrations.sge.grid import parse_qstat, render_qstat
 from onetui.integrations.sge.master import Master, SgeConfig
@@ -52,7 +52,7 @@ def qstat_cmd(as_json: bool, xml_file: str | None) -> None:
 
 
 @sge.command("hosts")
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 def hosts_cmd(as_json: bool) -> None:
     """Exec hosts as `qhost` reports them."""
     m = master()

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from onetui.cli.context import Context
-from onetui.cli.output import echo_json, pairs, table
+from onetui.cli.output import echo_json, json_option, pairs, table
 from onetui.template import Template, TemplateError, load, parse, validate, write
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -93,7 +93,7 @@ def default_name(file: str) -> str:
 
 
 @template.command("list")
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 @pass_ctx
 def list_cmd(ctx: Context, as_json: bool) -> None:
     """Stored templates."""

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import click
 
 from onetui.cli.context import Context
-from onetui.cli.output import echo_json, table
+from onetui.cli.output import echo_json, json_option, table
 from onetui.errors import UserError
 from onetui.model import VM
 from onetui.ops import instantiate
@@ -66,9 +66,9 @@ def _wait(store: Store, ids: list[int], timeout: float) -> None:
         sys.exit(1)
 
 
-@vm.command("list")
+@vm.command("list", help="VMs as `onevm list` prints them (done ones with --all).")
 @click.option("--all", "show_all", is_flag=True, help="Include VMs that are done.")
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 @pass_ctx
 def list_cmd(ctx: Context, show_all: bool, as_json: bool) -> None:
     vms = ctx.store.vms.list(include_done=show_all)
@@ -85,7 +85,7 @@ def vm_json(v: VM) -> dict:
 
 @vm.command("show")
 @click.argument("ref", metavar="ID")
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 @pass_ctx
 def show_cmd(ctx: Context, ref: str, as_json: bool) -> None:
     """Everything about a VM, including why it is still pending."""

@@ -23,6 +23,7 @@ def engine(store: Store):
     eng.close()
 
 
+@pytest.mark.slow
 def test_the_seed_ec2_templates_run_unchanged(moto: str, store: Store, engine: Engine) -> None:
     hid = ec2_host(store, moto)
     seed(store)

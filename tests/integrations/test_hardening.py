@@ -51,6 +51,7 @@ def test_a_stored_bad_value_is_refused_when_rendered_too() -> None:
         render([Worker(1, "w0")], {"vpn_server": "x/w"})
 
 
+@pytest.mark.slow
 def test_the_cli_refuses_them_with_exit_2(tmp_path: Path) -> None:
     state = tmp_path / "state"
     said = onetui("host", "create", "ec2", "--driver", "ec2", "--region", "us-east-1",

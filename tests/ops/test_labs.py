@@ -240,6 +240,7 @@ def test_expiry_has_a_bound_for_create_and_extend() -> None:
             labs.parse_expiry(text, now)
 
 
+@pytest.mark.slow
 def test_a_seat_reset_while_waiting_for_ssh_keeps_its_new_vm(store: Store,
                                                              lab_env: Engine) -> None:
     """The old VM's job (still waiting for SSH) sees its VM done after the reset; what it

@@ -93,6 +93,7 @@ async def test_create_form_validates_inline_and_creates(seeded: Path) -> None:
             "web-0", "web-1", "web-2"]
 
 
+@pytest.mark.slow
 async def test_filter_with_regex_and_inversion(seeded: Path) -> None:
     with Store(seeded) as store:
         instantiate.create(store, "xen.local01", count=3, name="web-%i", hold=True)
@@ -118,6 +119,7 @@ async def test_filter_with_regex_and_inversion(seeded: Path) -> None:
         assert vms.row_count == 1  # a bad regex changes nothing and says why
 
 
+@pytest.mark.slow
 async def test_delete_asks_first_and_hold_release(seeded: Path) -> None:
     with Store(seeded) as store:
         (held,) = instantiate.create(store, "xen.local01", name="later", hold=True)
@@ -138,6 +140,7 @@ async def test_delete_asks_first_and_hold_release(seeded: Path) -> None:
         await until(pilot, lambda: state_of(app, held) is None)  # done: gone from the pane
 
 
+@pytest.mark.slow
 async def test_details_ssh_palette_help_and_tab(seeded: Path) -> None:
     with Store(seeded) as store:
         (_vid,) = instantiate.create(store, "xen.local01", name="web-0", hold=True)
@@ -201,6 +204,7 @@ async def test_sge_pane_says_how_to_configure(seeded: Path) -> None:
         assert "no SGE master configured" in str(queues.get_row_at(0)[0])
 
 
+@pytest.mark.slow
 async def test_add_ec2_workers_with_e(moto: str, seeded: Path) -> None:
     with Store(seeded) as store:
         store.hosts.add("ec2", "ec2", {"region": "us-east-1", "endpoint_url": moto,
@@ -219,6 +223,7 @@ async def test_add_ec2_workers_with_e(moto: str, seeded: Path) -> None:
         assert saved["console"]["last_ec2_template"] == "ec2"
 
 
+@pytest.mark.slow
 async def test_services_pane_scales_with_plus_and_minus(seeded: Path) -> None:
     with Store(seeded) as store:
         tpl = store.templates.get("xen.local01")

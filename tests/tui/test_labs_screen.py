@@ -44,6 +44,7 @@ def notes(app: OnetuiApp) -> str:
     return "\n".join(n.message for n in app._notifications)
 
 
+@pytest.mark.slow
 async def test_a_lab_from_the_form_with_live_seats_and_masked_passwords(lab_store: Path,
                                                                         tmp_path: Path) -> None:
     app = OnetuiApp(lab_store, cfg={}, engine_interval=0.1)
@@ -130,6 +131,7 @@ async def test_refusals_from_create_reach_the_admin(lab_store: Path) -> None:
             assert store.labs.list() == [] and store.vms.list() == []
 
 
+@pytest.mark.slow
 async def test_a_lab_action_that_fails_says_why_on_screen(lab_store: Path) -> None:
     """The lab is removed by another connection while the screen still shows it: the
     actions fail for real in their workers, and the app's one worker-error handler puts

@@ -70,6 +70,7 @@ def test_dashboard(snap_compare, snapshot_app: OnetuiApp) -> None:  # type: igno
     assert snap_compare(snapshot_app, terminal_size=(120, 40), run_before=_settle)
 
 
+@pytest.mark.slow
 def test_vm_detail(snap_compare, snapshot_app: OnetuiApp) -> None:  # type: ignore[no-untyped-def]
     async def open_detail(pilot) -> None:  # type: ignore[no-untyped-def]
         await _settle(pilot)
@@ -79,6 +80,7 @@ def test_vm_detail(snap_compare, snapshot_app: OnetuiApp) -> None:  # type: igno
     assert snap_compare(snapshot_app, terminal_size=(120, 40), run_before=open_detail)
 
 
+@pytest.mark.slow
 def test_instantiate_form(snap_compare, snapshot_app: OnetuiApp) -> None:  # type: ignore[no-untyped-def]
     async def open_form(pilot) -> None:  # type: ignore[no-untyped-def]
         await _settle(pilot)

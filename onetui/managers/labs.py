@@ -138,7 +138,7 @@ class LabManager:
             except UserError as exc:
                 self._fail(lab, seat, str(exc))
             except Exception as exc:  # a bug must fail the seat, not vanish in a thread
-                self._fail(lab, seat, f"{type(exc).__name__}: {exc}")
+                self._fail(lab, seat, error_line(exc))
 
     def _target(self, lab: Lab, seat: Seat, pinned: bool | None = None) -> Target:
         """The admin's route to the seat, trusting onetui's pinned key once there is one."""

@@ -27,11 +27,12 @@ from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 
 from onetui import config
+from onetui.drivers.base import error_line
 from onetui.runtime.compose import build_engine
 from onetui.store import Store
 from onetui.tui.messages import Notice
 from onetui.tui.screens.dashboard import DashboardScreen
-from onetui.tui.screens.dialogs import Confirm, error_text
+from onetui.tui.screens.dialogs import Confirm
 from onetui.tui.themes import DEFAULT, load_themes
 
 # worker group → what a failure's message starts with, and how long it stays (None: the
@@ -118,7 +119,7 @@ class OnetuiApp(App[None]):
         if event.state != WorkerState.ERROR or worker.error is None:
             return
         prefix, timeout = FAILURES.get(worker.group, ("", None))
-        self.notify(prefix + error_text(worker.error), severity="error", timeout=timeout)
+        self.notify(prefix + error_line(worker.error), severity="error", timeout=timeout)
 
     def on_notice(self, message: Notice) -> None:
         if message.clipboard is not None:

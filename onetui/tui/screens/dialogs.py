@@ -12,7 +12,6 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
-from onetui.errors import UserError
 from onetui.model import has_index
 from onetui.template import TemplateError, parse_requirements
 
@@ -337,8 +336,3 @@ class Ec2Prompt(Dialog[AddWorkers | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
-
-
-def error_text(exc: BaseException) -> str:
-    """Short for the admin: a refusal as it reads; anything else with its type."""
-    return str(exc) if isinstance(exc, UserError | TemplateError) else repr(exc)

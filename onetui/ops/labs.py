@@ -50,7 +50,7 @@ class LabSpec:
 
 # -- expiry ----------------------------------------------------------------------------------
 
-_RELATIVE = re.compile(r"\+?(\d{1,6})([dhm])")
+_RELATIVE = re.compile(r"\+?(\d+)([dhm])")
 MAX_LAB_DAYS = 3660  # a lab lasts at most ten years from now
 
 
@@ -59,11 +59,9 @@ def parse_expiry(text: str, now: float | None = None) -> float:
     `+5d`, `+12h`, `+90m`."""
     now = time.time() if now is None else now
     m = _RELATIVE.fullmatch(text.strip())
-    if m:
-        return _bounded(text, now + int(m.group(1)) * {"d": 86400, "h": 3600, "m": 60}[
-            m.group(2)], now)
-    if re.fullmatch(r"\+?\d+[dhm]", text.strip()):
-        return _bounded(text, float("inf"), now)
+    if m:  # capped before it becomes a float: +99999999999999999999d must not overflow
+        count = min(int(m.group(1)), MAX_LAB_DAYS * 1440 + 1)
+        return _bounded(text, now + count * {"d": 86400, "h": 3600, "m": 60}[m.group(2)], now)
     try:
         if len(text.strip()) == 10:
             day = dt.date.fromisoformat(text.strip())

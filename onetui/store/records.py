@@ -67,9 +67,10 @@ def vm_from(row: sqlite3.Row) -> VM:
     )
 
 
-def next_id(cur: sqlite3.Cursor, table: str) -> int:
-    """The id for a new row of `table`: above every id it ever had, deleted rows included."""
+def next_id(cur: sqlite3.Cursor, table: str, count: int = 1) -> int:
+    """The first of `count` ids for new rows of `table`: above every id it ever had, deleted
+    rows included (one look however many rows a create makes)."""
     cur.execute(f"UPDATE sequences SET last = MAX(last, (SELECT COALESCE(MAX(id), 0) FROM "
-                f"{table})) + 1 WHERE name = ?", (table,))
+                f"{table})) + ? WHERE name = ?", (count, table))
     return int(cur.execute("SELECT last FROM sequences WHERE name = ?",
-                           (table,)).fetchone()[0])
+                           (table,)).fetchone()[0]) - count + 1

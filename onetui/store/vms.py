@@ -26,24 +26,20 @@ def insert(cur: sqlite3.Cursor, specs: Iterable[dict[str, Any]], state: str) -> 
     """Insert VM rows inside the caller's transaction (labs create seats and their VMs in
     one), each with its event."""
     now = time.time()
+    specs = list(specs)
+    first = next_id(cur, "vms", len(specs)) if specs else 0
     ids = []
-    for spec in specs:
+    for vid, spec in enumerate(specs, start=first):
+        name = spec.get("name") or f"one-{vid}"  # the id is known before the row is
         cur.execute(
             "INSERT INTO vms(id, name, template_id, body, state, cpu, memory, info, "
             "created_at, state_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (next_id(cur, "vms"), spec.get("name") or "", spec.get("template_id"), spec["body"],
-             state, spec.get("cpu", 0), spec.get("memory", 0), dumps(spec.get("info", {})),
-             now, now),
+            (vid, name, spec.get("template_id"), spec["body"], state, spec.get("cpu", 0),
+             spec.get("memory", 0), dumps(spec.get("info", {})), now, now),
         )
-        vid = cur.lastrowid
-        assert vid is not None
-        name = spec.get("name") or f"one-{vid}"
-        if not spec.get("name"):
-            cur.execute("UPDATE vms SET name = ? WHERE id = ?", (name, vid))
         record(cur, "vm", vid, f"VM {vid} {name} created ({state})")
         ids.append(vid)
     return ids
-
 
 class VMs:
     def __init__(self, db: Database) -> None:

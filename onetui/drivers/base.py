@@ -138,6 +138,32 @@ class Suspender(Protocol):
 
 
 @runtime_checkable
+class Rebooter(Protocol):
+    """Restart a running guest: through ACPI (the guest reboots itself) or, `hard`, as a
+    reset button (OpenNebula's `onevm reboot [--hard]`)."""
+
+    def reboot(self, deploy_id: str, hard: bool) -> None: ...
+
+
+@runtime_checkable
+class PowerSwitch(Protocol):
+    """Turn a guest off but keep it on its host, disks and all (OpenNebula's POWEROFF), and
+    on again. `hard` pulls the plug instead of asking through ACPI."""
+
+    def power_off(self, deploy_id: str, hard: bool) -> None: ...
+
+    def power_on(self, deploy_id: str) -> None: ...
+
+
+@runtime_checkable
+class Migrator(Protocol):
+    """Move a guest to another host of the same kind (libvirt's migration), keeping its
+    identity. The backend refuses what it cannot do, in its own words."""
+
+    def migrate(self, deploy_id: str, dest_uri: str, live: bool) -> None: ...
+
+
+@runtime_checkable
 class ConsoleReader(Protocol):
     """A guest's serial console output: where a fresh guest prints its SSH host key
     (cloud-init's `BEGIN SSH HOST KEY KEYS` block), so onetui can trust it out of band."""

@@ -370,6 +370,17 @@ class Ec2Driver:
         """EC2 workers are disposable: shutting one down terminates it (as OpenNebula)."""
         self.terminate([deploy_id])
 
+    def reboot(self, deploy_id: str, hard: bool) -> None:
+        """EC2 has one reboot: it asks the guest, and hard-resets it if it does not go."""
+        self._call("reboot_instances", InstanceIds=[deploy_id])
+
+    def power_off(self, deploy_id: str, hard: bool) -> None:
+        """Stop the instance (EBS-backed: its disk stays, compute billing stops)."""
+        self._call("stop_instances", InstanceIds=[deploy_id], Force=hard)
+
+    def power_on(self, deploy_id: str) -> None:
+        self._call("start_instances", InstanceIds=[deploy_id])
+
     def cancel(self, deploy_id: str) -> None:
         try:
             self.terminate([deploy_id])

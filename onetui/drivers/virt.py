@@ -230,6 +230,35 @@ class LibvirtDriver:
     def start(self, deploy_id: str) -> None:
         self._act(deploy_id, lambda d: d.create())
 
+    def reboot(self, deploy_id: str, hard: bool) -> None:
+        self._act(deploy_id, lambda d: d.reset(0) if hard else d.reboot(0))
+
+    def power_off(self, deploy_id: str, hard: bool) -> None:
+        """Off, still defined with its disks: `power_on` boots it again."""
+        self._act(deploy_id, lambda d: d.destroy() if hard else d.shutdown())
+
+    def power_on(self, deploy_id: str) -> None:
+        self._act(deploy_id, lambda d: d.create())
+
+    def migrate(self, deploy_id: str, dest_uri: str, live: bool) -> None:
+        """libvirt's peer-to-peer-free migration to `dest_uri`: defined there, undefined
+        here. Storage is not copied: the disks must be where the other host finds them
+        (shared storage), else libvirt refuses and the guest stays here."""
+        flags = (libvirt.VIR_MIGRATE_PERSIST_DEST | libvirt.VIR_MIGRATE_UNDEFINE_SOURCE
+                 | (libvirt.VIR_MIGRATE_LIVE if live else 0))
+        dom = self._lookup(deploy_id)
+        if dom is None:
+            raise DriverError(f"no domain {deploy_id} on {self.uri}")
+        try:
+            dest = libvirt.open(dest_uri)
+        except libvirt.libvirtError as exc:
+            raise HostUnreachable(f"{dest_uri}: {_message(exc)}") from None
+        try:
+            self._call(lambda _c: dom.migrate(dest, flags, None, None, 0))
+        finally:
+            with contextlib.suppress(libvirt.libvirtError):
+                dest.close()
+
     def cancel(self, deploy_id: str) -> None:
         dom = self._lookup(deploy_id)
         if dom is None:

@@ -14,12 +14,12 @@ from typing import Any
 
 from onetui.drivers.base import error_line
 from onetui.errors import Conflict
-from onetui.model import VM
+from onetui.model import MONITORED_STATES, VM
 from onetui.store import Store
 from onetui.store.db import StoreError
 
 ENDED = frozenset({"done", "fail"})
-ON_HOST = frozenset({"boot", "runn", "susp", "shut", "unkn"})  # states with a live guest
+ON_HOST = MONITORED_STATES  # states with a live guest
 
 
 @dataclass

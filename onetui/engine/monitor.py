@@ -17,6 +17,7 @@ from onetui.drivers.base import (
     Finisher,
     Guest,
     HostInfo,
+    PowerSwitch,
     error_line,
 )
 from onetui.engine.drivers import DriverPool
@@ -170,12 +171,30 @@ class HostMonitor:
         return {"cpu_usage": cpu, "mem_usage": guest.memory_mb or vm.memory}
 
     def _reconcile_shutdown(self, vm: VM, guest: Guest | None) -> None:
+        """A shutdown ends in `done` (guest undefined, disks removed); a poweroff in `poff`
+        (guest kept, off). Past the timeout the plug is pulled."""
+        poweroff = vm.info.get("then") == "poff" and guest is not None
         if guest is None or guest.state == GUEST_OFF:
-            self.finish(vm, "shut down")
+            if poweroff:
+                self._powered_off(vm, "powered off")
+            else:
+                self.finish(vm, "shut down")
             return
         asked = float(vm.info.get("shutdown_at", 0))
-        if asked and time.time() - asked > self.shutdown_timeout:
+        if not asked or time.time() - asked <= self.shutdown_timeout:
+            return
+        late = f"did not power off within {self.shutdown_timeout:g} s"
+        if poweroff:
+            gid = vm.deploy_id
+            self.drivers.call(vm, lambda d: d.power_off(gid, True)
+                              if isinstance(d, PowerSwitch) else None)
+            self._powered_off(vm, f"{late}; plug pulled")
+        else:
             self.finish(vm, f"did not shut down within {self.shutdown_timeout:g} s; destroyed")
+
+    def _powered_off(self, vm: VM, why: str) -> None:
+        info = {k: v for k, v in vm.info.items() if k not in ("shutdown_at", "then")}
+        self.lifecycle.transition(vm, "poff", event=why, info={**info, "cpu_usage": 0})
 
     def finish(self, vm: VM, why: str) -> None:
         """Undefine the guest, remove its per-VM disks, and mark the VM done."""

@@ -23,14 +23,18 @@ VM_STATES: dict[str, tuple[str, str]] = {
     "runn": ("ACTIVE", "RUNNING"),
     "shut": ("ACTIVE", "SHUTDOWN"),
     "stop": ("STOPPED", "LCM_INIT"),
+    "poff": ("POWEROFF", "LCM_INIT"),
     "susp": ("SUSPENDED", "LCM_INIT"),
     "done": ("DONE", "LCM_INIT"),
     "fail": ("FAILED", "LCM_INIT"),
     "unkn": ("ACTIVE", "UNKNOWN"),
 }
-# States in which a VM holds resources on its host.
-ACTIVE_STATES = frozenset({"prol", "boot", "runn", "shut", "unkn", "susp"})
+# States in which a VM holds resources on its host (a powered-off VM keeps its place, as
+# in OpenNebula; a stopped one gave it back).
+ACTIVE_STATES = frozenset({"prol", "boot", "runn", "shut", "unkn", "susp", "poff"})
 FINAL_STATES = frozenset({"done"})
+# States with a live guest, which the monitor looks at on every pass.
+MONITORED_STATES = frozenset({"boot", "runn", "susp", "shut", "unkn"})
 
 HOST_STATES = ("init", "on", "off", "err", "dsbl")
 
@@ -94,6 +98,19 @@ class VM:
     @property
     def lcm_state(self) -> str:
         return VM_STATES[self.state][1]
+
+
+# What the admin asked for, in their words ("delete", not the engine's "cancel"). An intent
+# may carry one argument after a colon (`migrate:3`: to host 3), so the engine reads the
+# whole request from the one field the admin wrote.
+_WORD = {"cancel": "delete", "reboot-hard": "reboot --hard",
+         "poweroff-hard": "poweroff --hard", "migrate-live": "migrate --live"}
+
+
+def intent_word(intent: str) -> str:
+    """An intent as the admin would have typed it: `migrate-live:3` → `migrate --live`."""
+    name = intent.split(":", 1)[0]
+    return _WORD.get(name, name)
 
 
 @dataclass(frozen=True)

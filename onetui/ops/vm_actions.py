@@ -5,24 +5,19 @@ both call these, so a key in the console and a command do exactly the same thing
 from __future__ import annotations
 
 from onetui.errors import Conflict
-from onetui.model import VM
+from onetui.model import VM, intent_word
 from onetui.store import Store
 
-_LIVE = {"prol", "boot", "runn", "susp", "unkn", "shut", "fail", "stop"}
+_LIVE = {"prol", "boot", "runn", "susp", "unkn", "shut", "fail", "stop", "poff"}
 
 
-# What the admin asked for, in their words ("delete", not the engine's "cancel").
-_WORD = {"cancel": "delete"}
-
-
-def _intent(store: Store, vm: VM, intent: str, allowed: set[str]) -> str:
-    word = _WORD.get(intent, intent)
+def _intent(store: Store, vm: VM, intent: str, allowed: set[str], what: str = "") -> str:
+    word = intent_word(intent) + what
     if vm.state not in allowed:
         raise Conflict(f"VM {vm.id} is {vm.state}: cannot {word} (needs "
                        f"{' or '.join(sorted(allowed))})")
     store.vms.update(vm.id, intent=intent, event=f"VM {vm.id} {vm.name}: {word} requested")
     return f"VM {vm.id}: {word} requested"
-
 
 
 def shutdown(store: Store, ref: int | str) -> str:
@@ -34,8 +29,8 @@ def suspend(store: Store, ref: int | str) -> str:
 
 
 def resume(store: Store, ref: int | str) -> str:
-    """From suspended (in memory) or stopped (on disk)."""
-    return _intent(store, store.vms.get(ref), "resume", {"susp", "stop"})
+    """From suspended (in memory), stopped (on disk) or powered off (booted again)."""
+    return _intent(store, store.vms.get(ref), "resume", {"susp", "stop", "poff"})
 
 
 def stop(store: Store, ref: int | str) -> str:
@@ -66,3 +61,47 @@ def release(store: Store, ref: int | str) -> str:
     vm = store.vms.get(ref)
     store.vms.transition(vm.id, "pend", expect={"hold"}, event="released")
     return f"VM {vm.id}: released"
+
+
+def reboot(store: Store, ref: int | str, hard: bool = False) -> str:
+    """ACPI reboot, or `hard`: the reset button (OpenNebula's `onevm reboot [--hard]`)."""
+    return _intent(store, store.vms.get(ref), "reboot-hard" if hard else "reboot", {"runn"})
+
+
+def poweroff(store: Store, ref: int | str, hard: bool = False) -> str:
+    """Off but kept on its host with its disks and its place (`resume` boots it again)."""
+    return _intent(store, store.vms.get(ref), "poweroff-hard" if hard else "poweroff",
+                   {"runn"})
+
+
+def migrate(store: Store, ref: int | str, host_ref: int | str, live: bool = False) -> str:
+    """Move a running VM to `host_ref`. Checked here what the store knows (the host exists,
+    is another one of the same kind); the hypervisors decide the rest, and say why not."""
+    vm = store.vms.get(ref)
+    target = store.hosts.get(host_ref)
+    if vm.host_id == target.id:
+        raise Conflict(f"VM {vm.id} runs on {target.name} already")
+    if vm.host_id is not None:
+        source = store.hosts.get(vm.host_id)
+        if source.driver != "libvirt" or target.driver != "libvirt":
+            raise Conflict(f"VM {vm.id}: only libvirt hosts migrate guests ({source.name} is "
+                           f"{source.driver}, {target.name} is {target.driver})")
+    return _intent(store, vm, f"{'migrate-live' if live else 'migrate'}:{target.id}", {"runn"},
+                   f" to {target.name}")
+
+
+def resched(store: Store, ref: int | str) -> str:
+    """Ask the scheduler for a better host than the current one, and migrate there."""
+    return _intent(store, store.vms.get(ref), "resched", {"runn"})
+
+
+def deploy(store: Store, ref: int | str, host_ref: int | str) -> str:
+    """Place a pending (or held) VM on `host_ref`, past REQUIREMENTS and RANK but not past
+    the host's free CPU and memory (OpenNebula's `onevm deploy --enforce`)."""
+    vm = store.vms.get(ref)
+    target = store.hosts.get(host_ref)
+    if vm.state == "hold":  # released and pinned in one write
+        store.vms.transition(vm.id, "pend", expect={"hold"}, intent=f"deploy:{target.id}",
+                             event=f"deploy on {target.name} requested")
+        return f"VM {vm.id}: deploy on {target.name} requested"
+    return _intent(store, vm, f"deploy:{target.id}", {"pend"}, f" on {target.name}")

@@ -211,3 +211,31 @@ def test_a_security_group_deleted_behind_our_back_is_made_again(moto: str, store
     launched = instances(moto, **{"tag:onetui:launch": store.vms.get(more[0]).info["launch"]})
     assert len(launched) == 3
     assert {i["SecurityGroups"][0]["GroupId"] for i in launched} != {group}
+
+
+def test_poweroff_stops_the_instance_resume_starts_it_and_reboot_keeps_it(
+        moto: str, store: Store, engine: Engine) -> None:
+    ec2_host(store, moto)
+    seed(store)
+    (vid,) = instantiate.create(store, "ec2")
+    engine.run_pass()
+    engine.run_pass()
+    vm = store.vms.get(vid)
+    assert vm.state == "runn"
+    actions.reboot(store, vid)
+    engine.run_pass()
+    assert store.vms.get(vid).state == "runn"
+    (inst,) = instances(moto, **{"instance-id": vm.deploy_id})
+    assert inst["State"]["Name"] == "running"
+    actions.poweroff(store, vid)
+    engine.run_pass()  # asked; the instance stops, and the next look sees it off
+    engine.run_pass()
+    assert store.vms.get(vid).state == "poff"
+    (inst,) = instances(moto, **{"instance-id": vm.deploy_id})
+    assert inst["State"]["Name"] == "stopped"  # kept, not terminated
+    actions.resume(store, vid)
+    engine.run_pass()
+    engine.run_pass()
+    assert store.vms.get(vid).state == "runn"
+    (inst,) = instances(moto, **{"instance-id": vm.deploy_id})
+    assert inst["State"]["Name"] == "running"

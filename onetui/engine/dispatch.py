@@ -4,6 +4,8 @@ for `vm show`."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from onetui.drivers.base import error_line
 from onetui.engine.lifecycle import Lifecycle
 from onetui.engine.placement import host_views, request_for
@@ -34,7 +36,8 @@ class Dispatcher:
         return cached
 
     def schedule(self, hosts: list[Host], vms: list[VM]) -> None:
-        pending = [vm for vm in vms if vm.state == "pend" and not vm.intent]
+        pending = [vm for vm in vms if vm.state == "pend"
+                   and (not vm.intent or pinned_host(vm) is not None)]
         if not pending:
             return
         views = host_views(hosts, vms)
@@ -44,7 +47,7 @@ class Dispatcher:
             if isinstance(req, str):
                 self.lifecycle.transition(vm, "fail", event="bad template", message=req)
             else:
-                requests.append(req)
+                requests.append(dataclasses.replace(req, host=pinned_host(vm)))
         try:
             decision = schedule(requests, views)
         except Exception:  # one request the scheduler cannot take: find it, place the rest
@@ -53,7 +56,7 @@ class Dispatcher:
         by_id = {vm.id: vm for vm in pending}
         for vm_id, host_id in decision.placements.items():
             self.lifecycle.transition(by_id[vm_id], "prol", expect={"pend"}, host_id=host_id,
-                                      message=decision.why[vm_id], sched=[],
+                                      message=decision.why[vm_id], sched=[], intent="",
                                       event=f"placed on {names[host_id]}")
             self.lifecycle.stats.placed += 1
         for vm_id, reasons in decision.pending.items():
@@ -76,3 +79,9 @@ class Dispatcher:
                 self.lifecycle.transition(by_id[req.vm_id], "fail", event="cannot schedule",
                                           message=f"scheduling: {error_line(exc)}")
         return schedule(good, views)
+
+
+def pinned_host(vm: VM) -> int | None:
+    """The host an admin deployed a pending VM to (`vm deploy`: intent `deploy:ID`)."""
+    name, _, arg = vm.intent.partition(":")
+    return int(arg) if name == "deploy" and arg.isdigit() else None

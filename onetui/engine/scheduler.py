@@ -66,14 +66,24 @@ class Request:
     kind: str = LOCAL
     requirements: Requirement | None = None
     rank: Rank | None = None
+    host: int | None = None  # pinned by the admin (`vm deploy`): this host or none
 
     @property
     def shape(self) -> tuple:
         return (
             self.requirements.text if self.requirements else "",
             self.rank.text if self.rank else "",
-            self.kind, self.cpu, self.memory,
+            self.kind, self.cpu, self.memory, self.host,
         )
+
+    def matches(self, host: HostView, variables: dict[str, Any]) -> bool:
+        """May this VM go to `host` at all (room aside)? A pinned VM skips REQUIREMENTS:
+        the admin chose its host."""
+        if host.unusable or not _kind_allows(self.kind, host):
+            return False
+        if self.host is not None:
+            return host.id == self.host
+        return self.requirements is None or self.requirements.evaluate(variables)
 
 
 @dataclass
@@ -126,12 +136,14 @@ def _kind_allows(kind: str, host: HostView) -> bool:
 
 
 def _rejection(req: Request, host: HostView, base: dict[str, Any]) -> str:
+    if req.host is not None and host.id != req.host:
+        return f"deployed by the admin to host {req.host} (`vm deploy`)"
     if host.unusable:
         return host.unusable
     if not _kind_allows(req.kind, host):
         return ("an EC2 template runs only on an ec2 host" if req.kind == EC2
                 else "a template without an EC2 section cannot run on ec2")
-    if req.requirements and not req.requirements.evaluate(base):
+    if req.host is None and req.requirements and not req.requirements.evaluate(base):
         clauses = req.requirements.explain(base)
         return "REQUIREMENTS false: " + " & ".join(clauses or [req.requirements.text])
     need_cpu, free_cpu = req.cpu * 100, host.tcpu - host.used_cpu
@@ -164,18 +176,15 @@ def schedule(requests: Iterable[Request], hosts: list[HostView]) -> Decision:
     allocations as it goes."""
     decision = Decision()
     static = [h.variables() for h in hosts]  # REQUIREMENTS see the state at pass start
-    match_cache: dict[tuple[str, str], set[int]] = {}
+    match_cache: dict[tuple[str, str, int | None], set[int]] = {}
     groups: dict[tuple, _Group] = {}
     for req in sorted(requests, key=lambda r: r.vm_id):
         group = groups.get(req.shape)
         if group is None:
-            key = (req.requirements.text if req.requirements else "", req.kind)
+            key = (req.requirements.text if req.requirements else "", req.kind, req.host)
             if key not in match_cache:
-                match_cache[key] = {
-                    i for i, h in enumerate(hosts)
-                    if not h.unusable and _kind_allows(req.kind, h)
-                    and (req.requirements is None or req.requirements.evaluate(static[i]))
-                }
+                match_cache[key] = {i for i, h in enumerate(hosts)
+                                    if req.matches(h, static[i])}
             group = groups[req.shape] = _Group(req, hosts, match_cache[key])
         idx = group.pick()
         if idx is None:
@@ -194,6 +203,8 @@ def schedule(requests: Iterable[Request], hosts: list[HostView]) -> Decision:
 
 
 def _why(req: Request, host: HostView, group: _Group, hosts: list[HostView]) -> str:
+    if req.host is not None:
+        return f"placed on {host.name}: deployed there by the admin (`vm deploy`)"
     matched = len(group.matches)
     text = f"placed on {host.name}: {matched} of {len(hosts)} host(s) matched"
     if req.rank:

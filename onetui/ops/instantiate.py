@@ -13,7 +13,16 @@ from onetui.errors import UserError
 from onetui.model import expand_name, has_index
 from onetui.store import Store
 from onetui.store.records import check_name
-from onetui.template import Template, TemplateError, load, parse, sizes, validate, write
+from onetui.template import (
+    Attribute,
+    Template,
+    TemplateError,
+    load,
+    parse,
+    sizes,
+    validate,
+    write,
+)
 
 MAX_COUNT = 10_000  # VMs in one create (each is a row, a name and a template copy)
 
@@ -46,6 +55,7 @@ def specs(source: Source, count: int = 1, name: str | None = None,
         raise UserError(f"--count: expected 1 to {MAX_COUNT}, got {count}")
     tpl = source.template.copy()
     for key, value in (overrides or {}).items():
+        _check_override(key.upper(), value)
         tpl.set(key.upper(), value)
     validate(tpl)
     cpu, memory = sizes(tpl)
@@ -68,9 +78,29 @@ def specs(source: Source, count: int = 1, name: str | None = None,
 
 
 def create(store: Store, ref: str, count: int = 1, name: str | None = None,
-           hold: bool = False, overrides: dict[str, str] | None = None) -> list[int]:
-    """Write the intents for `count` VMs of template `ref`; the engine does the rest."""
-    return store.vms.create(specs(resolve(store, ref), count, name, overrides), hold=hold)
+           hold: bool = False, overrides: dict[str, str] | None = None,
+           host: str | None = None) -> list[int]:
+    """Write the intents for `count` VMs of template `ref`; the engine does the rest.
+    `host` deploys them there (past REQUIREMENTS, not past its room), as `vm deploy`."""
+    made = specs(resolve(store, ref), count, name, overrides)
+    if host is not None:
+        pin = f"deploy:{store.hosts.get(host).id}"
+        made = [{**spec, "intent": pin} for spec in made]
+    return store.vms.create(made, hold=hold)
+
+
+def _check_override(name: str, value: str) -> None:
+    """A value given instead of the template's is refused as itself (`REQUIREMENTS:
+    unterminated string at character 12`), not at a place in a file it never was in."""
+    alone = Template([Attribute(name, value, 1, 1, 1, 1)]
+                     # MEMORY is the one attribute a template must have
+                     + ([] if name == "MEMORY" else [Attribute("MEMORY", "1")]), source=name)
+    try:
+        validate(alone)
+    except TemplateError as exc:
+        where = f" at character {exc.col}" if exc.line == 1 and exc.col > 1 else ""
+        text = exc.message if exc.message.startswith(name) else f"{name}: {exc.message}"
+        raise UserError(f"{text}{where}") from None
 
 
 def _check_vm_name(name: str, tpl: Template | None) -> None:

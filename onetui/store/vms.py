@@ -16,7 +16,8 @@ from onetui.store.events import record
 from onetui.store.networks import release_in
 from onetui.store.records import dumps, next_id, vm_from
 
-_SELECT = "SELECT vms.*, hosts.name AS host_name FROM vms LEFT JOIN hosts ON hosts.id = vms.host_id"
+_SELECT = ("SELECT vms.*, hosts.name AS host_name, hosts.monitored_at AS host_polled_at "
+           "FROM vms LEFT JOIN hosts ON hosts.id = vms.host_id")
 _FIELDS = frozenset({"intent", "host_id", "deploy_id", "ip", "mac", "message", "sched", "info",
                      "polled_at", "name"})
 _JSON = frozenset({"sched", "info"})
@@ -32,10 +33,11 @@ def insert(cur: sqlite3.Cursor, specs: Iterable[dict[str, Any]], state: str) -> 
     for vid, spec in enumerate(specs, start=first):
         name = spec.get("name") or f"one-{vid}"  # the id is known before the row is
         cur.execute(
-            "INSERT INTO vms(id, name, template_id, body, state, cpu, memory, info, "
-            "created_at, state_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO vms(id, name, template_id, body, state, cpu, memory, info, intent, "
+            "created_at, state_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (vid, name, spec.get("template_id"), spec["body"], state, spec.get("cpu", 0),
-             spec.get("memory", 0), dumps(spec.get("info", {})), now, now),
+             spec.get("memory", 0), dumps(spec.get("info", {})), spec.get("intent", ""),
+             now, now),
         )
         record(cur, "vm", vid, f"VM {vid} {name} created ({state})")
         ids.append(vid)
@@ -46,7 +48,7 @@ class VMs:
         self.db = db
 
     def create(self, specs: Iterable[dict[str, Any]], hold: bool = False) -> list[int]:
-        """Create VMs from specs (name, body, cpu, memory, template_id); all or none.
+        """Create VMs from specs (name, body, cpu, memory, template_id, intent); all or none.
         A spec without a name gets OpenNebula's `one-<ID>`."""
         with self.db.transaction() as cur:
             return insert(cur, specs, "hold" if hold else "pend")

@@ -24,7 +24,8 @@ pass_ctx = click.make_pass_decorator(Context)
 
 @click.group()
 def vm() -> None:
-    """Virtual machines: create, list, show, shutdown, delete, hold/release, suspend/resume."""
+    """Virtual machines: create, list, show; shutdown, delete, hold/release, suspend, stop,
+    resume, reboot, poweroff; deploy, migrate, resched."""
 
 
 @vm.command("create")
@@ -32,13 +33,24 @@ def vm() -> None:
 @click.option("--count", default=1, show_default=True, help="How many VMs.")
 @click.option("--name", help="Name pattern; %i is the index (web-%i, lab-%02i).")
 @click.option("--hold", is_flag=True, help="Create them on hold (the scheduler skips them).")
-@click.option("--wait", is_flag=True, help="Wait until every VM runs or fails.")
+@click.option("--cpu", help="CPU share per VM instead of the template's (e.g. 0.5, 2).")
+@click.option("--memory", help="Memory per VM in MB instead of the template's.")
+@click.option("--requirements", help='REQUIREMENTS instead of the template\'s '
+              '(e.g. \'HYPERVISOR = "QEMU"\').')
+@click.option("--host", help="Deploy on this host (past REQUIREMENTS and RANK, not past its "
+              "room), as `vm deploy`.")
+@click.option("--wait", is_flag=True, help="Wait until every VM runs or fails, printing "
+              "states as they change.")
 @click.option("--timeout", default=600.0, show_default=True, help="Seconds --wait waits.")
 @pass_ctx
 def create_cmd(ctx: Context, template: str, count: int, name: str | None, hold: bool,
-               wait: bool, timeout: float) -> None:
+               cpu: str | None, memory: str | None, requirements: str | None,
+               host: str | None, wait: bool, timeout: float) -> None:
     """Write the VMs' intents and print their IDs; the engine deploys them."""
-    ids = instantiate.create(ctx.store, template, count=count, name=name, hold=hold)
+    overrides = {k: v for k, v in (("CPU", cpu), ("MEMORY", memory),
+                                   ("REQUIREMENTS", requirements)) if v is not None}
+    ids = instantiate.create(ctx.store, template, count=count, name=name, hold=hold,
+                             overrides=overrides, host=host)
     for vid in ids:
         click.echo(f"ID: {vid}")
     if wait and not hold:
@@ -46,24 +58,43 @@ def create_cmd(ctx: Context, template: str, count: int, name: str | None, hold: 
 
 
 def _wait(store: Store, ids: list[int], timeout: float) -> None:
+    """Print each VM's state as it changes until all run or failed. At the timeout or
+    Ctrl-C, say what is left and why (the WHY PENDING reason); the VMs stay either way."""
     lease = store.leader.current()
     if lease is None or not lease.alive:
         click.echo("onetui: no engine is running; `onetui serve` (or the console) deploys "
                    "these VMs", err=True)
     deadline = time.monotonic() + timeout
-    while True:
-        vms = store.vms.by_ids(ids)
-        if all(v.state in ("runn", "fail", "done") for v in vms):
-            break
-        if time.monotonic() > deadline:
-            waiting = ", ".join(f"{v.id} {v.state}" for v in vms if v.state != "runn")
-            raise UserError(f"timed out after {timeout:g} s waiting for: {waiting}")
-        time.sleep(0.3)
+    seen: dict[int, str] = {}
+    try:
+        while True:
+            vms = store.vms.by_ids(ids)
+            for v in vms:
+                if seen.get(v.id) != v.state:
+                    seen[v.id] = v.state
+                    why = f": {v.message}" if v.message and v.state in ("pend", "fail") else ""
+                    click.echo(f"VM {v.id} {v.name}: {v.state}{why}")
+            if all(v.state in ("runn", "fail", "done") for v in vms):
+                break
+            if time.monotonic() > deadline:
+                raise UserError(f"timed out after {timeout:g} s; " + _left(vms))
+            time.sleep(0.3)
+    except KeyboardInterrupt:
+        click.echo(f"onetui: interrupted; {_left(store.vms.by_ids(ids))}", err=True)
+        sys.exit(130)
     failed = [v for v in vms if v.state != "runn"]
     for v in failed:
         click.echo(f"VM {v.id} {v.state}: {v.message}", err=True)
     if failed:
         sys.exit(1)
+
+
+def _left(vms: list[VM]) -> str:
+    waiting = [v for v in vms if v.state not in ("runn", "fail", "done")]
+    lines = [f"VM {v.id} {v.state}" + (f" ({v.message})" if v.message else "")
+             for v in waiting]
+    return ("not yet running: " + "; ".join(lines) + ". The VMs stay: the engine goes on "
+            f"(`onetui vm delete {' '.join(str(v.id) for v in waiting)}` removes them)")
 
 
 @vm.command("list", help="VMs as `onevm list` prints them (done ones with --all).")
@@ -113,3 +144,55 @@ _action_command("release", actions.release, "Let held VMs be scheduled.")
 _action_command("suspend", actions.suspend, "Pause running VMs (they keep their host).")
 _action_command("stop", actions.stop, "Save VMs to disk, freeing their host's CPU and memory.")
 _action_command("resume", actions.resume, "Resume suspended or stopped VMs.")
+
+
+
+@vm.command("reboot")
+@click.argument("refs", nargs=-1, required=True, metavar="ID...")
+@click.option("--hard", is_flag=True, help="Reset at once instead of asking through ACPI.")
+@pass_ctx
+def reboot_cmd(ctx: Context, refs: tuple[str, ...], hard: bool) -> None:
+    """Reboot running VMs (they keep their host, disks and addresses)."""
+    for ref in refs:
+        click.echo(actions.reboot(ctx.store, ref, hard=hard))
+
+
+@vm.command("poweroff")
+@click.argument("refs", nargs=-1, required=True, metavar="ID...")
+@click.option("--hard", is_flag=True, help="Pull the plug instead of asking through ACPI.")
+@pass_ctx
+def poweroff_cmd(ctx: Context, refs: tuple[str, ...], hard: bool) -> None:
+    """Power VMs off but keep them on their host with their disks (`vm resume` boots
+    them); unlike shutdown, nothing is removed."""
+    for ref in refs:
+        click.echo(actions.poweroff(ctx.store, ref, hard=hard))
+
+
+@vm.command("migrate")
+@click.argument("ref", metavar="ID")
+@click.argument("host", metavar="HOST")
+@click.option("--live", is_flag=True, help="Keep the guest running while it moves.")
+@pass_ctx
+def migrate_cmd(ctx: Context, ref: str, host: str, live: bool) -> None:
+    """Move a running VM to another libvirt host (libvirt's migration: both hypervisors
+    must allow it and see the VM's disks; else the VM stays, with libvirt's reason)."""
+    click.echo(actions.migrate(ctx.store, ref, host, live=live))
+
+
+@vm.command("resched")
+@click.argument("refs", nargs=-1, required=True, metavar="ID...")
+@pass_ctx
+def resched_cmd(ctx: Context, refs: tuple[str, ...]) -> None:
+    """Move running VMs to the host the scheduler now likes best (another one)."""
+    for ref in refs:
+        click.echo(actions.resched(ctx.store, ref))
+
+
+@vm.command("deploy")
+@click.argument("ref", metavar="ID")
+@click.argument("host", metavar="HOST")
+@pass_ctx
+def deploy_cmd(ctx: Context, ref: str, host: str) -> None:
+    """Deploy a pending or held VM on HOST, past REQUIREMENTS and RANK (not past the
+    host's free CPU and memory: then it waits, saying so)."""
+    click.echo(actions.deploy(ctx.store, ref, host))

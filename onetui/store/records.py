@@ -8,7 +8,7 @@ import sqlite3
 from typing import Any
 
 from onetui.errors import NotFound, UserError
-from onetui.model import VM, Host, TemplateRecord
+from onetui.model import MONITORED_STATES, VM, Host, TemplateRecord
 from onetui.store.db import Database
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -55,6 +55,13 @@ def template_from(row: sqlite3.Row) -> TemplateRecord:
 
 def vm_from(row: sqlite3.Row) -> VM:
     keys = row.keys()
+    # A VM is polled with its host (one call covers all its guests): its LAST POLL is the
+    # host's last look while the VM had a guest there (an unreachable host's last attempt
+    # saw nothing, so `unkn` has none).
+    polled = row["polled_at"]
+    if polled is None and "host_polled_at" in keys and row["state"] in MONITORED_STATES \
+            and row["state"] != "unkn":
+        polled = row["host_polled_at"]
     return VM(
         id=row["id"], name=row["name"], template_id=row["template_id"], body=row["body"],
         state=row["state"], intent=row["intent"], host_id=row["host_id"],
@@ -62,7 +69,7 @@ def vm_from(row: sqlite3.Row) -> VM:
         cpu=row["cpu"], memory=row["memory"], ip=row["ip"], mac=row["mac"],
         message=row["message"], sched=json.loads(row["sched"]), info=json.loads(row["info"]),
         created_at=row["created_at"], started_at=row["started_at"],
-        stopped_at=row["stopped_at"], state_at=row["state_at"], polled_at=row["polled_at"],
+        stopped_at=row["stopped_at"], state_at=row["state_at"], polled_at=polled,
         host_name=(row["host_name"] or "") if "host_name" in keys else "",
     )
 

@@ -3,7 +3,8 @@ its detail screens. One description of an object, two places."""
 
 from __future__ import annotations
 
-from onetui.model import VM
+from onetui.errors import NotFound
+from onetui.model import VM, intent_word
 from onetui.store import Store
 from onetui.template import Vector, parse
 from onetui.view.rows import NUMERIC, VM_COLUMNS, human_mb, pairs, stamp, table, vm_row
@@ -30,6 +31,20 @@ def _template_lines(body: str) -> list[tuple[str, str]]:
     return out
 
 
+def _pending_action(store: Store, intent: str) -> str:
+    """`migrate --live to ursa04`, not `migrate-live:2`."""
+    if not intent:
+        return "-"
+    word, _, arg = intent.partition(":")
+    if arg.isdigit():
+        try:
+            where = store.hosts.get(int(arg)).name
+        except NotFound:
+            where = f"host {arg} (gone)"
+        return f"{intent_word(intent)} {'on' if word == 'deploy' else 'to'} {where}"
+    return intent_word(intent)
+
+
 def vm_text(store: Store, ref: int | str) -> tuple[str, str]:
     """Everything about a VM, including why it is still pending and its recent events."""
     v = store.vms.get(ref)
@@ -39,7 +54,7 @@ def vm_text(store: Store, ref: int | str) -> tuple[str, str]:
         ("ID", v.id), ("NAME", v.name), ("TEMPLATE ID", v.template_id if v.template_id
                                           is not None else -1),
         ("STATE", v.vm_state), ("LCM STATE", v.lcm_state), ("SHORT STATE", v.state),
-        ("PENDING ACTION", v.intent or "-"), ("HOST", v.host_name or "-"),
+        ("PENDING ACTION", _pending_action(store, v.intent)), ("HOST", v.host_name or "-"),
         ("DEPLOY ID", v.deploy_id or "-"), ("CPU", f"{v.cpu:g}"), ("MEMORY", f"{v.memory} MB"),
         ("IP", v.ip or "-"), ("MAC", v.mac or "-"), *_cloud_lines(v),
         ("CREATED", stamp(v.created_at)), ("START TIME", stamp(v.started_at)),

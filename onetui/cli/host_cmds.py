@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -75,34 +76,65 @@ def _ec2_config(ctx: Context, opts: dict) -> dict:
     return cfg
 
 
+def _settings(create: bool) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """The driver settings, the same options for `create` and `update` (where a setting not
+    given keeps its value, so nothing has a default there)."""
+    def default(value: object) -> dict[str, Any]:
+        return {"default": value, "show_default": True} if create else {}
+    options = [
+        click.option("--uri", help="libvirt: URI of the hypervisor."),
+        click.option("--domain-type", help="libvirt: domain type to create (default: the "
+                     "best the host offers; use qemu where KVM is not available)."),
+        click.option("--region", help="ec2: AWS region."),
+        click.option("--profile", help="ec2: AWS profile (credentials come from boto3's "
+                     "chain)."),
+        click.option("--endpoint-url", help="ec2: another EC2 endpoint (e.g. a moto server)."),
+        click.option("--max-instances", type=click.IntRange(1, 100_000), **default(20),
+                     help="ec2: how many instances this host may run."),
+        click.option("--max-cpu", type=click.IntRange(1, 10_000_000), help="ec2: CPU limit "
+                     "in percent (default 100 per instance)."),
+        click.option("--max-memory", type=click.IntRange(1, 10**10), help="ec2: memory limit "
+                     "in MB (default 1700 per instance)."),
+        click.option("--network", help="ec2: onetui network whose leases the workers take "
+                     "(VPN pool)."),
+        click.option("--userdata-var", multiple=True, metavar="KEY=VALUE",
+                     help="ec2: a value for the bootstrap (vpn_server, nfs_server, "
+                     "sge_master, …)" + ("; KEY= removes one." if not create else ".")),
+        click.option("--userdata-template", help="ec2: your own bootstrap template file."),
+    ]
+
+    def apply(fn: Callable[..., None]) -> Callable[..., None]:
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+    return apply
+
+
+_LIBVIRT_OPTS = ("uri", "domain_type")
+
+
+def _config(ctx: Context, driver: str, opts: dict[str, Any]) -> dict[str, Any]:
+    given = [k for k, v in opts.items() if v not in (None, ())]
+    wrong = [k for k in given if (k in _LIBVIRT_OPTS) != (driver == "libvirt")]
+    if wrong:
+        names = ", ".join("--" + k.replace("_", "-") for k in wrong)
+        raise UserError(f"{names}: not a setting of {driver} hosts")
+    if driver == "ec2":
+        return _ec2_config(ctx, opts)
+    return _libvirt_config(str(opts["uri"] or ""), str(opts["domain_type"] or "") or None)
+
+
 @host.command("create")
 @click.argument("name")
 @click.option("--driver", type=click.Choice(["libvirt", "ec2"]), default="libvirt",
               show_default=True, help="A hypervisor reached by libvirt, or an EC2 region.")
-@click.option("--uri", help="libvirt: URI of the hypervisor.")
-@click.option("--domain-type", help="libvirt: domain type to create (default: the best the "
-              "host offers; use qemu where KVM is not available).")
-@click.option("--region", help="ec2: AWS region.")
-@click.option("--profile", help="ec2: AWS profile (credentials come from boto3's chain).")
-@click.option("--endpoint-url", help="ec2: another EC2 endpoint (e.g. a moto server).")
-@click.option("--max-instances", default=20, show_default=True,
-              type=click.IntRange(1, 100_000), help="ec2: how many instances this host may run.")
-@click.option("--max-cpu", type=click.IntRange(1, 10_000_000), help="ec2: CPU limit in percent "
-              "(default 100 per instance).")
-@click.option("--max-memory", type=click.IntRange(1, 10**10), help="ec2: memory limit in MB "
-              "(default 1700 per instance).")
-@click.option("--network", help="ec2: onetui network whose leases the workers take (VPN pool).")
-@click.option("--userdata-var", multiple=True, metavar="KEY=VALUE",
-              help="ec2: a value for the bootstrap (vpn_server, nfs_server, sge_master, …).")
-@click.option("--userdata-template", help="ec2: your own bootstrap template file.")
+@_settings(create=True)
 @pass_ctx
-def create_cmd(ctx: Context, name: str, driver: str, **opts: object) -> None:
+def create_cmd(ctx: Context, name: str, driver: str, **opts: Any) -> None:
     """Add a host; the engine monitors it from its next pass."""
-    if driver == "ec2":
-        cfg = _ec2_config(ctx, opts)
-    else:
-        cfg = _libvirt_config(str(opts["uri"] or ""), str(opts["domain_type"] or "") or None)
-    rec = ctx.store.hosts.add(name, driver, cfg)
+    if driver == "libvirt" and opts["max_instances"] == 20:
+        opts["max_instances"] = None  # the default, not the admin's word
+    rec = ctx.store.hosts.add(name, driver, _config(ctx, driver, opts))
     click.echo(f"ID: {rec.id}")
 
 
@@ -137,17 +169,57 @@ def show_cmd(ctx: Context, name: str, as_json: bool) -> None:
 
 @host.command("update")
 @click.argument("name")
-@click.argument("assignments", nargs=-1, required=True, metavar="KEY=VALUE...")
+@click.argument("assignments", nargs=-1, metavar="[KEY=VALUE]...")
+@_settings(create=False)
 @pass_ctx
-def update_cmd(ctx: Context, name: str, assignments: tuple[str, ...]) -> None:
-    """Set attributes REQUIREMENTS and RANK can use (KEY= removes one)."""
+def update_cmd(ctx: Context, name: str, assignments: tuple[str, ...], **opts: Any) -> None:
+    """Change a host in place: attributes REQUIREMENTS and RANK can use (KEY=VALUE; KEY=
+    removes one) and driver settings (--endpoint-url, --uri, --max-instances, …; the
+    others keep their values). VMs stay; the engine uses the new settings at its next pass."""
+    h = ctx.store.hosts.get(name)
     attrs: dict[str, str | None] = {}
     for item in assignments:
         key, sep, value = item.partition("=")
         if not sep or not key.replace("_", "").isalnum():
             raise UserError(f"{item!r}: expected KEY=VALUE (KEY of letters, digits, _)")
         attrs[key.upper()] = value if value else None
-    ctx.store.hosts.update_attrs(name, attrs)
+    given = {k: v for k, v in opts.items() if v not in (None, ())}
+    if not attrs and not given:
+        raise click.UsageError("nothing to change: give KEY=VALUE attributes or settings "
+                               "such as --endpoint-url (see --help)")
+    config = _config(ctx, h.driver, {**_options_of(h), **given,
+                                     "userdata_var": _merged_vars(h, given)}) \
+        if given else None
+    ctx.store.hosts.update(h.id, attrs=attrs, config=config)
+    click.echo(f"host {h.name} updated")
+
+
+def _options_of(h: Host) -> dict[str, Any]:
+    """A host's stored settings as the options that made them (limits derived from
+    --max-instances are left out, so they follow a new one)."""
+    cfg = h.config
+    if h.driver != "ec2":
+        return {k: cfg.get(k) for k in _LIBVIRT_OPTS}
+    limit = cfg.get("max_instances", 20)
+    derived = {"max_cpu": limit * 100, "max_memory": limit * 1700}
+    keys = ("region", "profile", "endpoint_url", "max_instances", "max_cpu", "max_memory",
+            "network", "userdata_template")
+    return {k: None if derived.get(k) == cfg.get(k) else cfg.get(k) for k in keys}
+
+
+def _merged_vars(h: Host, given: dict[str, Any]) -> tuple[str, ...]:
+    """The bootstrap values kept, changed by `--userdata-var KEY=VALUE`, removed by KEY=."""
+    merged = dict(h.config.get("userdata", {}))
+    for item in given.get("userdata_var", ()):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise UserError(f"--userdata-var {item[:60]!r}: expected KEY=VALUE (KEY= removes "
+                            f"one) with KEY one of {', '.join(DEFAULTS)}")
+        if value:
+            merged[key] = value
+        else:
+            merged.pop(key, None)
+    return tuple(f"{k}={v}" for k, v in merged.items())
 
 
 def _enabling(name: str, enabled: bool, help_text: str) -> None:

@@ -74,17 +74,33 @@ class Hosts:
 
     def update_attrs(self, ref: str | int, attrs: dict[str, str | None]) -> Host:
         """Set (or, with None, remove) admin attributes that REQUIREMENTS and RANK can use."""
+        return self.update(ref, attrs=attrs)
+
+    def update(self, ref: str | int, *, attrs: dict[str, str | None] | None = None,
+               config: dict[str, Any] | None = None) -> Host:
+        """Change a host in place, in one write: its attributes (None removes one) and its
+        driver settings (the engine makes its driver anew at its next pass). Settings are
+        named in the event, never their values (an endpoint may carry a secret)."""
         host = self.get(ref)
         merged = dict(host.attrs)
-        for key, value in attrs.items():
+        for key, value in (attrs or {}).items():
             if value is None:
                 merged.pop(key.upper(), None)
             else:
                 merged[key.upper()] = value
         with self.db.transaction() as cur:
-            cur.execute("UPDATE hosts SET attrs = ? WHERE id = ?", (dumps(merged), host.id))
-            shown = ", ".join(f"{k}={v}" if v is not None else f"-{k}" for k, v in attrs.items())
-            record(cur, "host", host.id, f"host {host.name} attributes: {shown}")
+            if attrs:
+                cur.execute("UPDATE hosts SET attrs = ? WHERE id = ?", (dumps(merged), host.id))
+                shown = ", ".join(f"{k}={v}" if v is not None else f"-{k}"
+                                  for k, v in attrs.items())
+                record(cur, "host", host.id, f"host {host.name} attributes: {shown}")
+            if config is not None and config != host.config:
+                cur.execute("UPDATE hosts SET config = ? WHERE id = ?",
+                            (dumps(config), host.id))
+                changed = sorted(k for k in {*config, *host.config}
+                                 if config.get(k) != host.config.get(k))
+                record(cur, "host", host.id, f"host {host.name} settings changed: "
+                       f"{', '.join(changed)}")
         return self.get(host.id)
 
     def set_monitor(self, host_id: int, state: str, monitor: dict[str, Any],

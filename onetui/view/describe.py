@@ -73,6 +73,13 @@ def vm_text(store: Store, ref: int | str) -> tuple[str, str]:
     return f"VM {v.id} {v.name}", "\n".join(out)
 
 
+def _setting(value: object) -> object:
+    """USERDATA's values as `KEY=value, KEY=value`, the way they were given."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
+    return value
+
+
 def host_text(store: Store, ref: int | str) -> tuple[str, str]:
     """A host's settings, its monitoring, its attributes and its VMs."""
     h = store.hosts.get(ref)
@@ -82,7 +89,7 @@ def host_text(store: Store, ref: int | str) -> tuple[str, str]:
     out.append(f"HOST {h.id} INFORMATION")
     out.append(pairs([
         ("ID", h.id), ("NAME", h.name), ("DRIVER", h.driver),
-        *((k.upper(), v) for k, v in h.config.items()),
+        *((k.upper(), _setting(v)) for k, v in h.config.items()),
         ("STATE", h.stat), ("ERROR", h.error or "-"), ("LAST MONITORED", stamp(h.monitored_at)),
     ]))
     out.append("\nHOST SHARES")

@@ -8,6 +8,7 @@ import pytest
 
 from onetui.data import TEMPLATES
 from onetui.integrations.hostsfile import replace_block
+from onetui.store import Store
 from tests.beds.cli import onetui, onetui_json
 from tests.beds.ec2 import client, instances
 
@@ -91,3 +92,34 @@ def test_hosts_block_keeps_every_other_byte() -> None:
     assert replace_block(text, "vpn", ["1.2.3.4\tw0"]) == (
         "a\r\nb  # keep\n# BEGIN onetui vpn\n1.2.3.4\tw0\n# END onetui vpn\nz")
     assert replace_block("x", "vpn", []) == "x\n# BEGIN onetui vpn\n# END onetui vpn\n"
+
+
+@pytest.mark.slow
+def test_host_update_points_a_host_at_its_endpoint_in_place(moto: str, tmp_path: Path) -> None:
+    """A wrong endpoint is mended with `host update`, not delete and re-create: the host
+    keeps its id, attributes and VMs, and the next pass reaches the cloud."""
+    state = tmp_path / "s"
+    onetui("host", "create", "aws", "--driver", "ec2", "--region", "us-east-1",
+           "--endpoint-url", "http://127.0.0.1:9", "--userdata-var", "vpn_server=oneserver",
+           state=state)
+    onetui("host", "update", "aws", "ZONE=a", state=state)
+    onetui("serve", "--once", state=state)
+    assert onetui_json("host", "show", "aws", state=state)["state"] == "err"
+    out = onetui("host", "update", "aws", "--endpoint-url", moto, "--max-instances", "5",
+                 "--userdata-var", "nfs_server=10.0.0.2", state=state).stdout
+    assert out == "host aws updated\n"
+    onetui("serve", "--once", state=state)
+    host = onetui_json("host", "show", "aws", state=state)
+    assert (host["id"], host["state"], host["attrs"]) == (1, "on", {"ZONE": "a"})
+    assert host["config"]["max_cpu"] == 500  # follows the new --max-instances
+    shown = onetui("host", "show", "aws", state=state).stdout
+    assert "USERDATA       : nfs_server=10.0.0.2, vpn_server=oneserver" in shown
+    with Store.open(state) as store:
+        events = [e.message for e in store.events.recent(limit=20, kind="host")]
+    assert "host aws settings changed: endpoint_url, max_cpu, max_instances, max_memory, " \
+        "userdata" in events
+    wrong = onetui("host", "update", "aws", "--uri", "qemu:///system", state=state,
+                   check=False)
+    assert wrong.returncode == 2 and "--uri: not a setting of ec2 hosts" in wrong.stderr
+    empty = onetui("host", "update", "aws", state=state, check=False)
+    assert empty.returncode == 2 and "nothing to change" in empty.stderr

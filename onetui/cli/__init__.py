@@ -37,7 +37,11 @@ def cli(ctx: click.Context, state: str | None, theme: str | None, no_engine: boo
     ctx.obj = Context(state, theme, init=init)
     if ctx.invoked_subcommand is None:
         from onetui.tui.app import OnetuiApp
+        from onetui.tui.themes import theme_names
 
+        if theme is not None and theme not in theme_names():
+            raise click.BadParameter(f"no theme {theme!r}; expected one of: "
+                                     f"{', '.join(theme_names())}", param_hint="--theme")
         ctx.obj.store.close()  # a lost or damaged store is one line here, not a traceback
         OnetuiApp(config.store_path(state), theme=theme, run_engine=not no_engine).run()
 

@@ -1,4 +1,5 @@
-"""Files that ship with onetui: the seed's templates and libvirt test-driver nodes."""
+"""Files that ship with onetui: the seed's templates, libvirt test-driver nodes and the
+console's themes."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 DATA = Path(__file__).resolve().parent
 TEMPLATES = DATA / "templates"
 NODES = DATA / "nodes"
+THEMES = DATA / "themes"
 
 # The seed's five templates (nginx.conf beside them is the load balancer's config).
 SEED_TEMPLATES = ("xen.loadbalancer", "xen.local01", "ec2.template", "sge-ec2.template",

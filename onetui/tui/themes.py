@@ -1,24 +1,24 @@
-"""Themes are TOML files (Textual's Theme fields plus `variables`): the project's `themes/`
-and the user's `$XDG_CONFIG_HOME/onetui/themes/`. State colours are theme variables
-(`state-runn`, …), so a theme decides them, not the code."""
+"""Themes are TOML files (Textual's Theme fields plus `variables`): those onetui ships
+(onetui/data/themes) and the user's `$XDG_CONFIG_HOME/onetui/themes/`. State colours are
+theme variables (`state-runn`, …), so a theme decides them, not the code."""
 
 from __future__ import annotations
 
 import tomllib
 from pathlib import Path
 
-from textual.theme import Theme
+from textual.theme import BUILTIN_THEMES, Theme
 
 from onetui import config
+from onetui.data import THEMES
 
-BUILTIN = Path(__file__).resolve().parents[2] / "themes"
 DEFAULT = "onetui"
 _FIELDS = ("primary", "secondary", "accent", "foreground", "background", "surface", "panel",
            "boost", "warning", "error", "success", "dark")
 
 
 def theme_dirs() -> list[Path]:
-    return [BUILTIN, config.config_path().parent / "themes"]
+    return [THEMES, config.config_path().parent / "themes"]
 
 
 def load_themes() -> tuple[list[Theme], list[str]]:
@@ -35,3 +35,8 @@ def load_themes() -> tuple[list[Theme], list[str]]:
             except (OSError, tomllib.TOMLDecodeError, TypeError, ValueError) as exc:
                 problems.append(f"theme {path}: {exc}")
     return themes, problems
+
+
+def theme_names() -> list[str]:
+    """Every theme `--theme` may name: Textual's own, onetui's and the user's."""
+    return sorted({*BUILTIN_THEMES, *(t.name for t in load_themes()[0])})

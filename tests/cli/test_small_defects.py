@@ -29,3 +29,10 @@ def test_a_paused_vm_uses_no_cpu(store: Store) -> None:
                           "\"mem_usage\": 64}' WHERE id = ?", (vid,))
     row = vm_row(store.vms.get(vid))
     assert (row[2], row[3], row[4]) == ("susp", "0", "64M")
+
+
+def test_an_unknown_theme_is_refused_before_the_console_starts(tmp_path: Path) -> None:
+    done = onetui("--theme", "nosuch", state=tmp_path / "s", check=False)
+    assert done.returncode == 2
+    assert "no theme 'nosuch'" in done.stderr
+    assert "onetui-light" in done.stderr and "dracula" in done.stderr  # ours and Textual's

@@ -65,6 +65,8 @@ def _register() -> None:
                     lab_cmds.lab, sge_cmds.sge, sge_cmds.ssh, serve_cmd.serve,
                     demo_cmd.demo):
         cli.add_command(command)
+    # one command, two names: `onetemplate instantiate` habits, the same options as vm create
+    template_cmds.template.add_command(vm_cmds.create_cmd, "instantiate")
 
 
 _register()

@@ -11,6 +11,7 @@ import click
 
 from onetui.cli.context import Context
 from onetui.cli.output import echo_json, json_option, pairs, table
+from onetui.data import SHIPPED_TEMPLATES, TEMPLATES
 from onetui.template import Template, TemplateError, load, parse, validate, write
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -18,7 +19,8 @@ pass_ctx = click.make_pass_decorator(Context)
 
 @click.group()
 def template() -> None:
-    """OpenNebula templates: validate, import, list, show, delete."""
+    """OpenNebula templates: validate, import, list, show, update, clone, instantiate,
+    delete."""
 
 
 @template.command("validate")
@@ -72,18 +74,64 @@ def show_cmd(ctx: Context, ref: str, as_json: bool) -> None:
 
 
 @template.command("import")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path(dir_okay=False), required=False)
 @click.option("--name", help="Name to store it under (default: the file name without "
               "a .template suffix).")
+@click.option("--seed", is_flag=True, help="Store the templates onetui ships (the seed's "
+              "five and the lab master linux-master) that are not stored yet.")
 @pass_ctx
-def import_cmd(ctx: Context, file: str, name: str | None) -> None:
+def import_cmd(ctx: Context, file: str | None, name: str | None, seed: bool) -> None:
     """Store a template file (kept verbatim) for `vm create NAME`."""
+    if seed == bool(file) or (seed and name):
+        raise click.UsageError("give a FILE (and maybe --name), or --seed alone")
+    if seed:
+        for shipped in SHIPPED_TEMPLATES:
+            stored = default_name(shipped)
+            if ctx.store.templates.find(stored) is not None:
+                click.echo(f"{stored}: stored already")
+                continue
+            rec = ctx.store.templates.add(stored, _read(str(TEMPLATES / shipped)))
+            click.echo(f"{stored}: ID {rec.id}")
+        return
+    assert file is not None
+    rec = ctx.store.templates.add(name or default_name(file), _read(file), source=file)
+    click.echo(f"ID: {rec.id}")
+
+
+def _read(file: str) -> str:
+    """A template file's text; a missing or unreadable one is one line (no position)."""
     try:
-        body = Path(file).read_text(encoding="utf-8")
+        return Path(file).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise TemplateError(f"cannot read: {exc}", source=file) from None
-    name = name or default_name(file)
-    rec = ctx.store.templates.add(name, body, source=file)
+
+
+@template.command("update")
+@click.argument("ref", metavar="NAME")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--append", is_flag=True, help="Set only the attributes FILE has, keeping the "
+              "others (like `onetemplate update --append`).")
+@pass_ctx
+def update_cmd(ctx: Context, ref: str, file: str, append: bool) -> None:
+    """Replace a stored template's text with FILE's (checked first; VMs made from it keep
+    their copy)."""
+    body = _read(file)
+    if append:
+        merged = parse(ctx.store.templates.get(ref).body, ref)
+        for attr in parse(body, file):
+            merged.set(attr.name, attr.value)
+        body = write(merged)
+    rec = ctx.store.templates.update(ref, body, source=file)
+    click.echo(f"template {rec.id} {rec.name} updated")
+
+
+@template.command("clone")
+@click.argument("ref", metavar="NAME")
+@click.argument("new_name", metavar="NEW_NAME")
+@pass_ctx
+def clone_cmd(ctx: Context, ref: str, new_name: str) -> None:
+    """Store a copy of a template under NEW_NAME."""
+    rec = ctx.store.templates.clone(ref, new_name)
     click.echo(f"ID: {rec.id}")
 
 

@@ -13,6 +13,8 @@ THEMES = DATA / "themes"
 # The seed's five templates (nginx.conf beside them is the load balancer's config).
 SEED_TEMPLATES = ("xen.loadbalancer", "xen.local01", "ec2.template", "sge-ec2.template",
                   "sgehost01.template")
+# What `template import --seed` stores: the seed's, and a lab master for README's example.
+SHIPPED_TEMPLATES = (*SEED_TEMPLATES, "linux-master.template")
 
 
 def node_uri(name: str) -> str:

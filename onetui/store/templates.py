@@ -46,6 +46,20 @@ class Templates:
     def list(self) -> list[TemplateRecord]:
         return [template_from(r) for r in self.db.read("SELECT * FROM templates ORDER BY id")]
 
+    def update(self, ref: str | int, body: str, source: str | None = None) -> TemplateRecord:
+        """Replace a template's text (checked first: a bad one changes nothing). VMs made
+        from it keep their own copy, as in OpenNebula."""
+        tpl = self.get(ref)
+        validate(parse(body, source or tpl.name))
+        with self.db.transaction() as cur:
+            cur.execute("UPDATE templates SET body = ? WHERE id = ?", (body, tpl.id))
+            record(cur, "template", tpl.id, f"template {tpl.name} updated")
+        return self.get(tpl.id)
+
+    def clone(self, ref: str | int, name: str) -> TemplateRecord:
+        """A copy of a stored template under a new name."""
+        return self.add(name, self.get(ref).body)
+
     def delete(self, ref: str | int) -> TemplateRecord:
         tpl = self.get(ref)
         with self.db.transaction() as cur:

@@ -105,3 +105,33 @@ def test_readme_demo_command_runs_headless() -> None:
     assert proc.returncode == 0, proc.stderr
     assert "loadbalancer runn" in " ".join(proc.stdout.split())
     assert "web-3 runn" in " ".join(proc.stdout.split())
+
+
+@pytest.mark.slow
+def test_seed_update_clone_and_instantiate(tmp_path: Path) -> None:
+    state = tmp_path / "s"
+    out = onetui("template", "import", "--seed", state=state).stdout.splitlines()
+    assert out[-1] == "linux-master: ID 6" and len(out) == 6
+    again = onetui("template", "import", "--seed", state=state).stdout
+    assert again.count("stored already") == 6  # nothing twice
+    assert onetui("template", "clone", "xen.local01", "web", state=state).stdout == "ID: 7\n"
+    dup = onetui("template", "clone", "xen.local01", "web", state=state, check=False)
+    assert dup.returncode == 2 and "exists already" in dup.stderr
+    change = tmp_path / "change.template"
+    change.write_text("MEMORY = 256\nRANK = FREECPU\n")
+    onetui("template", "update", "web", str(change), "--append", state=state)
+    shown = onetui_json("template", "show", "web", state=state)
+    assert (shown["MEMORY"], shown["RANK"], shown["CPU"]) == ("256", "FREECPU", "0.5")
+    bad = tmp_path / "bad.template"
+    bad.write_text("CPU = 1\nMEMORY = lots\n")
+    refused = onetui("template", "update", "web", str(bad), state=state, check=False)
+    assert refused.returncode == 2 and f"{bad}:2:10: MEMORY" in refused.stderr
+    assert onetui_json("template", "show", "web", state=state)["MEMORY"] == "256"  # unchanged
+    onetui("template", "update", "web", str(change), state=state)  # whole text replaced
+    assert "CPU" not in onetui_json("template", "show", "web", state=state)
+    assert onetui("template", "instantiate", "web", "--count", "2", "--memory", "64",
+                  state=state).stdout == "ID: 1\nID: 2\n"
+    vms = onetui_json("vm", "list", state=state)
+    assert [(v["template_id"], v["memory"]) for v in vms] == [(7, 64), (7, 64)]
+    # the original keeps its text: VMs and clones have their own copies
+    assert onetui_json("template", "show", "xen.local01", state=state)["MEMORY"] == "128"

@@ -46,6 +46,7 @@ def _register() -> None:
     from onetui.cli import (
         demo_cmd,
         ec2_cmds,
+        events_cmd,
         host_cmds,
         lab_cmds,
         net_cmds,
@@ -59,7 +60,7 @@ def _register() -> None:
     for command in (template_cmds.template, host_cmds.host, vm_cmds.vm, net_cmds.net,
                     ec2_cmds.ec2, service_cmds.service,
                     lab_cmds.lab, sge_cmds.sge, sge_cmds.ssh, serve_cmd.serve,
-                    demo_cmd.demo):
+                    demo_cmd.demo, events_cmd.events):
         cli.add_command(command)
 
 

@@ -44,6 +44,7 @@ def cli(ctx: click.Context, state: str | None, theme: str | None, no_engine: boo
 
 def _register() -> None:
     from onetui.cli import (
+        completion,
         demo_cmd,
         ec2_cmds,
         events_cmd,
@@ -60,7 +61,7 @@ def _register() -> None:
     for command in (template_cmds.template, host_cmds.host, vm_cmds.vm, net_cmds.net,
                     ec2_cmds.ec2, service_cmds.service,
                     lab_cmds.lab, sge_cmds.sge, sge_cmds.ssh, serve_cmd.serve,
-                    demo_cmd.demo, events_cmd.events):
+                    demo_cmd.demo, events_cmd.events, completion.completion):
         cli.add_command(command)
 
 

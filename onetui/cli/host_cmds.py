@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from onetui.cli.completion import host_names
 from onetui.cli.context import Context
 from onetui.cli.output import echo_json, json_option, table
 from onetui.drivers.userdata import DEFAULTS, check_var
@@ -123,7 +124,7 @@ def host_json(h: Host) -> dict[str, Any]:
 
 
 @host.command("show", help="Everything about a host: its driver, figures, attributes and VMs.")
-@click.argument("name")
+@click.argument("name", shell_complete=host_names)
 @json_option
 @pass_ctx
 def show_cmd(ctx: Context, name: str, as_json: bool) -> None:
@@ -136,7 +137,7 @@ def show_cmd(ctx: Context, name: str, as_json: bool) -> None:
 
 
 @host.command("update")
-@click.argument("name")
+@click.argument("name", shell_complete=host_names)
 @click.argument("assignments", nargs=-1, required=True, metavar="KEY=VALUE...")
 @pass_ctx
 def update_cmd(ctx: Context, name: str, assignments: tuple[str, ...]) -> None:
@@ -152,7 +153,7 @@ def update_cmd(ctx: Context, name: str, assignments: tuple[str, ...]) -> None:
 
 def _enabling(name: str, enabled: bool, help_text: str) -> None:
     @host.command(name, help=help_text)
-    @click.argument("names", nargs=-1, required=True)
+    @click.argument("names", nargs=-1, required=True, shell_complete=host_names)
     @pass_ctx
     def command(ctx: Context, names: tuple[str, ...]) -> None:
         for host_name in names:
@@ -164,7 +165,7 @@ _enabling("disable", False, "The scheduler places nothing new here; running VMs 
 
 
 @host.command("delete", help="Remove hosts that no VM is on any more.")
-@click.argument("names", nargs=-1, required=True)
+@click.argument("names", nargs=-1, required=True, shell_complete=host_names)
 @pass_ctx
 def delete_cmd(ctx: Context, names: tuple[str, ...]) -> None:
     for name in names:

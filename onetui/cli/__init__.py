@@ -48,6 +48,7 @@ def _register() -> None:
         demo_cmd,
         ec2_cmds,
         events_cmd,
+        help_cmd,
         host_cmds,
         lab_cmds,
         net_cmds,
@@ -61,7 +62,8 @@ def _register() -> None:
     for command in (template_cmds.template, host_cmds.host, vm_cmds.vm, net_cmds.net,
                     ec2_cmds.ec2, service_cmds.service,
                     lab_cmds.lab, sge_cmds.sge, sge_cmds.ssh, serve_cmd.serve,
-                    demo_cmd.demo, events_cmd.events, completion.completion):
+                    demo_cmd.demo, events_cmd.events, help_cmd.help_cmd,
+                    completion.completion):
         cli.add_command(command)
 
 

@@ -6,7 +6,7 @@ fields), and kept short; the tests check each against the code's behaviour."""
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -157,9 +157,9 @@ def _bindings(owner: type) -> list[tuple[str, str]]:
     """(keys, description) of the bindings a class declares itself (not inherited)."""
     out = []
     for b in owner.__dict__.get("BINDINGS", []):
-        keys, _action, about = (b[0], b[1], b[2] if len(b) > 2 else "") \
+        keys, action, about = (b[0], b[1], b[2] if len(b) > 2 else "") \
             if isinstance(b, tuple) else (b.key, b.action, b.description)
-        out.append((key_label(keys), about or _action))
+        out.append((key_label(keys), about or action))
     return out
 
 
@@ -171,10 +171,8 @@ def key_sections() -> list[tuple[str, list[tuple[str, str]]]]:
     from onetui.tui.screens.dashboard import DashboardScreen
     from onetui.tui.screens.labs import LabForm, LabsScreen
 
-    everywhere = _bindings(OnetuiApp)
-    palette = str(getattr(OnetuiApp, "COMMAND_PALETTE_BINDING", ""))
-    if palette:
-        everywhere.append((key_label(palette), "Palette (every action)"))
+    everywhere = [*_bindings(OnetuiApp),
+                  (key_label(OnetuiApp.COMMAND_PALETTE_BINDING), "Palette (every action)")]
     # (the dashboard binds q again only to order its footer)
     dashboard = [k for k in _bindings(DashboardScreen) if k not in everywhere]
     return [
@@ -275,10 +273,6 @@ def _indent(text: str, by: str = "  ") -> str:
     return "".join(by + line if line.strip() else line for line in text.splitlines(True))
 
 
-def _topic_list(names: Iterable[str]) -> str:
-    return ", ".join(names)
-
-
 class Topic(click.ParamType):
     """A help topic; anything else is one line listing the topics there are."""
 
@@ -289,7 +283,7 @@ class Topic(click.ParamType):
         text = str(value).strip().lower()
         if text not in TOPICS:
             self.fail(f"no topic {str(value)[:40]!r}: expected one of "
-                      f"{_topic_list(TOPICS)}", param, ctx)
+                      f"{', '.join(TOPICS)}", param, ctx)
         return text
 
     def shell_complete(self, ctx: click.Context, param: click.Parameter,

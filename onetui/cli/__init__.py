@@ -48,8 +48,11 @@ def cli(ctx: click.Context, state: str | None, theme: str | None, no_engine: boo
 
 def _register() -> None:
     from onetui.cli import (
+        completion,
         demo_cmd,
         ec2_cmds,
+        events_cmd,
+        help_cmd,
         host_cmds,
         lab_cmds,
         net_cmds,
@@ -63,7 +66,8 @@ def _register() -> None:
     for command in (template_cmds.template, host_cmds.host, vm_cmds.vm, net_cmds.net,
                     ec2_cmds.ec2, service_cmds.service,
                     lab_cmds.lab, sge_cmds.sge, sge_cmds.ssh, serve_cmd.serve,
-                    demo_cmd.demo):
+                    demo_cmd.demo, events_cmd.events, help_cmd.help_cmd,
+                    completion.completion):
         cli.add_command(command)
     # one command, two names: `onetemplate instantiate` habits, the same options as vm create
     template_cmds.template.add_command(vm_cmds.create_cmd, "instantiate")

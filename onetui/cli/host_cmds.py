@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from onetui.cli.completion import host_names
 from onetui.cli.context import Context
 from onetui.cli.output import echo_json, json_option, table
 from onetui.drivers.userdata import DEFAULTS, check_var
@@ -155,7 +156,7 @@ def host_json(h: Host) -> dict[str, Any]:
 
 
 @host.command("show", help="Everything about a host: its driver, figures, attributes and VMs.")
-@click.argument("name")
+@click.argument("name", shell_complete=host_names)
 @json_option
 @pass_ctx
 def show_cmd(ctx: Context, name: str, as_json: bool) -> None:
@@ -168,7 +169,7 @@ def show_cmd(ctx: Context, name: str, as_json: bool) -> None:
 
 
 @host.command("update")
-@click.argument("name")
+@click.argument("name", shell_complete=host_names)
 @click.argument("assignments", nargs=-1, metavar="[KEY=VALUE]...")
 @_settings(create=False)
 @pass_ctx
@@ -224,7 +225,7 @@ def _merged_vars(h: Host, given: dict[str, Any]) -> tuple[str, ...]:
 
 def _enabling(name: str, enabled: bool, help_text: str) -> None:
     @host.command(name, help=help_text)
-    @click.argument("names", nargs=-1, required=True)
+    @click.argument("names", nargs=-1, required=True, shell_complete=host_names)
     @pass_ctx
     def command(ctx: Context, names: tuple[str, ...]) -> None:
         for host_name in names:
@@ -236,7 +237,7 @@ _enabling("disable", False, "The scheduler places nothing new here; running VMs 
 
 
 @host.command("delete", help="Remove hosts that no VM is on any more.")
-@click.argument("names", nargs=-1, required=True)
+@click.argument("names", nargs=-1, required=True, shell_complete=host_names)
 @pass_ctx
 def delete_cmd(ctx: Context, names: tuple[str, ...]) -> None:
     for name in names:

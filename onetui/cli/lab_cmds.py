@@ -7,6 +7,7 @@ import os
 import click
 
 from onetui import config
+from onetui.cli.completion import lab_names
 from onetui.cli.context import Context
 from onetui.cli.output import echo_json, finite, json_option, pairs, table
 from onetui.ops import labs
@@ -67,7 +68,7 @@ def list_cmd(ctx: Context, as_json: bool) -> None:
 
 
 @lab.command("show")
-@click.argument("name")
+@click.argument("name", shell_complete=lab_names)
 @json_option
 @pass_ctx
 def show_cmd(ctx: Context, name: str, as_json: bool) -> None:
@@ -90,7 +91,7 @@ def show_cmd(ctx: Context, name: str, as_json: bool) -> None:
 
 
 @lab.command("creds")
-@click.argument("name")
+@click.argument("name", shell_complete=lab_names)
 @click.option("--csv", "fmt", flag_value="csv", help="As CSV.")
 @click.option("--json", "fmt", flag_value="json", help="As JSON (every seat field).")
 @click.option("--md", "fmt", flag_value="md", help="As a Markdown table.")
@@ -104,7 +105,7 @@ def creds_cmd(ctx: Context, name: str, fmt: str | None, output: str | None) -> N
 
 
 @lab.command("handout")
-@click.argument("name")
+@click.argument("name", shell_complete=lab_names)
 @click.option("--md", "fmt", flag_value="md", help="Markdown instead of plain text.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="File to write (0600); default NAME-handout.txt/.md here.")
@@ -126,7 +127,7 @@ def _emit(text: str, output: str | None) -> None:
 
 
 @lab.command("ssh")
-@click.argument("name")
+@click.argument("name", shell_complete=lab_names)
 @click.argument("seat")
 @click.argument("command", nargs=-1)
 @click.option("--admin", is_flag=True, help="As the lab's admin (with its key).")
@@ -143,7 +144,7 @@ def ssh_cmd(ctx: Context, name: str, seat: str, command: tuple[str, ...], admin:
 
 
 @lab.command("reset-password")
-@click.argument("name")
+@click.argument("name", shell_complete=lab_names)
 @click.argument("seat")
 @pass_ctx
 def reset_password_cmd(ctx: Context, name: str, seat: str) -> None:
@@ -152,7 +153,7 @@ def reset_password_cmd(ctx: Context, name: str, seat: str) -> None:
 
 
 @lab.command("reset-seat")
-@click.argument("name")
+@click.argument("name", shell_complete=lab_names)
 @click.argument("seat")
 @pass_ctx
 def reset_seat_cmd(ctx: Context, name: str, seat: str) -> None:
@@ -161,7 +162,7 @@ def reset_seat_cmd(ctx: Context, name: str, seat: str) -> None:
 
 
 @lab.command("extend")
-@click.argument("name")
+@click.argument("name", shell_complete=lab_names)
 @click.argument("until")
 @pass_ctx
 def extend_cmd(ctx: Context, name: str, until: str) -> None:
@@ -171,7 +172,7 @@ def extend_cmd(ctx: Context, name: str, until: str) -> None:
 
 
 @lab.command("destroy")
-@click.argument("name")
+@click.argument("name", shell_complete=lab_names)
 @pass_ctx
 def destroy_cmd(ctx: Context, name: str) -> None:
     """Every seat's VM, disk and lease; the credentials are wiped at once."""

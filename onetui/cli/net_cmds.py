@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from onetui.cli.completion import network_names
 from onetui.cli.context import Context
 from onetui.cli.output import echo_json, json_option, pairs, table
 from onetui.integrations.hostsfile import write_block
@@ -54,7 +55,7 @@ def list_cmd(ctx: Context, as_json: bool) -> None:
 
 
 @net.command("show", help="A network and its leases.")
-@click.argument("name")
+@click.argument("name", shell_complete=network_names)
 @json_option
 @pass_ctx
 def show_cmd(ctx: Context, name: str, as_json: bool) -> None:
@@ -82,7 +83,7 @@ def hosts_lines(ctx: Context, name: str) -> list[str]:
 
 
 @net.command("hosts")
-@click.argument("name")
+@click.argument("name", shell_complete=network_names)
 @click.option("--write", "path", type=click.Path(dir_okay=False),
               help="Replace onetui's marked block in this file (e.g. /etc/hosts), atomically.")
 @pass_ctx
@@ -98,7 +99,7 @@ def hosts_cmd(ctx: Context, name: str, path: str | None) -> None:
 
 
 @net.command("delete", help="Remove networks no VM holds a lease on.")
-@click.argument("names", nargs=-1, required=True)
+@click.argument("names", nargs=-1, required=True, shell_complete=network_names)
 @pass_ctx
 def delete_cmd(ctx: Context, names: tuple[str, ...]) -> None:
     for name in names:

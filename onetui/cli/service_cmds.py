@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from onetui.cli.completion import service_names
 from onetui.cli.context import Context
 from onetui.cli.output import echo_json, json_option, pairs, table
 from onetui.errors import UserError
@@ -62,7 +63,7 @@ def create_cmd(ctx: Context, name: str, template: str, burst_template: str | Non
 
 
 @service.command("scale")
-@click.argument("name")
+@click.argument("name", shell_complete=service_names)
 @click.argument("size", type=int)
 @pass_ctx
 def scale_cmd(ctx: Context, name: str, size: int) -> None:
@@ -91,7 +92,7 @@ def list_cmd(ctx: Context, as_json: bool) -> None:
 
 
 @service.command("show", help="A service, its members and the state of its rules.")
-@click.argument("name")
+@click.argument("name", shell_complete=service_names)
 @json_option
 @pass_ctx
 def show_cmd(ctx: Context, name: str, as_json: bool) -> None:
@@ -125,7 +126,7 @@ def show_cmd(ctx: Context, name: str, as_json: bool) -> None:
 
 
 @service.command("delete")
-@click.argument("names", nargs=-1, required=True)
+@click.argument("names", nargs=-1, required=True, shell_complete=service_names)
 @pass_ctx
 def delete_cmd(ctx: Context, names: tuple[str, ...]) -> None:
     """Forget the service; its VMs stay (shut them down with `vm shutdown`)."""
@@ -140,7 +141,7 @@ def rule() -> None:
 
 
 @rule.command("add", help="Add an elasticity rule: a condition held long enough changes the size.")
-@click.argument("name")
+@click.argument("name", shell_complete=service_names)
 @click.option("--when", "when", required=True, help="A condition on ACTIVE, REQUESTS_PER_S, "
               "PENDING_JOBS, OLDEST_PENDING_S, IDLE_HOSTS, SIZE, RUNNING.")
 @click.option("--for", "hold", default=60.0, show_default=True, help="Seconds it must hold.")
@@ -159,7 +160,7 @@ def rule_add(ctx: Context, name: str, when: str, hold: float, change: int,
 
 
 @rule.command("delete", help="Remove a service's elasticity rule by its number.")
-@click.argument("name")
+@click.argument("name", shell_complete=service_names)
 @click.argument("index", type=int)
 @pass_ctx
 def rule_delete(ctx: Context, name: str, index: int) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from onetui.cli.completion import template_names, template_names_or_files
 from onetui.cli.context import Context
 from onetui.cli.output import echo_json, json_option, pairs, table
 from onetui.data import SHIPPED_TEMPLATES, TEMPLATES
@@ -55,7 +56,7 @@ def _loaded(ctx: Context, ref: str) -> tuple[Template, dict | None]:
 
 
 @template.command("show")
-@click.argument("ref", metavar="FILE_OR_NAME")
+@click.argument("ref", metavar="FILE_OR_NAME", shell_complete=template_names_or_files)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object (OpenNebula convention).")
 @pass_ctx
 def show_cmd(ctx: Context, ref: str, as_json: bool) -> None:
@@ -156,7 +157,7 @@ def list_cmd(ctx: Context, as_json: bool) -> None:
 
 
 @template.command("delete")
-@click.argument("names", nargs=-1, required=True)
+@click.argument("names", nargs=-1, required=True, shell_complete=template_names)
 @pass_ctx
 def delete_cmd(ctx: Context, names: tuple[str, ...]) -> None:
     """Delete stored templates (VMs made from them keep their copy)."""

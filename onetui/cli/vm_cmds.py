@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import click
 
+from onetui.cli.completion import template_names_or_files, vm_ids
 from onetui.cli.context import Context
 from onetui.cli.output import echo_json, json_option, table
 from onetui.errors import UserError
@@ -29,7 +30,8 @@ def vm() -> None:
 
 
 @vm.command("create")
-@click.argument("template", metavar="TEMPLATE_FILE_OR_NAME")
+@click.argument("template", metavar="TEMPLATE_FILE_OR_NAME",
+                shell_complete=template_names_or_files)
 @click.option("--count", default=1, show_default=True, help="How many VMs.")
 @click.option("--name", help="Name pattern; %i is the index (web-%i, lab-%02i).")
 @click.option("--hold", is_flag=True, help="Create them on hold (the scheduler skips them).")
@@ -115,7 +117,7 @@ def vm_json(v: VM) -> dict:
 
 
 @vm.command("show")
-@click.argument("ref", metavar="ID")
+@click.argument("ref", metavar="ID", shell_complete=vm_ids)
 @json_option
 @pass_ctx
 def show_cmd(ctx: Context, ref: str, as_json: bool) -> None:
@@ -130,7 +132,7 @@ def show_cmd(ctx: Context, ref: str, as_json: bool) -> None:
 
 def _action_command(name: str, action: Callable[[Store, str], str], help_text: str) -> None:
     @vm.command(name, help=help_text)
-    @click.argument("refs", nargs=-1, required=True, metavar="ID...")
+    @click.argument("refs", nargs=-1, required=True, metavar="ID...", shell_complete=vm_ids)
     @pass_ctx
     def command(ctx: Context, refs: tuple[str, ...]) -> None:
         for ref in refs:

@@ -48,15 +48,36 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
 class Database:
     """One connection to the store file, safe to share between threads (calls serialise)."""
 
-    def __init__(self, path: Path, *, init: bool = False) -> None:
+    def __init__(self, path: Path, *, init: bool = False, read_only: bool = False) -> None:
         self.path = Path(path)
         self.init = init
         self._lock = threading.RLock()
         self._in_tx = False
         # (owner, epoch) of the engine whose lease every fenced write must still hold
         self.fence: tuple[str, int] | None = None
+        if read_only:
+            self.conn = self._connect_read_only()
+            return
         self.conn = self._connect()
         self._migrate()
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        """A connection that can only read an existing, current store: no file or folder is
+        made, nothing is migrated or locked for writing (shell completion reads through
+        it on every TAB, and must never leave a store behind where there was none)."""
+        try:
+            conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
+                                   timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                   check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: cannot read the store: {exc}") from None
+        if version != len(MIGRATIONS):
+            conn.close()
+            raise StoreError(f"{self.path}: schema {version}, this onetui reads "
+                             f"{len(MIGRATIONS)}; open it once read-write to migrate")
+        return conn
 
     def _connect(self) -> sqlite3.Connection:
         _prepare_file(self.path, self.init)

@@ -9,6 +9,9 @@ import time
 from onetui.model import Event
 from onetui.store.db import Database
 
+# What an event is about: the `kind` every writer passes to `record` / `Events.add`.
+KINDS = ("vm", "host", "template", "network", "service", "lab", "launch", "engine")
+
 
 def record(cur: sqlite3.Cursor, kind: str, obj_id: int | None, message: str,
            level: str = "info") -> None:
@@ -31,12 +34,29 @@ class Events:
         with self.db.transaction() as cur:
             record(cur, kind, obj_id, message, level)
 
-    def since(self, after_id: int = 0, limit: int = 1000) -> list[Event]:
-        """Events newer than `after_id`, oldest first."""
-        rows = self.db.read(
-            "SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
-        )
+    def since(self, after_id: int = 0, limit: int = 1000,
+              kinds: tuple[str, ...] = ()) -> list[Event]:
+        """Events newer than `after_id` (of `kinds`, when given), oldest first."""
+        where, params = _kinds(kinds)
+        rows = self.db.read(f"SELECT * FROM events WHERE id > ?{where} ORDER BY id LIMIT ?",
+                            (after_id, *params, limit))
         return [_event(r) for r in rows]
+
+    def tail(self, limit: int, *, kinds: tuple[str, ...] = (),
+             at_or_after: float | None = None) -> list[Event]:
+        """The newest `limit` events (of `kinds`, from a time on, when given), oldest
+        first: what `onetui events` prints before it follows."""
+        where, params = _kinds(kinds)
+        if at_or_after is not None:
+            where += " AND at >= ?"
+            params += (at_or_after,)
+        rows = self.db.read(f"SELECT * FROM events WHERE 1{where} ORDER BY id DESC LIMIT ?",
+                            (*params, limit))
+        return [_event(r) for r in reversed(rows)]
+
+    def last_id(self) -> int:
+        """The newest event's id (0 for none): where a follower starts."""
+        return int(self.db.read("SELECT COALESCE(MAX(id), 0) FROM events")[0][0])
 
     def recent(self, limit: int = 100, kind: str | None = None,
                obj_id: int | None = None) -> list[Event]:
@@ -52,3 +72,9 @@ class Events:
                 (kind, obj_id, limit),
             )
         return [_event(r) for r in rows]
+
+
+def _kinds(kinds: tuple[str, ...]) -> tuple[str, tuple[object, ...]]:
+    if not kinds:
+        return "", ()
+    return f" AND kind IN ({','.join('?' * len(kinds))})", tuple(kinds)

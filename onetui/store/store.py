@@ -23,8 +23,8 @@ from onetui.store.vms import VMs
 class Store:
     """Open (creating and migrating if needed) the store in `state_dir`."""
 
-    def __init__(self, path: Path, *, init: bool = False) -> None:
-        self.db = Database(path, init=init)
+    def __init__(self, path: Path, *, init: bool = False, read_only: bool = False) -> None:
+        self.db = Database(path, init=init, read_only=read_only)
         self.hosts = Hosts(self.db)
         self.templates = Templates(self.db)
         self.vms = VMs(self.db)
@@ -37,10 +37,12 @@ class Store:
         self.labs = Labs(self.db, SecretBox(path.parent / "secrets.key"))
 
     @classmethod
-    def open(cls, state: str | os.PathLike[str] | None = None, *, init: bool = False) -> Store:
+    def open(cls, state: str | os.PathLike[str] | None = None, *, init: bool = False,
+             read_only: bool = False) -> Store:
         """The store in `state` (or the default state directory); `init` allows making a
-        new one where an old one was lost (see Database)."""
-        return cls(config.store_path(state), init=init)
+        new one where an old one was lost (see Database); `read_only` only reads one that
+        exists (any write through it fails)."""
+        return cls(config.store_path(state), init=init, read_only=read_only)
 
     @property
     def store_id(self) -> str:

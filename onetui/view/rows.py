@@ -9,13 +9,14 @@ import time
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from onetui.model import VM, Host, vm_time
+from onetui.model import VM, Event, Host, vm_time
 from onetui.model.services import Service
 
 SERVICE_COLUMNS = ("ID", "NAME", "MIN", "MAX", "DESIRED", "RUNNING", "VMS")
 HOST_COLUMNS = ("HID", "NAME", "DRIVER", "RVM", "TCPU", "FCPU", "ACPU", "TMEM", "FMEM", "STAT")
 VM_COLUMNS = ("ID", "NAME", "STAT", "CPU", "MEM", "HOSTNAME", "TIME")
 LAB_COLUMNS = ("ID", "LAB", "READY", "EXPIRES")
+EVENT_COLUMNS = ("#", "TIME", "MESSAGE")
 SEAT_COLUMNS = ("SEAT", "VM", "VM STATE", "ADDRESS", "USER", "PASSWORD", "READY", "STATE")
 NUMERIC = frozenset({"HID", "ID", "RVM", "TCPU", "FCPU", "ACPU", "TMEM", "FMEM", "CPU", "MEM",
                      "MIN", "MAX", "DESIRED", "RUNNING", "VMS", "SEAT", "VM"})
@@ -57,6 +58,11 @@ def vm_row(vm: VM, now: float | None = None) -> tuple[str, ...]:
 def stamp(t: float | None) -> str:
     """OpenNebula's `07/21 15:42:47`, or '-' for never."""
     return time.strftime("%m/%d %H:%M:%S", time.localtime(t)) if t else "-"
+
+
+def event_row(event: Event) -> tuple[str, str, str]:
+    """EVENT_COLUMNS of an event, as the Events pane and `onetui events` show it."""
+    return str(event.id), stamp(event.at), event.message
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]],

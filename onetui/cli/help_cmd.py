@@ -15,6 +15,7 @@ from onetui import config
 from onetui.integrations.sge.master import SgeConfig
 from onetui.model import MAX_PAD, VM_STATES
 from onetui.ops.instantiate import MAX_COUNT
+from onetui.ops.vm_actions import ACCEPTS
 from onetui.template.parser import MAX_BYTES
 from onetui.template.validate import MAX_CPU, MAX_MEMORY
 
@@ -93,12 +94,14 @@ STATE_LINES: dict[str, str] = {
     "prol": "placed; disks copied, guest defined → boot; pend again when the host did "
             "not answer; fail",
     "boot": "the guest is starting → runn once its host reports it running",
-    "runn": "running → susp, stop, shut on request; fail if the guest vanishes; done "
-            "when it powers off from inside",
+    "runn": "running → susp, stop, shut, poff on request (reboot keeps it runn; migrate "
+            "moves it); fail if the guest vanishes; done when it powers off from inside",
     "susp": "paused in memory, keeps its host → runn on vm resume",
     "stop": "saved to disk, its host's CPU and memory freed → boot on vm resume",
+    "poff": "powered off, guest and disks kept on its host, which keeps its place → boot "
+            "on vm resume; done on vm delete or shutdown",
     "shut": "shutting down (ACPI) → done when the guest is off (destroyed after the "
-            "shutdown timeout)",
+            "shutdown timeout); poff instead after vm poweroff",
     "unkn": "its host does not answer → what the host reports once it answers again "
             "(runn, susp; fail when the guest is gone)",
     "fail": "failed; the reason is in `vm show` → done on vm delete",
@@ -106,25 +109,12 @@ STATE_LINES: dict[str, str] = {
             "reused",
 }
 
-# The states each `onetui vm` command accepts (ops/vm_actions.py; the console's keys call
-# the same functions). delete in pend/hold is done at once, elsewhere by the engine.
-ALLOWED: dict[str, tuple[str, ...]] = {
-    "hold": ("pend",),
-    "release": ("hold",),
-    "suspend": ("runn",),
-    "stop": ("runn",),
-    "resume": ("susp", "stop"),
-    "shutdown": ("boot", "runn", "susp", "unkn"),
-    "delete": ("pend", "hold", "prol", "boot", "runn", "susp", "stop", "shut", "unkn",
-               "fail"),
-}
-
-
 def _states() -> str:
     rows = [textwrap.fill(STATE_LINES[short], WIDTH, initial_indent=f"  {short}  {vm:<9} "
                           f"{lcm:<9} ", subsequent_indent=" " * 28)
             for short, (vm, lcm) in VM_STATES.items()]
-    allowed = [f"  vm {cmd:<9} {', '.join(states)}" for cmd, states in ALLOWED.items()]
+    allowed = [f"  vm {cmd:<9} {', '.join(sorted(states, key=list(VM_STATES).index))}"
+               for cmd, states in ACCEPTS.items()]
     return "\n".join([
         "VM states: `vm list` shows the short name (STAT), `vm show` OpenNebula's VM and",
         "LCM state. Usual path: pend → prol → boot → runn → shut → done; a VM on a host",

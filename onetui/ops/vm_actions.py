@@ -8,10 +8,29 @@ from onetui.errors import Conflict
 from onetui.model import VM, intent_word
 from onetui.store import Store
 
-_LIVE = {"prol", "boot", "runn", "susp", "unkn", "shut", "fail", "stop", "poff"}
+_LIVE = frozenset({"prol", "boot", "runn", "susp", "unkn", "shut", "fail", "stop", "poff"})
+_RUNNING = frozenset({"runn"})
+
+# The states each command accepts: the one table the functions below check against and
+# `onetui help states` prints. (delete in pend/hold is done at once, elsewhere by the engine.)
+ACCEPTS: dict[str, frozenset[str]] = {
+    "hold": frozenset({"pend"}),
+    "release": frozenset({"hold"}),
+    "deploy": frozenset({"pend", "hold"}),
+    "suspend": _RUNNING,
+    "stop": _RUNNING,
+    "poweroff": _RUNNING,
+    "reboot": _RUNNING,
+    "migrate": _RUNNING,
+    "resched": _RUNNING,
+    "resume": frozenset({"susp", "stop", "poff"}),
+    "shutdown": frozenset({"boot", "runn", "susp", "unkn", "poff"}),
+    "delete": _LIVE | {"pend", "hold"},
+}
 
 
-def _intent(store: Store, vm: VM, intent: str, allowed: set[str], what: str = "") -> str:
+def _intent(store: Store, vm: VM, intent: str, allowed: frozenset[str],
+            what: str = "") -> str:
     word = intent_word(intent) + what
     if vm.state not in allowed:
         raise Conflict(f"VM {vm.id} is {vm.state}: cannot {word} (needs "
@@ -21,21 +40,21 @@ def _intent(store: Store, vm: VM, intent: str, allowed: set[str], what: str = ""
 
 
 def shutdown(store: Store, ref: int | str) -> str:
-    return _intent(store, store.vms.get(ref), "shutdown", {"boot", "runn", "susp", "unkn"})
+    return _intent(store, store.vms.get(ref), "shutdown", ACCEPTS["shutdown"])
 
 
 def suspend(store: Store, ref: int | str) -> str:
-    return _intent(store, store.vms.get(ref), "suspend", {"runn"})
+    return _intent(store, store.vms.get(ref), "suspend", ACCEPTS["suspend"])
 
 
 def resume(store: Store, ref: int | str) -> str:
     """From suspended (in memory), stopped (on disk) or powered off (booted again)."""
-    return _intent(store, store.vms.get(ref), "resume", {"susp", "stop", "poff"})
+    return _intent(store, store.vms.get(ref), "resume", ACCEPTS["resume"])
 
 
 def stop(store: Store, ref: int | str) -> str:
     """Save to disk and free the host's CPU and memory; `resume` restores on the same host."""
-    return _intent(store, store.vms.get(ref), "stop", {"runn"})
+    return _intent(store, store.vms.get(ref), "stop", ACCEPTS["stop"])
 
 
 def delete(store: Store, ref: int | str) -> str:
@@ -53,25 +72,26 @@ def delete(store: Store, ref: int | str) -> str:
 
 def hold(store: Store, ref: int | str) -> str:
     vm = store.vms.get(ref)
-    store.vms.transition(vm.id, "hold", expect={"pend"}, event="held")
+    store.vms.transition(vm.id, "hold", expect=ACCEPTS["hold"], event="held")
     return f"VM {vm.id}: held"
 
 
 def release(store: Store, ref: int | str) -> str:
     vm = store.vms.get(ref)
-    store.vms.transition(vm.id, "pend", expect={"hold"}, event="released")
+    store.vms.transition(vm.id, "pend", expect=ACCEPTS["release"], event="released")
     return f"VM {vm.id}: released"
 
 
 def reboot(store: Store, ref: int | str, hard: bool = False) -> str:
     """ACPI reboot, or `hard`: the reset button (OpenNebula's `onevm reboot [--hard]`)."""
-    return _intent(store, store.vms.get(ref), "reboot-hard" if hard else "reboot", {"runn"})
+    return _intent(store, store.vms.get(ref), "reboot-hard" if hard else "reboot",
+                   ACCEPTS["reboot"])
 
 
 def poweroff(store: Store, ref: int | str, hard: bool = False) -> str:
     """Off but kept on its host with its disks and its place (`resume` boots it again)."""
     return _intent(store, store.vms.get(ref), "poweroff-hard" if hard else "poweroff",
-                   {"runn"})
+                   ACCEPTS["poweroff"])
 
 
 def migrate(store: Store, ref: int | str, host_ref: int | str, live: bool = False) -> str:
@@ -86,13 +106,13 @@ def migrate(store: Store, ref: int | str, host_ref: int | str, live: bool = Fals
         if source.driver != "libvirt" or target.driver != "libvirt":
             raise Conflict(f"VM {vm.id}: only libvirt hosts migrate guests ({source.name} is "
                            f"{source.driver}, {target.name} is {target.driver})")
-    return _intent(store, vm, f"{'migrate-live' if live else 'migrate'}:{target.id}", {"runn"},
-                   f" to {target.name}")
+    intent = f"{'migrate-live' if live else 'migrate'}:{target.id}"
+    return _intent(store, vm, intent, ACCEPTS["migrate"], f" to {target.name}")
 
 
 def resched(store: Store, ref: int | str) -> str:
     """Ask the scheduler for a better host than the current one, and migrate there."""
-    return _intent(store, store.vms.get(ref), "resched", {"runn"})
+    return _intent(store, store.vms.get(ref), "resched", ACCEPTS["resched"])
 
 
 def deploy(store: Store, ref: int | str, host_ref: int | str) -> str:
@@ -104,4 +124,5 @@ def deploy(store: Store, ref: int | str, host_ref: int | str) -> str:
         store.vms.transition(vm.id, "pend", expect={"hold"}, intent=f"deploy:{target.id}",
                              event=f"deploy on {target.name} requested")
         return f"VM {vm.id}: deploy on {target.name} requested"
-    return _intent(store, vm, f"deploy:{target.id}", {"pend"}, f" on {target.name}")
+    return _intent(store, vm, f"deploy:{target.id}", ACCEPTS["deploy"],
+                   f" on {target.name}")

@@ -67,7 +67,10 @@ def _accepted(text: str) -> dict[str, set[str]]:
 
 ACTIONS = {"hold": actions.hold, "release": actions.release, "suspend": actions.suspend,
            "stop": actions.stop, "resume": actions.resume, "shutdown": actions.shutdown,
-           "delete": actions.delete}
+           "delete": actions.delete, "reboot": actions.reboot, "poweroff": actions.poweroff,
+           "resched": actions.resched,
+           "deploy": lambda store, vid: actions.deploy(store, vid, "h"),
+           "migrate": lambda store, vid: actions.migrate(store, vid, "h")}
 
 
 def test_states_says_which_states_each_vm_command_accepts(store: Store) -> None:
@@ -75,6 +78,7 @@ def test_states_says_which_states_each_vm_command_accepts(store: Store) -> None:
     said = _accepted(topic("states"))
     assert set(said) == set(ACTIONS)
     store.templates.add("t", "CPU = 1\nMEMORY = 64\n")
+    store.hosts.add("h", "libvirt", {"uri": "test:///default"})
     for name, action in ACTIONS.items():
         accepts = set()
         for state in VM_STATES:

@@ -45,7 +45,7 @@ def test_create_with_sizes_and_a_host_then_the_life_cycle_verbs(tmp_path: Path) 
     assert moved.returncode == 2 and "runs on ursa04 already" in moved.stderr
     placed = onetui("vm", "deploy", "1", "ursa03", state=state, check=False)
     assert placed.returncode == 2
-    assert "VM 1 is runn: cannot deploy on ursa03 (needs pend)" in placed.stderr
+    assert "VM 1 is runn: cannot deploy on ursa03 (needs hold or pend)" in placed.stderr
     assert onetui("vm", "create", "xen.local01", "--hold", state=state).stdout == "ID: 2\n"
     assert onetui("vm", "deploy", "2", "ursa03", state=state).stdout == \
         "VM 2: deploy on ursa03 requested\n"

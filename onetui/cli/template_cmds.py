@@ -108,7 +108,7 @@ def _read(file: str) -> str:
 
 
 @template.command("update")
-@click.argument("ref", metavar="NAME")
+@click.argument("ref", metavar="NAME", shell_complete=template_names)
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--append", is_flag=True, help="Set only the attributes FILE has, keeping the "
               "others (like `onetemplate update --append`).")
@@ -127,7 +127,7 @@ def update_cmd(ctx: Context, ref: str, file: str, append: bool) -> None:
 
 
 @template.command("clone")
-@click.argument("ref", metavar="NAME")
+@click.argument("ref", metavar="NAME", shell_complete=template_names)
 @click.argument("new_name", metavar="NEW_NAME")
 @pass_ctx
 def clone_cmd(ctx: Context, ref: str, new_name: str) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import click
 
-from onetui.cli.completion import template_names_or_files, vm_ids
+from onetui.cli.completion import host_names, template_names_or_files, vm_ids
 from onetui.cli.context import Context
 from onetui.cli.output import echo_json, json_option, table
 from onetui.errors import UserError
@@ -39,8 +39,8 @@ def vm() -> None:
 @click.option("--memory", help="Memory per VM in MB instead of the template's.")
 @click.option("--requirements", help='REQUIREMENTS instead of the template\'s '
               '(e.g. \'HYPERVISOR = "QEMU"\').')
-@click.option("--host", help="Deploy on this host (past REQUIREMENTS and RANK, not past its "
-              "room), as `vm deploy`.")
+@click.option("--host", shell_complete=host_names, help="Deploy on this host (past "
+              "REQUIREMENTS and RANK, not past its room), as `vm deploy`.")
 @click.option("--wait", is_flag=True, help="Wait until every VM runs or fails, printing "
               "states as they change.")
 @click.option("--timeout", default=600.0, show_default=True, help="Seconds --wait waits.")
@@ -150,7 +150,7 @@ _action_command("resume", actions.resume, "Resume suspended or stopped VMs.")
 
 
 @vm.command("reboot")
-@click.argument("refs", nargs=-1, required=True, metavar="ID...")
+@click.argument("refs", nargs=-1, required=True, metavar="ID...", shell_complete=vm_ids)
 @click.option("--hard", is_flag=True, help="Reset at once instead of asking through ACPI.")
 @pass_ctx
 def reboot_cmd(ctx: Context, refs: tuple[str, ...], hard: bool) -> None:
@@ -160,7 +160,7 @@ def reboot_cmd(ctx: Context, refs: tuple[str, ...], hard: bool) -> None:
 
 
 @vm.command("poweroff")
-@click.argument("refs", nargs=-1, required=True, metavar="ID...")
+@click.argument("refs", nargs=-1, required=True, metavar="ID...", shell_complete=vm_ids)
 @click.option("--hard", is_flag=True, help="Pull the plug instead of asking through ACPI.")
 @pass_ctx
 def poweroff_cmd(ctx: Context, refs: tuple[str, ...], hard: bool) -> None:
@@ -171,8 +171,8 @@ def poweroff_cmd(ctx: Context, refs: tuple[str, ...], hard: bool) -> None:
 
 
 @vm.command("migrate")
-@click.argument("ref", metavar="ID")
-@click.argument("host", metavar="HOST")
+@click.argument("ref", metavar="ID", shell_complete=vm_ids)
+@click.argument("host", metavar="HOST", shell_complete=host_names)
 @click.option("--live", is_flag=True, help="Keep the guest running while it moves.")
 @pass_ctx
 def migrate_cmd(ctx: Context, ref: str, host: str, live: bool) -> None:
@@ -182,7 +182,7 @@ def migrate_cmd(ctx: Context, ref: str, host: str, live: bool) -> None:
 
 
 @vm.command("resched")
-@click.argument("refs", nargs=-1, required=True, metavar="ID...")
+@click.argument("refs", nargs=-1, required=True, metavar="ID...", shell_complete=vm_ids)
 @pass_ctx
 def resched_cmd(ctx: Context, refs: tuple[str, ...]) -> None:
     """Move running VMs to the host the scheduler now likes best (another one)."""
@@ -191,8 +191,8 @@ def resched_cmd(ctx: Context, refs: tuple[str, ...]) -> None:
 
 
 @vm.command("deploy")
-@click.argument("ref", metavar="ID")
-@click.argument("host", metavar="HOST")
+@click.argument("ref", metavar="ID", shell_complete=vm_ids)
+@click.argument("host", metavar="HOST", shell_complete=host_names)
 @pass_ctx
 def deploy_cmd(ctx: Context, ref: str, host: str) -> None:
     """Deploy a pending or held VM on HOST, past REQUIREMENTS and RANK (not past the

@@ -33,6 +33,7 @@ from onetui.engine.intents import IntentManager
 from onetui.engine.lifecycle import Lifecycle, PassStats
 from onetui.engine.monitor import HostMonitor
 from onetui.engine.placement import Placements
+from onetui.engine.snapshot import Snapshot
 from onetui.model import VM
 from onetui.store import Store
 from onetui.store.db import Deposed, StoreError
@@ -56,6 +57,7 @@ class Engine:
         self.drivers = DriverPool(store, driver_factory, self._pool, deadline=host_deadline,
                                   heartbeat=self.renew, beat=min(2.0, lease_ttl / 3))
         self.lifecycle = Lifecycle(store)
+        self.seen = Snapshot(store)
         self.placements = Placements(store)
         self.monitor = HostMonitor(store, self.drivers, self.lifecycle, self.placements,
                                    shutdown_timeout=shutdown_timeout)
@@ -155,22 +157,27 @@ class Engine:
         self.drivers.close()
 
     def run_pass(self) -> PassStats:
+        """Monitor, carry out intents, schedule, deploy, hooks. Each step sees the writes of
+        the one before through the snapshot, which reads only the rows that changed."""
         stats = self.lifecycle.begin_pass()
-        hosts = self.store.hosts.list()
+        seen = self.seen
+        seen.refresh()
+        hosts = seen.hosts()
         stats.hosts = len(hosts)
         self.drivers.sync(hosts)
-        self.monitor.look(hosts, self.store.vms.list(include_done=False))
+        self.monitor.look(hosts, seen.vms())
         self.renew()
-        self.intents.carry_out(self.store.vms.list(include_done=False))
+        seen.refresh()
+        self.intents.carry_out([vm for vm in seen.vms() if vm.intent])
         self.renew()
-        self.dispatcher.schedule(self.store.hosts.list(),
-                                 self.store.vms.list(include_done=False))
+        seen.refresh()
+        self.dispatcher.schedule(seen.hosts(), seen.vms())
         self.renew()
-        deployed = self.deployer.deploy([vm for vm in self.store.vms.list(states=["prol"])
-                                         if not vm.intent])
+        seen.refresh()
+        deployed = self.deployer.deploy([vm for vm in seen.vms({"prol"}) if not vm.intent])
         if deployed:  # look once more, so a guest that is up shows `runn` this pass
-            self.monitor.look([h for h in self.store.hosts.list() if h.id in deployed],
-                              self.store.vms.list(include_done=False))
+            seen.refresh()
+            self.monitor.look([h for h in seen.hosts() if h.id in deployed], seen.vms())
         self.renew()
         self._run_hooks()
         return stats
@@ -191,7 +198,9 @@ class Engine:
         live = None
         for hook in self._hooks:
             if isinstance(hook, Ticker):
-                live = live if live is not None else self.store.vms.list(states=["runn"])
+                if live is None:
+                    self.seen.refresh()
+                    live = self.seen.vms({"runn"})
                 try:
                     hook.tick(live)
                 except Exception as exc:  # a broken hook must not stop the engine

@@ -71,6 +71,7 @@ class Guest:
     memory_mb: int = 0
     ip: str = ""
     info: dict[str, str] = field(default_factory=dict)
+    read_at: float = 0.0  # time.monotonic() when cpu_time_ns was read (0: with the host)
 
 
 @dataclass(frozen=True)

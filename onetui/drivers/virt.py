@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from typing import TypeVar
@@ -123,16 +124,17 @@ class LibvirtDriver:
             return None
         return int(ET.fromstring(meta).get("id", "0")) or None
 
-    def _domains(self) -> list[tuple[libvirt.virDomain, int | None, list]]:
+    def _domains(self) -> list[tuple[libvirt.virDomain, int | None, list, float]]:
         def listing(conn: libvirt.virConnect) -> list:
-            return [(d, self._vm_id(d), d.info()) for d in conn.listAllDomains()]
+            return [(d, self._vm_id(d), d.info(), time.monotonic())
+                    for d in conn.listAllDomains()]
         return self._call(listing)
 
     def monitor(self) -> HostInfo:
         info = self._call(lambda c: c.getInfo())
         tcpu, tmem = info[2] * 100, info[1]
         used_cpu = used_mem = foreign_cpu = foreign_mem = 0
-        for _, vm_id, (state, _max, mem_kib, vcpus, _t) in self._domains():
+        for _, vm_id, (state, _max, mem_kib, vcpus, _t), _at in self._domains():
             if state not in _RUNNING | _PAUSED:
                 continue
             used_cpu += vcpus * 100
@@ -146,13 +148,13 @@ class LibvirtDriver:
 
     def guests(self) -> dict[str, Guest]:
         out = {}
-        for dom, vm_id, (state, _max, mem_kib, _vcpus, cpu_ns) in self._domains():
+        for dom, vm_id, (state, _max, mem_kib, _vcpus, cpu_ns), at in self._domains():
             if vm_id is None:
                 continue
             kind = (GUEST_RUNNING if state in _RUNNING
                     else GUEST_PAUSED if state in _PAUSED else GUEST_OFF)
             uuid = dom.UUIDString()
-            out[uuid] = Guest(uuid, dom.name(), kind, cpu_ns, mem_kib // 1024)
+            out[uuid] = Guest(uuid, dom.name(), kind, cpu_ns, mem_kib // 1024, read_at=at)
         return out
 
     # -- deployment -----------------------------------------------------------------------

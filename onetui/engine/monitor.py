@@ -29,6 +29,12 @@ from onetui.store import Store
 from onetui.store.db import StoreError
 from onetui.template import parse
 
+# A VM's CPU use is written again when it moved by at least CPU_STEP (percent of one core)
+# and CPU_SHARE of what is shown, or went to or from 0: 100 → 106 → 98 between samples of a
+# busy guest is noise, not news (OpenNebula samples it every few minutes).
+CPU_STEP = 5
+CPU_SHARE = 0.1
+
 
 class HostMonitor:
     def __init__(self, store: Store, drivers: DriverPool, lifecycle: Lifecycle,
@@ -40,6 +46,10 @@ class HostMonitor:
         self.shutdown_timeout = shutdown_timeout
         self._cpu: dict[int, tuple[int, float]] = {}
         lifecycle.on_end(lambda vm_id: self._cpu.pop(vm_id, None))
+        # what a look found to write, written together at its end (one transaction)
+        self._vm_fields: dict[int, dict[str, Any]] = {}
+        self._host_figures: list[tuple[Host, str, dict[str, Any], str]] = []
+        self._read_at = 0.0  # when the host being reconciled answered
 
     def look(self, hosts: list[Host], vms: list[VM]) -> None:
         """Monitor `hosts` (side by side, each under the deadline) and reconcile their VMs
@@ -54,24 +64,48 @@ class HostMonitor:
         for vm in vms:
             if vm.host_id is not None:
                 by_host.setdefault(vm.host_id, []).append(vm)
-        for host in polled:
-            sample = samples[host.id]
-            mine = by_host.get(host.id, [])
-            if isinstance(sample, str):
-                self._unreachable(host, mine, sample)
-            else:
-                self._reachable(host, mine, vms, *sample)
+        try:
+            for host in polled:
+                sample = samples[host.id]
+                mine = by_host.get(host.id, [])
+                if isinstance(sample, str):
+                    self._unreachable(host, mine, sample)
+                else:
+                    self._reachable(host, mine, vms, *sample)
+        finally:
+            self._write(bool(polled))
+
+    def _write(self, looked: bool) -> None:
+        """What the look saw, in one transaction: the VMs' and hosts' figures that changed
+        (a steady pass writes next to nothing, so the change log and the console's tick
+        stay small) and the time of the look, which `vm show` gives as LAST POLL."""
+        fields, figures = self._vm_fields, self._host_figures
+        self._vm_fields, self._host_figures = {}, []
+        if not looked and not fields and not figures:
+            return
+        with self.store.db.transaction():
+            for vm_id, changed in fields.items():
+                self.store.vms.update(vm_id, **changed)
+            for host, state, monitor, error in figures:
+                self.store.hosts.set_monitor(host.id, state, monitor, error)
+            if looked:
+                self.store.mark_look()
+
+    def _figures(self, host: Host, state: str, monitor: dict[str, Any], error: str = "") -> None:
+        if (host.state, host.monitor, host.error) != (state, monitor, error):
+            self._host_figures.append((host, state, monitor, error))
 
     def _unreachable(self, host: Host, mine: list[VM], why: str) -> None:
-        self.store.hosts.set_monitor(host.id, "err", host.monitor, why)
+        self._figures(host, "err", host.monitor, why)
         for vm in mine:
             if vm.state in ON_HOST - {"unkn"}:
                 self.lifecycle.transition(vm, "unkn", event=f"host {host.name} unreachable",
                                           info={**vm.info, "before_unkn": vm.state})
 
     def _reachable(self, host: Host, mine: list[VM], vms: list[VM], info: HostInfo,
-                   guests: dict[str, Guest]) -> None:
+                   guests: dict[str, Guest], read_at: float) -> None:
         self.lifecycle.stats.monitored += 1
+        self._read_at = read_at
         for vm in mine:
             with self.lifecycle.isolated(vm, "monitoring"):
                 self._reconcile(vm, guests.get(vm.deploy_id), host)
@@ -84,10 +118,9 @@ class HostMonitor:
         except StoreError:
             raise
         except Exception as exc:  # the host's own figures are bad: that host alone
-            self.store.hosts.set_monitor(host.id, "err", host.monitor,
-                                         f"monitoring: {error_line(exc)}")
+            self._figures(host, "err", host.monitor, f"monitoring: {error_line(exc)}")
             return
-        self.store.hosts.set_monitor(host.id, "on", monitor)
+        self._figures(host, "on", monitor)
 
     def _orphans(self, host: Host, vms: list[VM], guests: dict[str, Guest]) -> list[str]:
         """Instances tagged with this store that no VM owns (or is about to adopt). They
@@ -133,7 +166,7 @@ class HostMonitor:
             event = f"host {host.name} reachable again" if vm.state == "unkn" else ""
             self.lifecycle.transition(vm, new, event=event, **fields)
         elif fields:
-            self.store.vms.update(vm.id, **fields)
+            self._vm_fields[vm.id] = fields
 
     def _observed(self, vm: VM, guest: Guest) -> dict[str, Any]:
         """The fields of `vm` that differ from what its guest shows: usage, guest info, IP."""
@@ -162,12 +195,16 @@ class HostMonitor:
     def _usage(self, vm: VM, guest: Guest) -> dict[str, int]:
         """CPU (percent of one core, over the last pass) and memory (MB) for the CPU/MEM
         columns; rounded, so an idle VM writes nothing pass after pass."""
-        now = time.monotonic()
+        now = guest.read_at or self._read_at
         before = self._cpu.get(vm.id)
         self._cpu[vm.id] = (guest.cpu_time_ns, now)
         cpu = 0
         if before and now > before[1]:
             cpu = round(max(0, guest.cpu_time_ns - before[0]) / ((now - before[1]) * 1e7))
+        shown = vm.info.get("cpu_usage")
+        if isinstance(shown, int) and shown and cpu and \
+                abs(cpu - shown) < max(CPU_STEP, shown * CPU_SHARE):
+            cpu = shown  # jitter between samples is not news: keep what the panes show
         return {"cpu_usage": cpu, "mem_usage": guest.memory_mb or vm.memory}
 
     def _reconcile_shutdown(self, vm: VM, guest: Guest | None) -> None:
@@ -210,9 +247,12 @@ class HostMonitor:
         self.lifecycle.transition(vm, "done", event=why, intent="")
 
 
-def _sample(driver: Driver) -> tuple[HostInfo, dict[str, Guest]]:
-    """One look at a host: its figures and every guest onetui manages there."""
-    return driver.monitor(), driver.guests()
+def _sample(driver: Driver) -> tuple[HostInfo, dict[str, Guest], float]:
+    """One look at a host: its figures, every guest onetui manages there, and when the
+    guests were read (CPU use is CPU time over the time between two reads: the moment the
+    engine got round to the answer would add the other hosts' waiting to it)."""
+    info, guests = driver.monitor(), driver.guests()
+    return info, guests, time.monotonic()
 
 
 def monitor_dict(info: HostInfo, vms: list[VM], guests: dict[str, Guest]) -> dict[str, Any]:

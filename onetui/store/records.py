@@ -56,12 +56,14 @@ def template_from(row: sqlite3.Row) -> TemplateRecord:
 def vm_from(row: sqlite3.Row) -> VM:
     keys = row.keys()
     # A VM is polled with its host (one call covers all its guests): its LAST POLL is the
-    # host's last look while the VM had a guest there (an unreachable host's last attempt
-    # saw nothing, so `unkn` has none).
+    # engine's last look while its host answered (the host row changes only when its
+    # figures do; the look's time is one row in meta). `unkn`: its host did not answer.
     polled = row["polled_at"]
     if polled is None and "host_polled_at" in keys and row["state"] in MONITORED_STATES \
             and row["state"] != "unkn":
         polled = row["host_polled_at"]
+        if row["host_state"] == "on" and row["last_look"] is not None:
+            polled = max(polled or 0.0, row["last_look"])
     return VM(
         id=row["id"], name=row["name"], template_id=row["template_id"], body=row["body"],
         state=row["state"], intent=row["intent"], host_id=row["host_id"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from onetui import config
@@ -49,6 +50,13 @@ class Store:
         """A random id made when the store was created: it names this store's guests and
         cloud resources (domain UUIDs, EC2 tags), so two stores never claim each other's."""
         return str(self.db.read("SELECT value FROM meta WHERE key = 'store_id'")[0][0])
+
+    def mark_look(self, at: float | None = None) -> None:
+        """The engine looked at every host just now: one row, so every VM on a reachable
+        host has a LAST POLL without a write per VM."""
+        with self.db.transaction() as cur:
+            cur.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('last_look', ?)",
+                        (repr(time.time() if at is None else at),))
 
     @property
     def path(self) -> Path:

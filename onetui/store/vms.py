@@ -16,7 +16,9 @@ from onetui.store.events import record
 from onetui.store.networks import release_in
 from onetui.store.records import dumps, next_id, vm_from
 
-_SELECT = ("SELECT vms.*, hosts.name AS host_name, hosts.monitored_at AS host_polled_at "
+_SELECT = ("SELECT vms.*, hosts.name AS host_name, hosts.monitored_at AS host_polled_at, "
+           "hosts.state AS host_state, "
+           "(SELECT CAST(value AS REAL) FROM meta WHERE key = 'last_look') AS last_look "
            "FROM vms LEFT JOIN hosts ON hosts.id = vms.host_id")
 _FIELDS = frozenset({"intent", "host_id", "deploy_id", "ip", "mac", "message", "sched", "info",
                      "polled_at", "name"})

@@ -53,6 +53,7 @@ class Database:
         self.init = init
         self._lock = threading.RLock()
         self._in_tx = False
+        self.commits = 0  # write transactions committed through this connection (bench/)
         # (owner, epoch) of the engine whose lease every fenced write must still hold
         self.fence: tuple[str, int] | None = None
         if read_only:
@@ -143,6 +144,7 @@ class Database:
                 raise
             else:
                 self._retry(lambda: self.conn.execute("COMMIT"))
+                self.commits += 1
             finally:
                 self._in_tx = False
 

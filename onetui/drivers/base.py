@@ -9,6 +9,7 @@ should see is a `DriverError` whose message is the backend's own words.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -162,6 +163,15 @@ class Migrator(Protocol):
     identity. The backend refuses what it cannot do, in its own words."""
 
     def migrate(self, deploy_id: str, dest_uri: str, live: bool) -> None: ...
+
+
+@runtime_checkable
+class Notifier(Protocol):
+    """A backend that says when a guest changed (libvirt's domain lifecycle events): the
+    engine looks at that host at once instead of at its next pass. `changed` is called from
+    another thread and must only take note."""
+
+    def watch(self, changed: Callable[[], None]) -> None: ...
 
 
 @runtime_checkable

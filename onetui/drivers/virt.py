@@ -47,6 +47,26 @@ def _message(exc: libvirt.libvirtError) -> str:
     return (exc.get_error_message() or str(exc)).strip()
 
 
+_events_lock = threading.Lock()
+_events_running = False
+
+
+def _event_loop() -> None:
+    """libvirt's default event loop, once per process, in a daemon thread: it delivers
+    domain events (and keepalives) of every connection opened after it was registered."""
+    global _events_running
+    with _events_lock:
+        if _events_running:
+            return
+        libvirt.virEventRegisterDefaultImpl()
+
+        def run() -> None:
+            while True:
+                libvirt.virEventRunDefaultImpl()
+        threading.Thread(target=run, name="libvirt-events", daemon=True).start()
+        _events_running = True
+
+
 DEFAULT_CONSOLE_DIR = "/var/log/libvirt/qemu"
 CONSOLE_TAIL = 256 * 1024
 
@@ -63,6 +83,7 @@ class LibvirtDriver:
                                 else DEFAULT_CONSOLE_DIR if local else "")
         self._conn: libvirt.virConnect | None = None
         self._lock = threading.Lock()
+        self._changed: Callable[[], None] | None = None
 
     # -- connection ---------------------------------------------------------------------
 
@@ -75,7 +96,24 @@ class LibvirtDriver:
                 except libvirt.libvirtError as exc:
                     self._conn = None
                     raise HostUnreachable(f"{self.uri}: {_message(exc)}") from None
+                if self._changed is not None:
+                    self._subscribe(self._conn, self._changed)
             return self._conn
+
+    def watch(self, changed: Callable[[], None]) -> None:
+        """Call `changed` whenever a domain on this host starts, stops, pauses, crashes or
+        goes away (from the next connection on; libvirt's event loop runs in a thread)."""
+        _event_loop()
+        self._changed = changed
+
+    @staticmethod
+    def _subscribe(conn: libvirt.virConnect, changed: Callable[[], None]) -> None:
+        def lifecycle(_conn: object, _dom: object, _event: int, _detail: int,
+                      _opaque: object) -> None:
+            changed()
+        with contextlib.suppress(libvirt.libvirtError):  # no events: polled, as before
+            conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                        lifecycle, None)
 
     @staticmethod
     def _alive(conn: libvirt.virConnect) -> bool:

@@ -10,6 +10,7 @@ stretches a pass past the engine's lease (the wait renews the lease as it goes).
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from onetui.drivers.base import (
     Driver,
     HostUnreachable,
     NoAnswer,
+    Notifier,
     Placement,
     error_line,
 )
@@ -36,11 +38,12 @@ K = TypeVar("K")
 class DriverPool:
     def __init__(self, store: Store, factory: DriverFactory, executor: ThreadPoolExecutor, *,
                  deadline: float = 15.0, heartbeat: Callable[[], None] = lambda: None,
-                 beat: float = 2.0) -> None:
+                 beat: float = 2.0, changed: Callable[[int], None] = lambda _host: None) -> None:
         self.store = store
         self.deadline = deadline
         self.beat = beat
         self.heartbeat = heartbeat
+        self.changed = changed  # a host says one of its guests changed (Notifier)
         self._factory = factory
         self._executor = executor
         self._drivers: dict[int, tuple[str, Driver]] = {}
@@ -58,8 +61,10 @@ class DriverPool:
         for host in hosts:
             if host.id not in self._drivers:
                 try:
-                    self._drivers[host.id] = (wanted[host.id],
-                                              self._factory(host, self.store.store_id))
+                    driver = self._factory(host, self.store.store_id)
+                    if isinstance(driver, Notifier):
+                        driver.watch(functools.partial(self.changed, host.id))
+                    self._drivers[host.id] = (wanted[host.id], driver)
                 except Exception as exc:  # one bad host never stops the pass
                     self.store.hosts.set_monitor(host.id, "err", {}, error_line(exc))
 

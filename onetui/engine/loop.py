@@ -20,6 +20,7 @@ import os
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -55,7 +56,15 @@ class Engine:
         # waits on hosts it renews its lease a few times per TTL, so it is never taken over
         # in the middle of a pass it is still making.
         self.drivers = DriverPool(store, driver_factory, self._pool, deadline=host_deadline,
-                                  heartbeat=self.renew, beat=min(2.0, lease_ttl / 3))
+                                  heartbeat=self.renew, beat=min(2.0, lease_ttl / 3),
+                                  changed=self._changed)
+        # hosts whose guests changed (libvirt's events) since the last look: looked at
+        # between passes at once, so a crash shows in well under a second, not a pass
+        self._dirty: set[int] = set()
+        self._dirty_lock = threading.Lock()
+        self._wake = threading.Event()
+        self.passes = 0
+        self._renewed = 0.0  # when the lease was last written
         self.lifecycle = Lifecycle(store)
         self.seen = Snapshot(store)
         self.placements = Placements(store)
@@ -73,6 +82,7 @@ class Engine:
         """Take or renew the lease; only the leader may run passes. While it leads, every
         write through this engine's store is fenced with the lease's epoch."""
         epoch = self.store.leader.acquire(self.owner, self.lease_ttl)
+        self._renewed = time.monotonic()
         if epoch:
             self.epoch = epoch
             self.store.db.fence = (self.owner, epoch)
@@ -85,6 +95,10 @@ class Engine:
         has taken over meanwhile (this engine then stops acting at once)."""
         if self.store.db.fence != (self.owner, self.epoch):
             return  # not leading (a one-off call outside the loop)
+        now = time.monotonic()
+        if now - self._renewed < self.lease_ttl / 5:
+            return  # renewed a moment ago (each renewal is a synced write of the store)
+        self._renewed = now
         if self.store.leader.acquire(self.owner, self.lease_ttl) != self.epoch:
             self.store.db.fence = None
             raise Deposed(f"engine {self.owner} lost the lease during a pass")
@@ -120,9 +134,47 @@ class Engine:
                     say(f"store not writable: {exc}; retrying")
                 except Exception as exc:
                     self._engine_error(exc, say)
-                stop.wait(self.interval)
+                self._idle(stop, leading, say)
         finally:
             self.close()
+
+    def _changed(self, host_id: int) -> None:
+        """From libvirt's event thread: take note, and wake the loop."""
+        with self._dirty_lock:
+            self._dirty.add(host_id)
+        self._wake.set()
+
+    def _idle(self, stop: threading.Event, leading: bool, say: Callable[[str], None]) -> None:
+        """The time between passes; a host that reported a change is looked at at once."""
+        end = time.monotonic() + self.interval
+        while not stop.is_set():
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            if self._wake.wait(min(left, 0.2)):
+                self._wake.clear()
+                if not leading:
+                    continue
+                try:
+                    self.look_now()
+                except (Deposed, StoreError):
+                    return  # the loop says it and decides what comes next
+                except Exception as exc:
+                    self._engine_error(exc, say)
+
+    def look_now(self) -> None:
+        """Monitor the hosts that reported a change since the last look (and only them),
+        then tell the hooks what moved."""
+        with self._dirty_lock:
+            hosts, self._dirty = self._dirty, set()
+        if not hosts:
+            return
+        self.renew()
+        self.lifecycle.begin_pass()
+        self.seen.refresh()
+        self.monitor.look([h for h in self.seen.hosts() if h.id in hosts],
+                          [vm for vm in self.seen.vms() if vm.host_id in hosts])
+        self._run_hooks(tick=False)
 
     def _engine_error(self, exc: Exception, say: Callable[[str], None]) -> None:
         """A bug or an unforeseen fault outside any one object: logged, never fatal."""
@@ -160,6 +212,9 @@ class Engine:
         """Monitor, carry out intents, schedule, deploy, hooks. Each step sees the writes of
         the one before through the snapshot, which reads only the rows that changed."""
         stats = self.lifecycle.begin_pass()
+        self.passes += 1
+        with self._dirty_lock:  # this pass looks at every host
+            self._dirty.clear()
         seen = self.seen
         seen.refresh()
         hosts = seen.hosts()
@@ -192,12 +247,12 @@ class Engine:
                     return why
         return ""
 
-    def _run_hooks(self) -> None:
+    def _run_hooks(self, tick: bool = True) -> None:
         if not self._hooks:
             return
         live = None
         for hook in self._hooks:
-            if isinstance(hook, Ticker):
+            if tick and isinstance(hook, Ticker):
                 if live is None:
                     self.seen.refresh()
                     live = self.seen.vms({"runn"})

@@ -170,11 +170,13 @@ class HostMonitor:
 
     def _observed(self, vm: VM, guest: Guest) -> dict[str, Any]:
         """The fields of `vm` that differ from what its guest shows: usage, guest info, IP."""
-        info = {**vm.info, **self._usage(vm, guest), **{f"guest_{k}": v for k, v in
-                                                         guest.info.items()}}
+        seen = self._usage(vm, guest)
+        for key, value in guest.info.items():
+            seen[f"guest_{key}"] = value
         fields: dict[str, Any] = {}
-        if info != vm.info:
-            fields["info"] = info
+        old = vm.info
+        if any(old.get(key) != value for key, value in seen.items()):  # the usual: no
+            fields["info"] = {**old, **seen}
         if guest.ip and guest.ip != vm.ip:
             fields["ip"] = guest.ip
         return fields
@@ -192,7 +194,7 @@ class HostMonitor:
                                   level="error")
         return problem
 
-    def _usage(self, vm: VM, guest: Guest) -> dict[str, int]:
+    def _usage(self, vm: VM, guest: Guest) -> dict[str, Any]:
         """CPU (percent of one core, over the last pass) and memory (MB) for the CPU/MEM
         columns; rounded, so an idle VM writes nothing pass after pass."""
         now = guest.read_at or self._read_at

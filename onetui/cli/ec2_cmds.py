@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from onetui.cli.context import Context
-from onetui.cli.output import echo_json, json_option, table
+from onetui.cli.output import Output, list_options
 from onetui.drivers.base import BatchLauncher
 from onetui.drivers.registry import make_driver
 from onetui.errors import UserError
@@ -22,19 +22,19 @@ def ec2() -> None:
 @ec2.command("orphans")
 @click.option("--terminate", "terminate", is_flag=True,
               help="Terminate them (after checking each is still an orphan).")
-@json_option
+@list_options(("HOST", "INSTANCE"))
 @pass_ctx
-def orphans_cmd(ctx: Context, terminate: bool, as_json: bool) -> None:
+def orphans_cmd(ctx: Context, terminate: bool, out: Output) -> None:
     """Instances tagged with this store that no VM owns, as the engine last saw them."""
+    if terminate and out.shaped:
+        raise UserError("--terminate ends every orphan and prints what it ended: --csv, "
+                        "--no-header, -l/--list and --filter shape only the list")
     rows = []
     for h in ctx.store.hosts.list():
         if h.driver == "ec2":
             rows += [(h.name, iid) for iid in h.monitor.get("ORPHANS", [])]
-    if as_json and not terminate:
-        echo_json([{"host": host, "instance": iid} for host, iid in rows])
-        return
     if not terminate:
-        click.echo(table(("HOST", "INSTANCE"), rows))
+        out.emit(rows, row=lambda r: r, as_json=lambda r: {"host": r[0], "instance": r[1]})
         return
     owned = {vm.deploy_id for vm in ctx.store.vms.list(include_done=False)}
     for h in ctx.store.hosts.list():

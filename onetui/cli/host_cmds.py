@@ -11,10 +11,11 @@ import click
 
 from onetui.cli.completion import host_names
 from onetui.cli.context import Context
-from onetui.cli.output import echo_json, json_option, table
+from onetui.cli.output import Output, echo_json, list_options, show_options
 from onetui.drivers.userdata import DEFAULTS, check_var
 from onetui.errors import UserError
 from onetui.model import Host
+from onetui.view import pools
 from onetui.view.describe import host_text
 from onetui.view.rows import HOST_COLUMNS, NUMERIC, host_row
 
@@ -140,15 +141,22 @@ def create_cmd(ctx: Context, name: str, driver: str, **opts: Any) -> None:
 
 
 @host.command("list")
-@json_option
+@list_options(HOST_COLUMNS, right=NUMERIC, one="HOST")
 @pass_ctx
-def list_cmd(ctx: Context, as_json: bool) -> None:
+def list_cmd(ctx: Context, out: Output) -> None:
     """OpenNebula's columns: CPU in percent (100 per core), memory in binary units."""
     hosts = ctx.store.hosts.list()
-    if as_json:
-        echo_json([host_json(h) for h in hosts])
-        return
-    click.echo(table(HOST_COLUMNS, [host_row(h) for h in hosts], right=NUMERIC))
+    out.emit(hosts, row=host_row, as_json=host_json,
+             one=lambda kept: pools.host_pool(kept, _vm_ids(ctx)))
+
+
+def _vm_ids(ctx: Context) -> dict[int, list[int]]:
+    """The VMs on each host (done ones are on none), by host id."""
+    on: dict[int, list[int]] = {}
+    for vm in ctx.store.vms.list(include_done=False):
+        if vm.host_id is not None:
+            on.setdefault(vm.host_id, []).append(vm.id)
+    return on
 
 
 def host_json(h: Host) -> dict[str, Any]:
@@ -157,12 +165,15 @@ def host_json(h: Host) -> dict[str, Any]:
 
 @host.command("show", help="Everything about a host: its driver, figures, attributes and VMs.")
 @click.argument("name", shell_complete=host_names)
-@json_option
+@show_options("HOST")
 @pass_ctx
-def show_cmd(ctx: Context, name: str, as_json: bool) -> None:
+def show_cmd(ctx: Context, name: str, out: Output) -> None:
     h = ctx.store.hosts.get(name)
     vms = ctx.store.vms.list(host_id=h.id, include_done=False)
-    if as_json:
+    if out.opennebula:
+        out.print_one(pools.host_element(h, [vm.id for vm in vms]))
+        return
+    if out.as_json:
         echo_json({**host_json(h), "vms": [vm.id for vm in vms]})
         return
     click.echo(host_text(ctx.store, h.id)[1])

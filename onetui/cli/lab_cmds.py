@@ -9,7 +9,7 @@ import click
 from onetui import config
 from onetui.cli.completion import lab_names
 from onetui.cli.context import Context
-from onetui.cli.output import echo_json, finite, json_option, pairs, table
+from onetui.cli.output import Output, echo_json, finite, json_option, list_options, pairs, table
 from onetui.ops import labs
 from onetui.view import handout
 
@@ -49,10 +49,13 @@ def create_cmd(ctx: Context, name: str, template: str, seats: int, network: str 
                f"`onetui lab show {made.name}` follows them")
 
 
+LAB_LIST_COLUMNS = ("ID", "NAME", "STATE", "SEATS", "READY", "FAILED", "EXPIRES")
+
+
 @lab.command("list", help="Labs with their seats ready and expiry.")
-@json_option
+@list_options(LAB_LIST_COLUMNS, right=("ID", "SEATS", "READY", "FAILED"))
 @pass_ctx
-def list_cmd(ctx: Context, as_json: bool) -> None:
+def list_cmd(ctx: Context, out: Output) -> None:
     rows = []
     for item in ctx.store.labs.list():
         seats = ctx.store.labs.seats(item.id)
@@ -60,11 +63,7 @@ def list_cmd(ctx: Context, as_json: bool) -> None:
                      "seats": item.seats, "ready": sum(s.state == "ready" for s in seats),
                      "failed": sum(s.state == "failed" for s in seats),
                      "expires": handout.when(item.expires_at)})
-    if as_json:
-        echo_json(rows)
-        return
-    click.echo(table(["ID", "NAME", "STATE", "SEATS", "READY", "FAILED", "EXPIRES"],
-                     [list(r.values()) for r in rows], right=["ID", "SEATS", "READY", "FAILED"]))
+    out.emit(rows, row=lambda r: [str(v) for v in r.values()], as_json=lambda r: r)
 
 
 @lab.command("show")

@@ -10,7 +10,7 @@ import click
 
 from onetui.cli.completion import network_names
 from onetui.cli.context import Context
-from onetui.cli.output import echo_json, json_option, pairs, table
+from onetui.cli.output import Output, echo_json, json_option, list_options, pairs, table
 from onetui.integrations.hostsfile import write_block
 from onetui.store.networks import parse_range
 
@@ -39,19 +39,18 @@ def create_cmd(ctx: Context, name: str, ip_range: str, hostname: str,
 
 
 @net.command("list", help="Networks with their ranges and free addresses.")
-@json_option
+@list_options(("ID", "NAME", "RANGE", "HOSTNAME", "SIZE", "LEASED"),
+              right=("ID", "SIZE", "LEASED"))
 @pass_ctx
-def list_cmd(ctx: Context, as_json: bool) -> None:
-    nets = ctx.store.networks.list()
-    rows = [(n.id, n.name, f"{n.first_ip}-{n.last_ip}", n.hostname or "-", n.size,
-             n.size - ctx.store.networks.free(n.id)) for n in nets]
-    if as_json:
-        echo_json([{"id": r[0], "name": r[1], "range": r[2], "hostname": n.hostname,
-                    "size": r[4], "leased": r[5], "config": n.config}
-                   for r, n in zip(rows, nets, strict=True)])
-        return
-    click.echo(table(("ID", "NAME", "RANGE", "HOSTNAME", "SIZE", "LEASED"), rows,
-                     right=("ID", "SIZE", "LEASED")))
+def list_cmd(ctx: Context, out: Output) -> None:
+    nets = [(n, n.size - ctx.store.networks.free(n.id)) for n in ctx.store.networks.list()]
+    out.emit(nets,
+             row=lambda x: (str(x[0].id), x[0].name, f"{x[0].first_ip}-{x[0].last_ip}",
+                            x[0].hostname or "-", str(x[0].size), str(x[1])),
+             as_json=lambda x: {"id": x[0].id, "name": x[0].name,
+                                "range": f"{x[0].first_ip}-{x[0].last_ip}",
+                                "hostname": x[0].hostname, "size": x[0].size,
+                                "leased": x[1], "config": x[0].config})
 
 
 @net.command("show", help="A network and its leases.")

@@ -8,7 +8,7 @@ import click
 
 from onetui.cli.completion import service_names
 from onetui.cli.context import Context
-from onetui.cli.output import echo_json, json_option, pairs, table
+from onetui.cli.output import Output, echo_json, json_option, list_options, pairs, table
 from onetui.errors import UserError
 from onetui.managers.elasticity import check_rule
 from onetui.view.rows import NUMERIC, SERVICE_COLUMNS, service_counts, service_row
@@ -77,18 +77,15 @@ def _members(ctx: Context, svc_id: int) -> list:
 
 
 @service.command("list", help="Services with their sizes and members.")
-@json_option
+@list_options(SERVICE_COLUMNS, right=NUMERIC)
 @pass_ctx
-def list_cmd(ctx: Context, as_json: bool) -> None:
+def list_cmd(ctx: Context, out: Output) -> None:
     services = ctx.store.services.list()
     counts = service_counts(services, ctx.store.vms.list(include_done=False))
-    if as_json:
-        echo_json([{"id": s.id, "name": s.name, "min": s.min_size, "max": s.max_size,
-                    "desired": s.desired, "running": counts[s.id][0],
-                    "members": counts[s.id][1]} for s in services])
-        return
-    click.echo(table(SERVICE_COLUMNS, [service_row(s, *counts[s.id]) for s in services],
-                     right=NUMERIC))
+    out.emit(services, row=lambda s: service_row(s, *counts[s.id]),
+             as_json=lambda s: {"id": s.id, "name": s.name, "min": s.min_size,
+                                "max": s.max_size, "desired": s.desired,
+                                "running": counts[s.id][0], "members": counts[s.id][1]})
 
 
 @service.command("show", help="A service, its members and the state of its rules.")

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from onetui import config
-from onetui.cli.output import echo_json, json_option, table
+from onetui.cli.output import Output, echo_json, list_options
 from onetui.errors import UserError
 from onetui.integrations.sge.grid import parse_qstat, render_qstat
 from onetui.integrations.sge.master import Master, SgeConfig
@@ -52,21 +52,17 @@ def qstat_cmd(as_json: bool, xml_file: str | None) -> None:
 
 
 @sge.command("hosts")
-@json_option
-def hosts_cmd(as_json: bool) -> None:
+@list_options(("HOSTNAME", "ARCH", "NCPU", "LOAD", "MEMTOT", "MEMUSE"),
+              right=("NCPU", "LOAD", "MEMTOT", "MEMUSE"))
+def hosts_cmd(out: Output) -> None:
     """Exec hosts as `qhost` reports them."""
     m = master()
     try:
         hosts = m.qhost()
     finally:
         m.close()
-    if as_json:
-        echo_json(hosts)
-        return
     cols = ("name", "arch_string", "num_proc", "load_avg", "mem_total", "mem_used")
-    click.echo(table(("HOSTNAME", "ARCH", "NCPU", "LOAD", "MEMTOT", "MEMUSE"),
-                     [[h.get(c, "-") for c in cols] for h in hosts],
-                     right=("NCPU", "LOAD", "MEMTOT", "MEMUSE")))
+    out.emit(hosts, row=lambda h: [str(h.get(c, "-")) for c in cols], as_json=lambda h: h)
 
 
 @sge.command("submit")

@@ -11,9 +11,12 @@ import click
 
 from onetui.cli.completion import template_names, template_names_or_files
 from onetui.cli.context import Context
-from onetui.cli.output import echo_json, json_option, pairs, table
+from onetui.cli.output import Output, echo_json, list_options, pairs, show_options
 from onetui.data import SHIPPED_TEMPLATES, TEMPLATES
+from onetui.errors import UserError
+from onetui.model import TemplateRecord
 from onetui.template import Template, TemplateError, load, parse, validate, write
+from onetui.view import pools
 
 pass_ctx = click.make_pass_decorator(Context)
 
@@ -57,13 +60,21 @@ def _loaded(ctx: Context, ref: str) -> tuple[Template, dict | None]:
 
 @template.command("show")
 @click.argument("ref", metavar="FILE_OR_NAME", shell_complete=template_names_or_files)
-@click.option("--json", "as_json", is_flag=True, help="One JSON object (OpenNebula convention).")
+@show_options("VMTEMPLATE")
 @pass_ctx
-def show_cmd(ctx: Context, ref: str, as_json: bool) -> None:
-    """Show a template file or a stored template."""
+def show_cmd(ctx: Context, ref: str, out: Output) -> None:
+    """Show a template file or a stored template. --json is one object of its attributes
+    (OpenNebula's convention), with a stored template's ID and NAME first."""
     tpl, info = _loaded(ctx, ref)
-    if as_json:
-        echo_json(tpl.to_json_obj())
+    if out.opennebula:
+        if info is None:
+            raise UserError(f"{ref}: -x and --one show a stored template (`template import "
+                            f"{ref}` first); --json prints a file's attributes")
+        out.print_one(pools.template_element(ctx.store.templates.get(ref)))
+        return
+    if out.as_json:
+        named = {"ID": info["ID"], "NAME": info["NAME"]} if info else {}
+        echo_json({**named, **{k: v for k, v in tpl.to_json_obj().items() if k not in named}})
         return
     if info:
         click.echo(f"TEMPLATE {info['ID']} INFORMATION")
@@ -142,18 +153,20 @@ def default_name(file: str) -> str:
 
 
 @template.command("list")
-@json_option
+@list_options(("ID", "NAME", "REGTIME"), right=("ID",), one="VMTEMPLATE")
 @pass_ctx
-def list_cmd(ctx: Context, as_json: bool) -> None:
+def list_cmd(ctx: Context, out: Output) -> None:
     """Stored templates."""
-    recs = ctx.store.templates.list()
-    if as_json:
-        echo_json([{"id": r.id, "name": r.name, "created_at": r.created_at, "body": r.body}
-                   for r in recs])
-        return
-    rows = [(r.id, r.name, time.strftime("%m/%d %H:%M:%S", time.localtime(r.created_at)))
-            for r in recs]
-    click.echo(table(("ID", "NAME", "REGTIME"), rows, right=("ID",)))
+    out.emit(ctx.store.templates.list(), row=_template_row, as_json=_template_json,
+             one=pools.template_pool)
+
+
+def _template_row(r: TemplateRecord) -> tuple[str, ...]:
+    return (str(r.id), r.name, time.strftime("%m/%d %H:%M:%S", time.localtime(r.created_at)))
+
+
+def _template_json(r: TemplateRecord) -> dict:
+    return {"id": r.id, "name": r.name, "created_at": r.created_at, "body": r.body}
 
 
 @template.command("delete")

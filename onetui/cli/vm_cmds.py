@@ -11,12 +11,13 @@ import click
 
 from onetui.cli.completion import host_names, template_names_or_files, vm_ids
 from onetui.cli.context import Context
-from onetui.cli.output import echo_json, json_option, table
+from onetui.cli.output import Output, echo_json, list_options, show_options
 from onetui.errors import UserError
 from onetui.model import VM
 from onetui.ops import instantiate
 from onetui.ops import vm_actions as actions
 from onetui.store import Store
+from onetui.view import pools
 from onetui.view.describe import vm_text
 from onetui.view.rows import NUMERIC, VM_COLUMNS, vm_row
 
@@ -101,15 +102,13 @@ def _left(vms: list[VM]) -> str:
 
 @vm.command("list", help="VMs as `onevm list` prints them (done ones with --all).")
 @click.option("--all", "show_all", is_flag=True, help="Include VMs that are done.")
-@json_option
+@list_options(VM_COLUMNS, right=NUMERIC, one="VM")
 @pass_ctx
-def list_cmd(ctx: Context, show_all: bool, as_json: bool) -> None:
+def list_cmd(ctx: Context, show_all: bool, out: Output) -> None:
     vms = ctx.store.vms.list(include_done=show_all)
-    if as_json:
-        echo_json([vm_json(v) for v in vms])
-        return
     now = time.time()
-    click.echo(table(VM_COLUMNS, [vm_row(v, now) for v in vms], right=NUMERIC))
+    out.emit(vms, row=lambda v: vm_row(v, now), as_json=vm_json,
+             one=lambda kept: pools.vm_pool(kept, ctx.store.hosts.list()))
 
 
 def vm_json(v: VM) -> dict:
@@ -118,12 +117,16 @@ def vm_json(v: VM) -> dict:
 
 @vm.command("show")
 @click.argument("ref", metavar="ID", shell_complete=vm_ids)
-@json_option
+@show_options("VM")
 @pass_ctx
-def show_cmd(ctx: Context, ref: str, as_json: bool) -> None:
+def show_cmd(ctx: Context, ref: str, out: Output) -> None:
     """Everything about a VM, including why it is still pending."""
     v = ctx.store.vms.get(ref)
-    if as_json:
+    if out.opennebula:
+        host = ctx.store.hosts.by_ids({v.host_id}) if v.host_id is not None else []
+        out.print_one(pools.vm_element(v, host[0] if host else None))
+        return
+    if out.as_json:
         events = ctx.store.events.recent(limit=10, kind="vm", obj_id=v.id)
         echo_json({**vm_json(v), "events": [dataclasses.asdict(e) for e in events]})
         return

@@ -1,14 +1,21 @@
-"""Rows for hosts and VMs, as OpenNebula's `onehost list` and `onevm list` show them.
+"""Rows for hosts and VMs, as OpenNebula's `onehost list` and `onevm list` show them, and
+what a script may ask of any table: some of its columns, some of its rows, as CSV.
 
-One place decides what a cell says, so the CLI's tables and the console's panes agree.
+One place decides what a cell says, so the CLI's tables and the console's panes agree; the
+filters and CSV work on those same cells, as OpenNebula's `--filter` and `--csv` do.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import math
 import time
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from onetui.errors import UserError
 from onetui.model import VM, Event, Host, vm_time
 from onetui.model.services import Service
 
@@ -46,11 +53,17 @@ def host_row(host: Host) -> tuple[str, ...]:
     )
 
 
-def vm_row(vm: VM, now: float | None = None) -> tuple[str, ...]:
-    """CPU is the guest's use in percent of one core, MEM its memory, as onevm list."""
+def vm_usage(vm: VM) -> tuple[float, float]:
+    """What a VM uses now: CPU in percent of one core, memory in MB (0, 0 when not live)."""
     live = vm.state in ("runn", "susp", "shut", "unkn")
     cpu = vm.info.get("cpu_usage", 0) if vm.state in ("runn", "shut") else 0  # paused: idle
     mem = vm.info.get("mem_usage", vm.memory) if live else 0
+    return float(cpu or 0), float(mem or 0)
+
+
+def vm_row(vm: VM, now: float | None = None) -> tuple[str, ...]:
+    """CPU is the guest's use in percent of one core, MEM its memory, as onevm list."""
+    cpu, mem = vm_usage(vm)
     return (str(vm.id), vm.name, vm.state, f"{cpu:.0f}", human_mb(mem) if mem else "0",
             vm.host_name, vm_time(vm, now))
 
@@ -104,3 +117,105 @@ def service_row(svc: Service, running: int, members: int) -> tuple[str, ...]:
     return (str(svc.id), svc.name, str(svc.min_size), str(svc.max_size), str(svc.desired),
             str(running), str(members))
 
+
+
+# --- what a script asks of a table: columns, rows (filters), CSV ------------------------
+
+FILTER_OPS = ("!=", "<=", ">=", "=", "<", ">", "~")  # longest first: `!=` before `=`
+_UNITS = {"K": 1 / 1024, "M": 1.0, "G": 1024.0, "T": 1024.0 ** 2}
+
+
+def quantity(text: str) -> float | None:
+    """A cell or a filter value as a number, memory in MB: `650`, `1.5G`, `512M` (as
+    human_mb writes them); None for `-` or anything else that is not a number."""
+    t = text.strip().upper()
+    scale = 1.0
+    if t[-1:] in _UNITS:
+        t, scale = t[:-1], _UNITS[t[-1]]
+    try:
+        value = float(t) * scale
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _key(name: str) -> str:
+    return name.strip().upper().replace("_", " ")
+
+
+def column_index(headers: Sequence[str], name: str, what: str) -> int:
+    """The position of the column a user named (any case; `_` for a space); UserError
+    naming `what` (the option) and the valid names otherwise."""
+    keys = [_key(h) for h in headers]
+    if _key(name) in keys:
+        return keys.index(_key(name))
+    raise UserError(f"{what}: no column {name.strip()!r}; expected one of "
+                    f"{', '.join(h.replace(' ', '_') for h in headers)}")
+
+
+def pick_columns(headers: Sequence[str], spec: str) -> tuple[int, ...]:
+    """`-l NAME,STAT` → the positions of those columns, in the order given."""
+    names = [n for n in spec.split(",") if n.strip()]
+    if not names:
+        raise UserError(f"-l/--list {spec!r}: expected column names separated by commas, "
+                        f"of {', '.join(h.replace(' ', '_') for h in headers)}")
+    return tuple(column_index(headers, n, "-l/--list") for n in names)
+
+
+@dataclass(frozen=True)
+class RowFilter:
+    """`KEY<op>VALUE` on one column's cell: `=`/`!=` exact, `~` contains, and `<`, `<=`,
+    `>`, `>=` on numeric columns (memory cells like 1.5G compare as MB)."""
+
+    text: str
+    index: int
+    op: str
+    value: str
+    number: float | None  # the value as a number, on a numeric column
+
+    def keep(self, row: Sequence[Any]) -> bool:
+        cell = str(row[self.index])
+        if self.op == "~":
+            return self.value in cell
+        if self.number is not None:
+            have = quantity(cell)
+            if have is None:  # `-`: unknown, so neither equal nor ordered
+                return self.op == "!="
+            return _compare(have, self.op, self.number)
+        return (cell == self.value) == (self.op == "=")
+
+
+def _compare(have: float, op: str, want: float) -> bool:
+    return {"=": have == want, "!=": have != want, "<": have < want, "<=": have <= want,
+            ">": have > want, ">=": have >= want}[op]
+
+
+def parse_filter(text: str, headers: Sequence[str], numeric: Collection[str]) -> RowFilter:
+    """One `--filter` term (OpenNebula's operators); UserError saying what was expected."""
+    where = f"--filter {text!r}"
+    hits = [(text.find(op), op) for op in FILTER_OPS if text.find(op) > 0]
+    if not hits:
+        raise UserError(f"{where}: expected COLUMN=VALUE (or !=, ~, and <, <=, >, >= on "
+                        f"numbers), e.g. STAT=runn")
+    at = min(pos for pos, _ in hits)
+    op = next(o for pos, o in hits if pos == at)  # FILTER_OPS order: `<=` before `<`
+    key, value = text[:at], text[at + len(op):]
+    index = column_index(headers, key, where)
+    is_numeric = headers[index] in numeric
+    number = quantity(value) if is_numeric and op != "~" else None
+    if op in ("<", "<=", ">", ">=") and number is None:
+        kinds = ", ".join(h for h in headers if h in numeric) or "none here"
+        raise UserError(f"{where}: {op} compares numbers: expected a numeric column "
+                        f"({kinds}) and a number such as 2, 650 or 1.5G")
+    return RowFilter(text, index, op, value, number)
+
+
+def csv_text(headers: Sequence[str], rows: Sequence[Sequence[Any]],
+             header: bool = True) -> str:
+    """RFC 4180 quoting (the csv module's), one record a line ending in a newline."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    if header:
+        writer.writerow(headers)
+    writer.writerows(rows)
+    return out.getvalue()

@@ -160,7 +160,9 @@ def test_create_wait_returns_when_running_and_host_admin_commands(tmp_path: Path
         onetui("host", "update", "ursa04", "RACK=r2", state=state)
         proc = onetui("vm", "create", "xen.local01", "--count", "2", "--name", "w%i",
                       "--wait", "--timeout", "60", state=state)
-        assert proc.stdout == "ID: 1\nID: 2\n"
+        lines = proc.stdout.splitlines()
+        assert lines[:2] == ["ID: 1", "ID: 2"]  # then each state as it changes
+        assert {"VM 1 w0: runn", "VM 2 w1: runn"} <= set(lines[2:])
         vms = onetui_json("vm", "list", state=state)
         assert {(v["state"], v["host_name"]) for v in vms} == {("runn", "ursa04")}
         hosts = onetui("host", "list", state=state).stdout.splitlines()

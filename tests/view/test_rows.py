@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import time
 from dataclasses import replace
 from typing import Any
 
+import pytest
+
+from onetui.errors import UserError
 from onetui.model import VM, Host
 from onetui.model.services import Service
 from onetui.view.rows import (
     HOST_COLUMNS,
     VM_COLUMNS,
+    csv_text,
     host_row,
     human_mb,
     pairs,
+    parse_filter,
+    pick_columns,
+    quantity,
     service_counts,
     service_row,
     stamp,
@@ -140,3 +149,67 @@ def test_stamp_is_local_month_day_and_time_or_a_dash_for_never() -> None:
     t = time.mktime((2024, 7, 21, 15, 42, 47, 0, 0, -1))
     assert stamp(t) == "07/21 15:42:47"
     assert stamp(None) == stamp(0) == "-"
+
+
+# --- what a script asks of a table: columns, filters, CSV -------------------------------
+
+HEADERS = ("ID", "NAME", "STAT", "MEM")
+NUM = {"ID", "MEM"}
+ROWS = [("1", "web-0", "runn", "512M"), ("2", "web-1", "pend", "0"),
+        ("10", "db", "runn", "1.5G"), ("11", "lb", "hold", "-")]
+
+
+def kept(*terms: str) -> list[str]:
+    filters = [parse_filter(t, HEADERS, NUM) for t in terms]
+    return [r[1] for r in ROWS if all(f.keep(r) for f in filters)]
+
+
+def test_quantity_reads_numbers_and_memory_as_human_mb_writes_it() -> None:
+    assert [quantity(t) for t in ("650", "1.5G", "512M", "2g", "0", " 7 ")] == [
+        650, 1536, 512, 2048, 0, 7]
+    assert [quantity(t) for t in ("-", "", "runn", "nan", "inf", "G")] == [None] * 6
+
+
+def test_filters_match_as_onevm_list_filter_does() -> None:
+    assert kept("STAT=runn") == ["web-0", "db"]
+    assert kept("stat=runn", "NAME!=db") == ["web-0"]  # column names in any case
+    assert kept("NAME~web") == ["web-0", "web-1"]
+    assert kept("STAT=run") == []  # = is the whole cell; ~ is a part
+    assert kept("ID>2") == ["db", "lb"]  # as numbers: 10 > 2, not "10" < "2"
+    assert kept("ID<=2") == ["web-0", "web-1"]
+    assert kept("MEM>=1G") == ["db"]  # memory cells compare in MB
+    assert kept("MEM<1G") == ["web-0", "web-1"]  # `-` (unknown) is never ordered
+    assert kept("MEM!=512") == ["web-1", "db", "lb"]
+    assert kept("NAME=a=b") == []  # the first operator splits
+
+
+def test_a_bad_filter_is_one_line_saying_what_was_expected() -> None:
+    with pytest.raises(UserError, match=r"--filter 'NAME': expected COLUMN=VALUE"):
+        parse_filter("NAME", HEADERS, NUM)
+    with pytest.raises(UserError, match=r"--filter '=runn': expected COLUMN=VALUE"):
+        parse_filter("=runn", HEADERS, NUM)
+    with pytest.raises(UserError, match=r"no column 'HOST'; expected one of ID, NAME, STAT"):
+        parse_filter("HOST=ursa03", HEADERS, NUM)
+    with pytest.raises(UserError, match=r"'NAME>a': > compares numbers.*\(ID, MEM\)"):
+        parse_filter("NAME>a", HEADERS, NUM)
+    with pytest.raises(UserError, match=r"'ID<x': < compares numbers"):
+        parse_filter("ID<x", HEADERS, NUM)
+
+
+def test_pick_columns_in_the_order_asked_any_case_spaces_as_underscores() -> None:
+    assert pick_columns(HEADERS, "name,Id") == (1, 0)
+    assert pick_columns(("SEAT", "VM STATE"), "vm_state") == (1,)
+    with pytest.raises(UserError, match=r"-l/--list: no column 'HOSTNAME'; expected one "
+                                        r"of ID, NAME, STAT, MEM"):
+        pick_columns(HEADERS, "NAME,HOSTNAME")
+    with pytest.raises(UserError, match=r"-l/--list ',': expected column names"):
+        pick_columns(HEADERS, ",")
+
+
+def test_csv_quotes_as_rfc_4180_and_reads_back_the_same_cells() -> None:
+    rows = [("1", 'say "hi", then go', "a\nb"), ("2", "plain", "")]
+    text = csv_text(("ID", "NAME", "NOTE"), rows)
+    assert text.splitlines()[:2] == ["ID,NAME,NOTE", '1,"say ""hi"", then go","a']
+    assert list(csv.reader(io.StringIO(text))) == [["ID", "NAME", "NOTE"],
+                                                   *[list(r) for r in rows]]
+    assert csv_text(("ID",), [("1",)], header=False) == "1\n"

@@ -3,7 +3,7 @@ its detail screens. One description of an object, two places."""
 
 from __future__ import annotations
 
-from onetui.model import VM
+from onetui.model import VM, Event
 from onetui.store import Store
 from onetui.template import Vector, parse
 from onetui.view.rows import NUMERIC, VM_COLUMNS, human_mb, pairs, stamp, table, vm_row
@@ -28,6 +28,15 @@ def _template_lines(body: str) -> list[tuple[str, str]]:
             value = ",".join(f"{k}={v}" for k, v in value.items)
         out.append((attr.name, value))
     return out
+
+
+def event_text(e: Event) -> tuple[str, str]:
+    """One event in full, as the console opens it from the Events pane: the pane cuts the
+    message at its width."""
+    obj = f"{e.kind} {e.obj_id}" if e.obj_id is not None else e.kind
+    return f"Event {e.id}", "\n".join([
+        f"EVENT {e.id} INFORMATION", pairs([("ID", e.id), ("TIME", stamp(e.at)), ("OBJECT", obj), ("LEVEL", e.level)]),
+        "", "MESSAGE", e.message])
 
 
 def vm_text(store: Store, ref: int | str) -> tuple[str, str]:

@@ -16,6 +16,7 @@ from onetui.view.rows import (
     pairs,
     service_counts,
     service_row,
+    sort_key,
     stamp,
     table,
     vm_row,
@@ -140,3 +141,14 @@ def test_stamp_is_local_month_day_and_time_or_a_dash_for_never() -> None:
     t = time.mktime((2024, 7, 21, 15, 42, 47, 0, 0, -1))
     assert stamp(t) == "07/21 15:42:47"
     assert stamp(None) == stamp(0) == "-"
+
+
+def test_sorting_a_column_reads_numbers_sizes_and_ages_as_numbers() -> None:
+    def ordered(column: str, values: list[str]) -> list[str]:
+        return sorted(values, key=lambda v: sort_key(column, v))
+
+    assert ordered("ID", ["10", "9", "100", "1"]) == ["1", "9", "10", "100"]
+    assert ordered("MEM", ["2G", "1.5G", "512M", "-", "0"]) == ["-", "0", "512M", "1.5G", "2G"]
+    assert ordered("TIME", ["100 00:00:00", "09 23:59:59", "10 00:00:01"]) == [
+        "09 23:59:59", "10 00:00:01", "100 00:00:00"]
+    assert ordered("NAME", ["web-b", "Web-a", "", "db"]) == ["", "db", "Web-a", "web-b"]

@@ -27,13 +27,14 @@ _DURATION = re.compile(r"(\d+) (\d\d):(\d\d):(\d\d)")
 
 
 def sort_key(column: str, value: str) -> tuple[int, float, str]:
-    """How a cell sorts when a pane is sorted by its column: NUMERIC columns as numbers
-    (`128M` before `1.7G`, as `human_mb` wrote them), a duration (`DD HH:MM:SS`) as
+    """How a cell sorts when a pane is sorted by its column: numbers as numbers (in NUMERIC
+    columns with `human_mb`'s units too: `128M` before `1.7G`), a duration (`DD HH:MM:SS`) as
     seconds, anything else as text without case; `-` and empty cells first."""
     text = value.strip()
     if text in ("", "-"):
         return (0, 0.0, "")
-    if column in NUMERIC and (amount := _AMOUNT.fullmatch(text)):
+    amount = _AMOUNT.fullmatch(text)
+    if amount and (column in NUMERIC or not amount[2]):  # a plain number in any column
         return (1, float(amount[1]) * (1024 if amount[2] == "G" else 1), "")
     if duration := _DURATION.fullmatch(text):
         days, hours, mins, secs = map(int, duration.groups())

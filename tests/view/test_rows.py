@@ -148,6 +148,7 @@ def test_sorting_a_column_reads_numbers_sizes_and_ages_as_numbers() -> None:
         return sorted(values, key=lambda v: sort_key(column, v))
 
     assert ordered("ID", ["10", "9", "100", "1"]) == ["1", "9", "10", "100"]
+    assert ordered("#", ["13", "9", "1"]) == ["1", "9", "13"]  # any column's plain numbers
     assert ordered("MEM", ["2G", "1.5G", "512M", "-", "0"]) == ["-", "0", "512M", "1.5G", "2G"]
     assert ordered("TIME", ["100 00:00:00", "09 23:59:59", "10 00:00:01"]) == [
         "09 23:59:59", "10 00:00:01", "100 00:00:00"]

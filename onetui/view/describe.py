@@ -35,7 +35,8 @@ def event_text(e: Event) -> tuple[str, str]:
     message at its width."""
     obj = f"{e.kind} {e.obj_id}" if e.obj_id is not None else e.kind
     return f"Event {e.id}", "\n".join([
-        f"EVENT {e.id} INFORMATION", pairs([("ID", e.id), ("TIME", stamp(e.at)), ("OBJECT", obj), ("LEVEL", e.level)]),
+        f"EVENT {e.id} INFORMATION",
+        pairs([("ID", e.id), ("TIME", stamp(e.at)), ("OBJECT", obj), ("LEVEL", e.level)]),
         "", "MESSAGE", e.message])
 
 

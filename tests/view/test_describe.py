@@ -1,4 +1,5 @@
-"""What `vm show`, `host show` and the console's event detail print for records written through a real store."""
+"""What `vm show`, `host show` and the console's event detail print for records written
+through a real store."""
 
 from __future__ import annotations
 

@@ -150,7 +150,7 @@ async def test_a_lab_action_that_fails_says_why_on_screen(lab_store: Path) -> No
 
         await pilot.press("p")  # a new password for seat 1: asked first
         await until(pilot, lambda: on(app, Confirm, "#yes"))
-        with Store(lab_store) as other:  # the screen does not poll under the dialog
+        with Store(lab_store) as other:  # gone while the dialog is open (polls go on)
             other.labs.delete(1)
         await pilot.press("y")
         await until(pilot, lambda: "no lab 'os1'" in notes(app))

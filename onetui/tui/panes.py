@@ -400,7 +400,9 @@ class QueuesPane(FitTable):
         return self.lines
 
     def subtitle_parts(self) -> list[str]:
-        return ([self.note] if self.note else []) + super().subtitle_parts()
+        """The master's state; the hidden columns only when there are queues to see."""
+        return ([self.note] if self.note else []) + \
+            (super().subtitle_parts() if self.grid is not None else [])
 
     def show(self, grid: Grid | None, stale_since: float | None, error: str,
              configured: bool) -> None:

@@ -183,6 +183,7 @@ def test_the_form_says_what_is_wrong_next_to_each_field() -> None:
     assert "need %i" in check_lab_form({**good, "user": "pupil"})["user"]
 
 
+@pytest.mark.slow
 async def test_at_80x24_the_seats_keep_the_login_columns_and_escape_steps_back(
         lab_store: Path) -> None:
     with Store(lab_store) as store:  # no engine: the host is monitored by hand

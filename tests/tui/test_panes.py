@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.coordinate import Coordinate
 from textual.widgets import Input, Static
 
@@ -97,6 +98,7 @@ async def test_sort_by_a_column_numbers_as_numbers_and_inverted(seeded: Path) ->
         assert vms.sort_by == ("TIME", False)
 
 
+@pytest.mark.slow
 async def test_the_filter_line_narrows_as_you_type_enter_keeps_escape_clears(
         seeded: Path) -> None:
     held(seeded, 3)

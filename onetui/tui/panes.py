@@ -1,23 +1,34 @@
-"""The dashboard's live panes (tables updated in place, row by row, keyed by id) and its
-status line. Their keys name actions of the screen they sit on (`screen.…`)."""
+"""The console's live panes (tables updated in place, row by row, keyed by id, with the
+columns that fit their width), the inline filter line and the status line. Their keys
+name actions of the screen they sit on (`screen.…`), or their own (sorting)."""
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Horizontal
 from textual.coordinate import Coordinate
 from textual.reactive import reactive
 from textual.widget import Widget
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input, Label
 
 from onetui.integrations.sge.grid import Grid
 from onetui.model import Event, age
-from onetui.view.rows import HOST_COLUMNS, NUMERIC, SERVICE_COLUMNS, VM_COLUMNS, stamp
+from onetui.view.rows import (
+    HOST_COLUMNS,
+    NUMERIC,
+    SERVICE_COLUMNS,
+    VM_COLUMNS,
+    sort_key,
+    stamp,
+)
 
 
 class Table(DataTable):
@@ -33,30 +44,166 @@ class Table(DataTable):
         self.notify_style_update()  # DataTable's: clears its render caches and refreshes
 
 
-class LivePane(Table):
-    """A table whose rows are kept by id; `apply` puts and drops rows without a rebuild,
-    so the cursor and scroll position stay where the admin left them."""
+class FitTable(Table):
+    """A table that chooses its columns for the width it has (k9s's habit: what matters
+    first). `PRIORITY` ranks the columns, most important first; the first `KEEP` always
+    show, the rest while they fit in whole, and the hidden ones are counted in the border
+    (`z` zooms the pane to see them). `ORDER` puts the shown ones left to right. A column
+    in `SHORT` has a shorter form, used when the table is narrower than `SHORT_BELOW`.
+    What a cell overflows is reached with DataTable's own horizontal scroll (left/right)."""
 
-    COLUMNS: tuple[str, ...] = ()
+    COLUMNS: tuple[str, ...] = ()  # what each row holds, in this order
+    PRIORITY: tuple[str, ...] = ()  # the columns that may show, most important first
+    ORDER: tuple[str, ...] = ()  # left to right (default: PRIORITY)
+    KEEP = 2
+    SHORT: ClassVar[dict[str, tuple[Callable[[str], str], int]]] = {}  # form, its width
+    SHORT_BELOW = 50
     TITLE = ""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
-        self.rows_by_id: dict[int, tuple[str, ...]] = {}
-        self.filter: tuple[re.Pattern[str], bool] | None = None
+        self.index = {c: i for i, c in enumerate(self.COLUMNS)}
+        self.priority = self.PRIORITY or self.COLUMNS
+        self.shown: tuple[str, ...] = ()
+        self.narrow = False  # the SHORT forms are in use
+        self.widths = {c: cell_len(c) for c in self.COLUMNS}  # the widest cell seen
         self.border_title = self.TITLE
 
     def on_mount(self) -> None:
-        for col in self.COLUMNS:
-            self.add_column(col, key=col)
+        self.fit()
 
-    def cell(self, column: str, value: str) -> Text:
+    def on_resize(self) -> None:
+        self.fit()
+
+    # -- what a subclass says -------------------------------------------------------------
+
+    def keyed_rows(self) -> Iterable[tuple[str, tuple[str, ...]]]:
+        """Every row to show, keyed, top to bottom."""
+        raise NotImplementedError
+
+    def label(self, column: str) -> str:
+        return column
+
+    def cell(self, column: str, value: str, row: tuple[str, ...]) -> Text:
         """Cells are Text, never markup strings: cheaper to lay out, and a VM called
         `[red]x` shows as named."""
         return Text(value, justify="right") if column in NUMERIC else Text(value)
 
-    def _cells(self, row: tuple[str, ...]) -> list[Text]:
-        return [self.cell(c, v) for c, v in zip(self.COLUMNS, row, strict=True)]
+    def subtitle_parts(self) -> list[str]:
+        hidden = len(self.priority) - len(self.shown)
+        return [f"+{hidden} col{'s' if hidden > 1 else ''}: z"] if hidden > 0 else []
+
+    # -- columns for the width -------------------------------------------------------------
+
+    def grow(self, row: tuple[str, ...]) -> bool:
+        """Note the row's cell widths; whether a column got wider."""
+        grew = False
+        for column, value in zip(self.COLUMNS, row, strict=False):
+            width = cell_len(value)
+            if width > self.widths[column]:
+                self.widths[column] = width
+                grew = True
+        return grew
+
+    def measure(self, rows: Iterable[tuple[str, ...]]) -> None:
+        self.widths = {c: cell_len(c) for c in self.COLUMNS}
+        for row in rows:
+            self.grow(row)
+
+    def choose(self) -> tuple[tuple[str, ...], bool]:
+        """The columns that fit the pane now, and whether the SHORT forms are needed."""
+        room = max(0, self.size.width - self.styles.scrollbar_size_vertical)
+        pad = 2 * self.cell_padding
+
+        def width(column: str, narrow: bool) -> int:
+            content = self.SHORT[column][1] if narrow and column in self.SHORT \
+                else self.widths[column]
+            return max(content, cell_len(self.label(column))) + pad
+
+        narrow = bool(self.SHORT) and room < self.SHORT_BELOW
+        chosen: list[str] = []
+        used = 0
+        for column in self.priority:
+            used += width(column, narrow)
+            if len(chosen) >= self.KEEP and used > room:
+                break
+            chosen.append(column)
+        return tuple(c for c in (self.ORDER or self.priority) if c in chosen), narrow
+
+    def fit(self) -> bool:
+        """Choose the columns again; when they changed, rebuild the table with them."""
+        shown, narrow = self.choose()
+        if (shown, narrow) == (self.shown, self.narrow):
+            return False
+        self.shown, self.narrow = shown, narrow
+        self.rebuild(columns=True)
+        return True
+
+    def value(self, column: str, row: tuple[str, ...]) -> str:
+        text = row[self.index[column]]
+        return self.SHORT[column][0](text) if self.narrow and column in self.SHORT else text
+
+    def cells(self, row: tuple[str, ...]) -> list[Text]:
+        return [self.cell(c, self.value(c, row), row) for c in self.shown]
+
+    def rebuild(self, columns: bool = False) -> None:
+        """Every row drawn again (a full reload, a new filter, order or set of columns);
+        the selected row stays selected."""
+        selected = self.selected_key()
+        self.clear(columns=columns)
+        if columns:
+            for column in self.shown:
+                self.add_column(self.label(column), key=column)
+        for key, row in self.keyed_rows():
+            self.add_row(*self.cells(row), key=key)
+        self.reselect(selected)
+        self.border_subtitle = " · ".join(self.subtitle_parts())
+
+    def selected_key(self) -> str | None:
+        if not self.row_count:
+            return None
+        try:
+            return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        except Exception:  # no cursor yet
+            return None
+
+    def reselect(self, key: str | None) -> None:
+        if key is not None and key in self.rows:
+            self.move_cursor(row=self.get_row_index(key))
+
+
+class LivePane(FitTable):
+    """A table whose rows are kept by id; `apply` puts and drops rows without a rebuild,
+    so the cursor and scroll position stay where the admin left them. The first column
+    is the id. It filters (`/`, a regular expression over the whole row, hidden columns
+    too) and sorts (`<` `>` choose the column, `I` inverts; numbers as numbers)."""
+
+    BINDINGS = [
+        Binding("greater_than_sign", "sort(1)", "Sort", key_display=">"),
+        Binding("less_than_sign", "sort(-1)", "Sort by the column to the left", show=False,
+                key_display="<"),
+        Binding("I", "invert", "Invert the sort", show=False),
+    ]
+    DEFAULT_SORT: tuple[str, bool] | None = None  # (column, descending); None: by id
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.rows_by_id: dict[int, tuple[str, ...]] = {}
+        self.filter: tuple[re.Pattern[str], bool] | None = None
+        self.filter_text = ""
+        self.default_sort = self.DEFAULT_SORT or (self.COLUMNS[0], False)
+        self.sort_by = self.default_sort
+
+    def label(self, column: str) -> str:
+        """The sort column says so, unless it is the usual order."""
+        by, descending = self.sort_by
+        if column != by or self.sort_by == self.default_sort:
+            return column
+        return f"{column} {'▼' if descending else '▲'}"
+
+    def subtitle_parts(self) -> list[str]:
+        return ([f"/{self.filter_text}"] if self.filter_text else []) + \
+            super().subtitle_parts()
 
     def shows(self, row: tuple[str, ...]) -> bool:
         """Whether the filter lets the row through (not `visible`: that is Textual's CSS
@@ -66,46 +213,88 @@ class LivePane(Table):
         pattern, invert = self.filter
         return bool(pattern.search(" ".join(row))) != invert
 
+    def keyed_rows(self) -> list[tuple[str, tuple[str, ...]]]:
+        column, descending = self.sort_by
+        at = self.index[column]
+        rows = [(rid, row) for rid, row in self.rows_by_id.items() if self.shows(row)]
+        rows.sort(key=lambda item: (sort_key(column, item[1][at]), item[0]),
+                  reverse=descending)
+        return [(str(rid), row) for rid, row in rows]
+
     def apply(self, rows: Mapping[int, tuple[str, ...] | None], full: bool = False) -> None:
         if full:
             self.rows_by_id = {i: r for i, r in rows.items() if r is not None}
-            self.rebuild()
+            self.measure(self.rows_by_id.values())
+            if not self.fit():
+                self.rebuild()
             return
+        grew = moved = False
+        at = self.index[self.sort_by[0]]
         for rid, row in rows.items():
-            key = str(rid)
             if row is None:
                 self.rows_by_id.pop(rid, None)
-                if key in self.rows:
-                    self.remove_row(key)
+                if str(rid) in self.rows:
+                    self.remove_row(str(rid))
                 continue
             old = self.rows_by_id.get(rid)
             self.rows_by_id[rid] = row
-            shown = key in self.rows
-            if not self.shows(row):
-                if shown:
-                    self.remove_row(key)
-            elif not shown:
-                self.add_row(*self._cells(row), key=key)
-            else:
-                for col, value, before in zip(self.COLUMNS, row, old or (), strict=False):
-                    if value != before:
-                        # widening a column re-measures it: only when the cell needs it
-                        wider = len(value) > self.columns[col].content_width  # type: ignore
-                        self.update_cell(key, col, self.cell(col, value), update_width=wider)
+            grew = self.grow(row) or grew
+            moved = moved or old is None or old[at] != row[at]
+            self._put(str(rid), row, old)
+        if grew and self.fit():
+            return  # rebuilt with the columns that fit now, in order
+        if moved:
+            self.resort()
 
-    def rebuild(self) -> None:
-        """Used for a full reload or a new filter: the only time every row is redrawn."""
-        selected = self.selected_id()
-        self.clear()
-        for rid in sorted(self.rows_by_id):
-            row = self.rows_by_id[rid]
-            if self.shows(row):
-                self.add_row(*self._cells(row), key=str(rid))
-        if selected is not None and str(selected) in self.rows:
-            self.move_cursor(row=self.get_row_index(str(selected)))
+    def _put(self, key: str, row: tuple[str, ...], old: tuple[str, ...] | None) -> None:
+        """One row on screen as the filter says: added, dropped, or its changed cells."""
+        shown = key in self.rows
+        if not self.shows(row):
+            if shown:
+                self.remove_row(key)
+        elif not shown:
+            self.add_row(*self.cells(row), key=key)
+        else:
+            for col in self.shown:
+                value = self.value(col, row)
+                if old is None or value != self.value(col, old):
+                    # widening a column re-measures it: only when the cell needs it
+                    wider = cell_len(value) > self.columns[col].content_width  # type: ignore
+                    self.update_cell(key, col, self.cell(col, value, row), update_width=wider)
+
+    def resort(self) -> None:
+        """Rows were added or their sort cells changed: put them in order again. With the
+        sort and id columns on screen DataTable sorts its own rows (cheap with ten thousand
+        VMs); else they are drawn again in order."""
+        column, descending = self.sort_by
+        first = self.COLUMNS[0]
+        if column not in self.shown or first not in self.shown or \
+                (self.narrow and (column in self.SHORT or first in self.SHORT)):
+            self.rebuild()
+            return
+        selected = self.selected_key()
+        self.sort(column, first, reverse=descending,
+                  key=lambda cells: (sort_key(column, str(cells[0])), int(str(cells[1]))))
+        self.reselect(selected)
+
+    def action_sort(self, step: int) -> None:
+        """`>`: sort by the next column on screen, `<`: the one before (ascending)."""
+        columns = list(self.shown)
+        if not columns:
+            return
+        at = columns.index(self.sort_by[0]) if self.sort_by[0] in columns else -1
+        self.sort_by = (columns[(at + step) % len(columns)], False)
+        self.shown = ()  # the header changed: fit builds the columns again
+        self.fit()
+
+    def action_invert(self) -> None:
+        self.sort_by = (self.sort_by[0], not self.sort_by[1])
+        self.shown = ()
+        self.fit()
 
     def set_filter(self, text: str) -> str:
-        """`/` filter: a regular expression; a leading `!` shows the rows that don't match."""
+        """`/` filter: a regular expression; a leading `!` shows the rows that don't match.
+        A bad expression changes nothing and comes back as the reason."""
         text = text.strip()
         if not text:
             self.filter = None
@@ -115,22 +304,20 @@ class LivePane(Table):
                 self.filter = (re.compile(text[1:] if invert else text, re.IGNORECASE), invert)
             except re.error as exc:
                 return f"filter {text!r}: {exc}"
-        self.border_subtitle = f"/{text}" if text else ""
+        self.filter_text = text
         self.rebuild()
         return ""
 
     def selected_id(self) -> int | None:
-        if not self.row_count:
-            return None
-        try:
-            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-        except Exception:  # no cursor yet
-            return None
+        key = self.selected_key()
         return int(key) if key is not None and key.isdigit() else None
 
 
 class HostsPane(LivePane):
     COLUMNS = HOST_COLUMNS
+    PRIORITY = ("HID", "NAME", "STAT", "RVM", "ACPU", "FMEM", "TCPU", "FCPU", "TMEM", "DRIVER")
+    ORDER = ("HID", "NAME", "STAT", "DRIVER", "RVM", "TCPU", "FCPU", "ACPU", "TMEM", "FMEM")
+    KEEP = 3
     TITLE = "Hosts"
     BINDINGS = [Binding("enter", "screen.show_host", "Details", show=True),
                 Binding("D", "screen.toggle_host", "Enable/disable", show=True)]
@@ -138,6 +325,8 @@ class HostsPane(LivePane):
 
 class ServicesPane(LivePane):
     COLUMNS = SERVICE_COLUMNS
+    PRIORITY = ("ID", "NAME", "DESIRED", "RUNNING", "MIN", "MAX", "VMS")
+    ORDER = SERVICE_COLUMNS
     TITLE = "Services"
     BINDINGS = [Binding("plus,equals_sign", "screen.scale(1)", "+1"),
                 Binding("minus", "screen.scale(-1)", "-1")]
@@ -145,6 +334,9 @@ class ServicesPane(LivePane):
 
 class VmsPane(LivePane):
     COLUMNS = VM_COLUMNS
+    PRIORITY = ("ID", "NAME", "STAT", "HOSTNAME", "CPU", "MEM", "TIME")
+    ORDER = VM_COLUMNS
+    KEEP = 3
     TITLE = "VMs"
     BINDINGS = [
         Binding("enter", "screen.show_vm", "Details"),
@@ -163,16 +355,16 @@ class VmsPane(LivePane):
         # the state colours are theme variables: a new theme redraws the rows in its colours
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self.rebuild())
 
-    def cell(self, column: str, value: str) -> Text:
+    def cell(self, column: str, value: str, row: tuple[str, ...]) -> Text:
         if column == "STAT":
             style = self.app.theme_variables.get(f"state-{value}", "") if self.is_mounted \
                 else ""
             return Text(value, style=style)
-        return super().cell(column, value)
+        return super().cell(column, value, row)
 
     def tick(self) -> None:
         """TIME ticks for the rows on screen only: cheap with ten thousand VMs."""
-        if not self.row_count:
+        if not self.row_count or "TIME" not in self.shown:
             return
         top = self.scroll_offset.y
         now = time.time()
@@ -185,83 +377,109 @@ class VmsPane(LivePane):
                 self.update_cell(key, "TIME", age(now - self.started[rid]))
 
 
-class QueuesPane(Table):
+QUEUE_COLUMNS = ("queuename", "qtype", "resv/used/tot.", "load_avg", "arch", "states")
+
+
+class QueuesPane(FitTable):
     """SGE queue instances as `qstat -f` lists them, their jobs beneath, then pending."""
 
+    COLUMNS = QUEUE_COLUMNS
+    PRIORITY = ("queuename", "states", "resv/used/tot.", "load_avg", "qtype", "arch")
+    ORDER = QUEUE_COLUMNS
+    KEEP = 1
+    TITLE = "SGE queues"
     BINDINGS = [Binding("enter", "screen.show_queue", "Jobs")]
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(cursor_type="row", **kwargs)
-        self.border_title = "SGE queues"
+        super().__init__(**kwargs)
         self.grid: Grid | None = None
+        self.lines: list[tuple[str, tuple[str, ...]]] = []
+        self.note = ""
 
-    def on_mount(self) -> None:
-        for col in ("queuename", "qtype", "resv/used/tot.", "load_avg", "arch", "states"):
-            self.add_column(col, key=col)
+    def keyed_rows(self) -> list[tuple[str, tuple[str, ...]]]:
+        return self.lines
+
+    def subtitle_parts(self) -> list[str]:
+        """The master's state; the hidden columns only when there are queues to see."""
+        return ([self.note] if self.note else []) + \
+            (super().subtitle_parts() if self.grid is not None else [])
 
     def show(self, grid: Grid | None, stale_since: float | None, error: str,
              configured: bool) -> None:
-        self.clear()
         self.grid = grid
+        self.lines = lines = []
+
+        def line(key: str, *cells: str) -> None:
+            lines.append((key, (*cells, *[""] * (len(QUEUE_COLUMNS) - len(cells)))))
+
         if not configured:
-            self.border_subtitle = "not configured"
-            self.add_row(Text("no SGE master configured: add [sge] host, user, key_file"),
-                         "", "", "", "", "", key="hint")
-            self.add_row(Text("to config.toml (see the README, Sun Grid Engine)"), "", "", "",
-                         "", "", key="hint2")
-            return
-        self.border_subtitle = (f"stale since {stamp(stale_since)}: {error}"
-                                if stale_since else "")
-        if grid is None:
-            self.add_row(Text(error or "waiting for the master…"), "", "", "", "", "",
-                         key="wait")
-            return
-        for q in grid.queues:
-            load = f"{q.load_avg:.2f}" if q.load_avg is not None else "-NA-"
-            self.add_row(q.name, q.qtype, f"{q.resv}/{q.used}/{q.total}", load,
-                         q.arch or "-NA-", q.states, key=f"q:{q.name}")
-            for j in q.jobs:
-                self.add_row(f"  {j.number} {j.name}", j.owner, j.state, f"{j.priority:.5f}",
-                             j.time.replace("T", " "), str(j.slots), key=f"j:{j.number}")
-        if grid.pending:
-            self.add_row("- PENDING JOBS -", "", "", "", "", "", key="pending")
-            for j in grid.pending:
-                self.add_row(f"  {j.number} {j.name}", j.owner, j.state, f"{j.priority:.5f}",
-                             j.time.replace("T", " "), str(j.slots), key=f"p:{j.number}")
+            self.note = "not configured"
+            line("hint", "no SGE master configured: add [sge] host, user, key_file")
+            line("hint2", "to config.toml (see the README, Sun Grid Engine)")
+        else:
+            self.note = f"stale since {stamp(stale_since)}: {error}" if stale_since else ""
+            if grid is None:
+                line("wait", error or "waiting for the master…")
+            else:
+                for q in grid.queues:
+                    load = f"{q.load_avg:.2f}" if q.load_avg is not None else "-NA-"
+                    line(f"q:{q.name}", q.name, q.qtype, f"{q.resv}/{q.used}/{q.total}", load,
+                         q.arch or "-NA-", q.states)
+                    for j in q.jobs:
+                        line(f"j:{j.number}", f"  {j.number} {j.name}", j.owner, j.state,
+                             f"{j.priority:.5f}", j.time.replace("T", " "), str(j.slots))
+                if grid.pending:
+                    line("pending", "- PENDING JOBS -")
+                    for j in grid.pending:
+                        line(f"p:{j.number}", f"  {j.number} {j.name}", j.owner, j.state,
+                             f"{j.priority:.5f}", j.time.replace("T", " "), str(j.slots))
+        self.measure(row for _, row in lines)
+        if not self.fit():
+            self.rebuild()
 
     def selected_queue(self) -> str | None:
-        if not self.row_count:
-            return None
-        key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value or ""
+        key = self.selected_key() or ""
         return key[2:] if key.startswith("q:") else None
 
 
-class EventsPane(Table):
-    """The event log, newest first."""
+LEVEL_STYLES = {"error": "bold red", "warning": "yellow"}
 
-    KEEP = 300
+
+class EventsPane(LivePane):
+    """The event log, newest first; Enter opens one in full."""
+
+    COLUMNS = ("#", "TIME", "MESSAGE", "LEVEL")
+    PRIORITY = ("TIME", "MESSAGE", "#")  # LEVEL colours the message, never a column
+    ORDER = ("#", "TIME", "MESSAGE")
+    SHORT: ClassVar[dict[str, tuple[Callable[[str], str], int]]] = {
+        "TIME": (lambda stamp: stamp[-8:], 8)}  # 07/21 15:42:47 → 15:42:47
+    DEFAULT_SORT = ("#", True)
+    TITLE = "Events"
+    KEEP_EVENTS = 300
+    BINDINGS = [Binding("enter", "screen.show_event", "Details")]
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(cursor_type="row", **kwargs)
-        self.border_title = "Events"
+        super().__init__(**kwargs)
+        self.events: dict[int, Event] = {}
 
-    def on_mount(self) -> None:
-        self.add_column("#", key="#")
-        self.add_column("TIME", key="TIME")
-        self.add_column("MESSAGE", key="MESSAGE")
+    def cell(self, column: str, value: str, row: tuple[str, ...]) -> Text:
+        if column == "MESSAGE":
+            return Text(value, style=LEVEL_STYLES.get(row[3], ""))
+        return Text(value, style="dim", justify="right" if column == "#" else "left")
 
     def add(self, events: list[Event], full: bool = False) -> None:
         if full:
-            self.clear()
-        for e in events:
-            style = {"error": "bold red", "warning": "yellow"}.get(e.level, "")
-            self.add_row(Text(str(e.id), style="dim", justify="right"),
-                         Text(stamp(e.at), style="dim"), Text(e.message, style=style),
-                         key=str(e.id))
-        if events:
-            self.sort("#", key=lambda cell: int(str(cell)), reverse=True)
-        while self.row_count > self.KEEP:
-            self.remove_row(self.coordinate_to_cell_key(Coordinate(self.row_count - 1, 0)).row_key)
+            self.events = {}
+        self.events.update((e.id, e) for e in events)
+        gone = sorted(self.events)[:-self.KEEP_EVENTS] if len(self.events) > \
+            self.KEEP_EVENTS else []
+        for rid in gone:
+            del self.events[rid]
+        rows: dict[int, tuple[str, ...] | None] = {
+            e.id: (str(e.id), stamp(e.at), e.message, e.level) for e in events
+            if e.id in self.events}
+        rows.update((rid, None) for rid in gone)
+        self.apply(rows, full)
 
 
 class StatusLine(Widget):
@@ -282,5 +500,68 @@ class StatusLine(Widget):
         age = self.now - self.refreshed_at
         fresh = ("loading…" if not self.refreshed_at else
                  "live" if age < self.STALE_AFTER else f"refreshed {age:.0f}s ago")
-        # Text, not markup: a store path with `[` in it shows as it is
-        return Text(f"{self.engine}  │  store {self.store}  │  {fresh}")
+        # Text, not markup: a store path with `[` in it shows as it is. The freshness
+        # first, the (long) store path last: a narrow terminal cuts only the path
+        return Text(f"{fresh}  │  {self.engine}  │  store {self.store}")
+
+
+class FilterBar(Horizontal):
+    """`/`: the filter as an inline line under the panes (k9s's habit, not a dialog). The
+    pane it was opened on narrows as the admin types; Enter keeps the filter (the line
+    closes, the pane's border shows it), Escape clears it. The panes keep refreshing."""
+
+    DEFAULT_CSS = """
+    FilterBar { height: 1; display: none; background: $panel; }
+    FilterBar.-open { display: block; }
+    FilterBar > Label { width: auto; color: $accent; padding: 0 1; }
+    FilterBar > Input { border: none; height: 1; padding: 0; width: 1fr; background: $panel; }
+    FilterBar > Input:focus { border: none; }
+    FilterBar > #filter-problem { color: $error; }
+    """
+    BINDINGS = [Binding("escape", "clear", "Clear the filter")]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.target: LivePane | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Label("/", id="filter-label")
+        yield Input(placeholder="regex; !regex inverts; Enter keeps, Esc clears",
+                    id="filter-input")
+        yield Label("", id="filter-problem")
+
+    def open(self, pane: LivePane) -> None:
+        self.target = pane
+        self.query_one("#filter-label", Label).update(f"{pane.TITLE} /")
+        self.query_one("#filter-problem", Label).update("")
+        field = self.query_one(Input)
+        with field.prevent(Input.Changed):
+            field.value = pane.filter_text
+        self.add_class("-open")
+        field.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        if self.target is not None:
+            self.query_one("#filter-problem", Label).update(self.target.set_filter(event.value))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.close()
+
+    def action_clear(self) -> None:
+        if self.target is not None:
+            self.target.set_filter("")
+        self.close()
+
+    def close(self) -> None:
+        """Back to the pane; its filter stays as it is."""
+        target, self.target = self.target, None
+        if target is not None and target.is_attached:
+            target.focus()
+        self.remove_class("-open")
+
+    def on_descendant_blur(self) -> None:
+        """Focus went elsewhere (a click, tab): the filter stays, the line closes."""
+        if self.target is not None:
+            self.close()

@@ -4,7 +4,7 @@ its detail screens. One description of an object, two places."""
 from __future__ import annotations
 
 from onetui.errors import NotFound
-from onetui.model import VM, intent_word
+from onetui.model import VM, Event, intent_word
 from onetui.store import Store
 from onetui.template import Vector, parse
 from onetui.view.rows import NUMERIC, VM_COLUMNS, human_mb, pairs, stamp, table, vm_row
@@ -43,6 +43,16 @@ def _pending_action(store: Store, intent: str) -> str:
             where = f"host {arg} (gone)"
         return f"{intent_word(intent)} {'on' if word == 'deploy' else 'to'} {where}"
     return intent_word(intent)
+
+
+def event_text(e: Event) -> tuple[str, str]:
+    """One event in full, as the console opens it from the Events pane: the pane cuts the
+    message at its width."""
+    obj = f"{e.kind} {e.obj_id}" if e.obj_id is not None else e.kind
+    return f"Event {e.id}", "\n".join([
+        f"EVENT {e.id} INFORMATION",
+        pairs([("ID", e.id), ("TIME", stamp(e.at)), ("OBJECT", obj), ("LEVEL", e.level)]),
+        "", "MESSAGE", e.message])
 
 
 def vm_text(store: Store, ref: int | str) -> tuple[str, str]:

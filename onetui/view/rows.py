@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,26 @@ EVENT_COLUMNS = ("#", "TIME", "MESSAGE")
 SEAT_COLUMNS = ("SEAT", "VM", "VM STATE", "ADDRESS", "USER", "PASSWORD", "READY", "STATE")
 NUMERIC = frozenset({"HID", "ID", "RVM", "TCPU", "FCPU", "ACPU", "TMEM", "FMEM", "CPU", "MEM",
                      "MIN", "MAX", "DESIRED", "RUNNING", "VMS", "SEAT", "VM"})
+
+
+_AMOUNT = re.compile(r"(-?\d+(?:\.\d+)?)([MG]?)")
+_DURATION = re.compile(r"(\d+) (\d\d):(\d\d):(\d\d)")
+
+
+def sort_key(column: str, value: str) -> tuple[int, float, str]:
+    """How a cell sorts when a pane is sorted by its column: numbers as numbers (in NUMERIC
+    columns with `human_mb`'s units too: `128M` before `1.7G`), a duration (`DD HH:MM:SS`) as
+    seconds, anything else as text without case; `-` and empty cells first."""
+    text = value.strip()
+    if text in ("", "-"):
+        return (0, 0.0, "")
+    amount = _AMOUNT.fullmatch(text)
+    if amount and (column in NUMERIC or not amount[2]):  # a plain number in any column
+        return (1, float(amount[1]) * (1024 if amount[2] == "G" else 1), "")
+    if duration := _DURATION.fullmatch(text):
+        days, hours, mins, secs = map(int, duration.groups())
+        return (1, float(((days * 24 + hours) * 60 + mins) * 60 + secs), "")
+    return (2, 0.0, text.lower())
 
 
 def human_mb(mb: float | int | None) -> str:

@@ -150,7 +150,7 @@ async def test_a_lab_action_that_fails_says_why_on_screen(lab_store: Path) -> No
 
         await pilot.press("p")  # a new password for seat 1: asked first
         await until(pilot, lambda: on(app, Confirm, "#yes"))
-        with Store(lab_store) as other:  # the screen does not poll under the dialog
+        with Store(lab_store) as other:  # gone while the dialog is open (polls go on)
             other.labs.delete(1)
         await pilot.press("y")
         await until(pilot, lambda: "no lab 'os1'" in notes(app))
@@ -181,3 +181,33 @@ def test_the_form_says_what_is_wrong_next_to_each_field() -> None:
     assert set(bad) == {"name", "template", "seats", "expires"}
     assert "expected a date" in bad["expires"]
     assert "need %i" in check_lab_form({**good, "user": "pupil"})["user"]
+
+
+@pytest.mark.slow
+async def test_at_80x24_the_seats_keep_the_login_columns_and_escape_steps_back(
+        lab_store: Path) -> None:
+    with Store(lab_store) as store:  # no engine: the host is monitored by hand
+        store.hosts.set_monitor(1, "on", {"TCPU": 800, "FCPU": 800, "ACPU": 800,
+                                          "TMEM": 8192, "FMEM": 8192, "RVM": 0})
+        labs.create(store, labs.LabSpec("os1", "master", 3), {})
+    app = OnetuiApp(lab_store, cfg={}, run_engine=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("L")
+        await until(pilot, lambda: on(app, LabsScreen, "#seats"))
+        screen = app.screen
+        seats = screen.query_one(SeatsPane)
+        await until(pilot, lambda: seats.row_count == 3)
+        assert {"SEAT", "USER", "PASSWORD", "READY", "STATE"} <= set(seats.shown)
+        assert seats.size.width > 70  # the labs list went above: the seats have the width
+        seats.focus()
+        await pilot.press("slash", "0", "2")
+        await until(pilot, lambda: seats.row_count == 1)
+        await pilot.press("enter", "escape")  # kept, then cleared from the pane
+        await until(pilot, lambda: seats.row_count == 3)
+        assert app.screen is screen
+        await pilot.press("z")
+        await until(pilot, lambda: screen.maximized is seats)
+        await pilot.press("escape")  # the zoom first
+        await until(pilot, lambda: screen.maximized is None)
+        await pilot.press("escape")  # nothing left to undo: back to the dashboard
+        await until(pilot, lambda: not isinstance(app.screen, LabsScreen))

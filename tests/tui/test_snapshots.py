@@ -1,8 +1,9 @@
-"""What the admin sees, at 120x40, pinned as snapshots (pytest-textual-snapshot): the
-dashboard, a VM's detail screen and the instantiate form. Seeded data with fixed times
-(created in the future, so TIME shows 00 00:00:00) keeps them stable; the store lives under
-the test's tmp_path, made the home folder, so the status line shows the same
-`~/onetui-snapshot-state/onetui.db` in every run.
+"""What the admin sees, pinned as snapshots (pytest-textual-snapshot): at 120x40 the
+dashboard, a VM's detail screen and the instantiate form; at 80x24 the dashboard and the
+Labs screen (the columns that matter first, the rest counted in the border). Seeded data
+with fixed times (created in the future, so TIME shows 00 00:00:00) keeps them stable; the
+store lives under the test's tmp_path, made the home folder, so the status line shows the
+same `~/onetui-snapshot-state/onetui.db` in every run.
 Update on purpose with: pytest tests/tui/test_snapshots.py --snapshot-update"""
 
 from __future__ import annotations
@@ -13,19 +14,24 @@ import pytest
 from textual.widgets import DataTable
 
 from onetui.data import TEMPLATES
-from onetui.ops import instantiate
+from onetui.ops import instantiate, labs
 from onetui.store import Store
 from onetui.tui.app import OnetuiApp
 from onetui.tui.panes import StatusLine, VmsPane
+from onetui.tui.screens.labs import SeatsPane
 
 WHEN = 4_000_000_000.0  # far ahead: every age reads 0, every stamp is the same
 
 
 @pytest.fixture
 def snapshot_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> OnetuiApp:
+    return OnetuiApp(seed(tmp_path, monkeypatch), cfg={}, run_engine=False)
+
+
+def seed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lab: bool = False) -> Path:
     monkeypatch.setenv("HOME", str(tmp_path))  # the status line shows the store as ~/…
-    # "live" stays "live": polls pause under a dialog, and on a loaded machine opening one
-    # can take the seconds after which the line would say "refreshed 4s ago"
+    # "live" stays "live": on a loaded machine a poll can come later than the seconds
+    # after which the line would say "refreshed 4s ago"
     monkeypatch.setattr(StatusLine, "STALE_AFTER", 3600.0)
     state_dir = tmp_path / "onetui-snapshot-state"
     with Store.open(state_dir) as store:
@@ -40,6 +46,9 @@ def snapshot_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> OnetuiApp:
         for vm_id, state in zip(ids, ("runn", "runn", "pend", "fail"), strict=True):
             store.vms.transition(vm_id, state, host_id=1 if state == "runn" else None,
                                  message="libvirt: no such file" if state == "fail" else "")
+        if lab:  # three seats, not yet deployed (no engine): masked passwords, not ready
+            store.networks.add("labnet", "127.0.4.10", "127.0.4.30")
+            labs.create(store, labs.LabSpec("os1", "xen.local01", 3, "labnet"), {})
         store.db.conn.execute("UPDATE vms SET created_at = ?, state_at = ?, started_at = ?",
                               (WHEN, WHEN, WHEN))
         store.db.conn.execute("UPDATE vms SET info = '{\"cpu_usage\": 12, \"mem_usage\": 128}'"
@@ -47,7 +56,7 @@ def snapshot_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> OnetuiApp:
         store.db.conn.execute("UPDATE events SET at = ?", (WHEN,))
         store.db.conn.execute("UPDATE hosts SET monitored_at = ?, created_at = ?",
                               (WHEN, WHEN))
-    return OnetuiApp(state_dir / "onetui.db", cfg={}, run_engine=False)
+    return state_dir / "onetui.db"
 
 
 def _measured(app: OnetuiApp) -> bool:
@@ -68,6 +77,29 @@ async def _settle(pilot) -> None:  # type: ignore[no-untyped-def]
 
 def test_dashboard(snap_compare, snapshot_app: OnetuiApp) -> None:  # type: ignore[no-untyped-def]
     assert snap_compare(snapshot_app, terminal_size=(120, 40), run_before=_settle)
+
+
+def test_dashboard_80x24(snap_compare, snapshot_app: OnetuiApp) -> None:  # type: ignore[no-untyped-def]
+    """Hosts with STAT, VMs with HOSTNAME, every pane with rows; hidden columns counted."""
+    assert snap_compare(snapshot_app, terminal_size=(80, 24), run_before=_settle)
+
+
+def test_labs_80x24(snap_compare, tmp_path: Path,  # type: ignore[no-untyped-def]
+                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The seats with SEAT, USER, PASSWORD (masked), READY and STATE."""
+    app = OnetuiApp(seed(tmp_path, monkeypatch, lab=True), cfg={}, run_engine=False)
+
+    async def open_labs(pilot) -> None:  # type: ignore[no-untyped-def]
+        await pilot.press("L")
+        for _ in range(200):
+            await pilot.pause(0.05)
+            seats = pilot.app.screen.query(SeatsPane)
+            if seats and seats.first().row_count == 3 and all(
+                    t.virtual_size.height == t.row_count + 1
+                    for t in pilot.app.screen.query(DataTable)):
+                break
+        await pilot.pause(0.3)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=open_labs)
 
 
 @pytest.mark.slow

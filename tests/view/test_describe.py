@@ -1,4 +1,5 @@
-"""What `vm show` and `host show` print for records written through a real store."""
+"""What `vm show`, `host show` and the console's event detail print for records written
+through a real store."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import pytest
 
 from onetui.errors import NotFound
 from onetui.store import Store
-from onetui.view.describe import host_text, vm_text
+from onetui.view.describe import event_text, host_text, vm_text
+from onetui.view.rows import stamp
 
 BODY = 'CPU=0.5\nMEMORY=1536\nDISK=[IMAGE="base.qcow2", TARGET=vda]\nNAME="web server"\n'
 
@@ -156,3 +158,14 @@ def test_a_host_in_error_says_why(store: Store) -> None:
     store.hosts.set_monitor(host.id, "err", {}, error="cannot connect to the hypervisor")
     f = fields(host_text(store, host.id)[1])
     assert (f["STATE"], f["ERROR"]) == ("err", "cannot connect to the hypervisor")
+
+
+def test_an_event_in_full_names_its_time_object_and_whole_message(store: Store) -> None:
+    vid = _vm(store)
+    store.events.add("vm", vid, "a long message " * 20 + "the end", level="error")
+    event = store.events.recent(limit=1)[0]
+    title, text = event_text(event)
+    assert title == f"Event {event.id}"
+    f = fields(text)
+    assert (f["OBJECT"], f["LEVEL"], f["TIME"]) == (f"vm {vid}", "error", stamp(event.at))
+    assert text.endswith("MESSAGE\n" + "a long message " * 20 + "the end")

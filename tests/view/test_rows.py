@@ -25,6 +25,7 @@ from onetui.view.rows import (
     quantity,
     service_counts,
     service_row,
+    sort_key,
     stamp,
     table,
     vm_row,
@@ -213,3 +214,15 @@ def test_csv_quotes_as_rfc_4180_and_reads_back_the_same_cells() -> None:
     assert list(csv.reader(io.StringIO(text))) == [["ID", "NAME", "NOTE"],
                                                    *[list(r) for r in rows]]
     assert csv_text(("ID",), [("1",)], header=False) == "1\n"
+
+
+def test_sorting_a_column_reads_numbers_sizes_and_ages_as_numbers() -> None:
+    def ordered(column: str, values: list[str]) -> list[str]:
+        return sorted(values, key=lambda v: sort_key(column, v))
+
+    assert ordered("ID", ["10", "9", "100", "1"]) == ["1", "9", "10", "100"]
+    assert ordered("#", ["13", "9", "1"]) == ["1", "9", "13"]  # any column's plain numbers
+    assert ordered("MEM", ["2G", "1.5G", "512M", "-", "0"]) == ["-", "0", "512M", "1.5G", "2G"]
+    assert ordered("TIME", ["100 00:00:00", "09 23:59:59", "10 00:00:01"]) == [
+        "09 23:59:59", "10 00:00:01", "100 00:00:00"]
+    assert ordered("NAME", ["web-b", "Web-a", "", "db"]) == ["", "db", "Web-a", "web-b"]

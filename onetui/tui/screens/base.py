@@ -1,18 +1,18 @@
 """What the console's two full screens (the dashboard and Labs) share: their workers run on
-the app, their rows come from one poller that re-arms itself, and `/` filters the focused
-table."""
+the app, their rows come from one poller that re-arms itself, `/` filters the focused
+table in an inline line, `z` zooms it, and Escape steps back one thing at a time."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
-from textual.screen import Screen
+from textual.binding import Binding
+from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widgets import DataTable
 from textual.worker import ResultType, Worker, WorkType
 
-from onetui.tui.panes import LivePane
-from onetui.tui.screens.dialogs import Prompt
+from onetui.tui.panes import FilterBar, LivePane
 
 if TYPE_CHECKING:
     from onetui.tui.app import OnetuiApp
@@ -24,6 +24,13 @@ class ConsoleScreen(Screen[None]):
     """A screen that reads the store in thread workers and shows what they post back."""
 
     POLL_EVERY = POLL_EVERY
+    BINDINGS = [
+        Binding("z", "zoom", "Zoom"),
+        Binding("escape", "back", "Back", show=False),
+    ]
+    # a zoomed pane keeps the filter line, the status line, the keys and the help with it
+    ALLOW_IN_MAXIMIZED_VIEW = "FilterBar, StatusLine, Footer, HelpPanel"
+    ESCAPE_TO_MINIMIZE = False  # Escape goes through `action_back`, one step at a time
 
     def __init__(self) -> None:
         super().__init__()
@@ -53,16 +60,24 @@ class ConsoleScreen(Screen[None]):
     # next poll with a timer. Polls never overlap and never pile up behind a slow store.
 
     def poll(self) -> None:
-        """Read now, unless a read is under way; while another screen is on top (a modal,
-        Labs over the dashboard) or the terminal is handed to `ssh`, only re-arm."""
+        """Read now, unless a read is under way; while another full screen is on top (Labs
+        over the dashboard) or the terminal is handed to `ssh`, only re-arm. A dialog
+        leaves the screen in sight beneath it: the polls go on."""
         self._next_poll = None
         if self._polling or not self.is_attached:
             return
-        if self.app.screen is not self or self.console.suspended_for_ssh:
+        if self.covered() or self.console.suspended_for_ssh:
             self._arm()
             return
         self._polling = True
         self.read()
+
+    def covered(self) -> bool:
+        """Whether a screen that is not a dialog is above this one (or it left the stack)."""
+        stack = self.app.screen_stack
+        if self not in stack:
+            return True
+        return any(not isinstance(s, ModalScreen) for s in stack[stack.index(self) + 1:])
 
     def read(self) -> object:
         """A thread worker that reads the store and posts the rows, also when it failed
@@ -88,7 +103,7 @@ class ConsoleScreen(Screen[None]):
             self._next_poll.stop()
         self._next_poll = self.set_timer(self.POLL_EVERY, self.poll)
 
-    # -- `/` ---------------------------------------------------------------------------------
+    # -- `/`, `z`, Escape ---------------------------------------------------------------------
 
     def default_table(self) -> DataTable | None:
         """The table `/` filters when no table has the focus."""
@@ -98,14 +113,34 @@ class ConsoleScreen(Screen[None]):
         focused = self.focused
         pane = focused if isinstance(focused, DataTable) else self.default_table()
         if not isinstance(pane, LivePane):
-            self.notify("the filter works on the hosts and VMs tables", severity="warning")
+            self.notify("the filter works on the tables with rows by id (not SGE queues)",
+                        severity="warning")
             return
-        current = pane.border_subtitle.removeprefix("/") if pane.border_subtitle else ""
+        self.query_one(FilterBar).open(pane)
 
-        def done(text: str | None) -> None:
-            if text is not None:
-                problem = pane.set_filter(text)
-                if problem:
-                    self.notify(problem, severity="error")
-        self.app.push_screen(Prompt(f"Filter {pane.TITLE} (regex; !regex inverts)", current),
-                             done)
+    def action_zoom(self) -> None:
+        """The focused pane takes the whole body (and shows every column it has room for);
+        `z` or Escape again puts it back."""
+        if self.maximized is not None:
+            self.minimize()
+        elif isinstance(self.focused, DataTable):
+            self.maximize(self.focused, container=False)
+
+    def action_back(self) -> None:
+        self.step_back()
+
+    def step_back(self) -> bool:
+        """Escape undoes the last thing shown, one per press: the help panel, the focused
+        pane's filter, the zoom. Whether there was one (Labs goes back to the dashboard
+        when there was none)."""
+        if self.query("HelpPanel"):
+            self.app.action_hide_help_panel()
+            return True
+        focused = self.focused
+        if isinstance(focused, LivePane) and focused.filter_text:
+            focused.set_filter("")
+            return True
+        if self.maximized is not None:
+            self.minimize()
+            return True
+        return False

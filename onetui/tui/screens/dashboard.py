@@ -4,8 +4,8 @@ line, and the keys that act on them.
 Only intents are written from here (the same `onetui.ops` calls as the CLI). Every store
 read and write runs in a thread worker that posts its result as a message; the event loop
 only applies deltas. One poller re-arms itself after each read (`ConsoleScreen.poll`), so
-reads never overlap, and it pauses while another screen is on top or the terminal is
-handed to `ssh`.
+reads never overlap; it goes on under a dialog (and reads the open VM or host detail
+again), and pauses while Labs is on top or the terminal is handed to `ssh`.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid as GridBox
 from textual.message import Message
-from textual.widgets import DataTable, Footer
+from textual.widgets import DataTable, Footer, Static
 
 from onetui import config
+from onetui.errors import UserError
 from onetui.integrations.sge.master import GridWatch, Master, SgeConfig
 from onetui.ops import instantiate
 from onetui.ops import vm_actions as actions
@@ -31,6 +32,7 @@ from onetui.template import TemplateError, parse
 from onetui.tui.commands import ActionsProvider
 from onetui.tui.panes import (
     EventsPane,
+    FilterBar,
     HostsPane,
     LivePane,
     QueuesPane,
@@ -48,7 +50,7 @@ from onetui.tui.screens.dialogs import (
     TrustKey,
 )
 from onetui.tui.screens.labs import LabsScreen
-from onetui.view.describe import host_text, vm_text
+from onetui.view.describe import event_text, host_text, vm_text
 from onetui.view.live import Delta, LiveView
 
 SGE_EVERY = 5.0
@@ -60,11 +62,12 @@ class Polled(Message, bubble=False):
     """One poll's reading; `delta` is None when the read failed (the app reported why)."""
 
     def __init__(self, delta: Delta | None, grid: GridWatch | None = None,
-                 engine: str = "") -> None:
+                 engine: str = "", detail: tuple[str, str] | None = None) -> None:
         super().__init__()
         self.delta = delta
         self.grid = grid  # the SGE reading, when this poll asked the master
         self.engine = engine  # who holds the engine's lease, as the status line says it
+        self.detail = detail  # the open detail's title and text, read again
 
 
 class Done(Message, bubble=False):
@@ -76,10 +79,30 @@ class Done(Message, bubble=False):
 
 
 class DetailRead(Message, bubble=False):
-    def __init__(self, title: str, text: str) -> None:
+    def __init__(self, kind: str, ref: str, title: str, text: str) -> None:
         super().__init__()
+        self.kind, self.ref = kind, ref
         self.title = title
         self.text = text
+
+
+class LiveDetail(Detail):
+    """A VM's or host's detail that follows the store while it is open: the dashboard's
+    poll (which goes on under a dialog) reads it again and `show` puts the new text in."""
+
+    def __init__(self, kind: str, ref: str, title: str, text: str) -> None:
+        super().__init__(title, text)
+        self.kind, self.ref = kind, ref
+
+    def show(self, title: str, text: str) -> None:
+        if text != self.body:
+            self.body = text
+            self.query_one("#detail-body", Static).update(text)
+        if title != self.title_text:
+            self.title_text = self.query_one("#detail").border_title = title
+
+
+DESCRIBE = {"vm": vm_text, "host": host_text}
 
 
 class SshAddress(Message, bubble=False):
@@ -117,6 +140,8 @@ class Trusted(Message, bubble=False):
 
 class DashboardScreen(ConsoleScreen):
     CSS_PATH = "dashboard.tcss"
+    # a short terminal (80x24, 60x20) gives the five panes equal rows: none left empty
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
     COMMANDS = {ActionsProvider}
     BINDINGS = [
         # the app binds q as well; listed first here so the footer keeps it before the
@@ -134,6 +159,7 @@ class DashboardScreen(ConsoleScreen):
         self.grid_watch: GridWatch | None = None
         self._last_sge = 0.0
         self._asked: set[str] = set()  # host key fingerprints asked about already
+        self.detail: LiveDetail | None = None  # the VM or host detail open over the panes
 
     def compose(self) -> ComposeResult:
         with GridBox(id="panes"):
@@ -142,6 +168,7 @@ class DashboardScreen(ConsoleScreen):
             yield ServicesPane(id="services")
             yield QueuesPane(id="queues")
             yield EventsPane(id="events")
+        yield FilterBar(id="filter")
         yield StatusLine(id="status")
         yield Footer()
 
@@ -173,10 +200,21 @@ class DashboardScreen(ConsoleScreen):
                 self._last_sge = time.monotonic()
                 self.grid_watch.poll()
                 grid = self.grid_watch
-            polled = Polled(delta, grid, self._engine_state())
+            polled = Polled(delta, grid, self._engine_state(), self._read_detail())
         finally:
             # also after a failure (the app reports it): the handler re-arms the poll
             self.post_message(polled)
+
+    def _read_detail(self) -> tuple[str, str] | None:
+        """The open detail's text, read again (in the poll's thread); a VM deleted
+        meanwhile says so in place of its text."""
+        detail = self.detail
+        if detail is None:
+            return None
+        try:
+            return DESCRIBE[detail.kind](self.console.store, detail.ref)
+        except UserError as exc:
+            return detail.title_text, f"{exc} (it was deleted)"
 
     def _engine_state(self) -> str:
         lease = self.console.store.leader.current()
@@ -190,6 +228,8 @@ class DashboardScreen(ConsoleScreen):
         if message.delta is not None:
             self.query_one(StatusLine).engine = message.engine
             self.apply(message.delta, message.grid)
+        if message.detail is not None and self.detail is not None and self.detail.is_attached:
+            self.detail.show(*message.detail)
         self.polled()
 
     def apply(self, delta: Delta, grid: GridWatch | None) -> None:
@@ -308,8 +348,18 @@ class DashboardScreen(ConsoleScreen):
             self.action_show_host()
         elif isinstance(pane, QueuesPane):
             self.action_show_queue()
+        elif isinstance(pane, EventsPane):
+            self.action_show_event()
         else:
             self.action_show_vm()
+
+    def action_show_event(self) -> None:
+        """The whole event (the pane cuts its message at its width): time, object,
+        message; no store read, the pane holds the events it shows."""
+        pane = self.query_one(EventsPane)
+        event_id = pane.selected_id()
+        if event_id is not None and event_id in pane.events:
+            self.app.push_screen(Detail(*event_text(pane.events[event_id])))
 
     def action_show_vm(self) -> None:
         vm_id = self.selected_vm()
@@ -332,11 +382,19 @@ class DashboardScreen(ConsoleScreen):
 
     @work(thread=True, group="action", exit_on_error=False)
     def _detail(self, kind: str, ref: str) -> None:
-        title, text = (vm_text if kind == "vm" else host_text)(self.console.store, ref)
-        self.post_message(DetailRead(title, text))
+        title, text = DESCRIBE[kind](self.console.store, ref)
+        self.post_message(DetailRead(kind, ref, title, text))
 
     def on_detail_read(self, message: DetailRead) -> None:
-        self.app.push_screen(Detail(message.title, message.text))
+        if isinstance(self.app.screen, Detail):
+            return  # Enter pressed twice: one detail is enough
+        detail = LiveDetail(message.kind, message.ref, message.title, message.text)
+
+        def closed(_: None) -> None:
+            if self.detail is detail:
+                self.detail = None
+        self.detail = detail
+        self.app.push_screen(detail, closed)
 
     def action_scale(self, step: int) -> None:
         svc_id = self.query_one(ServicesPane).selected_id()

@@ -2,8 +2,8 @@
 the right with their logins; reveal, copy, reset, hand-outs, and SSH into a seat.
 
 Like the dashboard it reads the store in a thread worker whose result re-arms the next
-read (`ConsoleScreen.poll`), so polls never overlap; it pauses under a modal and while the
-terminal is handed to `ssh`. Passwords are opened only for the rows the admin revealed.
+read (`ConsoleScreen.poll`), so polls never overlap; it goes on under a dialog and pauses
+while the terminal is handed to `ssh`. Passwords are opened only for the rows the admin revealed.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from onetui.model.labs import Lab
 from onetui.ops import labs
 from onetui.store.records import check_name
 from onetui.tui.messages import Notice
-from onetui.tui.panes import LivePane
+from onetui.tui.panes import FilterBar, LivePane
 from onetui.tui.screens.base import ConsoleScreen
 from onetui.tui.screens.dialogs import Dialog, Prompt
 from onetui.view import handout
@@ -44,6 +44,10 @@ class LabsPane(LivePane):
 
 class SeatsPane(LivePane):
     COLUMNS = SEAT_COLUMNS
+    # what an admin reads out to a student first; the VM's side after
+    PRIORITY = ("SEAT", "USER", "PASSWORD", "READY", "STATE", "ADDRESS", "VM STATE", "VM")
+    ORDER = SEAT_COLUMNS
+    KEEP = 5
     TITLE = "Seats"
 
 
@@ -82,8 +86,11 @@ class LabMade(Message, bubble=False):
 
 class LabsScreen(ConsoleScreen):
     CSS_PATH = "labs.tcss"
+    # below 110 columns the labs list goes above the seats: the seats get the whole width
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     BINDINGS = [
-        Binding("escape,L", "app.pop_screen", "Back"),
+        Binding("escape", "back", "Back"),
+        Binding("L", "app.pop_screen", "Back", show=False),
         Binding("n", "new_lab", "New lab"),
         Binding("r", "reveal", "Reveal/hide"),
         Binding("R", "reveal_all", "Reveal all"),
@@ -114,12 +121,18 @@ class LabsScreen(ConsoleScreen):
             with Vertical(id="labs-right"):
                 yield Static(NO_LABS, id="lab-header", markup=False)
                 yield SeatsPane(id="seats")
+        yield FilterBar(id="filter")
         yield Footer()
 
     def on_mount(self) -> None:
         self.view = LabView(self.console.store)
         self.query_one(SeatsPane).focus()
         self.poll()
+
+    def action_back(self) -> None:
+        """Escape: the help, the filter, the zoom first (`step_back`); then the dashboard."""
+        if not self.step_back():
+            self.app.pop_screen()
 
     def watch_lab_id(self) -> None:
         """Another lab: its seats start masked, and the last lab's rows go at once."""

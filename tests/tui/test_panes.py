@@ -1,0 +1,202 @@
+"""The panes' habits under Textual's test harness, on a real store (no engine: rows are
+written here and the console's poll shows them): columns chosen for a small terminal,
+`z` zoom, `<` `>` `I` sorting, the inline `/` filter, Escape, Enter on an event, and panes
+and details that keep refreshing under a dialog."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.coordinate import Coordinate
+from textual.widgets import Input, Static
+
+from onetui.ops import instantiate
+from onetui.store import Store
+from onetui.tui.panes import EventsPane, FilterBar, HostsPane, ServicesPane, VmsPane
+from onetui.tui.screens.dialogs import Confirm, Detail
+from tests.tui.test_console import app_for, seeded, until
+
+__all__ = ["seeded"]  # the fixture, used by name
+
+
+def held(path: Path, count: int, name: str = "web-%i") -> list[int]:
+    with Store(path) as store:
+        return instantiate.create(store, "xen.local01", count=count, name=name, hold=True)
+
+
+def ids_on_screen(pane: VmsPane) -> list[int]:
+    return [int(str(pane.get_row_at(i)[0])) for i in range(pane.row_count)]
+
+
+async def test_small_terminals_show_what_matters_and_count_the_rest(seeded: Path) -> None:
+    held(seeded, 2)
+    with Store(seeded) as store:
+        store.services.add("web", store.templates.get("xen.local01").id, None, 1, 3, {})
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        hosts, vms = app.query_one(HostsPane), app.query_one(VmsPane)
+        await until(pilot, lambda: hosts.row_count == 2 and vms.row_count == 2)
+        assert hosts.shown[:3] == ("HID", "NAME", "STAT")  # STAT no longer cut off
+        assert "DRIVER" not in hosts.shown
+        assert f"+{10 - len(hosts.shown)} cols: z" in str(hosts.border_subtitle)
+        await pilot.resize_terminal(60, 20)
+        services = app.query_one(ServicesPane)
+        await until(pilot, lambda: services.size.width < 30)
+        # the row is in the table and the pane is tall enough to show it under its header
+        assert services.row_count == 1 and services.size.height >= 2
+        assert services.shown[:2] == ("ID", "NAME")
+
+
+async def test_z_zooms_the_focused_pane_and_z_or_escape_restores_it(seeded: Path) -> None:
+    held(seeded, 2)
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        vms = app.query_one(VmsPane)
+        await until(pilot, lambda: vms.row_count == 2)
+        vms.focus()
+        assert "TIME" not in vms.shown
+        await pilot.press("z")
+        await until(pilot, lambda: vms.size.width > 70)
+        assert app.screen.maximized is vms
+        assert vms.shown == ("ID", "NAME", "STAT", "CPU", "MEM", "HOSTNAME", "TIME")
+        assert not app.query_one(HostsPane).region  # the other panes are not on screen
+        await pilot.press("z")
+        await until(pilot, lambda: vms.size.width < 40)
+        assert app.screen.maximized is None and "TIME" not in vms.shown
+        await pilot.press("z")
+        await until(pilot, lambda: app.screen.maximized is vms)
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen.maximized is None)
+
+
+async def test_sort_by_a_column_numbers_as_numbers_and_inverted(seeded: Path) -> None:
+    ids = held(seeded, 11, "vm%i")  # web-10 before web-2 as text; 10 after 2 as numbers
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=(140, 42)) as pilot:
+        vms = app.query_one(VmsPane)
+        await until(pilot, lambda: vms.row_count == 11)
+        vms.focus()
+        assert ids_on_screen(vms) == ids
+        await pilot.press("I")  # the id column, inverted: as numbers
+        await pilot.pause()
+        assert ids_on_screen(vms) == ids[::-1]
+        assert str(vms.columns["ID"].label) == "ID ▼"  # type: ignore[index]
+        await pilot.press("greater_than_sign")  # NAME, ascending: as text
+        await pilot.pause()
+        names = [str(vms.get_row_at(i)[1]) for i in range(vms.row_count)]
+        assert names == sorted(f"vm{i}" for i in range(11)) and names[2] == "vm10"
+        assert str(vms.columns["NAME"].label) == "NAME ▲"  # type: ignore[index]
+        vms.move_cursor(row=names.index("vm7"))
+        (late,) = held(seeded, 1, "vm05")  # a new row goes to its place, the cursor stays
+        await until(pilot, lambda: vms.row_count == 12)
+        names = [str(vms.get_row_at(i)[1]) for i in range(vms.row_count)]
+        assert names.index("vm05") == names.index("vm0") + 1
+        assert vms.selected_id() == ids[7] and late in vms.rows_by_id
+        await pilot.press("less_than_sign", "less_than_sign")  # back past ID to the last
+        await pilot.pause()
+        assert vms.sort_by == ("TIME", False)
+
+
+@pytest.mark.slow
+async def test_the_filter_line_narrows_as_you_type_enter_keeps_escape_clears(
+        seeded: Path) -> None:
+    held(seeded, 3)
+    held(seeded, 1, "db-0")
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        vms = app.query_one(VmsPane)
+        await until(pilot, lambda: vms.row_count == 4)
+        vms.focus()
+        await pilot.press("slash")
+        bar = app.query_one(FilterBar)
+        assert app.screen is bar.screen and isinstance(app.focused, Input)  # inline
+        await pilot.press(*"web-")
+        await until(pilot, lambda: vms.row_count == 3)  # narrowed before Enter
+        await pilot.press(*"[12]")
+        await until(pilot, lambda: vms.row_count == 2)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.focused is vms)
+        assert not bar.display and vms.row_count == 2 and "/web-[12]" in vms.border_subtitle
+        await pilot.press("slash")  # again: the kept filter is there to edit
+        assert app.query_one("#filter-input", Input).value == "web-[12]"
+        app.query_one("#filter-input", Input).value = "!web"
+        await until(pilot, lambda: vms.row_count == 1)
+        assert str(vms.get_row_at(0)[1]) == "db-0"
+        app.query_one("#filter-input", Input).value = "(("
+        await pilot.pause()
+        assert vms.row_count == 1  # a bad expression changes nothing and says why
+        assert "missing )" in str(app.query_one("#filter-problem").render())
+        await pilot.press("escape")  # clears
+        await until(pilot, lambda: vms.row_count == 4 and app.focused is vms)
+        assert "/" not in vms.border_subtitle
+        await pilot.press("slash", *"db", "enter")
+        await until(pilot, lambda: vms.row_count == 1 and app.focused is vms)
+        await pilot.press("escape")  # Escape on the pane clears its kept filter too
+        await until(pilot, lambda: vms.row_count == 4)
+
+
+async def test_escape_closes_the_help_panel(seeded: Path) -> None:
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("question_mark")
+        await until(pilot, lambda: bool(app.screen.query("HelpPanel")))
+        await pilot.press("escape")
+        await until(pilot, lambda: not app.screen.query("HelpPanel"))
+
+
+async def test_enter_on_an_event_opens_it_in_full(seeded: Path) -> None:
+    message = "placement refused: " + "no host has room; " * 12 + "the end"
+    with Store(seeded) as store:
+        for i in range(12):  # ids past 10: newest first as numbers, not as text
+            store.events.add("host", 1, f"step {i}")
+        store.events.add("vm", 42, message, level="warning")
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        events = app.query_one(EventsPane)
+        await until(pilot, lambda: any(r[2] == message for r in events.rows_by_id.values()))
+        on_screen = [events.coordinate_to_cell_key(Coordinate(i, 0)).row_key.value
+                     for i in range(events.row_count)]
+        assert on_screen == [str(i) for i in sorted(events.rows_by_id, reverse=True)]
+        events.focus()
+        events.move_cursor(row=0)  # the newest: the long one
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, Detail))
+        body = str(app.screen.query_one("#detail-body", Static).render())
+        assert "the end" in body.replace("\n", " ") and "vm 42" in body
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, Detail))
+
+
+async def test_panes_refresh_under_a_dialog(seeded: Path) -> None:
+    (first,) = held(seeded, 1)
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        vms = app.query_one(VmsPane)
+        await until(pilot, lambda: vms.row_count == 1)
+        vms.focus()
+        await pilot.press("d")  # asks first: a dialog over the panes
+        await until(pilot, lambda: isinstance(app.screen, Confirm))
+        (second,) = held(seeded, 1, "late")
+        await until(pilot, lambda: second in vms.rows_by_id)
+        assert isinstance(app.screen, Confirm)  # still open, the pane moved on beneath it
+        await pilot.press("n")
+        assert first in vms.rows_by_id
+
+
+async def test_a_vm_detail_follows_the_store_while_open(seeded: Path) -> None:
+    (vid,) = held(seeded, 1)
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        vms = app.query_one(VmsPane)
+        await until(pilot, lambda: vms.row_count == 1)
+        vms.focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, Detail))
+        detail = app.screen
+        assert "10.9.8.7" not in detail.body
+        with Store(seeded) as store:
+            store.vms.update(vid, ip="10.9.8.7")
+        await until(pilot, lambda: "10.9.8.7" in str(
+            detail.query_one("#detail-body", Static).render()))
+        assert app.screen is detail

@@ -53,7 +53,11 @@ class OnetuiApp(App[None]):
     DEFAULT_MODE = "dashboard"  # a mode, not get_default_screen: its CSS_PATH gets loaded
     BINDINGS = [  # on every screen; each screen adds its own
         Binding("q", "quit", "Quit"),
+        # binding command_palette to `:` drops Textual's own ctrl+p: both are bound here,
+        # ctrl+p with priority as Textual binds it (`:` is a character an Input takes)
         Binding("colon", "command_palette", "Palette", show=False),
+        Binding(App.COMMAND_PALETTE_BINDING, "command_palette", "Palette", show=False,
+                priority=True),
         Binding("question_mark", "help", "Keys"),
         Binding("t", "change_theme", "Theme"),
         Binding("tab", "focus_next", "Next pane", show=False),

@@ -11,22 +11,11 @@ import pytest
 from textual.widgets import Input, Label
 
 from onetui import config
-from onetui.data import TEMPLATES, node_uri
 from onetui.ops import instantiate
 from onetui.store import Store
 from onetui.tui.app import OnetuiApp
 from onetui.tui.panes import EventsPane, HostsPane, QueuesPane, ServicesPane, VmsPane
 from onetui.tui.screens.dialogs import Confirm, Detail, Ec2Prompt, InstantiateForm, Prompt
-
-
-@pytest.fixture
-def seeded(state_dir: Path) -> Path:
-    with Store.open(state_dir) as store:
-        store.hosts.add("ursa03", "libvirt", {"uri": node_uri("ursa03")})
-        store.hosts.add("ursa04", "libvirt", {"uri": node_uri("ursa04")})
-        for name in ("xen.local01", "ec2.template"):
-            store.templates.add(name.removesuffix(".template"), (TEMPLATES / name).read_text())
-        return store.path
 
 
 def app_for(path: Path, **kw) -> OnetuiApp:  # type: ignore[no-untyped-def]

@@ -28,7 +28,7 @@ from onetui.ops import instantiate
 from onetui.ops import vm_actions as actions
 from onetui.remote.ssh import HostKeyUnknown, trust
 from onetui.template import TemplateError, parse
-from onetui.tui.commands import ActionsProvider
+from onetui.tui.commands import VIEWS, ActionsProvider
 from onetui.tui.panes import (
     EventsPane,
     HostsPane,
@@ -301,6 +301,15 @@ class DashboardScreen(ConsoleScreen):
 
     def action_labs(self) -> None:
         self.app.push_screen(LabsScreen())
+
+    def action_view(self, word: str) -> None:
+        """The palette's `vm`, `host`, `svc`, `sge`, `events` (focus that pane) and `lab`
+        (the Labs screen)."""
+        _shows, pane = VIEWS[word]
+        if pane:
+            self.query_one(f"#{pane}").focus()
+        else:
+            self.action_labs()
 
     def action_details(self) -> None:
         pane = self.focused_pane()

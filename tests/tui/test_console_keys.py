@@ -1,0 +1,110 @@
+"""The console's keys under Textual's test harness: the command palette (ctrl+p and `:`,
+every action listed before anything is typed, k9s's `vm`/`host`/`lab`… view switching),
+the one-key safety nets (`s`, `ctrl+d` and `q` ask first), where the focus goes back to,
+what Enter on an unconfigured SGE pane says, and confirm dialogs readable at any size.
+Real store, engine in its worker where it matters; nothing stands in for a part."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.command import CommandList, CommandPalette
+
+from onetui.ops import instantiate
+from onetui.store import Store
+from onetui.tui.app import OnetuiApp
+from onetui.tui.panes import HostsPane, QueuesPane, ServicesPane, VmsPane
+from onetui.tui.screens.labs import LabsScreen
+from tests.tui.test_console import app_for, until
+
+
+def notes(app: OnetuiApp) -> str:
+    return "\n".join(n.message for n in app._notifications)
+
+
+def palette_options(app: OnetuiApp) -> list[str]:
+    options = app.screen.query_one(CommandList)
+    return [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+
+
+def running_vm(path: Path, name: str = "web-0") -> int:
+    """A VM the store says runs (no engine needed to press keys on it)."""
+    with Store(path) as store:
+        (vid,) = instantiate.create(store, "xen.local01", name=name)
+        store.vms.transition(vid, "runn", host_id=1)
+        return vid
+
+
+def intent_of(path: Path, vm_id: int) -> str:
+    with Store(path) as store:
+        return store.vms.get(vm_id).intent
+
+
+# -- the palette ---------------------------------------------------------------------------
+
+async def test_ctrl_p_and_colon_open_the_palette_listing_every_action(seeded: Path) -> None:
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=(140, 50)) as pilot:
+        await pilot.pause()
+        for key in ("ctrl+p", "colon"):
+            await pilot.press(key)
+            await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+            # listed before anything is typed
+            await until(pilot, lambda: len(palette_options(app)) > 20)
+            listed = "\n".join(palette_options(app))
+            for action in ("Suspend the selected VM", "Stop the selected VM",
+                           "Resume the selected VM", "Scale the selected service +1",
+                           "Scale the selected service -1", "Hold or release the selected VM",
+                           "Delete the selected VM", "Shut down the selected VM",
+                           "vm: the VMs pane", "lab: the Labs screen"):
+                assert action in listed, f"{action!r} missing from the palette ({key})"
+            await pilot.press("escape")
+            await until(pilot, lambda: not isinstance(app.screen, CommandPalette))
+
+
+@pytest.mark.parametrize(("word", "pane"), [("vm", VmsPane), ("host", HostsPane),
+                                            ("svc", ServicesPane), ("sge", QueuesPane)])
+async def test_palette_word_switches_to_its_pane(seeded: Path, word: str, pane: type) -> None:
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=(140, 50)) as pilot:
+        await pilot.pause()
+        # start on another pane than the one asked for
+        app.query_one(HostsPane if pane is not HostsPane else VmsPane).focus()
+        await pilot.press("colon")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*word)
+        # the exact word ranks first, above every action whose title holds its letters
+        await until(pilot, lambda: bool(palette_options(app))
+                    and palette_options(app)[0].startswith(f"{word}: "))
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.focused, pane))
+
+
+async def test_palette_lab_opens_the_labs_screen(seeded: Path) -> None:
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=(140, 50)) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*":lab")
+        await until(pilot, lambda: bool(palette_options(app))
+                    and palette_options(app)[0].startswith("lab: "))
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, LabsScreen))
+
+
+async def test_palette_suspend_acts_on_the_selected_vm(seeded: Path) -> None:
+    vid = running_vm(seeded)
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=(140, 50)) as pilot:
+        await until(pilot, lambda: app.query_one(VmsPane).row_count == 1)
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"Suspend the selected")
+        await until(pilot, lambda: bool(palette_options(app))
+                    and palette_options(app)[0].startswith("Suspend"))
+        await pilot.press("enter")
+        await until(pilot, lambda: intent_of(seeded, vid) == "suspend")
+
+

@@ -2,7 +2,8 @@
 
 The app holds what every screen shares: the store and its path, the config, the themes,
 the engine (in a worker thread, unless another process holds its lease), the one
-confirm-then-act, and the hand-off of the terminal to `ssh`. The dashboard's panes, keys
+confirm-then-act, the hand-off of the terminal to `ssh`, and quitting (which asks when it
+would stop the engine). The dashboard's panes, keys
 and actions are `DashboardScreen`'s (screens/dashboard.py).
 
 Workers post their results as messages; a worker that fails raises, and the app's one
@@ -24,6 +25,7 @@ from typing import Any
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.message import Message
 from textual.worker import Worker, WorkerState
 
 from onetui import config
@@ -31,7 +33,7 @@ from onetui.drivers.base import error_line
 from onetui.runtime.compose import build_engine
 from onetui.store import Store
 from onetui.tui.messages import Notice
-from onetui.tui.screens.dashboard import DashboardScreen
+from onetui.tui.screens.dashboard import ENGINE_HERE, DashboardScreen, engine_state
 from onetui.tui.screens.dialogs import Confirm
 from onetui.tui.themes import DEFAULT, load_themes
 
@@ -45,6 +47,18 @@ FAILURES: dict[str, tuple[str, float | None]] = {
     "lab-action": ("", 10),
     "lab-create": ("", 15),
 }
+
+QUIT_STOPS_ENGINE = ("This console runs the engine; quitting stops it. VMs keep running, "
+                     "but nothing deploys until `onetui serve` or another console runs. "
+                     "Quit?")
+
+
+class QuitChecked(Message, bubble=False):
+    """Whether this console runs the engine, read for `q`."""
+
+    def __init__(self, engine_here: bool) -> None:
+        super().__init__()
+        self.engine_here = engine_here
 
 
 class OnetuiApp(App[None]):
@@ -74,6 +88,7 @@ class OnetuiApp(App[None]):
         self.engine_interval = engine_interval
         self._stop = threading.Event()
         self._suspended = False
+        self._asking_quit = False  # the quit question is on screen: `q` again adds none
         self._theme_applied = False  # from then on a theme change is the admin's choice
         self._wanted_theme = theme or self.cfg.get("console", {}).get("theme") or DEFAULT
 
@@ -138,6 +153,35 @@ class OnetuiApp(App[None]):
             if yes:
                 then()
         self.push_screen(Confirm(question), answered)
+
+    def action_quit(self) -> None:  # type: ignore[override]
+        """`q`: a console that runs the engine asks first (quitting stops it); one that
+        only watches quits at once. Whether the engine is this console's is a store read
+        (the lease), so it is made in a worker."""
+        if not self.run_engine:
+            self.exit()
+        elif not self._asking_quit:
+            self._quit_check()
+
+    @work(thread=True, group="quit", exit_on_error=False)
+    def _quit_check(self) -> None:
+        here = True  # the lease could not be read: ask, to be on the safe side
+        try:
+            here = engine_state(self.store) == ENGINE_HERE
+        finally:
+            self.post_message(QuitChecked(here))
+
+    def on_quit_checked(self, message: QuitChecked) -> None:
+        if not message.engine_here:
+            self.exit()
+            return
+        self._asking_quit = True
+
+        def answered(yes: bool | None) -> None:
+            self._asking_quit = False
+            if yes:
+                self.exit()
+        self.push_screen(Confirm(QUIT_STOPS_ENGINE), answered)
 
     @property
     def suspended_for_ssh(self) -> bool:

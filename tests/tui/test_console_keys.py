@@ -13,8 +13,9 @@ from textual.command import CommandList, CommandPalette
 
 from onetui.ops import instantiate
 from onetui.store import Store
-from onetui.tui.app import OnetuiApp
+from onetui.tui.app import QUIT_STOPS_ENGINE, OnetuiApp
 from onetui.tui.panes import HostsPane, QueuesPane, ServicesPane, VmsPane
+from onetui.tui.screens.dialogs import Confirm
 from onetui.tui.screens.labs import LabsScreen
 from tests.tui.test_console import app_for, until
 
@@ -106,5 +107,68 @@ async def test_palette_suspend_acts_on_the_selected_vm(seeded: Path) -> None:
                     and palette_options(app)[0].startswith("Suspend"))
         await pilot.press("enter")
         await until(pilot, lambda: intent_of(seeded, vid) == "suspend")
+
+
+# -- one-key safety nets -------------------------------------------------------------------
+
+async def test_s_asks_before_a_shutdown(seeded: Path) -> None:
+    vid = running_vm(seeded)
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=(140, 50)) as pilot:
+        await until(pilot, lambda: app.query_one(VmsPane).row_count == 1)
+        app.query_one(VmsPane).focus()
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, Confirm))
+        assert f"Shut down VM {vid}" in app.screen.question
+        await pilot.press("n")
+        await pilot.pause(0.3)
+        assert intent_of(seeded, vid) == ""  # no: nothing asked of the engine
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, Confirm))
+        await pilot.press("y")
+        await until(pilot, lambda: intent_of(seeded, vid) == "shutdown")
+
+
+async def test_ctrl_d_deletes_after_asking(seeded: Path) -> None:
+    vid = running_vm(seeded)
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=(140, 50)) as pilot:
+        await until(pilot, lambda: app.query_one(VmsPane).row_count == 1)
+        app.query_one(HostsPane).focus()  # from any pane: it is the selected VM's key
+        await pilot.press("ctrl+d")
+        await until(pilot, lambda: isinstance(app.screen, Confirm))
+        assert f"Delete VM {vid}" in app.screen.question
+        await pilot.press("escape")
+        await pilot.pause(0.3)
+        assert intent_of(seeded, vid) == ""
+        await pilot.press("ctrl+d")
+        await until(pilot, lambda: isinstance(app.screen, Confirm))
+        await pilot.press("y")
+        await until(pilot, lambda: intent_of(seeded, vid) == "cancel")
+
+
+async def test_q_asks_when_this_console_runs_the_engine(seeded: Path) -> None:
+    app = app_for(seeded)
+    async with app.run_test(size=(140, 50)) as pilot:
+        await until(pilot, lambda: "engine: this console" in str(
+            app.query_one("#status").render()))
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, Confirm))
+        assert app.screen.question == QUIT_STOPS_ENGINE
+        await pilot.press("n")
+        await pilot.pause(0.5)
+        assert app.is_running and not isinstance(app.screen, Confirm)
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, Confirm))
+        await pilot.press("y")
+        await until(pilot, lambda: not app.is_running)
+
+
+async def test_q_quits_at_once_when_the_console_only_watches(seeded: Path) -> None:
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=(140, 50)) as pilot:
+        await pilot.pause()
+        await pilot.press("q")
+        await until(pilot, lambda: not app.is_running)
 
 

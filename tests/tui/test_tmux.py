@@ -57,7 +57,9 @@ def test_demo_add_a_worker_and_quit(tmp_path: Path) -> None:
         tmux("send-keys", "-t", session, "Enter")
         screen = wait_screen(session, lambda s: "runn" in vm_line(s, "one-8"))
         assert " ec2 " in vm_line(screen, "one-8")
-        tmux("send-keys", "-t", session, "q")
+        tmux("send-keys", "-t", session, "q")  # the demo's engine runs here: asked first
+        wait_screen(session, lambda s: "quitting stops it" in s)
+        tmux("send-keys", "-t", session, "y")
         deadline = time.monotonic() + 30
         while not done.exists():
             assert time.monotonic() < deadline, "the console did not quit"

@@ -27,6 +27,7 @@ from onetui.integrations.sge.master import GridWatch, Master, SgeConfig
 from onetui.ops import instantiate
 from onetui.ops import vm_actions as actions
 from onetui.remote.ssh import HostKeyUnknown, trust
+from onetui.store import Store
 from onetui.template import TemplateError, parse
 from onetui.tui.commands import VIEWS, ActionsProvider
 from onetui.tui.panes import (
@@ -52,6 +53,20 @@ from onetui.view.describe import host_text, vm_text
 from onetui.view.live import Delta, LiveView
 
 SGE_EVERY = 5.0
+# VM actions that ask first (delete asks in its own action)
+ASK_FIRST = {"shutdown": "Shut down VM {vm} now (its guest is told to power off)?"}
+ENGINE_HERE = "engine: this console"
+
+
+def engine_state(store: Store) -> str:
+    """Who holds the engine's lease, as the status line says it (a store read: call it in
+    a worker)."""
+    lease = store.leader.current()
+    if lease is None or not lease.alive:
+        return "no engine running"
+    if lease.pid == os.getpid():
+        return ENGINE_HERE
+    return f"engine: pid {lease.pid} on {lease.hostname}"
 
 
 # -- what the dashboard's workers post back (to the dashboard itself) -----------------------
@@ -126,6 +141,7 @@ class DashboardScreen(ConsoleScreen):
         Binding("e", "add_workers", "Add EC2 workers"),
         Binding("L", "labs", "Labs"),
         Binding("slash", "filter", "Filter"),
+        Binding("ctrl+d", "vm_delete", "Delete VM", show=False),  # asks, as `d` does
     ]
 
     def __init__(self) -> None:
@@ -173,18 +189,10 @@ class DashboardScreen(ConsoleScreen):
                 self._last_sge = time.monotonic()
                 self.grid_watch.poll()
                 grid = self.grid_watch
-            polled = Polled(delta, grid, self._engine_state())
+            polled = Polled(delta, grid, engine_state(self.console.store))
         finally:
             # also after a failure (the app reports it): the handler re-arms the poll
             self.post_message(polled)
-
-    def _engine_state(self) -> str:
-        lease = self.console.store.leader.current()
-        if lease is None or not lease.alive:
-            return "no engine running"
-        if lease.pid == os.getpid():
-            return "engine: this console"
-        return f"engine: pid {lease.pid} on {lease.hostname}"
 
     def on_polled(self, message: Polled) -> None:
         if message.delta is not None:
@@ -260,9 +268,17 @@ class DashboardScreen(ConsoleScreen):
     # -- actions -----------------------------------------------------------------------
 
     def action_vm_action(self, name: str) -> None:
+        """An intent on the selected VM; the ones that take a running guest away ask
+        first, as delete does (one key must not shut a VM down)."""
         vm_id = self.selected_vm()
-        if vm_id is not None:
-            self.intent(getattr(actions, name), vm_id)
+        if vm_id is None:
+            return
+        action = getattr(actions, name)
+        question = ASK_FIRST.get(name)
+        if question:
+            self.console.confirm(question.format(vm=vm_id), lambda: self.intent(action, vm_id))
+        else:
+            self.intent(action, vm_id)
 
     def action_vm_delete(self) -> None:
         vm_id = self.selected_vm()

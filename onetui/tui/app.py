@@ -16,9 +16,11 @@ from __future__ import annotations
 import contextlib
 import shlex
 import shutil
+import signal
 import subprocess
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +50,8 @@ FAILURES: dict[str, tuple[str, float | None]] = {
     "lab-create": ("", 15),
 }
 
+SSH_OPTIONS = ("-o", "ConnectTimeout=10")  # a host that never answers gives up on its own
+CLEAR = "\x1b[H\x1b[2J\x1b[3J"  # home, clear the screen and its scroll-back
 QUIT_STOPS_ENGINE = ("This console runs the engine; quitting stops it. VMs keep running, "
                      "but nothing deploys until `onetui serve` or another console runs. "
                      "Quit?")
@@ -187,20 +191,30 @@ class OnetuiApp(App[None]):
     def suspended_for_ssh(self) -> bool:
         return self._suspended
 
-    def run_in_terminal(self, argv: list[str]) -> None:
+    def ssh(self, args: list[str], banner: str) -> None:
+        """The system `ssh` in the terminal, with a connect timeout."""
+        self.run_in_terminal(["ssh", *SSH_OPTIONS, *args], banner)
+
+    def run_in_terminal(self, argv: list[str], banner: str = "") -> None:
         """Hand the terminal to `argv` (the system ssh) and take it back when it exits;
-        where the console cannot suspend (a test harness, no tty) say what to run."""
+        where the console cannot suspend (a test harness, no tty) say what to run.
+
+        The terminal is cleared before (the banner says where it goes) and after (what the
+        child printed does not stay under the console). While the child runs the console
+        holds the keyboard's signals (`held_signals`): Ctrl-C ends the child, not onetui."""
         command = shlex.join(argv)
         self._suspended = True
         try:
-            with self.suspend():
+            with self.suspend(), held_signals():
+                _write(CLEAR + (banner + "\n" if banner else ""))
                 done = subprocess.run([shutil.which(argv[0]) or argv[0], *argv[1:]],
                                       check=False)
                 if done.returncode != 0:
                     # its message is on the screen: keep it there until the admin read it
                     with contextlib.suppress(EOFError, OSError):
-                        input(f"\n[{argv[0]} exited with status {done.returncode}; "
+                        input(f"\n[{ended(argv[0], done.returncode)}; "
                               "Enter returns to onetui] ")
+                _write(CLEAR)
         except Exception:  # SuspendNotSupported under the test harness, or no tty
             self.notify(f"cannot hand over the terminal here; run: {command}",
                         severity="warning", timeout=15)
@@ -212,3 +226,47 @@ class OnetuiApp(App[None]):
             self.action_hide_help_panel()
         else:
             self.action_show_help_panel()
+
+
+def _nothing(_signum: int, _frame: object) -> None:
+    """A handler that does nothing: the signal is ignored in this process, while a child
+    started meanwhile gets the default action (exec resets caught signals, but keeps
+    ignored ones)."""
+
+
+@contextlib.contextmanager
+def held_signals() -> Iterator[None]:
+    """While a child owns the terminal, the keys that signal its process group (Ctrl-C,
+    Ctrl-\\, Ctrl-Z) are for the child alone. Left as they were, Ctrl-C reaches asyncio's
+    SIGINT handler, which cancels Textual's main task: the console and its engine ended
+    as soon as the event loop ran again. SIGINT and SIGQUIT get a handler that does
+    nothing (so the child still dies of them); SIGTSTP is ignored outright, in the child
+    too: a stopped ssh would leave the console waiting for it with no shell to resume it.
+    Everything is put back as it was afterwards."""
+    kept = {sig: signal.getsignal(sig)
+            for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP)}
+    signal.signal(signal.SIGINT, _nothing)
+    signal.signal(signal.SIGQUIT, _nothing)
+    signal.signal(signal.SIGTSTP, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        for sig, handler in kept.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+
+
+def ended(program: str, status: int) -> str:
+    """How a child ended, as the admin reads it: `ssh ended by SIGINT` rather than status
+    -2."""
+    if status < 0:
+        with contextlib.suppress(ValueError):
+            return f"{program} ended by {signal.Signals(-status).name}"
+    return f"{program} exited with status {status}"
+
+
+def _write(text: str) -> None:
+    """Straight to the terminal (the console is suspended: its own output is off)."""
+    out = sys.__stdout__
+    if out is not None:
+        out.write(text)
+        out.flush()

@@ -166,7 +166,7 @@ async def test_ssh_hands_over_the_terminal_or_says_how(seeded: Path) -> None:
         await until(pilot, lambda: app.query_one(VmsPane).row_count == 1)
         app.query_one(VmsPane).focus()
         await pilot.press("x")
-        await until(pilot, lambda: any("run: ssh 127.0.0.1" in n.message
+        await until(pilot, lambda: any("run: ssh -o ConnectTimeout=10 127.0.0.1" in n.message
                                        for n in app._notifications))
 
 

@@ -6,6 +6,9 @@ Real store, engine in its worker where it matters; nothing stands in for a part.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,7 +16,7 @@ from textual.command import CommandList, CommandPalette
 
 from onetui.ops import instantiate
 from onetui.store import Store
-from onetui.tui.app import QUIT_STOPS_ENGINE, OnetuiApp
+from onetui.tui.app import QUIT_STOPS_ENGINE, OnetuiApp, held_signals
 from onetui.tui.panes import HostsPane, QueuesPane, ServicesPane, VmsPane
 from onetui.tui.screens.dialogs import Confirm
 from onetui.tui.screens.labs import LabsScreen
@@ -172,3 +175,20 @@ async def test_q_quits_at_once_when_the_console_only_watches(seeded: Path) -> No
         await until(pilot, lambda: not app.is_running)
 
 
+# -- the signals held while a child has the terminal --------------------------------------
+
+def test_held_signals_spare_onetui_but_not_the_child() -> None:
+    before = signal.getsignal(signal.SIGINT)
+    with held_signals():
+        child = subprocess.Popen(["sleep", "30"])
+        try:
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C reaches the whole process group
+            os.kill(child.pid, signal.SIGINT)
+            assert child.wait(timeout=10) == -signal.SIGINT  # the child dies of it
+        finally:
+            child.kill()
+            child.wait()
+        # a stopped child would leave the console waiting: Ctrl-Z is ignored, in it too
+        assert signal.getsignal(signal.SIGTSTP) == signal.SIG_IGN
+    # here still: SIGINT did nothing to this process; and its handler is back
+    assert signal.getsignal(signal.SIGINT) is before

@@ -98,12 +98,14 @@ class DetailRead(Message, bubble=False):
 
 
 class SshAddress(Message, bubble=False):
-    """Where `x` connects to ("" while the VM has no address yet)."""
+    """Where `x` connects to ("" while the VM has no address yet), and what that address
+    is, for the line shown while ssh connects."""
 
-    def __init__(self, vm_id: int, address: str) -> None:
+    def __init__(self, vm_id: int, address: str, what: str = "") -> None:
         super().__init__()
         self.vm_id = vm_id
         self.address = address
+        self.what = what  # "the VPN address of VM 7 (web-0)"
 
 
 class CreateChoices(Message, bubble=False):
@@ -307,13 +309,18 @@ class DashboardScreen(ConsoleScreen):
     @work(thread=True, group="action", exit_on_error=False)
     def _ssh_address(self, vm_id: int) -> None:
         vm = self.console.store.vms.get(vm_id)
-        self.post_message(SshAddress(vm_id, vm.info.get("vpn_ip") or vm.ip or ""))
+        vpn = vm.info.get("vpn_ip")
+        named = f"VM {vm_id} ({vm.name})" if vm.name else f"VM {vm_id}"
+        self.post_message(SshAddress(vm_id, vpn or vm.ip or "",
+                                     f"the {'VPN ' if vpn else ''}address of {named}"))
 
     def on_ssh_address(self, message: SshAddress) -> None:
         if not message.address:
             self.notify(f"VM {message.vm_id} has no address yet", severity="warning")
             return
-        self.console.run_in_terminal(["ssh", message.address])
+        self.console.ssh([message.address],
+                         f"connecting to {message.address} ({message.what})… "
+                         "Ctrl-C gives up and returns to onetui")
 
     def action_labs(self) -> None:
         self.app.push_screen(LabsScreen())

@@ -58,11 +58,13 @@ class LabRows(Message, bubble=False):
 
 
 class SeatLogin(Message, bubble=False):
-    """The `ssh` command line into a seat, to hand the terminal to."""
+    """The `ssh` command line into a seat, to hand the terminal to, and the line shown
+    while it connects."""
 
-    def __init__(self, argv: list[str]) -> None:
+    def __init__(self, argv: list[str], banner: str) -> None:
         super().__init__()
         self.argv = argv
+        self.banner = banner
 
 
 class LabChoices(Message, bubble=False):
@@ -214,12 +216,14 @@ class LabsScreen(ConsoleScreen):
 
     @work(thread=True, group="lab-action", exit_on_error=False)
     def _ssh(self, lab: Lab, seat: int, admin: bool) -> None:
-        self.post_message(SeatLogin(handout.ssh_argv(self.console.store, lab, seat,
-                                                     admin=admin)))
+        argv = handout.ssh_argv(self.console.store, lab, seat, admin=admin)
+        self.post_message(SeatLogin(argv, f"connecting to {argv[-1]} (seat {seat} of lab "
+                                          f"{lab.name})… Ctrl-C gives up and returns to "
+                                          "onetui"))
 
     def on_seat_login(self, message: SeatLogin) -> None:
         # the terminal is handed over from the event loop, where suspend() must run
-        self.console.run_in_terminal(message.argv)
+        self.console.ssh(message.argv[1:], message.banner)  # argv[0] is `ssh`
 
     def action_reset_password(self) -> None:
         lab, seat = self._lab(), self._seat()

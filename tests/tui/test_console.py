@@ -8,9 +8,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from textual.screen import Screen
 from textual.widgets import Input, Label
 
 from onetui import config
+from onetui.data import TEMPLATES
 from onetui.ops import instantiate
 from onetui.store import Store
 from onetui.tui.app import OnetuiApp
@@ -80,6 +82,66 @@ async def test_create_form_validates_inline_and_creates(seeded: Path) -> None:
                     == {"ursa04"})
         assert sorted(r[1] for r in app.query_one(VmsPane).rows_by_id.values()) == [
             "web-0", "web-1", "web-2"]
+
+
+async def test_create_form_keeps_everything_when_refused(seeded: Path) -> None:
+    """A bad name is said under its field before anything is sent; what the store refuses
+    (the template was deleted meanwhile) shows under the form, which stays open with
+    everything typed; it closes once the VMs were written."""
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=(140, 60)) as pilot:
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, InstantiateForm)
+                    and bool(app.screen.query("#count")))
+        form = app.screen
+        form.query_one("#template").value = "xen.local01"
+        form.query_one("#name", Input).value = "bad name!"
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.3)
+        assert app.screen is form
+        assert "expected 1-64 letters" in label(form, "name-error")
+        form.query_one("#name", Input).value = "web-%i"
+        form.query_one("#count", Input).value = "2"
+        form.query_one("#cpu", Input).value = "0.5"
+        with Store(seeded) as store:  # another admin deletes the template meanwhile
+            store.templates.delete("xen.local01")
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "no template 'xen.local01'" in label(form, "template-error"))
+        assert app.screen is form
+        assert [form.query_one(f"#{f}", Input).value for f in ("name", "count", "cpu")] == [
+            "web-%i", "2", "0.5"]
+        with Store(seeded) as store:
+            assert store.vms.list() == []
+            store.templates.add("xen.local01", (TEMPLATES / "xen.local01").read_text())
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: not isinstance(app.screen, InstantiateForm))
+        await until(pilot, lambda: sorted(r[1] for r in app.query_one(VmsPane).rows_by_id
+                                          .values()) == ["web-0", "web-1"])
+
+
+async def test_ec2_form_says_why_under_its_fields_and_stays(seeded: Path) -> None:
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=(140, 50)) as pilot:
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, Ec2Prompt)
+                    and bool(app.screen.query("#count")))
+        form = app.screen
+        await pilot.press("backspace", "x", "enter")
+        await pilot.pause(0.3)
+        assert app.screen is form and "at least 1" in label(form, "count-error")
+        await pilot.press("backspace", "2")
+        with Store(seeded) as store:  # gone before Enter: the store refuses it
+            store.templates.delete("ec2")
+        await pilot.press("enter")
+        await until(pilot, lambda: "no template 'ec2'" in label(form, "template-error"))
+        assert app.screen is form and form.query_one("#count", Input).value == "2"
+        assert label(form, "count-error") == ""
+
+
+def label(screen: Screen, widget_id: str) -> str:
+    return str(screen.query_one(f"#{widget_id}", Label).render())
 
 
 @pytest.mark.slow

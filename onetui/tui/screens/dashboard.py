@@ -44,9 +44,11 @@ from onetui.tui.screens.dialogs import (
     AddWorkers,
     Detail,
     Ec2Prompt,
+    Form,
     Instantiate,
     InstantiateForm,
     TrustKey,
+    answering,
 )
 from onetui.tui.screens.labs import LabsScreen
 from onetui.view.describe import host_text, vm_text
@@ -411,16 +413,17 @@ class DashboardScreen(ConsoleScreen):
         if isinstance(self.app.screen, InstantiateForm):
             return  # `c` pressed twice: one form is enough
 
-        def done(request: Instantiate | None) -> None:
-            if request is not None:
-                self._instantiate(request)
-        self.app.push_screen(InstantiateForm(message.templates, message.hosts), done)
+        self.app.push_screen(InstantiateForm(message.templates, message.hosts,
+                                             self._instantiate))
 
     @work(thread=True, group="instantiate", exit_on_error=False)
-    def _instantiate(self, request: Instantiate) -> None:
-        ids = instantiate.create(self.console.store, request.template, request.count,
-                                 request.name, request.hold, request.overrides)
-        self.post_message(Done(f"created VM(s) {', '.join(map(str, ids))}"))
+    def _instantiate(self, form: Form[Any], request: Instantiate) -> None:
+        """The form's request: the form closes when the VMs were written, and shows why
+        not when the store refused them."""
+        with answering(form):
+            ids = instantiate.create(self.console.store, request.template, request.count,
+                                     request.name, request.hold, request.overrides)
+            self.post_message(Done(f"created VM(s) {', '.join(map(str, ids))}"))
 
     def action_add_workers(self) -> None:
         self._ec2_choices()
@@ -444,13 +447,15 @@ class DashboardScreen(ConsoleScreen):
         last = cfg.get("console", {}).get("last_ec2_template")
 
         def done(request: AddWorkers | None) -> None:
-            if request is not None:
+            if request is not None:  # added: remember the template for next time
                 cfg.setdefault("console", {})["last_ec2_template"] = request.template
                 with contextlib.suppress(OSError):
                     config.save_config(cfg)
-                self._instantiate(Instantiate(request.template, request.count, None, False,
-                                              {}))
-        self.app.push_screen(Ec2Prompt(message.templates, last), done)
+
+        def add(form: Form[AddWorkers], request: AddWorkers) -> None:
+            self._instantiate(form, Instantiate(request.template, request.count, None, False,
+                                                {}))
+        self.app.push_screen(Ec2Prompt(message.templates, last, add), done)
 
 
 def shown_path(path: os.PathLike[str] | str) -> str:

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 from textual.command import CommandList, CommandPalette
+from textual.widgets import Label
 
 from onetui.ops import instantiate
 from onetui.store import Store
 from onetui.tui.app import QUIT_STOPS_ENGINE, OnetuiApp, held_signals
-from onetui.tui.panes import HostsPane, QueuesPane, ServicesPane, VmsPane
+from onetui.tui.panes import EventsPane, HostsPane, QueuesPane, ServicesPane, VmsPane
 from onetui.tui.screens.dialogs import Confirm
 from onetui.tui.screens.labs import LabsScreen
 from tests.tui.test_console import app_for, until
@@ -173,6 +174,57 @@ async def test_q_quits_at_once_when_the_console_only_watches(seeded: Path) -> No
         await pilot.pause()
         await pilot.press("q")
         await until(pilot, lambda: not app.is_running)
+
+
+# -- focus, hints, dialogs -----------------------------------------------------------------
+
+async def test_the_focus_comes_back_to_the_pane_after_labs(seeded: Path) -> None:
+    running_vm(seeded, "web-0")
+    running_vm(seeded, "web-1")
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=(140, 50)) as pilot:
+        events = app.query_one(EventsPane)
+        await until(pilot, lambda: events.row_count >= 2)
+        events.focus()  # not the first pane: Textual's own auto-focus would pick Hosts
+        await pilot.press("L")
+        await until(pilot, lambda: isinstance(app.screen, LabsScreen))
+        app.screen_stack[0].set_focus(None)  # dropped meanwhile (a focus-out, a click)
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, LabsScreen))
+        await until(pilot, lambda: app.focused is events)
+        await pilot.press("down")
+        await until(pilot, lambda: events.cursor_row == 1)
+
+
+async def test_enter_on_an_unconfigured_sge_pane_says_what_to_configure(seeded: Path) -> None:
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=(140, 50)) as pilot:
+        await pilot.pause()
+        app.query_one(QueuesPane).focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: "[sge] section with host, user and key_file" in notes(app))
+
+
+QUESTION = ("Reset seat 12 of lab operating-systems-2026 to the master disk? The student's "
+            "files on it are lost; the login stays.")
+
+
+@pytest.mark.parametrize("size", [(160, 50), (80, 24)])
+async def test_a_confirm_question_is_shown_whole(seeded: Path, size: tuple[int, int]) -> None:
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        app.confirm(QUESTION, lambda: None)
+        await until(pilot, lambda: isinstance(app.screen, Confirm)
+                    and bool(app.screen.query("#question")))
+        await pilot.pause(0.2)
+        label = app.screen.query_one("#question", Label)
+        region = label.content_region
+        assert app.screen.region.contains_region(region)
+        lines = app.screen._compositor.render_strips()[region.y:region.bottom]
+        shown = " ".join(" ".join(line.crop(region.x, region.right).text.split())
+                         for line in lines)
+        assert shown.strip() == QUESTION
 
 
 # -- the signals held while a child has the terminal --------------------------------------

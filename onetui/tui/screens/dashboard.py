@@ -55,6 +55,8 @@ from onetui.view.describe import host_text, vm_text
 from onetui.view.live import Delta, LiveView
 
 SGE_EVERY = 5.0
+SGE_HINT = ("SGE is not configured: add an [sge] section with host, user and key_file to "
+            "config.toml (see the README, Sun Grid Engine)")
 # VM actions that ask first (delete asks in its own action)
 ASK_FIRST = {"shutdown": "Shut down VM {vm} now (its guest is told to power off)?"}
 ENGINE_HERE = "engine: this console"
@@ -154,6 +156,7 @@ class DashboardScreen(ConsoleScreen):
         self.grid_watch: GridWatch | None = None
         self._last_sge = 0.0
         self._asked: set[str] = set()  # host key fingerprints asked about already
+        self._pane: DataTable | None = None  # the pane that had the keys when covered
 
     def compose(self) -> ComposeResult:
         with GridBox(id="panes"):
@@ -175,6 +178,17 @@ class DashboardScreen(ConsoleScreen):
         self.poll()
         # the clock, not a poll: TIME and the status line's age move on screen only
         self.set_interval(self.POLL_EVERY, self._tick)
+
+    def on_screen_suspend(self) -> None:
+        """Covered (Labs, a dialog, the palette): remember which pane had the keys."""
+        if isinstance(self.focused, DataTable):
+            self._pane = self.focused
+
+    def on_screen_resume(self) -> None:
+        """Back on top: the keys go to the pane that had them (Down, x, s act at once),
+        also when the focus was dropped meanwhile (a terminal's focus-out, a click)."""
+        if self.focused is None:
+            (self._pane or self.query_one(VmsPane)).focus()
 
     def _tick(self) -> None:
         self.query_one(VmsPane).tick()
@@ -356,9 +370,15 @@ class DashboardScreen(ConsoleScreen):
             self._detail("host", str(host_id))
 
     def action_show_queue(self) -> None:
+        if self.grid_watch is None:
+            self.notify(SGE_HINT, severity="warning", timeout=10)
+            return
         pane = self.query_one(QueuesPane)
         name = pane.selected_queue()
-        if name and pane.grid:
+        if name is None:
+            self.notify("select a queue instance (a line with a queue's name) to see its jobs",
+                        severity="warning")
+        elif pane.grid:
             inst = pane.grid.instance(name)
             jobs = "\n".join(f"{j.number:>7} {j.name:<12} {j.owner:<12} {j.state:<4} "
                              f"{j.time} {j.slots}" for j in inst.jobs) if inst else ""

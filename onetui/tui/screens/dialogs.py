@@ -40,10 +40,12 @@ class Dialog(ModalScreen[ResultT]):
                      padding: 0 1; }
     Dialog #form { width: 90%; height: 90%; border: round $accent; background: $surface;
                    padding: 0 1; }
-    Dialog #confirm { width: 84; height: auto; border: round $accent; background: $surface;
-                      padding: 1 2; }
-    Dialog #prompt { width: 84; height: auto; border: round $accent; background: $surface;
-                     padding: 1 2; }
+    Dialog #confirm { width: 84; max-width: 100%; height: auto; border: round $accent;
+                      background: $surface; padding: 1 2; }
+    Dialog #prompt { width: 84; max-width: 100%; height: auto; border: round $accent;
+                     background: $surface; padding: 1 2; }
+    /* a question is wrapped to the box, never cut at its edge */
+    Dialog #confirm Label { width: 100%; }
     /* Label's own `.error` variant (a muted background) stays: only its colour is ours */
     Dialog Label.error { color: $error; height: auto; }
     Dialog .hint { color: $text-muted; }
@@ -71,6 +73,8 @@ class Detail(Dialog[None]):
 
 
 class Confirm(Dialog[bool]):
+    """A yes/no question; the question wraps inside the box at any terminal size."""
+
     BINDINGS = [Binding("escape,n", "no", "No"), Binding("y", "yes", "Yes")]
 
     def __init__(self, question: str) -> None:
@@ -79,7 +83,7 @@ class Confirm(Dialog[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm"):
-            yield Label(self.question)
+            yield Label(self.question, id="question")
             with Horizontal(classes="buttons"):
                 yield Button("Yes (y)", id="yes", variant="error")
                 yield Button("No (n)", id="no")

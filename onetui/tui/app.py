@@ -3,8 +3,8 @@
 The app holds what every screen shares: the store and its path, the config, the themes,
 the engine (in a worker thread, unless another process holds its lease), the one
 confirm-then-act, the hand-off of the terminal to `ssh`, and quitting (which asks when it
-would stop the engine). The dashboard's panes, keys
-and actions are `DashboardScreen`'s (screens/dashboard.py).
+would stop the engine). The dashboard's panes, keys and actions are `DashboardScreen`'s
+(screens/dashboard.py).
 
 Workers post their results as messages; a worker that fails raises, and the app's one
 `on_worker_state_changed` reports it on screen (every screen runs its workers on the app
@@ -178,6 +178,8 @@ class OnetuiApp(App[None]):
     def on_quit_checked(self, message: QuitChecked) -> None:
         if not message.engine_here:
             self.exit()
+            return
+        if self._asking_quit:  # `q` twice before the first read came back: one question
             return
         self._asking_quit = True
 

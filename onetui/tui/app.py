@@ -2,8 +2,9 @@
 
 The app holds what every screen shares: the store and its path, the config, the themes,
 the engine (in a worker thread, unless another process holds its lease), the one
-confirm-then-act, and the hand-off of the terminal to `ssh`. The dashboard's panes, keys
-and actions are `DashboardScreen`'s (screens/dashboard.py).
+confirm-then-act, the hand-off of the terminal to `ssh`, and quitting (which asks when it
+would stop the engine). The dashboard's panes, keys and actions are `DashboardScreen`'s
+(screens/dashboard.py).
 
 Workers post their results as messages; a worker that fails raises, and the app's one
 `on_worker_state_changed` reports it on screen (every screen runs its workers on the app
@@ -15,15 +16,18 @@ from __future__ import annotations
 import contextlib
 import shlex
 import shutil
+import signal
 import subprocess
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.message import Message
 from textual.worker import Worker, WorkerState
 
 from onetui import config
@@ -31,7 +35,7 @@ from onetui.drivers.base import error_line
 from onetui.runtime.compose import build_engine
 from onetui.store import Store
 from onetui.tui.messages import Notice
-from onetui.tui.screens.dashboard import DashboardScreen
+from onetui.tui.screens.dashboard import ENGINE_HERE, DashboardScreen, engine_state
 from onetui.tui.screens.dialogs import Confirm
 from onetui.tui.themes import DEFAULT, load_themes
 
@@ -46,6 +50,20 @@ FAILURES: dict[str, tuple[str, float | None]] = {
     "lab-create": ("", 15),
 }
 
+SSH_OPTIONS = ("-o", "ConnectTimeout=10")  # a host that never answers gives up on its own
+CLEAR = "\x1b[H\x1b[2J\x1b[3J"  # home, clear the screen and its scroll-back
+QUIT_STOPS_ENGINE = ("This console runs the engine; quitting stops it. VMs keep running, "
+                     "but nothing deploys until `onetui serve` or another console runs. "
+                     "Quit?")
+
+
+class QuitChecked(Message, bubble=False):
+    """Whether this console runs the engine, read for `q`."""
+
+    def __init__(self, engine_here: bool) -> None:
+        super().__init__()
+        self.engine_here = engine_here
+
 
 class OnetuiApp(App[None]):
     TITLE = "onetui"
@@ -53,7 +71,11 @@ class OnetuiApp(App[None]):
     DEFAULT_MODE = "dashboard"  # a mode, not get_default_screen: its CSS_PATH gets loaded
     BINDINGS = [  # on every screen; each screen adds its own
         Binding("q", "quit", "Quit"),
+        # binding command_palette to `:` drops Textual's own ctrl+p: both are bound here,
+        # ctrl+p with priority as Textual binds it (`:` is a character an Input takes)
         Binding("colon", "command_palette", "Palette", show=False),
+        Binding(App.COMMAND_PALETTE_BINDING, "command_palette", "Palette", show=False,
+                priority=True),
         Binding("question_mark", "help", "Keys"),
         Binding("t", "change_theme", "Theme"),
         Binding("tab", "focus_next", "Next pane", show=False),
@@ -70,6 +92,7 @@ class OnetuiApp(App[None]):
         self.engine_interval = engine_interval
         self._stop = threading.Event()
         self._suspended = False
+        self._asking_quit = False  # the quit question is on screen: `q` again adds none
         self._theme_applied = False  # from then on a theme change is the admin's choice
         self._wanted_theme = theme or self.cfg.get("console", {}).get("theme") or DEFAULT
 
@@ -135,24 +158,65 @@ class OnetuiApp(App[None]):
                 then()
         self.push_screen(Confirm(question), answered)
 
+    def action_quit(self) -> None:  # type: ignore[override]
+        """`q`: a console that runs the engine asks first (quitting stops it); one that
+        only watches quits at once. Whether the engine is this console's is a store read
+        (the lease), so it is made in a worker."""
+        if not self.run_engine:
+            self.exit()
+        elif not self._asking_quit:
+            self._quit_check()
+
+    @work(thread=True, group="quit", exit_on_error=False)
+    def _quit_check(self) -> None:
+        here = True  # the lease could not be read: ask, to be on the safe side
+        try:
+            here = engine_state(self.store) == ENGINE_HERE
+        finally:
+            self.post_message(QuitChecked(here))
+
+    def on_quit_checked(self, message: QuitChecked) -> None:
+        if not message.engine_here:
+            self.exit()
+            return
+        if self._asking_quit:  # `q` twice before the first read came back: one question
+            return
+        self._asking_quit = True
+
+        def answered(yes: bool | None) -> None:
+            self._asking_quit = False
+            if yes:
+                self.exit()
+        self.push_screen(Confirm(QUIT_STOPS_ENGINE), answered)
+
     @property
     def suspended_for_ssh(self) -> bool:
         return self._suspended
 
-    def run_in_terminal(self, argv: list[str]) -> None:
+    def ssh(self, args: list[str], banner: str) -> None:
+        """The system `ssh` in the terminal, with a connect timeout."""
+        self.run_in_terminal(["ssh", *SSH_OPTIONS, *args], banner)
+
+    def run_in_terminal(self, argv: list[str], banner: str = "") -> None:
         """Hand the terminal to `argv` (the system ssh) and take it back when it exits;
-        where the console cannot suspend (a test harness, no tty) say what to run."""
+        where the console cannot suspend (a test harness, no tty) say what to run.
+
+        The terminal is cleared before (the banner says where it goes) and after (what the
+        child printed does not stay under the console). While the child runs the console
+        holds the keyboard's signals (`held_signals`): Ctrl-C ends the child, not onetui."""
         command = shlex.join(argv)
         self._suspended = True
         try:
-            with self.suspend():
+            with self.suspend(), held_signals():
+                _write(CLEAR + (banner + "\n" if banner else ""))
                 done = subprocess.run([shutil.which(argv[0]) or argv[0], *argv[1:]],
                                       check=False)
                 if done.returncode != 0:
                     # its message is on the screen: keep it there until the admin read it
                     with contextlib.suppress(EOFError, OSError):
-                        input(f"\n[{argv[0]} exited with status {done.returncode}; "
+                        input(f"\n[{ended(argv[0], done.returncode)}; "
                               "Enter returns to onetui] ")
+                _write(CLEAR)
         except Exception:  # SuspendNotSupported under the test harness, or no tty
             self.notify(f"cannot hand over the terminal here; run: {command}",
                         severity="warning", timeout=15)
@@ -164,3 +228,47 @@ class OnetuiApp(App[None]):
             self.action_hide_help_panel()
         else:
             self.action_show_help_panel()
+
+
+def _nothing(_signum: int, _frame: object) -> None:
+    """A handler that does nothing: the signal is ignored in this process, while a child
+    started meanwhile gets the default action (exec resets caught signals, but keeps
+    ignored ones)."""
+
+
+@contextlib.contextmanager
+def held_signals() -> Iterator[None]:
+    """While a child owns the terminal, the keys that signal its process group (Ctrl-C,
+    Ctrl-\\, Ctrl-Z) are for the child alone. Left as they were, Ctrl-C reaches asyncio's
+    SIGINT handler, which cancels Textual's main task: the console and its engine ended
+    as soon as the event loop ran again. SIGINT and SIGQUIT get a handler that does
+    nothing (so the child still dies of them); SIGTSTP is ignored outright, in the child
+    too: a stopped ssh would leave the console waiting for it with no shell to resume it.
+    Everything is put back as it was afterwards."""
+    kept = {sig: signal.getsignal(sig)
+            for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP)}
+    signal.signal(signal.SIGINT, _nothing)
+    signal.signal(signal.SIGQUIT, _nothing)
+    signal.signal(signal.SIGTSTP, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        for sig, handler in kept.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+
+
+def ended(program: str, status: int) -> str:
+    """How a child ended, as the admin reads it: `ssh ended by SIGINT` rather than status
+    -2."""
+    if status < 0:
+        with contextlib.suppress(ValueError):
+            return f"{program} ended by {signal.Signals(-status).name}"
+    return f"{program} exited with status {status}"
+
+
+def _write(text: str) -> None:
+    """Straight to the terminal (the console is suspended: its own output is off)."""
+    out = sys.__stdout__
+    if out is not None:
+        out.write(text)
+        out.flush()

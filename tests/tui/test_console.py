@@ -8,25 +8,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from textual.screen import Screen
 from textual.widgets import Input, Label
 
 from onetui import config
-from onetui.data import TEMPLATES, node_uri
+from onetui.data import TEMPLATES
 from onetui.ops import instantiate
 from onetui.store import Store
 from onetui.tui.app import OnetuiApp
 from onetui.tui.panes import EventsPane, HostsPane, QueuesPane, ServicesPane, VmsPane
 from onetui.tui.screens.dialogs import Confirm, Detail, Ec2Prompt, InstantiateForm
-
-
-@pytest.fixture
-def seeded(state_dir: Path) -> Path:
-    with Store.open(state_dir) as store:
-        store.hosts.add("ursa03", "libvirt", {"uri": node_uri("ursa03")})
-        store.hosts.add("ursa04", "libvirt", {"uri": node_uri("ursa04")})
-        for name in ("xen.local01", "ec2.template"):
-            store.templates.add(name.removesuffix(".template"), (TEMPLATES / name).read_text())
-        return store.path
 
 
 def app_for(path: Path, **kw) -> OnetuiApp:  # type: ignore[no-untyped-def]
@@ -93,6 +84,66 @@ async def test_create_form_validates_inline_and_creates(seeded: Path) -> None:
             "web-0", "web-1", "web-2"]
 
 
+async def test_create_form_keeps_everything_when_refused(seeded: Path) -> None:
+    """A bad name is said under its field before anything is sent; what the store refuses
+    (the template was deleted meanwhile) shows under the form, which stays open with
+    everything typed; it closes once the VMs were written."""
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=(140, 60)) as pilot:
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, InstantiateForm)
+                    and bool(app.screen.query("#count")))
+        form = app.screen
+        form.query_one("#template").value = "xen.local01"
+        form.query_one("#name", Input).value = "bad name!"
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.3)
+        assert app.screen is form
+        assert "expected 1-64 letters" in label(form, "name-error")
+        form.query_one("#name", Input).value = "web-%i"
+        form.query_one("#count", Input).value = "2"
+        form.query_one("#cpu", Input).value = "0.5"
+        with Store(seeded) as store:  # another admin deletes the template meanwhile
+            store.templates.delete("xen.local01")
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "no template 'xen.local01'" in label(form, "template-error"))
+        assert app.screen is form
+        assert [form.query_one(f"#{f}", Input).value for f in ("name", "count", "cpu")] == [
+            "web-%i", "2", "0.5"]
+        with Store(seeded) as store:
+            assert store.vms.list() == []
+            store.templates.add("xen.local01", (TEMPLATES / "xen.local01").read_text())
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: not isinstance(app.screen, InstantiateForm))
+        await until(pilot, lambda: sorted(r[1] for r in app.query_one(VmsPane).rows_by_id
+                                          .values()) == ["web-0", "web-1"])
+
+
+async def test_ec2_form_says_why_under_its_fields_and_stays(seeded: Path) -> None:
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=(140, 50)) as pilot:
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, Ec2Prompt)
+                    and bool(app.screen.query("#count")))
+        form = app.screen
+        await pilot.press("backspace", "x", "enter")
+        await pilot.pause(0.3)
+        assert app.screen is form and "at least 1" in label(form, "count-error")
+        await pilot.press("backspace", "2")
+        with Store(seeded) as store:  # gone before Enter: the store refuses it
+            store.templates.delete("ec2")
+        await pilot.press("enter")
+        await until(pilot, lambda: "no template 'ec2'" in label(form, "template-error"))
+        assert app.screen is form and form.query_one("#count", Input).value == "2"
+        assert label(form, "count-error") == ""
+
+
+def label(screen: Screen, widget_id: str) -> str:
+    return str(screen.query_one(f"#{widget_id}", Label).render())
+
+
 @pytest.mark.slow
 async def test_delete_asks_first_and_hold_release(seeded: Path) -> None:
     with Store(seeded) as store:
@@ -151,7 +202,7 @@ async def test_ssh_hands_over_the_terminal_or_says_how(seeded: Path) -> None:
         await until(pilot, lambda: app.query_one(VmsPane).row_count == 1)
         app.query_one(VmsPane).focus()
         await pilot.press("x")
-        await until(pilot, lambda: any("run: ssh 127.0.0.1" in n.message
+        await until(pilot, lambda: any("run: ssh -o ConnectTimeout=10 127.0.0.1" in n.message
                                        for n in app._notifications))
 
 

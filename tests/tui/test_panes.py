@@ -15,9 +15,7 @@ from onetui.ops import instantiate
 from onetui.store import Store
 from onetui.tui.panes import EventsPane, FilterBar, HostsPane, ServicesPane, VmsPane
 from onetui.tui.screens.dialogs import Confirm, Detail
-from tests.tui.test_console import app_for, seeded, until
-
-__all__ = ["seeded"]  # the fixture, used by name
+from tests.tui.test_console import app_for, until
 
 
 def held(path: Path, count: int, name: str = "web-%i") -> list[int]:

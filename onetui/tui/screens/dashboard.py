@@ -28,8 +28,9 @@ from onetui.integrations.sge.master import GridWatch, Master, SgeConfig
 from onetui.ops import instantiate
 from onetui.ops import vm_actions as actions
 from onetui.remote.ssh import HostKeyUnknown, trust
+from onetui.store import Store
 from onetui.template import TemplateError, parse
-from onetui.tui.commands import ActionsProvider
+from onetui.tui.commands import VIEWS, ActionsProvider
 from onetui.tui.panes import (
     EventsPane,
     FilterBar,
@@ -45,15 +46,33 @@ from onetui.tui.screens.dialogs import (
     AddWorkers,
     Detail,
     Ec2Prompt,
+    Form,
     Instantiate,
     InstantiateForm,
     TrustKey,
+    answering,
 )
 from onetui.tui.screens.labs import LabsScreen
 from onetui.view.describe import event_text, host_text, vm_text
 from onetui.view.live import Delta, LiveView
 
 SGE_EVERY = 5.0
+SGE_HINT = ("SGE is not configured: add an [sge] section with host, user and key_file to "
+            "config.toml (see the README, Sun Grid Engine)")
+# VM actions that ask first (delete asks in its own action)
+ASK_FIRST = {"shutdown": "Shut down VM {vm} now (its guest is told to power off)?"}
+ENGINE_HERE = "engine: this console"
+
+
+def engine_state(store: Store) -> str:
+    """Who holds the engine's lease, as the status line says it (a store read: call it in
+    a worker)."""
+    lease = store.leader.current()
+    if lease is None or not lease.alive:
+        return "no engine running"
+    if lease.pid == os.getpid():
+        return ENGINE_HERE
+    return f"engine: pid {lease.pid} on {lease.hostname}"
 
 
 # -- what the dashboard's workers post back (to the dashboard itself) -----------------------
@@ -106,12 +125,14 @@ DESCRIBE = {"vm": vm_text, "host": host_text}
 
 
 class SshAddress(Message, bubble=False):
-    """Where `x` connects to ("" while the VM has no address yet)."""
+    """Where `x` connects to ("" while the VM has no address yet), and what that address
+    is, for the line shown while ssh connects."""
 
-    def __init__(self, vm_id: int, address: str) -> None:
+    def __init__(self, vm_id: int, address: str, what: str = "") -> None:
         super().__init__()
         self.vm_id = vm_id
         self.address = address
+        self.what = what  # "the VPN address of VM 7 (web-0)"
 
 
 class CreateChoices(Message, bubble=False):
@@ -151,6 +172,7 @@ class DashboardScreen(ConsoleScreen):
         Binding("e", "add_workers", "Add EC2 workers"),
         Binding("L", "labs", "Labs"),
         Binding("slash", "filter", "Filter"),
+        Binding("ctrl+d", "vm_delete", "Delete VM", show=False),  # asks, as `d` does
     ]
 
     def __init__(self) -> None:
@@ -160,6 +182,7 @@ class DashboardScreen(ConsoleScreen):
         self._last_sge = 0.0
         self._asked: set[str] = set()  # host key fingerprints asked about already
         self.detail: LiveDetail | None = None  # the VM or host detail open over the panes
+        self._pane: DataTable | None = None  # the pane that had the keys when covered
 
     def compose(self) -> ComposeResult:
         with GridBox(id="panes"):
@@ -183,6 +206,17 @@ class DashboardScreen(ConsoleScreen):
         # the clock, not a poll: TIME and the status line's age move on screen only
         self.set_interval(self.POLL_EVERY, self._tick)
 
+    def on_screen_suspend(self) -> None:
+        """Covered (Labs, a dialog, the palette): remember which pane had the keys."""
+        if isinstance(self.focused, DataTable):
+            self._pane = self.focused
+
+    def on_screen_resume(self) -> None:
+        """Back on top: the keys go to the pane that had them (Down, x, s act at once),
+        also when the focus was dropped meanwhile (a terminal's focus-out, a click)."""
+        if self.focused is None:
+            (self._pane or self.query_one(VmsPane)).focus()
+
     def _tick(self) -> None:
         self.query_one(VmsPane).tick()
         self.query_one(StatusLine).now = time.time()
@@ -200,7 +234,8 @@ class DashboardScreen(ConsoleScreen):
                 self._last_sge = time.monotonic()
                 self.grid_watch.poll()
                 grid = self.grid_watch
-            polled = Polled(delta, grid, self._engine_state(), self._read_detail())
+            polled = Polled(delta, grid, engine_state(self.console.store),
+                            self._read_detail())
         finally:
             # also after a failure (the app reports it): the handler re-arms the poll
             self.post_message(polled)
@@ -300,9 +335,17 @@ class DashboardScreen(ConsoleScreen):
     # -- actions -----------------------------------------------------------------------
 
     def action_vm_action(self, name: str) -> None:
+        """An intent on the selected VM; the ones that take a running guest away ask
+        first, as delete does (one key must not shut a VM down)."""
         vm_id = self.selected_vm()
-        if vm_id is not None:
-            self.intent(getattr(actions, name), vm_id)
+        if vm_id is None:
+            return
+        action = getattr(actions, name)
+        question = ASK_FIRST.get(name)
+        if question:
+            self.console.confirm(question.format(vm=vm_id), lambda: self.intent(action, vm_id))
+        else:
+            self.intent(action, vm_id)
 
     def action_vm_delete(self) -> None:
         vm_id = self.selected_vm()
@@ -331,16 +374,30 @@ class DashboardScreen(ConsoleScreen):
     @work(thread=True, group="action", exit_on_error=False)
     def _ssh_address(self, vm_id: int) -> None:
         vm = self.console.store.vms.get(vm_id)
-        self.post_message(SshAddress(vm_id, vm.info.get("vpn_ip") or vm.ip or ""))
+        vpn = vm.info.get("vpn_ip")
+        named = f"VM {vm_id} ({vm.name})" if vm.name else f"VM {vm_id}"
+        self.post_message(SshAddress(vm_id, vpn or vm.ip or "",
+                                     f"the {'VPN ' if vpn else ''}address of {named}"))
 
     def on_ssh_address(self, message: SshAddress) -> None:
         if not message.address:
             self.notify(f"VM {message.vm_id} has no address yet", severity="warning")
             return
-        self.console.run_in_terminal(["ssh", message.address])
+        self.console.ssh([message.address],
+                         f"connecting to {message.address} ({message.what})… "
+                         "Ctrl-C gives up and returns to onetui")
 
     def action_labs(self) -> None:
         self.app.push_screen(LabsScreen())
+
+    def action_view(self, word: str) -> None:
+        """The palette's `vm`, `host`, `svc`, `sge`, `events` (focus that pane) and `lab`
+        (the Labs screen)."""
+        _shows, pane = VIEWS[word]
+        if pane:
+            self.query_one(f"#{pane}").focus()
+        else:
+            self.action_labs()
 
     def action_details(self) -> None:
         pane = self.focused_pane()
@@ -372,9 +429,15 @@ class DashboardScreen(ConsoleScreen):
             self._detail("host", str(host_id))
 
     def action_show_queue(self) -> None:
+        if self.grid_watch is None:
+            self.notify(SGE_HINT, severity="warning", timeout=10)
+            return
         pane = self.query_one(QueuesPane)
         name = pane.selected_queue()
-        if name and pane.grid:
+        if name is None:
+            self.notify("select a queue instance (a line with a queue's name) to see its jobs",
+                        severity="warning")
+        elif pane.grid:
             inst = pane.grid.instance(name)
             jobs = "\n".join(f"{j.number:>7} {j.name:<12} {j.owner:<12} {j.state:<4} "
                              f"{j.time} {j.slots}" for j in inst.jobs) if inst else ""
@@ -437,16 +500,17 @@ class DashboardScreen(ConsoleScreen):
         if isinstance(self.app.screen, InstantiateForm):
             return  # `c` pressed twice: one form is enough
 
-        def done(request: Instantiate | None) -> None:
-            if request is not None:
-                self._instantiate(request)
-        self.app.push_screen(InstantiateForm(message.templates, message.hosts), done)
+        self.app.push_screen(InstantiateForm(message.templates, message.hosts,
+                                             self._instantiate))
 
     @work(thread=True, group="instantiate", exit_on_error=False)
-    def _instantiate(self, request: Instantiate) -> None:
-        ids = instantiate.create(self.console.store, request.template, request.count,
-                                 request.name, request.hold, request.overrides)
-        self.post_message(Done(f"created VM(s) {', '.join(map(str, ids))}"))
+    def _instantiate(self, form: Form[Any], request: Instantiate) -> None:
+        """The form's request: the form closes when the VMs were written, and shows why
+        not when the store refused them."""
+        with answering(form):
+            ids = instantiate.create(self.console.store, request.template, request.count,
+                                     request.name, request.hold, request.overrides)
+            self.post_message(Done(f"created VM(s) {', '.join(map(str, ids))}"))
 
     def action_add_workers(self) -> None:
         self._ec2_choices()
@@ -470,13 +534,15 @@ class DashboardScreen(ConsoleScreen):
         last = cfg.get("console", {}).get("last_ec2_template")
 
         def done(request: AddWorkers | None) -> None:
-            if request is not None:
+            if request is not None:  # added: remember the template for next time
                 cfg.setdefault("console", {})["last_ec2_template"] = request.template
                 with contextlib.suppress(OSError):
                     config.save_config(cfg)
-                self._instantiate(Instantiate(request.template, request.count, None, False,
-                                              {}))
-        self.app.push_screen(Ec2Prompt(message.templates, last), done)
+
+        def add(form: Form[AddWorkers], request: AddWorkers) -> None:
+            self._instantiate(form, Instantiate(request.template, request.count, None, False,
+                                                {}))
+        self.app.push_screen(Ec2Prompt(message.templates, last, add), done)
 
 
 def shown_path(path: os.PathLike[str] | str) -> str:

@@ -1,18 +1,28 @@
 """Modal screens: details, the instantiate form, the add-EC2-workers prompt, a confirmation,
-and the filter prompt. They never touch drivers: they return what the admin asked for."""
+and the filter prompt. They never touch drivers: they return what the admin asked for.
+
+A form (`Form`) stays open until what it asked for was done: it hands the request to the
+screen's worker, which answers (`answering`) with success (the form closes) or the reason
+it was refused (the form shows it under its fields and keeps everything typed)."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
-from onetui.model import has_index
+from onetui.drivers.base import error_line
+from onetui.errors import UserError
+from onetui.model import expand_name, has_index
+from onetui.store.records import check_name
 from onetui.template import TemplateError, parse_requirements
 
 ResultT = TypeVar("ResultT")
@@ -30,10 +40,12 @@ class Dialog(ModalScreen[ResultT]):
                      padding: 0 1; }
     Dialog #form { width: 90%; height: 90%; border: round $accent; background: $surface;
                    padding: 0 1; }
-    Dialog #confirm { width: 84; height: auto; border: round $accent; background: $surface;
-                      padding: 1 2; }
-    Dialog #prompt { width: 84; height: auto; border: round $accent; background: $surface;
-                     padding: 1 2; }
+    Dialog #confirm { width: 84; max-width: 100%; height: auto; border: round $accent;
+                      background: $surface; padding: 1 2; }
+    Dialog #prompt { width: 84; max-width: 100%; height: auto; border: round $accent;
+                     background: $surface; padding: 1 2; }
+    /* a question is wrapped to the box, never cut at its edge */
+    Dialog #confirm Label { width: 100%; }
     /* Label's own `.error` variant (a muted background) stays: only its colour is ours */
     Dialog Label.error { color: $error; height: auto; }
     Dialog .hint { color: $text-muted; }
@@ -61,6 +73,8 @@ class Detail(Dialog[None]):
 
 
 class Confirm(Dialog[bool]):
+    """A yes/no question; the question wraps inside the box at any terminal size."""
+
     BINDINGS = [Binding("escape,n", "no", "No"), Binding("y", "yes", "Yes")]
 
     def __init__(self, question: str) -> None:
@@ -69,7 +83,7 @@ class Confirm(Dialog[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm"):
-            yield Label(self.question)
+            yield Label(self.question, id="question")
             with Horizontal(classes="buttons"):
                 yield Button("Yes (y)", id="yes", variant="error")
                 yield Button("No (n)", id="no")
@@ -133,6 +147,76 @@ class TrustKey(Dialog[bool]):
         self.dismiss(False)
 
 
+RequestT = TypeVar("RequestT")
+
+
+class Answered(Message, bubble=False):
+    """The worker's answer to a form's request: None when it was done, else why not."""
+
+    def __init__(self, refusal: str | None) -> None:
+        super().__init__()
+        self.refusal = refusal
+
+
+@contextlib.contextmanager
+def answering(form: Form[RequestT]) -> Iterator[None]:
+    """Around the write a form asked for, in the screen's worker: the form learns whether
+    it was done (it closes) or refused (it says why and stays open). A failure other than
+    bad input still raises, for the app to report, and the form is let go for a retry."""
+    try:
+        yield
+    except UserError as exc:
+        form.post_message(Answered(error_line(exc)))
+    except BaseException:
+        form.post_message(Answered("not done: see the notice"))
+        raise
+    else:
+        form.post_message(Answered(None))
+
+
+class Form(Dialog[RequestT | None], Generic[RequestT]):
+    """A dialog that asks for a request and stays open until it was carried out. `act`
+    (the screen's worker, which wraps its write in `answering`) gets the request; the form
+    closes with it only when it was done. A refusal shows in red under the fields
+    (`#form-error`), with everything the admin typed still there."""
+
+    def __init__(self, act: Callable[[Form[RequestT], RequestT], object]) -> None:
+        super().__init__()
+        self.act = act
+        self.pending: RequestT | None = None  # handed over, no answer yet
+
+    def send(self, request: RequestT) -> None:
+        """Hand a checked request over (once: a second Enter while it runs does nothing)."""
+        if self.pending is None:
+            self.pending = request
+            self.show_error("")
+            self.act(self, request)
+
+    # a refusal that starts with one of these (the CLI's words for the field) → the field
+    # it shows under; anything else shows under the form
+    REFUSALS: tuple[tuple[str, str], ...] = ()
+
+    def on_answered(self, message: Answered) -> None:
+        request, self.pending = self.pending, None
+        if message.refusal is None:
+            self.dismiss(request)
+            return
+        text, field = message.refusal, "form"
+        for start, named in self.REFUSALS:
+            if text.startswith(start):
+                field = named
+                if start.startswith("--"):  # under the field, its option name says nothing
+                    text = text.removeprefix(start).lstrip(": ")
+                break
+        self.query_one(f"#{field}-error", Label).update(text)
+
+    def show_error(self, message: str) -> None:
+        self.query_one("#form-error", Label).update(message)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
 @dataclass(frozen=True)
 class Instantiate:
     template: str
@@ -165,6 +249,11 @@ def check_form(values: dict[str, str]) -> dict[str, str]:
     name = values.get("name", "").strip()
     if name and count.isdigit() and int(count) > 1 and not has_index(name):
         errors["name"] = f"{count} VMs need %i in the name (e.g. web-%i)"
+    elif name:
+        try:  # the store's own rule, on the first name the pattern makes
+            check_name("VM", expand_name(name, 0))
+        except UserError as exc:
+            errors["name"] = str(exc)
     for field, kind, what in (("cpu", float, "CPU"), ("memory", int, "MEMORY (MB)")):
         problem = _positive(values.get(field, ""), kind, what)
         if problem:
@@ -194,9 +283,10 @@ def overrides_from(values: dict[str, str]) -> dict[str, str]:
     return out
 
 
-class InstantiateForm(Dialog[Instantiate | None]):
+class InstantiateForm(Form[Instantiate]):
     """Choose a stored template (with its text), name pattern, count, host or REQUIREMENTS,
-    CPU/MEMORY, hold. Each field says what is wrong with it, next to it."""
+    CPU/MEMORY, hold. Each field says what is wrong with it, under it; what the store
+    refuses shows under the form, which stays open."""
 
     DEFAULT_CSS = """
     InstantiateForm #preview { color: $text-muted; border: dashed $primary 30%; height: auto;
@@ -204,10 +294,12 @@ class InstantiateForm(Dialog[Instantiate | None]):
     """
 
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "submit", "Create")]
+    REFUSALS = (("no template", "template"), ("VM name", "name"))
 
     def __init__(self, templates: dict[str, str], hosts: list[str],
+                 act: Callable[[Form[Instantiate], Instantiate], object],
                  selected: str | None = None) -> None:
-        super().__init__()
+        super().__init__(act)
         self.templates = templates
         self.hosts = hosts
         self.selected = selected if selected in templates else None
@@ -283,16 +375,10 @@ class InstantiateForm(Dialog[Instantiate | None]):
         self._show_errors(errors)
         if errors:
             return
-        self.dismiss(Instantiate(values["template"], int(values["count"] or 1),
-                                 values["name"].strip() or None,
-                                 self.query_one("#hold", Checkbox).value,
-                                 overrides_from(values)))
-
-    def show_error(self, message: str) -> None:
-        self.query_one("#form-error", Label).update(message)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+        self.send(Instantiate(values["template"], int(values["count"] or 1),
+                              values["name"].strip() or None,
+                              self.query_one("#hold", Checkbox).value,
+                              overrides_from(values)))
 
 
 @dataclass(frozen=True)
@@ -301,13 +387,16 @@ class AddWorkers:
     count: int
 
 
-class Ec2Prompt(Dialog[AddWorkers | None]):
-    """`e`: how many EC2 workers (1) of which template (the last used); Enter accepts."""
+class Ec2Prompt(Form[AddWorkers]):
+    """`e`: how many EC2 workers (1) of which template (the last used); Enter accepts. What
+    is wrong shows under its field; what the store refuses, under the form."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    REFUSALS = (("no template", "template"),)
 
-    def __init__(self, templates: list[str], last: str | None) -> None:
-        super().__init__()
+    def __init__(self, templates: list[str], last: str | None,
+                 act: Callable[[Form[AddWorkers], AddWorkers], object]) -> None:
+        super().__init__(act)
         self.templates = templates
         self.last = last if last in templates else (templates[0] if templates else None)
 
@@ -320,19 +409,19 @@ class Ec2Prompt(Dialog[AddWorkers | None]):
             yield Label("Template")
             yield Select([(t, t) for t in self.templates], id="template",
                          value=self.last or Select.NULL, prompt="no EC2 template")
+            yield Label("", id="template-error", classes="error")
+            yield Label("", id="form-error", classes="error")
             yield Label("Enter adds them, Esc cancels", classes="hint")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         text = event.value.strip() or "1"
         template = self.query_one("#template", Select).value
-        if not text.isdigit() or int(text) < 1:
-            self.query_one("#count-error", Label).update("expected a whole number, at least 1")
-            return
-        if template is Select.NULL or template is None:
-            self.query_one("#count-error", Label).update(
-                "no EC2 template: import one (onetui template import ec2.template)")
-            return
-        self.dismiss(AddWorkers(str(template), int(text)))
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+        count_ok = text.isdigit() and int(text) >= 1
+        self.query_one("#count-error", Label).update(
+            "" if count_ok else "expected a whole number, at least 1")
+        chosen = template is not Select.NULL and template is not None
+        self.query_one("#template-error", Label).update(
+            "" if chosen else "no EC2 template: import one (onetui template import "
+                              "ec2.template)")
+        if count_ok and chosen:
+            self.send(AddWorkers(str(template), int(text)))

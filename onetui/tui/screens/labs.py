@@ -8,6 +8,7 @@ while the terminal is handed to `ssh`. Passwords are opened only for the rows th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from onetui.store.records import check_name
 from onetui.tui.messages import Notice
 from onetui.tui.panes import FilterBar, LivePane
 from onetui.tui.screens.base import ConsoleScreen
-from onetui.tui.screens.dialogs import Dialog, Prompt
+from onetui.tui.screens.dialogs import Form, Prompt, answering
 from onetui.view import handout
 from onetui.view.live import LabSnapshot, LabView
 from onetui.view.rows import LAB_COLUMNS, SEAT_COLUMNS
@@ -62,11 +63,13 @@ class LabRows(Message, bubble=False):
 
 
 class SeatLogin(Message, bubble=False):
-    """The `ssh` command line into a seat, to hand the terminal to."""
+    """The `ssh` command line into a seat, to hand the terminal to, and the line shown
+    while it connects."""
 
-    def __init__(self, argv: list[str]) -> None:
+    def __init__(self, argv: list[str], banner: str) -> None:
         super().__init__()
         self.argv = argv
+        self.banner = banner
 
 
 class LabChoices(Message, bubble=False):
@@ -227,12 +230,14 @@ class LabsScreen(ConsoleScreen):
 
     @work(thread=True, group="lab-action", exit_on_error=False)
     def _ssh(self, lab: Lab, seat: int, admin: bool) -> None:
-        self.post_message(SeatLogin(handout.ssh_argv(self.console.store, lab, seat,
-                                                     admin=admin)))
+        argv = handout.ssh_argv(self.console.store, lab, seat, admin=admin)
+        self.post_message(SeatLogin(argv, f"connecting to {argv[-1]} (seat {seat} of lab "
+                                          f"{lab.name})… Ctrl-C gives up and returns to "
+                                          "onetui"))
 
     def on_seat_login(self, message: SeatLogin) -> None:
         # the terminal is handed over from the event loop, where suspend() must run
-        self.console.run_in_terminal(message.argv)
+        self.console.ssh(message.argv[1:], message.banner)  # argv[0] is `ssh`
 
     def action_reset_password(self) -> None:
         lab, seat = self._lab(), self._seat()
@@ -306,17 +311,17 @@ class LabsScreen(ConsoleScreen):
         if isinstance(self.app.screen, LabForm):
             return  # `n` pressed twice
 
-        def done(spec: labs.LabSpec | None) -> None:
-            if spec is not None:
-                self._create(spec)
-        self.app.push_screen(LabForm(message.templates, message.networks), done)
+        self.app.push_screen(LabForm(message.templates, message.networks, self._create))
 
     @work(thread=True, group="lab-create", exit_on_error=False)
-    def _create(self, spec: labs.LabSpec) -> None:
-        made = labs.create(self.console.store, spec, self.console.cfg)
-        self.post_message(LabMade(made.id))
-        self.app.post_message(Notice(f"lab {made.name}: {made.seats} seat(s) created; they "
-                                     "come up here"))
+    def _create(self, form: Form[labs.LabSpec], spec: labs.LabSpec) -> None:
+        """The form's lab: the form closes once it was made, and shows why not when it was
+        refused (a name taken, too few addresses, no room)."""
+        with answering(form):
+            made = labs.create(self.console.store, spec, self.console.cfg)
+            self.post_message(LabMade(made.id))
+            self.app.post_message(Notice(f"lab {made.name}: {made.seats} seat(s) created; "
+                                         "they come up here"))
 
     def on_lab_made(self, message: LabMade) -> None:
         self.lab_id = message.lab_id
@@ -328,15 +333,15 @@ class LabsScreen(ConsoleScreen):
 class _Field:
     id: str
     label: str
-    placeholder: str
-    value: str = ""
+    placeholder: str  # grey, and gone at the first key: an example, never a value
+    value: str = ""  # a real default, there to keep or change
 
 
 FIELDS = (
-    _Field("name", "Lab name", "linux1"),
-    _Field("seats", "Seats (students)", "10", "10"),
-    _Field("user", "User names (%i = seat number)", labs.DEFAULT_USER, labs.DEFAULT_USER),
-    _Field("expires", "Expires (optional: 2026-12-18, +5d)", "+14d"),
+    _Field("name", "Lab name", "e.g. linux1"),
+    _Field("seats", "Seats (students)", "e.g. 10", "10"),
+    _Field("user", "User names (%i = seat number)", "e.g. student%02i", labs.DEFAULT_USER),
+    _Field("expires", "Expires (optional; empty: never)", "e.g. +14d or 2026-12-18"),
 )
 
 
@@ -357,8 +362,15 @@ def check_lab_form(values: dict[str, str]) -> dict[str, str]:
     user = values.get("user", "").strip()
     if seats.isdigit() and int(seats) > 1 and not has_index(user):
         errors["user"] = f"{seats} seats need %i in the pattern (e.g. student%02i)"
-    elif not USER_RE.fullmatch(expand_name(user, 1)):
-        errors["user"] = "lower-case letters, digits, '_' or '-', starting with a letter"
+    else:
+        try:
+            first = expand_name(user, 1)
+        except UserError as exc:  # a bad %i part (%99i)
+            errors["user"] = str(exc)
+        else:
+            if not USER_RE.fullmatch(first):
+                errors["user"] = "lower-case letters, digits, '_' or '-', starting with a " \
+                                 "letter"
     expires = values.get("expires", "").strip()
     if expires:
         try:
@@ -368,11 +380,18 @@ def check_lab_form(values: dict[str, str]) -> dict[str, str]:
     return errors
 
 
-class LabForm(Dialog[labs.LabSpec | None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "submit", "Create")]
+class LabForm(Form[labs.LabSpec]):
+    """`n`: a new lab. Each field says what is wrong with it, under it; what `lab create`
+    refuses (a name taken, too few addresses, no room) shows under the form, which stays
+    open with everything typed."""
 
-    def __init__(self, templates: list[str], networks: list[str]) -> None:
-        super().__init__()
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "submit", "Create")]
+    REFUSALS = (("--user", "user"), ("--expires", "expires"), ("--seats", "seats"),
+                ("--network", "network"), ("no template", "template"), ("lab '", "name"))
+
+    def __init__(self, templates: list[str], networks: list[str],
+                 act: Callable[[Form[labs.LabSpec], labs.LabSpec], object]) -> None:
+        super().__init__(act)
         self.templates, self.networks = templates, networks
 
     def compose(self) -> ComposeResult:
@@ -384,10 +403,12 @@ class LabForm(Dialog[labs.LabSpec | None]):
             yield Label("Network (default: the template's NIC network)")
             yield Select([(n, n) for n in self.networks], id="network",
                          prompt="the template's")
+            yield Label("", id="network-error", classes="error")
             for f in FIELDS:
                 yield Label(f.label)
                 yield Input(value=f.value, placeholder=f.placeholder, id=f.id)
                 yield Label("", id=f"{f.id}-error", classes="error")
+            yield Label("", id="form-error", classes="error")
             with Horizontal(classes="buttons"):
                 yield Button("Create (ctrl+s)", id="create", variant="primary")
                 yield Button("Cancel (esc)", id="cancel")
@@ -428,9 +449,6 @@ class LabForm(Dialog[labs.LabSpec | None]):
         self._show(errors)
         if errors:
             return
-        self.dismiss(labs.LabSpec(values["name"].strip(), values["template"],
-                                  int(values["seats"]), values["network"] or None,
-                                  values["user"].strip(), values["expires"].strip() or None))
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+        self.send(labs.LabSpec(values["name"].strip(), values["template"],
+                               int(values["seats"]), values["network"] or None,
+                               values["user"].strip(), values["expires"].strip() or None))

@@ -23,15 +23,19 @@ pass_ctx = click.make_pass_decorator(Context)
               "over from one that died.")
 @click.option("--host-timeout", default=15.0, show_default=True, envvar="ONETUI_HOST_TIMEOUT",
               help="Seconds a host may take to answer before it is marked err for the pass.")
+@click.option("--look-every", default=30.0, show_default=True,
+              help="Seconds between looks at a libvirt host whose events reach the engine "
+              "(it is looked at at once when it reports a change; other hosts every pass).")
 @pass_ctx
 def serve(ctx: Context, interval: float, once: bool, lease_ttl: float,
-          host_timeout: float) -> None:
+          host_timeout: float, look_every: float) -> None:
     """Run the engine headless: schedule, deploy and monitor until stopped (SIGTERM/^C)."""
-    if not (0 < lease_ttl < 86400 and 0 < host_timeout < 86400 and 0 < interval < 86400):
-        raise click.BadParameter("--interval, --lease-ttl and --host-timeout take seconds "
-                                 "between 0 and 86400")
+    if not (0 < lease_ttl < 86400 and 0 < host_timeout < 86400 and 0 < interval < 86400
+            and 0 <= look_every < 86400):
+        raise click.BadParameter("--interval, --lease-ttl, --host-timeout and --look-every "
+                                 "take seconds between 0 and 86400")
     engine = build_engine(ctx.store, interval=interval, lease_ttl=lease_ttl,
-                          host_deadline=host_timeout)
+                          host_deadline=host_timeout, look_every=0.0 if once else look_every)
     if once:
         try:
             if engine.lead():

@@ -173,6 +173,12 @@ class Notifier(Protocol):
 
     def watch(self, changed: Callable[[], None]) -> None: ...
 
+    @property
+    def watching(self) -> bool:
+        """True while the host's events reach `changed` (its connection is up and
+        subscribed): only then may the engine look at it less often."""
+        ...
+
 
 @runtime_checkable
 class ConsoleReader(Protocol):

@@ -84,6 +84,7 @@ class LibvirtDriver:
         self._conn: libvirt.virConnect | None = None
         self._lock = threading.Lock()
         self._changed: Callable[[], None] | None = None
+        self._watching: libvirt.virConnect | None = None  # the connection subscribed
 
     # -- connection ---------------------------------------------------------------------
 
@@ -96,9 +97,14 @@ class LibvirtDriver:
                 except libvirt.libvirtError as exc:
                     self._conn = None
                     raise HostUnreachable(f"{self.uri}: {_message(exc)}") from None
-                if self._changed is not None:
-                    self._subscribe(self._conn, self._changed)
+                if self._changed is not None and self._subscribe(self._conn, self._changed):
+                    self._watching = self._conn
             return self._conn
+
+    @property
+    def watching(self) -> bool:
+        conn = self._watching
+        return conn is not None and conn is self._conn and self._alive(conn)
 
     def watch(self, changed: Callable[[], None]) -> None:
         """Call `changed` whenever a domain on this host starts, stops, pauses, crashes or
@@ -107,13 +113,16 @@ class LibvirtDriver:
         self._changed = changed
 
     @staticmethod
-    def _subscribe(conn: libvirt.virConnect, changed: Callable[[], None]) -> None:
+    def _subscribe(conn: libvirt.virConnect, changed: Callable[[], None]) -> bool:
         def lifecycle(_conn: object, _dom: object, _event: int, _detail: int,
                       _opaque: object) -> None:
             changed()
-        with contextlib.suppress(libvirt.libvirtError):  # no events: polled, as before
+        try:
             conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
                                         lifecycle, None)
+        except libvirt.libvirtError:
+            return False  # no events: polled every pass, as before
+        return True
 
     @staticmethod
     def _alive(conn: libvirt.virConnect) -> bool:

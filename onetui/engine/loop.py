@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from onetui.drivers.base import error_line
+from onetui.drivers.base import Notifier, error_line
 from onetui.drivers.registry import make_driver
 from onetui.engine.deploy import DeployManager
 from onetui.engine.dispatch import Dispatcher
@@ -35,7 +35,7 @@ from onetui.engine.lifecycle import Lifecycle, PassStats
 from onetui.engine.monitor import HostMonitor
 from onetui.engine.placement import Placements
 from onetui.engine.snapshot import Snapshot
-from onetui.model import VM
+from onetui.model import VM, Host
 from onetui.store import Store
 from onetui.store.db import Deposed, StoreError
 
@@ -44,10 +44,15 @@ class Engine:
     def __init__(self, store: Store, *, lease_ttl: float = 10.0, interval: float = 2.0,
                  shutdown_timeout: float = 120.0, workers: int = 16,
                  host_deadline: float = 15.0, deploy_deadline: float = 900.0,
-                 driver_factory: DriverFactory = make_driver) -> None:
+                 driver_factory: DriverFactory = make_driver, look_every: float = 0.0) -> None:
         self.store = store
         self.lease_ttl = lease_ttl
         self.interval = interval
+        # A host whose events reach the engine is looked at when it reports a change and
+        # at least every `look_every` seconds (the safety net); others every pass. 0: every
+        # host every pass (tests that drive passes by hand, `serve --once`).
+        self.look_every = look_every
+        self._looked: dict[int, float] = {}
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.epoch = 0  # the lease's fencing token while this engine leads
         self._hooks: list[Hook] = []
@@ -138,6 +143,21 @@ class Engine:
         finally:
             self.close()
 
+    def _due(self, hosts: list[Host], dirty: set[int]) -> list[Host]:
+        """The hosts this pass looks at: all of them, except those that report their
+        changes, were looked at less than `look_every` ago and reported nothing since."""
+        now = time.monotonic()
+        due = []
+        for host in hosts:
+            driver = self.drivers.host(host.id) if host.id in self.drivers else None
+            quiet = (isinstance(driver, Notifier) and driver.watching
+                     and host.id not in dirty and host.state == "on"
+                     and now - self._looked.get(host.id, -1e9) < self.look_every)
+            if not quiet:
+                due.append(host)
+                self._looked[host.id] = now
+        return due
+
     def _changed(self, host_id: int) -> None:
         """From libvirt's event thread: take note, and wake the loop."""
         with self._dirty_lock:
@@ -213,14 +233,16 @@ class Engine:
         the one before through the snapshot, which reads only the rows that changed."""
         stats = self.lifecycle.begin_pass()
         self.passes += 1
-        with self._dirty_lock:  # this pass looks at every host
-            self._dirty.clear()
+        with self._dirty_lock:  # this pass looks at them
+            dirty, self._dirty = self._dirty, set()
         seen = self.seen
         seen.refresh()
         hosts = seen.hosts()
         stats.hosts = len(hosts)
         self.drivers.sync(hosts)
-        self.monitor.look(hosts, seen.vms())
+        due = self._due(hosts, dirty)
+        self.monitor.look(due, seen.vms() if len(due) == len(hosts) else
+                          [vm for vm in seen.vms() if vm.host_id in {h.id for h in due}])
         self.renew()
         seen.refresh()
         self.intents.carry_out([vm for vm in seen.vms() if vm.intent])

@@ -65,6 +65,10 @@ class QuitChecked(Message, bubble=False):
         self.engine_here = engine_here
 
 
+# seconds between looks at a host whose libvirt events reach the engine (as `serve`)
+LOOK_EVERY = 30.0
+
+
 class OnetuiApp(App[None]):
     TITLE = "onetui"
     MODES = {"dashboard": DashboardScreen}
@@ -130,7 +134,7 @@ class OnetuiApp(App[None]):
                 # the engine goes on after it: a line for the admin, not a failed worker
                 self.post_message(Notice(message, "error"))
             engine = build_engine(store, self.cfg, on_error=problem,
-                                  interval=self.engine_interval)
+                                  interval=self.engine_interval, look_every=LOOK_EVERY)
             engine.run(self._stop, on_wait=lambda _msg: None)
 
     # -- what workers post back --------------------------------------------------------

@@ -3,6 +3,7 @@ operations (each list/show with --json). Errors are one line on stderr and exit 
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import traceback
@@ -16,7 +17,41 @@ from onetui.errors import UserError
 from onetui.template import TemplateError
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """Each command's module is imported when that command runs (or `--help` lists it):
+    `onetui vm list` never loads boto3, paramiko, libvirt or textual (click's own pattern
+    for lazily loaded subcommands)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in COMMANDS and cmd_name not in self.commands:
+            module, _, attr = COMMANDS[cmd_name].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attr), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+COMMANDS = {  # name → module:attribute
+    "template": "onetui.cli.template_cmds:template",
+    "host": "onetui.cli.host_cmds:host",
+    "vm": "onetui.cli.vm_cmds:vm",
+    "net": "onetui.cli.net_cmds:net",
+    "ec2": "onetui.cli.ec2_cmds:ec2",
+    "service": "onetui.cli.service_cmds:service",
+    "lab": "onetui.cli.lab_cmds:lab",
+    "sge": "onetui.cli.sge_cmds:sge",
+    "ssh": "onetui.cli.sge_cmds:ssh",
+    "serve": "onetui.cli.serve_cmd:serve",
+    "demo": "onetui.cli.demo_cmd:demo",
+    "events": "onetui.cli.events_cmd:events",
+    "help": "onetui.cli.help_cmd:help_cmd",
+    "completion": "onetui.cli.completion:completion",
+}
+
+
+@click.group(cls=LazyGroup, invoke_without_command=True,
+             context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--state", "state", metavar="DIR", envvar="ONETUI_STATE",
               help="State directory holding the store (default: $XDG_DATA_HOME/onetui).")
 @click.option("--theme", metavar="NAME", help="Console theme (onetui, onetui-light, ursa, "
@@ -46,34 +81,6 @@ def cli(ctx: click.Context, state: str | None, theme: str | None, no_engine: boo
         OnetuiApp(config.store_path(state), theme=theme, run_engine=not no_engine).run()
 
 
-def _register() -> None:
-    from onetui.cli import (
-        completion,
-        demo_cmd,
-        ec2_cmds,
-        events_cmd,
-        help_cmd,
-        host_cmds,
-        lab_cmds,
-        net_cmds,
-        serve_cmd,
-        service_cmds,
-        sge_cmds,
-        template_cmds,
-        vm_cmds,
-    )
-
-    for command in (template_cmds.template, host_cmds.host, vm_cmds.vm, net_cmds.net,
-                    ec2_cmds.ec2, service_cmds.service,
-                    lab_cmds.lab, sge_cmds.sge, sge_cmds.ssh, serve_cmd.serve,
-                    demo_cmd.demo, events_cmd.events, help_cmd.help_cmd,
-                    completion.completion):
-        cli.add_command(command)
-    # one command, two names: `onetemplate instantiate` habits, the same options as vm create
-    template_cmds.template.add_command(vm_cmds.create_cmd, "instantiate")
-
-
-_register()
 
 
 def main(argv: list[str] | None = None) -> None:

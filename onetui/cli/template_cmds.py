@@ -12,6 +12,7 @@ import click
 from onetui.cli.completion import template_names, template_names_or_files
 from onetui.cli.context import Context
 from onetui.cli.output import Output, echo_json, list_options, pairs, show_options
+from onetui.cli.vm_cmds import create_cmd
 from onetui.data import SHIPPED_TEMPLATES, TEMPLATES
 from onetui.errors import UserError
 from onetui.model import TemplateRecord
@@ -177,3 +178,7 @@ def delete_cmd(ctx: Context, names: tuple[str, ...]) -> None:
     for name in names:
         rec = ctx.store.templates.delete(name)
         click.echo(f"deleted template {rec.id} {rec.name}")
+
+
+# one command, two names: `onetemplate instantiate` habits, the same options as vm create
+template.add_command(create_cmd, "instantiate")

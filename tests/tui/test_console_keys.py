@@ -244,3 +244,20 @@ def test_held_signals_spare_onetui_but_not_the_child() -> None:
         assert signal.getsignal(signal.SIGTSTP) == signal.SIG_IGN
     # here still: SIGINT did nothing to this process; and its handler is back
     assert signal.getsignal(signal.SIGINT) is before
+
+
+async def test_palette_poweroff_asks_then_asks_the_engine(seeded: Path) -> None:
+    vid = running_vm(seeded)
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=(140, 50)) as pilot:
+        await until(pilot, lambda: app.query_one(VmsPane).row_count == 1)
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"Power the selected")
+        await until(pilot, lambda: bool(palette_options(app))
+                    and palette_options(app)[0].startswith("Power the selected VM off"))
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, Confirm))
+        assert f"Power VM {vid} off" in app.screen.question
+        await pilot.press("y")
+        await until(pilot, lambda: intent_of(seeded, vid) == "poweroff")

@@ -60,7 +60,9 @@ SGE_EVERY = 5.0
 SGE_HINT = ("SGE is not configured: add an [sge] section with host, user and key_file to "
             "config.toml (see the README, Sun Grid Engine)")
 # VM actions that ask first (delete asks in its own action)
-ASK_FIRST = {"shutdown": "Shut down VM {vm} now (its guest is told to power off)?"}
+ASK_FIRST = {"shutdown": "Shut down VM {vm} now (its guest is told to power off)?",
+             "poweroff": "Power VM {vm} off (it keeps its disks and host; resume boots it)?",
+             "reboot": "Reboot VM {vm} now?"}
 ENGINE_HERE = "engine: this console"
 
 

@@ -11,11 +11,10 @@ import click
 
 from onetui.cli.completion import host_names
 from onetui.cli.context import Context
-from onetui.cli.output import Output, echo_json, list_options, show_options
+from onetui.cli.output import Output, echo_json, list_options, pools, show_options
 from onetui.drivers.userdata import DEFAULTS, check_var
 from onetui.errors import UserError
 from onetui.model import Host
-from onetui.view import pools
 from onetui.view.describe import host_text
 from onetui.view.rows import HOST_COLUMNS, NUMERIC, host_row
 
@@ -147,7 +146,7 @@ def list_cmd(ctx: Context, out: Output) -> None:
     """OpenNebula's columns: CPU in percent (100 per core), memory in binary units."""
     hosts = ctx.store.hosts.list()
     out.emit(hosts, row=host_row, as_json=host_json,
-             one=lambda kept: pools.host_pool(kept, _vm_ids(ctx)))
+             one=lambda kept: pools().host_pool(kept, _vm_ids(ctx)))
 
 
 def _vm_ids(ctx: Context) -> dict[int, list[int]]:
@@ -171,7 +170,7 @@ def show_cmd(ctx: Context, name: str, out: Output) -> None:
     h = ctx.store.hosts.get(name)
     vms = ctx.store.vms.list(host_id=h.id, include_done=False)
     if out.opennebula:
-        out.print_one(pools.host_element(h, [vm.id for vm in vms]))
+        out.print_one(pools().host_element(h, [vm.id for vm in vms]))
         return
     if out.as_json:
         echo_json({**host_json(h), "vms": [vm.id for vm in vms]})

@@ -13,16 +13,26 @@ import functools
 import json
 import math
 import sys
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from onetui.errors import UserError
-from onetui.view.pools import one_json, xml_text
 from onetui.view.rows import RowFilter, csv_text, pairs, parse_filter, pick_columns, table
+
+if TYPE_CHECKING:  # the pools (and ElementTree) load only for -x / --one
+    import xml.etree.ElementTree as ET
+    from types import ModuleType
+
+
+def pools() -> ModuleType:
+    """onetui.view.pools, imported when -x or --one asks for it (ElementTree and the
+    pools' tables are ~15 ms every other command does not need)."""
+    import onetui.view.pools
+
+    return onetui.view.pools
 
 __all__ = ["Output", "echo_json", "fail", "list_options", "pairs", "show_options", "table"]
 
@@ -77,9 +87,9 @@ class Output:
 
     def print_one(self, element: ET.Element) -> None:
         if self.xml:
-            click.echo(xml_text(element))
+            click.echo(pools().xml_text(element))
         else:
-            echo_json(one_json(element))
+            echo_json(pools().one_json(element))
 
     def emit(self, items: Iterable[T], row: Callable[[T], Sequence[Any]],
              as_json: Callable[[T], Any],

@@ -11,13 +11,12 @@ import click
 
 from onetui.cli.completion import template_names, template_names_or_files
 from onetui.cli.context import Context
-from onetui.cli.output import Output, echo_json, list_options, pairs, show_options
+from onetui.cli.output import Output, echo_json, list_options, pairs, pools, show_options
 from onetui.cli.vm_cmds import create_cmd
 from onetui.data import SHIPPED_TEMPLATES, TEMPLATES
 from onetui.errors import UserError
 from onetui.model import TemplateRecord
 from onetui.template import Template, TemplateError, load, parse, validate, write
-from onetui.view import pools
 
 pass_ctx = click.make_pass_decorator(Context)
 
@@ -71,7 +70,7 @@ def show_cmd(ctx: Context, ref: str, out: Output) -> None:
         if info is None:
             raise UserError(f"{ref}: -x and --one show a stored template (`template import "
                             f"{ref}` first); --json prints a file's attributes")
-        out.print_one(pools.template_element(ctx.store.templates.get(ref)))
+        out.print_one(pools().template_element(ctx.store.templates.get(ref)))
         return
     if out.as_json:
         named = {"ID": info["ID"], "NAME": info["NAME"]} if info else {}
@@ -159,7 +158,7 @@ def default_name(file: str) -> str:
 def list_cmd(ctx: Context, out: Output) -> None:
     """Stored templates."""
     out.emit(ctx.store.templates.list(), row=_template_row, as_json=_template_json,
-             one=pools.template_pool)
+             one=lambda kept: pools().template_pool(kept))
 
 
 def _template_row(r: TemplateRecord) -> tuple[str, ...]:

@@ -11,13 +11,12 @@ import click
 
 from onetui.cli.completion import host_names, template_names_or_files, vm_ids
 from onetui.cli.context import Context
-from onetui.cli.output import Output, echo_json, list_options, show_options
+from onetui.cli.output import Output, echo_json, list_options, pools, show_options
 from onetui.errors import UserError
 from onetui.model import VM
 from onetui.ops import instantiate
 from onetui.ops import vm_actions as actions
 from onetui.store import Store
-from onetui.view import pools
 from onetui.view.describe import vm_text
 from onetui.view.rows import NUMERIC, VM_COLUMNS, vm_row
 
@@ -108,7 +107,7 @@ def list_cmd(ctx: Context, show_all: bool, out: Output) -> None:
     vms = ctx.store.vms.list(include_done=show_all)
     now = time.time()
     out.emit(vms, row=lambda v: vm_row(v, now), as_json=vm_json,
-             one=lambda kept: pools.vm_pool(kept, ctx.store.hosts.list()))
+             one=lambda kept: pools().vm_pool(kept, ctx.store.hosts.list()))
 
 
 def vm_json(v: VM) -> dict:
@@ -124,7 +123,7 @@ def show_cmd(ctx: Context, ref: str, out: Output) -> None:
     v = ctx.store.vms.get(ref)
     if out.opennebula:
         host = ctx.store.hosts.by_ids({v.host_id}) if v.host_id is not None else []
-        out.print_one(pools.vm_element(v, host[0] if host else None))
+        out.print_one(pools().vm_element(v, host[0] if host else None))
         return
     if out.as_json:
         events = ctx.store.events.recent(limit=10, kind="vm", obj_id=v.id)

@@ -8,9 +8,7 @@ import base64
 import contextlib
 import os
 from pathlib import Path
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from typing import Any
 
 from onetui.errors import UserError
 
@@ -41,7 +39,7 @@ class SecretBox:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         try:
             with os.fdopen(fd, "wb") as out:
-                out.write(AESGCM.generate_key(bit_length=256))
+                out.write(os.urandom(32))  # what AESGCM.generate_key(256) returns
             with contextlib.suppress(FileExistsError):  # another process made it first
                 os.link(tmp, self.key_path)
         finally:
@@ -51,7 +49,7 @@ class SecretBox:
         """`context` (e.g. "lab 3 seat 1") is bound into the seal: a sealed value copied to
         another row does not open there."""
         nonce = os.urandom(12)
-        sealed = AESGCM(self._load()).encrypt(nonce, text.encode(), context.encode())
+        sealed = _aesgcm(self._load()).encrypt(nonce, text.encode(), context.encode())
         return PREFIX + base64.b64encode(nonce + sealed).decode()
 
     def open(self, value: str, context: str) -> str:
@@ -67,7 +65,20 @@ class SecretBox:
             raise UserError(f"{context}: the stored password is damaged; reset the "
                             "password") from None
         try:
-            return AESGCM(self._load()).decrypt(raw[:12], raw[12:], context.encode()).decode()
-        except InvalidTag:
+            plain: bytes = _aesgcm(self._load()).decrypt(raw[:12], raw[12:], context.encode())
+            return plain.decode()
+        except _invalid_tag():
             raise UserError(f"{context}: the stored password cannot be opened with "
                             f"{self.key_path} (a different key?); reset the password") from None
+
+
+def _aesgcm(key: bytes) -> Any:
+    """cryptography is imported when a secret is sealed or opened (~20 ms), not by every
+    command that opens the store."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    return AESGCM(key)
+
+
+def _invalid_tag() -> type[Exception]:
+    from cryptography.exceptions import InvalidTag
+    return InvalidTag

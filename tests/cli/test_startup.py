@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-HEAVY = ("boto3", "botocore", "paramiko", "libvirt", "textual")
+HEAVY = ("boto3", "botocore", "paramiko", "libvirt", "textual", "cryptography",
+         "xml.etree.ElementTree")
 
 PROBE = """
 import json, sys

@@ -96,6 +96,18 @@ ODD = {
     "text around fields": _with_pending(_job("loose " + FIELDS + " text")),
     "unicode": _with_pending(_job(FIELDS.replace(">x<", ">ジョブ-é<"))),
     "attribute with >": _with_pending(_job(FIELDS, ' state="a>b" x=\'1\'')),
+    "array job": _with_pending(_job(FIELDS + "<tasks>1-3:1</tasks>"),
+                               _job(FIELDS + "\n <tasks> 4-9:2 </tasks>\n")),
+    "padded fields": _with_pending(_job(FIELDS.replace(">x<", ">  x y \t<")
+                                        .replace(">ann<", ">\n ann\n<"))),
+    "blank fields": _with_pending(_job(FIELDS.replace(">x<", "><").replace(">ann<", ">   <"))),
+    "start and submission time": _with_pending(_job(FIELDS.replace(
+        "<JB_submission_time>", "<JAT_start_time></JAT_start_time><JB_submission_time>"))),
+    "odd numbers": _with_pending(_job(FIELDS.replace(">9<", ">1_000<")
+                                      .replace(">0.25000<", ">nan<"))),
+    "fields in another order": _with_pending(_job("<slots>3</slots>" + FIELDS)),
+    "queue fields in another order": BUSY.replace(
+        "<name>all.q@node2</name>", "<arch>sol</arch><name>all.q@node2</name>"),
     "self-closing job": _with_pending("<job_list/>"),
     "job without fields": _with_pending(_job("")),
     "missing fields": _with_pending(_job("<JB_name>only</JB_name>")),
@@ -138,6 +150,8 @@ ODD = {
         "<job_info  xmlns", '<!DOCTYPE job_info [<!ENTITY who SYSTEM "file:///etc/passwd">]>'
         "\n<job_info  xmlns").replace("<JB_owner>onetui-sge<", "<JB_owner>&who;<"),
     "undefined entity": BUSY.replace("<JB_owner>onetui-sge<", "<JB_owner>&who;<"),
+    "declared latin-1": BUSY.replace("version='1.0'", "version='1.0' encoding='ISO-8859-1'")
+                            .replace(">job4<", ">jöb4<"),
     "not qstat": "<qhost><host name='global'/></qhost>",
     "whitespace before the declaration": "\n  " + BUSY,
     "no declaration": BUSY.split("\n", 1)[1],

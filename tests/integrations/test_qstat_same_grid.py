@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from onetui.integrations.sge.grid import Grid, GridError, parse_qstat
+from onetui.integrations.sge.grid import Grid, GridError, _read_qstat_layout, parse_qstat
 from tests.integrations.qstat_tree_parser import parse_qstat_tree
 
 FIX = Path(__file__).parent / "fixtures"
@@ -58,11 +58,22 @@ def test_the_10000_job_document_parses_as_before() -> None:
     assert (len(grid.queues), sum(len(q.jobs) for q in grid.queues), len(grid.pending)) \
         == (500, 5000, 5000)
     assert grid == parse_qstat_tree(text)
-    # the same jobs laid out one tag a line, as qstat itself prints them
+    assert parse_qstat(_indented(text)) == grid
+
+
+def _indented(text: str) -> str:
+    """The same document laid out one tag a line, as qstat itself prints it."""
     tree = ET.fromstring(text)
     ET.indent(tree, space="  ")
-    pretty = "<?xml version='1.0'?>\n" + ET.tostring(tree, encoding="unicode")
-    assert parse_qstat(pretty) == grid
+    return "<?xml version='1.0'?>\n" + ET.tostring(tree, encoding="unicode") + "\n"
+
+
+def test_qstat_own_output_is_read_without_building_the_tree() -> None:
+    """The speed bench/sge.py shows rests on qstat's real layout being read directly; an
+    output that fell back to the element tree would still parse right, only 2-3x slower."""
+    big = _big_qstat()
+    for text in [path.read_text() for path in REAL] + [big, _indented(big)]:
+        assert _read_qstat_layout(text) is not None
 
 
 def _job(body: str, attrs: str = ' state="pending"') -> str:

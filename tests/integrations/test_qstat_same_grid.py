@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -22,10 +23,10 @@ REAL = sorted(FIX.glob("qstat-*.xml"))
 BUSY = (FIX / "qstat-busy.xml").read_text()
 
 
-def _outcome(parse, text: str) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+def _outcome(parse: Callable[[str], Grid], text: str) -> tuple[str, str]:
     """What a user sees: the grid (as `--json` prints it, so 1 and 1.0 differ) or the error."""
     try:
-        grid: Grid = parse(text)
+        grid = parse(text)
     except GridError as exc:
         return "error", str(exc)
     return "grid", json.dumps(grid.to_json())

@@ -14,7 +14,7 @@ from types import ModuleType
 
 import pytest
 
-from onetui.integrations.sge.grid import Grid, GridError, _read_qstat_layout, parse_qstat
+from onetui.integrations.sge.grid import Grid, GridError, _Layout, parse_qstat
 from tests.integrations.qstat_tree_parser import parse_qstat_tree
 
 FIX = Path(__file__).parent / "fixtures"
@@ -74,11 +74,14 @@ def test_the_10000_job_document_parses_as_before() -> None:
 
 
 def test_qstat_own_output_is_read_without_building_the_tree() -> None:
-    """The speed bench/sge.py shows rests on qstat's real layout being read directly; an
-    output that fell back to the element tree would still parse right, only 2-3x slower."""
+    """The speed bench/sge.py shows rests on qstat's real layout being read directly, and
+    proven well-formed by that reading alone; an output that fell back to expat or to the
+    element tree would still parse right, only slower."""
     big = _big_qstat()
     for text in [path.read_text() for path in REAL] + [big, _indented(big)]:
-        assert _read_qstat_layout(text) is not None
+        layout = _Layout()
+        assert layout.read(text) is not None
+        assert layout.shows_well_formed(text)
 
 
 def _job(body: str, attrs: str = ' state="pending"') -> str:
@@ -168,6 +171,20 @@ ODD = {
     "undefined entity": BUSY.replace("<JB_owner>onetui-sge<", "<JB_owner>&who;<"),
     "declared latin-1": BUSY.replace("version='1.0'", "version='1.0' encoding='ISO-8859-1'")
                             .replace(">job4<", ">jöb4<"),
+    "]]> in a name": _with_pending(_job(FIELDS.replace(">x<", ">a]]>b<"))),
+    "invalid field name": BUSY.replace("<arch>lx-amd64</arch>", "<1arch>x</1arch>", 1),
+    "unbound prefix in a queue": BUSY.replace("<arch>lx-amd64</arch>", "<no:arch>x</no:arch>", 1),
+    "bound prefix in a queue": BUSY.replace("<arch>lx-amd64</arch>", "<xsd:arch>x</xsd:arch>", 1),
+    "repeated root attribute": BUSY.replace("<job_info  xmlns", '<job_info a="1" a="2" xmlns'),
+    "bad declaration": BUSY.replace("version='1.0'", "version='1.0' standalone='maybe'"),
+    "repeated job attribute": _with_pending(_job(FIELDS, ' state="a" state="b"')),
+    "other job attributes": _with_pending(_job(FIELDS, ' state="a" id="7"')),
+    "unquoted attribute": _with_pending(_job(FIELDS, " state=a")),
+    "control character in an attribute": _with_pending(_job(FIELDS, ' state="\x02"')),
+    "tab in a job tag": _with_pending(_job(FIELDS, '\tstate="pending"\t')),
+    "next line after the root": BUSY + "\x85",
+    "text after the root": BUSY + "x",
+    "spaces after the root": BUSY + " \t\n\n",
     "not qstat": "<qhost><host name='global'/></qhost>",
     "whitespace before the declaration": "\n  " + BUSY,
     "no declaration": BUSY.split("\n", 1)[1],

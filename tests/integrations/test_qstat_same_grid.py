@@ -175,6 +175,8 @@ ODD = {
     "invalid field name": BUSY.replace("<arch>lx-amd64</arch>", "<1arch>x</1arch>", 1),
     "unbound prefix in a queue": BUSY.replace("<arch>lx-amd64</arch>", "<no:arch>x</no:arch>", 1),
     "bound prefix in a queue": BUSY.replace("<arch>lx-amd64</arch>", "<xsd:arch>x</xsd:arch>", 1),
+    "field named xmlns": BUSY.replace("<arch>lx-amd64</arch>", "<xmlns>x</xmlns>", 1),
+    "xml: prefix": BUSY.replace("<arch>lx-amd64</arch>", "<xml:arch>x</xml:arch>", 1),
     "repeated root attribute": BUSY.replace("<job_info  xmlns", '<job_info a="1" a="2" xmlns'),
     "bad declaration": BUSY.replace("version='1.0'", "version='1.0' standalone='maybe'"),
     "repeated job attribute": _with_pending(_job(FIELDS, ' state="a" state="b"')),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import random
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -205,3 +206,26 @@ def test_odd_documents_give_what_the_tree_parser_gave(name: str) -> None:
 def test_cut_off_output_gives_the_same_error_wherever_it_is_cut() -> None:
     for end in range(0, len(BUSY), 7):
         _same(BUSY[:end])
+
+
+# Pieces a damaged or hand-edited output can hold, spliced in at random places.
+DAMAGE = ["<", ">", "&", "&amp;", "&#65;", "&#0;", "]]>", "\x01", "\x85", "é", " ", "\t", "\n",
+          "\r", "/", "<a>", "</a>", "<a/>", "<!-- c -->", "<![CDATA[x]]>", "<?p?>", "<job_list>",
+          "</job_list>", "<Queue-List>", "</Queue-List>", '"', "'", "=", "<JB_name>q</JB_name>",
+          "<slots>2</slots>", "<tasks>1</tasks>", 'xmlns="u"', "x:", "<x:a>1</x:a>", "<state>",
+          "</state>", ' state="r"', "<job_info>", "</job_info>", "<queue_info>", "</queue_info>",
+          "9", "-", "."]
+
+
+def test_randomly_damaged_documents_give_what_the_tree_parser_gave() -> None:
+    rng = random.Random(15)  # fixed: the same 3,000 documents every run
+    bases = [BUSY, *ODD.values()]
+    for _ in range(3000):
+        text = rng.choice(bases)
+        for _ in range(rng.randint(1, 3)):
+            pos = rng.randrange(len(text) + 1)
+            if rng.random() < 0.3:
+                text = text[:pos] + text[pos + rng.randint(1, 5):]
+            else:
+                text = text[:pos] + rng.choice(DAMAGE) + text[pos:]
+        _same(text)

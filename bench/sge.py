@@ -1,7 +1,8 @@
 """SGE polling costs.
 
 1. Parse a `qstat -f -xml` with 10,000 jobs over 500 queue instances, generated in the
-   shape of a real one (tests/integrations/fixtures/qstat-busy.xml, from gridengine 8.1.9).
+   shape of a real one (tests/integrations/fixtures/qstat-busy.xml, from gridengine 8.1.9),
+   compact and indented one tag a line as qstat itself prints it.
 2. With the SGE test bed up (scripts/testbed/sge.sh up): one poll over the reused paramiko
    connection, next to running `ssh host qstat -f -xml` as a fresh process each time.
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import statistics
 import subprocess
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from onetui.integrations.sge.grid import parse_qstat, render_qstat
@@ -51,6 +53,12 @@ def big_qstat(queues: int = 500, jobs: int = 10_000) -> str:
     return "\n".join(out)
 
 
+def indented(text: str) -> str:
+    tree = ET.fromstring(text)
+    ET.indent(tree, space="  ")
+    return "<?xml version='1.0'?>\n" + ET.tostring(tree, encoding="unicode") + "\n"
+
+
 def median_ms(fn, runs: int) -> float:  # type: ignore[no-untyped-def]
     times = []
     for _ in range(runs):
@@ -63,11 +71,15 @@ def median_ms(fn, runs: int) -> float:  # type: ignore[no-untyped-def]
 def main() -> None:
     text = big_qstat()
     grid = parse_qstat(text)
+    pretty = indented(text)
     parse = median_ms(lambda: parse_qstat(text), 5)
+    parse_pretty = median_ms(lambda: parse_qstat(pretty), 5)
     render = median_ms(lambda: render_qstat(grid), 5)
     print(f"sge: parse qstat -f -xml, {len(grid.queues)} queue instances, "
           f"{sum(len(q.jobs) for q in grid.queues) + len(grid.pending)} jobs "
-          f"({len(text) / 1e6:.1f} MB): {parse:.0f} ms; render as qstat -f: {render:.0f} ms")
+          f"({len(text) / 1e6:.1f} MB): {parse:.0f} ms; indented as qstat prints it "
+          f"({len(pretty) / 1e6:.1f} MB): {parse_pretty:.0f} ms; "
+          f"render as qstat -f: {render:.0f} ms")
     if subprocess.run(["bash", "scripts/testbed/sge.sh", "status"]).returncode:
         print("sge: test bed not running; per-poll SSH figures skipped")
         return

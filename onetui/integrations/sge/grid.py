@@ -3,10 +3,12 @@ and printed back in `qstat -f`'s own layout (what admins know from the seed)."""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
+from xml.parsers import expat
 
 from onetui.errors import UserError
 
@@ -100,7 +102,24 @@ def _job(el: ET.Element, what: str) -> Job:
 
 
 def parse_qstat(text: str) -> Grid:
-    """`qstat -f -xml -u '*'`: queue instances with their running jobs, then pending jobs."""
+    """`qstat -f -xml -u '*'`: queue instances with their running jobs, then pending jobs.
+
+    A busy grid's output is megabytes (10,000 jobs: 2.6 MB) and is parsed at every poll, so
+    the layout qstat prints is read directly (see _Layout); anything else, and anything
+    the XML parser refuses, goes through the element tree, whose results and errors the
+    direct reading reproduces exactly."""
+    if not text.strip():
+        raise GridError("qstat -f -xml: empty output")
+    layout = _Layout()
+    grid = layout.read(text)
+    if grid is not None and (layout.shows_well_formed(text) or _well_formed(text)):
+        return grid
+    return _parse_qstat_tree(text)
+
+
+def _parse_qstat_tree(text: str) -> Grid:
+    """Any document: the whole element tree, then find() per field. The reference the
+    direct reading follows, and the source of every error message."""
     what = "qstat -f -xml"
     root = _root(text, what)
     if root.tag != "job_info":
@@ -121,6 +140,211 @@ def parse_qstat(text: str) -> Grid:
     pending = [] if pending_root is None else [
         _job(j, what) for j in pending_root.findall("job_list")]
     return Grid(queues, pending)
+
+
+def _well_formed(text: str) -> bool:
+    """Expat's verdict with the element tree's settings (namespaces on), without building
+    anything: what the tree would refuse is left to it, to refuse in its own words."""
+    try:
+        expat.ParserCreate(namespace_separator="}").Parse(text, True)
+    except expat.ExpatError:
+        return False
+    return True
+
+
+# The direct reading knows only the markup qstat prints: the XML declaration, the
+# <job_info> root (attributes, but no default namespace), <queue_info> holding
+# <Queue-List>s, the pending <job_info>, and <job_list>s whose children are plain text
+# fields, <tag>text</tag>. It counts every "<" it accounts for; if the document holds one
+# more (a comment, CDATA, a DTD, a nested, self-closing or misplaced element, ...) the
+# counts differ and the tree parses instead. Fields are read as find() reads them: the
+# first child of that tag, its text with character references decoded, stripped.
+_ATTRS = r"""(?:\s+[^\s=<>/]+\s*=\s*(?:"[^"<]*"|'[^'<]*'))*\s*"""
+_HEAD = re.compile(r"(?:<\?xml[^<>]*\?>)?\s*<job_info" + _ATTRS + r">")
+_DEFAULT_NAMESPACE = re.compile(r"xmlns\s*=")
+_SPACE = re.compile(r"\s*")
+_QUEUE_OPEN = re.compile(r"[^<]*<Queue-List>")
+_JOB_OPEN = re.compile(r"[^<]*<job_list" + _ATTRS + ">")
+_FIELD = re.compile(r"<([^\s<>/]+)>([^<]*)</\1>")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+_CONTROL = bytes(c for c in range(32) if c not in b"\t\n\r")
+
+
+def _field(tag: str) -> str:
+    return rf"<{tag}>([^<]*)</{tag}>\s*"
+
+
+# A job as qstat prints it, fields in its order: one findall reads them all (16 "<" each,
+# 18 with <tasks>, which array jobs have).
+_QSTAT_JOB = re.compile(
+    r"""<job_list(?:[ \t\n]+state=(?:"[^"<&]*"|'[^'<&]*'))?[ \t\n]*>\s*"""
+    + _field("JB_job_number") + _field("JAT_prio") + _field("JB_name") + _field("JB_owner")
+    + _field("state")
+    + r"(?:<JAT_start_time>([^<]*)</JAT_start_time>"
+    + r"|<JB_submission_time>([^<]*)</JB_submission_time>)\s*"
+    + _field("slots") + r"(<tasks>([^<]*)</tasks>\s*)?</job_list>")
+_REF = re.compile(r"&(?:#x([0-9a-fA-F]+)|#([0-9]+)|(amp|lt|gt|quot|apos));")
+_NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
+
+
+class _Unexpected(Exception):
+    """Not qstat's own layout, or a value the tree would refuse: the tree parses it."""
+
+
+def _decoded(raw: str) -> str:
+    try:
+        return _REF.sub(lambda m: chr(int(m[1], 16)) if m[1] else chr(int(m[2])) if m[2]
+                        else _NAMED[m[3]], raw)
+    except (ValueError, OverflowError):  # &#x110000; and the like: not well-formed
+        raise _Unexpected from None
+
+
+class _Layout:
+    """One direct reading of a document: `marks` counts the "<" accounted for, `strict`
+    says whether only the plainest forms were met (see shows_well_formed), `names` are
+    the field tags met outside the jobs' fixed layout."""
+
+    def __init__(self) -> None:
+        self.marks = 0
+        self.strict = True
+        self.names: set[str] = set()
+        self.head = ""
+
+    def read(self, text: str) -> Grid | None:
+        """The grid, or None if the document is not in qstat's layout. On a document
+        that is not well-formed the result means nothing: see shows_well_formed."""
+        try:
+            return self.grid(text)
+        except _Unexpected:
+            return None
+
+    def shows_well_formed(self, text: str) -> bool:
+        """Whether the reading itself proves the document well-formed, so the parse by
+        expat (a quarter of the time) can be spared. It does when every "<" was in a form
+        the reading matched exactly (plain fields named plainly, <job_list> with at most
+        a state="..."), the declaration and root tag pass expat on their own, and the
+        text is ASCII without characters XML forbids, "&" or "]]>"."""
+        if not (self.strict and text.isascii() and "&" not in text and "]]>" not in text):
+            return False
+        data = text.encode("ascii")
+        return (len(data.translate(None, _CONTROL)) == len(data)
+                and all(_NAME.fullmatch(name) for name in self.names)
+                and _well_formed(self.head + "</job_info>"))
+
+    def grid(self, text: str) -> Grid:
+        head = _HEAD.match(text)
+        # no "<!" or "<?" check: a comment, CDATA, DTD or instruction brings a "<" of its
+        # own. Line ends and a default namespace do not, so they are looked for.
+        if head is None or "\r" in text or _DEFAULT_NAMESPACE.search(text):
+            raise _Unexpected
+        self.head = head[0]
+        self.marks = 2 + text.startswith("<?")
+        space = _SPACE.match(text, head.end())
+        queue_info, pos = self.section(text, space.end() if space else head.end(),
+                                       "queue_info")
+        pending, pos = self.section(text, pos, "job_info")
+        if text[pos:].rstrip(" \t\n") != "</job_info>":  # only XML's spaces after the root
+            raise _Unexpected
+        *queues, rest = queue_info.split("</Queue-List>")
+        if "<" in rest:
+            raise _Unexpected
+        grid = Grid([self.queue(q) for q in queues], self.jobs(pending))
+        if self.marks != text.count("<"):
+            raise _Unexpected
+        return grid
+
+    def section(self, text: str, pos: int, tag: str) -> tuple[str, int]:
+        """What <tag>...</tag> at pos holds ("" if it is not there), and where the markup
+        after it starts."""
+        if not text.startswith(f"<{tag}>", pos):
+            return "", pos
+        start = pos + len(tag) + 2
+        end = text.find(f"</{tag}>", start)
+        if end < 0:
+            raise _Unexpected
+        self.marks += 2
+        space = _SPACE.match(text, end + len(tag) + 3)
+        return text[start:end], space.end() if space else len(text)
+
+    def queue(self, chunk: str) -> QueueInstance:
+        start = _QUEUE_OPEN.match(chunk)
+        if start is None:
+            raise _Unexpected
+        body = chunk[start.end():]
+        split = body.find("<job_list")
+        f = self.fields(body if split < 0 else body[:split])
+        jobs = [] if split < 0 else self.jobs(body[split:])
+        load = f.get("load_avg", "")
+        try:
+            load_avg = float(load) if load else None
+        except ValueError:
+            load_avg = None
+        try:
+            resv, used, total = (int(f.get(tag, "0"))
+                                 for tag in ("slots_resv", "slots_used", "slots_total"))
+        except ValueError:
+            raise _Unexpected from None
+        self.marks += 2
+        return QueueInstance(f.get("name", ""), f.get("qtype", ""), resv, used, total,
+                             load_avg, f.get("arch", ""), f.get("state", ""), jobs)
+
+    def fields(self, body: str) -> dict[str, str]:
+        found = _FIELD.findall(body)
+        self.marks += 2 * len(found)
+        # reversed: of repeated tags the first one is kept, as find() finds it
+        fields = {tag: (_decoded(raw) if "&" in raw else raw).strip()
+                  for tag, raw in reversed(found)}
+        self.names.update(fields)
+        return fields
+
+    def jobs(self, chunk: str) -> list[Job]:
+        """The <job_list>s in chunk: in one findall if they are all laid out as qstat
+        prints them, else one by one."""
+        found = _QSTAT_JOB.findall(chunk)
+        marks = 16 * len(found) + 2 * sum(1 for job in found if job[8])
+        if marks != chunk.count("<") or "&" in chunk:
+            return self.odd_jobs(chunk)
+        self.marks += marks
+        # Each Job is filled in directly: a frozen dataclass's __init__ sets its fields one
+        # object.__setattr__ at a time, twice the cost of filling its __dict__ at once.
+        # The object is the same (the tests compare them with ==).
+        jobs = []
+        new = object.__new__
+        try:
+            for number, prio, name, owner, state, start, submit, slots, _, tasks in found:
+                job = new(Job)
+                job.__dict__.update(
+                    number=int(number), priority=float(prio.strip() or 0), name=name.strip(),
+                    owner=owner.strip(), state=state.strip(),
+                    time=start.strip() or submit.strip(), slots=int(slots), tasks=tasks.strip())
+                jobs.append(job)
+        except ValueError:
+            raise _Unexpected from None
+        return jobs
+
+    def odd_jobs(self, chunk: str) -> list[Job]:
+        self.strict = False
+        *bodies, rest = chunk.split("</job_list>")
+        if "<" in rest:
+            raise _Unexpected
+        jobs = []
+        for body in bodies:
+            start = _JOB_OPEN.match(body)
+            if start is None:
+                raise _Unexpected
+            f = self.fields(body[start.end():])
+            try:
+                number = int(f.get("JB_job_number", "0"))
+                priority = float(f.get("JAT_prio", "0") or 0)
+                slots = int(f.get("slots", "0"))
+            except ValueError:
+                raise _Unexpected from None
+            jobs.append(Job(number, priority, f.get("JB_name", ""), f.get("JB_owner", ""),
+                            f.get("state", ""),
+                            f.get("JAT_start_time") or f.get("JB_submission_time", ""),
+                            slots, f.get("tasks", "")))
+        self.marks += 2 * len(bodies)
+        return jobs
 
 
 def parse_qhost(text: str) -> list[dict[str, str]]:

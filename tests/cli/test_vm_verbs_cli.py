@@ -8,14 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from onetui.data import TEMPLATES, node_uri
 from tests.beds.cli import onetui, onetui_json
-
-
-def _setup(state: Path) -> None:
-    onetui("host", "create", "ursa03", "--uri", node_uri("ursa03"), state=state)
-    onetui("host", "create", "ursa04", "--uri", node_uri("ursa04"), state=state)
-    onetui("template", "import", str(TEMPLATES / "xen.local01"), state=state)
+from tests.cli.test_engine_cli import _setup
 
 
 @pytest.mark.slow

@@ -1,8 +1,9 @@
-"""The qstat parser gives exactly what the ElementTree parser it replaced gave (kept in
-qstat_tree_parser.py): the same Grid, value for value and type for type, and the same
-one-line error, on the real outputs saved from the test bed, on the 10,000-job document
-bench/sge.py times, and on shapes qstat does not print but a garbled or hand-made file can
-hold (entities, CDATA, comments, namespaces, nested or repeated fields, cut-off output)."""
+"""The qstat parser's direct reading gives exactly what the ElementTree parser gives (the
+one it replaced, kept in grid.py as the fallback for every other document): the same Grid,
+value for value and type for type, and the same one-line error, on the real outputs saved
+from the test bed, on the 10,000-job document bench/sge.py times, and on shapes qstat does
+not print but a garbled or hand-made file can hold (entities, CDATA, comments, namespaces,
+nested or repeated fields, cut-off output)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from types import ModuleType
 import pytest
 
 from onetui.integrations.sge.grid import Grid, GridError, _Layout, parse_qstat
-from tests.integrations.qstat_tree_parser import parse_qstat_tree
+from onetui.integrations.sge.grid import _parse_qstat_tree as parse_qstat_tree
 
 FIX = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).resolve().parents[2]

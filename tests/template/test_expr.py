@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from onetui.template import TemplateError, parse_rank, parse_requirements
@@ -55,6 +57,24 @@ def test_explain_names_the_false_clauses() -> None:
 ])
 def test_rank(expr: str, value: float) -> None:
     assert parse_rank(expr).evaluate(HOST) == value
+
+
+ODD = {"YES": True, "BIG": 10**400, "NEG": -0.0, "SPACED": " 12 ", "WORD": "fast",
+       "LIST": [1, 2], "ZERO": 0, "HUGE": 1e308}
+
+
+@pytest.mark.parametrize("expr", [
+    "TCPU", "- TCPU", "TCPU / 2 + FMEM * 2", "(1 + 2) * 3", "-(1 - 3)", "MISSING + 1",
+    "TCPU / 0", "HOSTNAME", "", "2 * -3", "TCPU - FMEM / (TCPU - 800)", "YES + 1", "BIG",
+    "1 / NEG", "SPACED * 2", "WORD - 1", "LIST", "ZERO", "1 / ZERO", "HUGE * HUGE",
+    "HUGE * HUGE - HUGE * HUGE", "-(-(-TCPU))", "TCPU * 1.5 / 3 - 2 + RACK",
+])
+def test_a_compiled_rank_gives_what_evaluate_gives(expr: str) -> None:
+    attrs = {**HOST, **ODD}
+    compiled = parse_rank(expr).compile(lambda name: lambda d: d.get(name))
+    want, got = parse_rank(expr).evaluate(attrs), compiled(attrs)
+    assert got == want or (math.isnan(got) and math.isnan(want))
+    assert isinstance(got, float)
 
 
 @pytest.mark.parametrize(("expr", "message"), [

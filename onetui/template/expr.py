@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any, TypeVar
@@ -296,6 +296,9 @@ class _Num:
         value = self.value
         return lambda _: value
 
+    def trend(self, rising: Set[str], falling: Set[str]) -> int | None:
+        return 0
+
 
 @dataclass(frozen=True)
 class _Var:
@@ -315,6 +318,9 @@ class _Var:
             return _number(value) or 0.0
         return var
 
+    def trend(self, rising: Set[str], falling: Set[str]) -> int | None:
+        return 1 if self.name in rising else -1 if self.name in falling else 0
+
 
 @dataclass(frozen=True)
 class _Neg:
@@ -326,6 +332,10 @@ class _Neg:
     def compile(self, lookup: Lookup) -> Callable[[Any], float]:
         inner = self.inner.compile(lookup)
         return lambda obj: -inner(obj)
+
+    def trend(self, rising: Set[str], falling: Set[str]) -> int | None:
+        inner: int | None = self.inner.trend(rising, falling)
+        return None if inner is None else -inner
 
 
 @dataclass(frozen=True)
@@ -353,6 +363,38 @@ class _Arith:
             return divide
         op = _ARITH[self.op]
         return lambda obj: op(left(obj), right(obj))
+
+    def trend(self, rising: Set[str], falling: Set[str]) -> int | None:
+        left: int | None = self.left.trend(rising, falling)
+        right: int | None = self.right.trend(rising, falling)
+        if left is None or right is None:
+            return None
+        if self.op in "+-":
+            return _together(left, right if self.op == "+" else -right)
+        if left == right == 0:
+            return 0
+        by = _sign(self.right)  # x * 2, x / -4 (x / 0 is 0)
+        if by is not None:
+            return left * by
+        by = _sign(self.left) if self.op == "*" else None
+        return None if by is None else right * by  # None: a factor of unknown sign
+
+
+def _sign(node: Any) -> int | None:
+    """The sign of a constant (a number, maybe negated), or None for anything else."""
+    if isinstance(node, _Neg):
+        inner = _sign(node.inner)
+        return None if inner is None else -inner
+    if isinstance(node, _Num):
+        return (node.value > 0) - (node.value < 0)
+    return None
+
+
+def _together(a: int, b: int) -> int | None:
+    """The trend of a sum whose terms go the ways `a` and `b`."""
+    if a == 0 or a == b:
+        return b
+    return a if b == 0 else None
 
 
 _ARITH: dict[str, Callable[[float, float], float]] = {
@@ -385,6 +427,14 @@ class Rank:
             except OverflowError:
                 return 0.0
         return rank
+
+    def trend(self, rising: Set[str], falling: Set[str]) -> int | None:
+        """Which way the value can go when the variables in `rising` only grow and those in
+        `falling` only shrink (the rest stay put): 1 up or level, -1 down or level, 0
+        level, None either way. What the scheduler knows of a RANK before a placement
+        changes a host."""
+        trend: int | None = self.root.trend(rising, falling)
+        return trend
 
 
 class _RankParser(_Parser):

@@ -77,6 +77,27 @@ def test_a_compiled_rank_gives_what_evaluate_gives(expr: str) -> None:
     assert isinstance(got, float)
 
 
+@pytest.mark.parametrize(("expr", "trend"), [
+    ("", 0), ("TCPU", 0), ("FREECPU", -1), ("- FREECPU", 1), ("RVM", 1),
+    ("- RVM", -1), ("FREECPU / 1024 + FREECPU", -1), ("FREECPU - RVM", -1),
+    ("RVM - FREECPU", 1), ("FREECPU + RVM", None), ("FREECPU * TCPU", None),
+    ("2 * FREECPU", -1), ("-2 * FREECPU", 1), ("FREECPU / -4", 1), ("FREECPU / 0", 0),
+    ("FREECPU * 0", 0), ("(TCPU + 1) * TCPU", 0), ("TCPU / FREECPU", None),
+    ("FREECPU - FREECPU", None), ("-(FREECPU - TCPU) * 3", 1),
+])
+def test_rank_trend_says_which_way_a_rank_can_go(expr: str, trend: int | None) -> None:
+    rank = parse_rank(expr)
+    assert rank.trend({"RVM"}, {"FREECPU"}) == trend
+    before = rank.evaluate({"TCPU": 800, "FREECPU": 700, "RVM": 1})
+    after = rank.evaluate({"TCPU": 800, "FREECPU": 600, "RVM": 3})
+    if trend == 1:
+        assert after >= before
+    elif trend == -1:
+        assert after <= before
+    elif trend == 0:
+        assert after == before
+
+
 @pytest.mark.parametrize(("expr", "message"), [
     ("TCPU >", "x:3:11: expected a value after '>', found end of expression"),
     ("TCPU 5", "x:3:10: expected a comparison (=, !=, >, <, @>) after TCPU, found '5'"),

@@ -7,12 +7,13 @@ one with the highest RANK wins (default: pack, i.e. the host running most VMs).
 
 Speed (bench/scheduler.py: 10,000 VMs on 1,000 hosts): REQUIREMENTS are evaluated once per
 distinct expression and host, against the state at the start of the pass. Requests with the
-same shape (requirements, rank, kind, size, pinned host) share one heap of candidate hosts,
-best first. Each RANK is compiled once into a function of a host and a host's key under it
-is computed once per placement on that host, for every heap ranked by it. A heap re-ranks
-lazily the hosts that surface at its top; a placement that made a host better (its RANK
-rose, as packing's does) is pushed at once into every heap holding it, so no heap keeps a
-host buried under a worse one.
+same REQUIREMENTS, kind, pinned host and RANK share their candidate hosts, best first, in
+one heap; a host leaves it for a heap per request size only once it turns out too full for
+some size. Each RANK is compiled once into a function of a host, and a host's key under it
+is computed once per placement on that host for every heap ranked by it. A heap re-ranks
+lazily the hosts that surface at its top; a placement that can make a host better (a RANK
+that rises, as packing's does: see Rank.trend) is pushed at once into every heap holding
+it, so no heap keeps a host buried under worse ones.
 """
 
 from __future__ import annotations
@@ -126,9 +127,9 @@ class Decision:
 
 class _Ranking:
     """The hosts' keys under one RANK, best first: local before EC2, then a higher RANK,
-    then a lower host id; each computed once per placement on its host and shared by the
-    heaps of every shape ranked by it. A key ends with the host's version (placements so
-    far) and its index."""
+    then a lower host id; each computed once per placement on its host and shared by every
+    heap ranked by it. A key ends with the host's version (placements so far) and its
+    index."""
 
     def __init__(self, rank: Rank | None, hosts: list[HostView]) -> None:
         self.value = rank.compile(_variable) if rank else _running_vms
@@ -136,8 +137,7 @@ class _Ranking:
         self.may_rise = rank is None or rank.trend(_RISING, _FALLING) not in (0, -1)
         self.hosts = hosts
         self.keys: list[tuple | None] = [None] * len(hosts)
-        # (held, heap, CPU, memory) of each shape that still has requests to place
-        self.members: list[tuple[list[tuple | None], list[tuple], float, int]] = []
+        self.members: list[_Candidates] = []  # those with requests still to place
 
     def key(self, idx: int) -> tuple:
         key = self.keys[idx]
@@ -159,50 +159,64 @@ class _Ranking:
         host = self.hosts[idx]
         free_cpu, free_mem = host.tcpu - host.used_cpu, host.tmem - host.used_mem
         push = heapq.heappush
-        for held, heap, need_cpu, need_mem in self.members:
-            key = held[idx]
-            if key is None or new >= key:
+        for cands in self.members:
+            key = cands.held[idx]
+            if key is not None:
+                if new < key:
+                    cands.held[idx] = new
+                    if cands.heap[0] is key:  # a better key for the best: still the best
+                        cands.heap[0] = new
+                    else:
+                        push(cands.heap, new)
                 continue
-            if free_cpu < need_cpu or free_mem < need_mem:
-                held[idx] = None  # no longer a candidate: its entry is dropped on surfacing
-            elif heap[0] is key:  # a better key for the best host: still the best
-                held[idx] = heap[0] = new
-            else:
-                held[idx] = new
-                push(heap, new)
+            if idx in cands.moved:
+                cands.improved(idx, new, free_cpu, free_mem)
 
 
-class _Group:
-    """Requests of one shape: their candidate hosts in a heap, best first. `held[idx]` is
-    the key a host has in the heap (never worse than its true key), or None once it is not
-    a candidate; entries that are not held are left over from before a better key and are
-    dropped when they surface."""
+class _Candidates:
+    """The hosts that requests with one REQUIREMENTS, kind, pinned host and RANK may go to,
+    best first. A host waits in one shared heap (`heap`, `held`) until a request finds it
+    without room for its size; it then moves to a heap per size of these requests that it
+    still fits (`spare`), so a placement re-ranks a host in one heap while it has room to
+    spare and in a few once it is nearly full.
 
-    def __init__(self, sample: Request, ranking: _Ranking, matches: set[int],
+    In every heap, `held[idx]` is the key the host has there (never worse than its true
+    key), or None/absent when it is not there; entries not held are left over from before
+    a better key and are dropped when they surface."""
+
+    def __init__(self, ranking: _Ranking, matches: set[int], sizes: set[tuple[float, int]],
                  count: int) -> None:
-        self.sample = sample
-        self.need_cpu, self.need_mem = sample.cpu * 100, sample.memory
-        self.left = count  # requests of this shape still to place
         self.ranking = ranking
         self.hosts = ranking.hosts
         self.matches = matches
+        self.left = count  # requests still to place
         self.held: list[tuple | None] = [None] * len(self.hosts)
         for idx in matches:
             self.held[idx] = ranking.key(idx)
         self.heap = [key for key in self.held if key is not None]
         heapq.heapify(self.heap)
-        self.report: tuple[list[dict[str, str]], str] | None = None
-        self.member = (self.held, self.heap, self.need_cpu, self.need_mem)
-        ranking.members.append(self.member)
+        self.spare: dict[tuple[float, int], tuple[dict[int, tuple], list[tuple]]] = {
+            size: ({}, []) for size in sorted(sizes)}
+        self.spares = [(held, heap, cpu * 100, mem)
+                       for (cpu, mem), (held, heap) in self.spare.items()]
+        self.moved: set[int] = set()  # hosts that left the shared heap for the spare ones
+        ranking.members.append(self)
 
-    def pick(self) -> int | None:
-        """The best host with room for the next request of this shape, or None. Stale
-        entries are re-ranked on the way."""
+    def pick(self, cpu: float, memory: int) -> int | None:
+        """The best host with room for the next of these requests (`cpu`, `memory`), or
+        None. Stale entries are re-ranked on the way."""
         self.left -= 1
         if not self.left:  # nothing more to place: no more updates
-            members = self.ranking.members
-            del members[next(i for i, m in enumerate(members) if m is self.member)]
-        need_cpu, need_mem = self.need_cpu, self.need_mem
+            self.ranking.members.remove(self)
+        need_cpu, need_mem = cpu * 100, memory
+        shared = self._shared(need_cpu, need_mem)
+        held, heap = self.spare[cpu, memory]
+        spare = self._spare(held, heap, need_cpu, need_mem)
+        if shared is None or (spare is not None and spare < shared):
+            return None if spare is None else spare[4]
+        return shared[4]
+
+    def _shared(self, need_cpu: float, need_mem: int) -> tuple | None:
         heap, held, hosts, keys = self.heap, self.held, self.hosts, self.ranking.keys
         pop, replace = heapq.heappop, heapq.heapreplace
         while heap:
@@ -219,11 +233,61 @@ class _Group:
                 held[idx] = entry
                 replace(heap, entry)
                 continue
-            if host.tcpu - host.used_cpu < need_cpu or host.tmem - host.used_mem < need_mem:
-                pop(heap)  # capacity only shrinks within a pass
+            free_cpu, free_mem = host.tcpu - host.used_cpu, host.tmem - host.used_mem
+            if free_cpu < need_cpu or free_mem < need_mem:
+                pop(heap)
                 held[idx] = None
+                self._move(idx, entry, free_cpu, free_mem)
                 continue
-            return idx
+            return entry
+        return None
+
+    def _move(self, idx: int, entry: tuple, free_cpu: float, free_mem: int) -> None:
+        """Host `idx` lacks room for some size: into the spare heap of each size it still
+        fits (capacity only shrinks within a pass: it never comes back)."""
+        self.moved.add(idx)
+        for held, heap, need_cpu, need_mem in self.spares:
+            if free_cpu >= need_cpu and free_mem >= need_mem:
+                held[idx] = entry
+                heapq.heappush(heap, entry)
+
+    def improved(self, idx: int, new: tuple, free_cpu: float, free_mem: int) -> None:
+        """Host `idx`, in spare heaps, got the better key `new`."""
+        for held, heap, need_cpu, need_mem in self.spares:
+            key = held.get(idx)
+            if key is None or new >= key:
+                continue
+            if free_cpu < need_cpu or free_mem < need_mem:
+                del held[idx]  # no longer fits: its entry is dropped on surfacing
+            elif heap[0] is key:  # a better key for the best: still the best
+                held[idx] = heap[0] = new
+            else:
+                held[idx] = new
+                heapq.heappush(heap, new)
+
+    def _spare(self, held: dict[int, tuple], heap: list[tuple], need_cpu: float,
+               need_mem: int) -> tuple | None:
+        hosts, keys = self.hosts, self.ranking.keys
+        pop, replace = heapq.heappop, heapq.heapreplace
+        while heap:
+            entry = heap[0]
+            idx = entry[4]
+            if held.get(idx) is not entry:
+                pop(heap)
+                continue
+            host = hosts[idx]
+            if entry[3] != host.version:
+                entry = keys[idx]
+                if entry is None or entry[3] != host.version:
+                    entry = self.ranking.key(idx)
+                held[idx] = entry
+                replace(heap, entry)
+                continue
+            if host.tcpu - host.used_cpu < need_cpu or host.tmem - host.used_mem < need_mem:
+                pop(heap)
+                del held[idx]
+                continue
+            return entry
         return None
 
 
@@ -283,24 +347,29 @@ def schedule(requests: Iterable[Request], hosts: list[HostView]) -> Decision:
     allocations as it goes."""
     decision = Decision()
     static = [h.variables() for h in hosts]  # REQUIREMENTS see the state at pass start
+    ordered = sorted(requests, key=lambda r: r.vm_id)
+    sizes: dict[tuple, set[tuple[float, int]]] = {}
+    for req in ordered:
+        sizes.setdefault(_kinship(req), set()).add((req.cpu, req.memory))
+    counts = Counter(_kinship(req) for req in ordered)
     match_cache: dict[tuple[str, str, int | None], set[int]] = {}
-    rankings: dict[str | None, _Ranking] = {}
+    rankings: dict[tuple[bool, str], _Ranking] = {}
     rising: list[_Ranking] = []  # the rankings a placement may improve a host in
-    groups: dict[tuple, _Group] = {}
-    ordered = [(req, req.shape) for req in sorted(requests, key=lambda r: r.vm_id)]
-    counts = Counter(shape for _, shape in ordered)
-    for req, shape in ordered:
-        group = groups.get(shape)
-        if group is None:
-            group = groups[shape] = _group(req, hosts, static, match_cache, rankings,
-                                           counts[shape])
-            if group.ranking.may_rise and group.ranking not in rising:
-                rising.append(group.ranking)
-        idx = group.pick()
+    candidates: dict[tuple, _Candidates] = {}
+    reports: dict[tuple, tuple[list[dict[str, str]], str]] = {}
+    for req in ordered:
+        kin = _kinship(req)
+        cands = candidates.get(kin)
+        if cands is None:
+            cands = candidates[kin] = _candidates(req, hosts, static, match_cache, rankings,
+                                                  sizes[kin], counts[kin])
+            if cands.ranking.may_rise and cands.ranking not in rising:
+                rising.append(cands.ranking)
+        idx = cands.pick(req.cpu, req.memory)
         if idx is None:
-            if group.report is None:
-                group.report = _report(req, hosts, static, group.matches)
-            decision.pending[req.vm_id], decision.summary[req.vm_id] = group.report
+            if req.shape not in reports:
+                reports[req.shape] = _report(req, hosts, static, cands.matches)
+            decision.pending[req.vm_id], decision.summary[req.vm_id] = reports[req.shape]
             continue
         host = hosts[idx]
         host.used_cpu += req.cpu * 100
@@ -310,28 +379,34 @@ def schedule(requests: Iterable[Request], hosts: list[HostView]) -> Decision:
         for ranking in rising:
             ranking.placed(idx)
         decision.placements[req.vm_id] = host.id
-        decision.why[req.vm_id] = _why(req, host, group, hosts)
+        decision.why[req.vm_id] = _why(req, host, len(cands.matches), hosts)
     return decision
 
 
-def _group(req: Request, hosts: list[HostView], static: list[dict[str, Any]],
-           match_cache: dict[tuple[str, str, int | None], set[int]],
-           rankings: dict[str | None, _Ranking], count: int) -> _Group:
-    """The heap for `req`'s shape: its candidate hosts (shared by every shape with the same
-    REQUIREMENTS, kind and pinned host), ranked by its RANK (shared by every shape with it)."""
+def _kinship(req: Request) -> tuple:
+    """What requests must share to share candidates: REQUIREMENTS, kind, pinned host, RANK."""
+    return (req.requirements.text if req.requirements else "", req.kind, req.host,
+            req.rank is None, req.rank.text if req.rank else "")
+
+
+def _candidates(req: Request, hosts: list[HostView], static: list[dict[str, Any]],
+                match_cache: dict[tuple[str, str, int | None], set[int]],
+                rankings: dict[tuple[bool, str], _Ranking], sizes: set[tuple[float, int]],
+                count: int) -> _Candidates:
+    """The candidates for `req` and its kin: hosts that match (shared by every RANK with the
+    same REQUIREMENTS, kind and pinned host), ranked by its RANK (shared by all with it)."""
     key = (req.requirements.text if req.requirements else "", req.kind, req.host)
     if key not in match_cache:
         match_cache[key] = {i for i, h in enumerate(hosts) if req.matches(h, static[i])}
-    rank = req.rank.text if req.rank is not None else None
+    rank = (req.rank is None, req.rank.text if req.rank else "")
     if rank not in rankings:
         rankings[rank] = _Ranking(req.rank, hosts)
-    return _Group(req, rankings[rank], match_cache[key], count)
+    return _Candidates(rankings[rank], match_cache[key], sizes, count)
 
 
-def _why(req: Request, host: HostView, group: _Group, hosts: list[HostView]) -> str:
+def _why(req: Request, host: HostView, matched: int, hosts: list[HostView]) -> str:
     if req.host is not None:
         return f"placed on {host.name}: deployed there by the admin (`vm deploy`)"
-    matched = len(group.matches)
     text = f"placed on {host.name}: {matched} of {len(hosts)} host(s) matched"
     if req.rank:
         text += f", best RANK ({req.rank.text})"

@@ -347,18 +347,17 @@ def schedule(requests: Iterable[Request], hosts: list[HostView]) -> Decision:
     allocations as it goes."""
     decision = Decision()
     static = [h.variables() for h in hosts]  # REQUIREMENTS see the state at pass start
-    ordered = sorted(requests, key=lambda r: r.vm_id)
+    ordered = [(req, _kinship(req)) for req in sorted(requests, key=lambda r: r.vm_id)]
     sizes: dict[tuple, set[tuple[float, int]]] = {}
-    for req in ordered:
-        sizes.setdefault(_kinship(req), set()).add((req.cpu, req.memory))
-    counts = Counter(_kinship(req) for req in ordered)
+    for req, kin in ordered:
+        sizes.setdefault(kin, set()).add((req.cpu, req.memory))
+    counts = Counter(kin for _, kin in ordered)
     match_cache: dict[tuple[str, str, int | None], set[int]] = {}
     rankings: dict[tuple[bool, str], _Ranking] = {}
     rising: list[_Ranking] = []  # the rankings a placement may improve a host in
     candidates: dict[tuple, _Candidates] = {}
     reports: dict[tuple, tuple[list[dict[str, str]], str]] = {}
-    for req in ordered:
-        kin = _kinship(req)
+    for req, kin in ordered:
         cands = candidates.get(kin)
         if cands is None:
             cands = candidates[kin] = _candidates(req, hosts, static, match_cache, rankings,

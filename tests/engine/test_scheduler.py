@@ -101,7 +101,9 @@ REQUIREMENTS = ["", "", 'RACK = "r1*"', 'HOSTNAME != "n*3"', "TCPU > 400",
                 'GPU = yes | TMEM >= 16384', '!(RACK = "r2*") & FMEM > 2000',
                 'TAGS @> "ssd"', 'MISSING = "x"', "FREECPU >= 300 & ARCH = x86_64"]
 RANKS = ["", "", "FREECPU", "- FREECPU", "- RUNNING_VMS", "RUNNING_VMS",
-         "FREEMEMORY / 1024 + FREECPU", "TCPU", "SCORE * 2 - RVM", "FMEM / (RVM - 2)"]
+         "FREEMEMORY / 1024 + FREECPU", "TCPU", "SCORE * 2 - RVM", "FMEM / (RVM - 2)",
+         "ACPU + FMEM_ALLOC / 100", "TOTALCPU - TMEM / 64 + HID", "FCPU - TOTALMEMORY / 9",
+         "HOSTNAME + NAME + DRIVER + 1", "- (RUNNING_VMS * 3)"]
 
 
 def _rejection(r: Request, h: HostView, base: dict) -> str:
@@ -179,6 +181,8 @@ def random_workload(seed: int) -> tuple[list[HostView], list[Request]]:
         attrs: dict = {"RACK": f"r{rnd.randint(0, 3)}-{i % 4}", "ARCH": "x86_64",
                        "GPU": rnd.choice(["yes", "no"]), "SCORE": rnd.choice([1, 2.5, "3"]),
                        "TAGS": rnd.choice(["gpu,ssd", "ssd", "hdd", ["ssd", "nvme"]])}
+        if rnd.random() < 0.1:  # an admin attribute under a built-in name: the built-in wins
+            attrs["RVM"], attrs["TCPU"] = 50, "1"
         if rnd.random() < 0.2:  # monitoring's own figures, as host_views passes them
             attrs["FCPU"], attrs["FMEM"] = rnd.choice([0, 150, 900]), str(rnd.choice([512, 9000]))
         used = rnd.choice([0, 0, 100, 450])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from onetui.template import TemplateError, parse_rank, parse_requirements
@@ -55,6 +57,45 @@ def test_explain_names_the_false_clauses() -> None:
 ])
 def test_rank(expr: str, value: float) -> None:
     assert parse_rank(expr).evaluate(HOST) == value
+
+
+ODD = {"YES": True, "BIG": 10**400, "NEG": -0.0, "SPACED": " 12 ", "WORD": "fast",
+       "LIST": [1, 2], "ZERO": 0, "HUGE": 1e308}
+
+
+@pytest.mark.parametrize("expr", [
+    "TCPU", "- TCPU", "TCPU / 2 + FMEM * 2", "(1 + 2) * 3", "-(1 - 3)", "MISSING + 1",
+    "TCPU / 0", "HOSTNAME", "", "2 * -3", "TCPU - FMEM / (TCPU - 800)", "YES + 1", "BIG",
+    "1 / NEG", "SPACED * 2", "WORD - 1", "LIST", "ZERO", "1 / ZERO", "HUGE * HUGE",
+    "HUGE * HUGE - HUGE * HUGE", "-(-(-TCPU))", "TCPU * 1.5 / 3 - 2 + RACK",
+])
+def test_a_compiled_rank_gives_what_evaluate_gives(expr: str) -> None:
+    attrs = {**HOST, **ODD}
+    compiled = parse_rank(expr).compile(lambda name: lambda d: d.get(name))
+    want, got = parse_rank(expr).evaluate(attrs), compiled(attrs)
+    assert got == want or (math.isnan(got) and math.isnan(want))
+    assert isinstance(got, float)
+
+
+@pytest.mark.parametrize(("expr", "trend"), [
+    ("", 0), ("TCPU", 0), ("FREECPU", -1), ("- FREECPU", 1), ("RVM", 1),
+    ("- RVM", -1), ("FREECPU / 1024 + FREECPU", -1), ("FREECPU - RVM", -1),
+    ("RVM - FREECPU", 1), ("FREECPU + RVM", None), ("FREECPU * TCPU", None),
+    ("2 * FREECPU", -1), ("-2 * FREECPU", 1), ("FREECPU / -4", 1), ("FREECPU / 0", 0),
+    ("FREECPU * 0", 0), ("(TCPU + 1) * TCPU", 0), ("TCPU / FREECPU", None),
+    ("FREECPU - FREECPU", None), ("-(FREECPU - TCPU) * 3", 1),
+])
+def test_rank_trend_says_which_way_a_rank_can_go(expr: str, trend: int | None) -> None:
+    rank = parse_rank(expr)
+    assert rank.trend({"RVM"}, {"FREECPU"}) == trend
+    before = rank.evaluate({"TCPU": 800, "FREECPU": 700, "RVM": 1})
+    after = rank.evaluate({"TCPU": 800, "FREECPU": 600, "RVM": 3})
+    if trend == 1:
+        assert after >= before
+    elif trend == -1:
+        assert after <= before
+    elif trend == 0:
+        assert after == before
 
 
 @pytest.mark.parametrize(("expr", "message"), [

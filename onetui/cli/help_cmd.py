@@ -76,8 +76,10 @@ TMEM, FMEM (CPU in percent, 100 a core; memory in MB; F = free as monitored), AC
 FMEM_ALLOC (not yet allocated to VMs), RVM (running VMs), OpenNebula's TOTALCPU, FREECPU,
 TOTALMEMORY, FREEMEMORY, RUNNING_VMS, and what `host update NAME KEY=VALUE` set.
 
-Not read: SCHED_REQUIREMENTS, SCHED_RANK and other SCHED_* (later OpenNebula names; write
-REQUIREMENTS and RANK). Unknown attributes are kept in the VM's template and ignored.
+SCHED_REQUIREMENTS and SCHED_RANK (later OpenNebula names) are read as REQUIREMENTS and
+RANK; a template giving both names must give the same expression, else it is refused.
+Not read: other SCHED_* (SCHED_DS_REQUIREMENTS, SCHED_DS_RANK, ...). Unknown attributes
+are kept in the VM's template and ignored.
 Limits: a file of at most {MAX_BYTES // 1024} KiB, at most {MAX_COUNT:,} VMs per create,
 no control characters in values.
 """

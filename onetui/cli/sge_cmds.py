@@ -3,16 +3,20 @@ submission, and trusting an SSH host key after comparing its fingerprint."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import click
 
 from onetui import config
 from onetui.cli.output import Output, echo_json, list_options
 from onetui.errors import UserError
-from onetui.integrations.sge.grid import parse_qstat, render_qstat
+from onetui.integrations.sge.grid import GridError, parse_qhost, parse_qstat, render_qstat
 from onetui.integrations.sge.master import Master, SgeConfig
 from onetui.remote.ssh import resolve, scan_key, trust
+
+T = TypeVar("T")
 
 
 def master() -> Master:
@@ -28,17 +32,28 @@ def sge() -> None:
     """Sun Grid Engine: queues, hosts, jobs."""
 
 
+def saved(xml_file: str, parse: Callable[[str], T]) -> T:
+    """A saved SGE output, parsed; a refusal names the file (undecodable bytes are
+    replaced: the XML parser then says where the document is wrong)."""
+    try:
+        text = Path(xml_file).read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise UserError(f"{xml_file}: {exc.strerror}") from None
+    try:
+        return parse(text)
+    except GridError as exc:
+        raise UserError(f"{xml_file}: {exc}") from None
+
+
 @sge.command("qstat")
 @click.option("--json", "as_json", is_flag=True, help="The parsed structure.")
 @click.option("--xml-file", type=click.Path(dir_okay=False),
-              help="Render a saved `qstat -f -xml` output instead of asking the master.")
+              help="Render a saved `qstat -f -xml` (or `qstat -xml`) output instead of "
+                   "asking the master.")
 def qstat_cmd(as_json: bool, xml_file: str | None) -> None:
     """The grid in `qstat -f`'s layout (all users' jobs)."""
     if xml_file:
-        try:
-            grid = parse_qstat(Path(xml_file).read_text(encoding="utf-8", errors="replace"))
-        except OSError as exc:
-            raise UserError(f"{xml_file}: {exc.strerror}") from None
+        grid = saved(xml_file, parse_qstat)
     else:
         m = master()
         try:
@@ -54,13 +69,18 @@ def qstat_cmd(as_json: bool, xml_file: str | None) -> None:
 @sge.command("hosts")
 @list_options(("HOSTNAME", "ARCH", "NCPU", "LOAD", "MEMTOT", "MEMUSE"),
               right=("NCPU", "LOAD", "MEMTOT", "MEMUSE"))
-def hosts_cmd(out: Output) -> None:
+@click.option("--xml-file", type=click.Path(dir_okay=False),
+              help="Render a saved `qhost -xml` output instead of asking the master.")
+def hosts_cmd(out: Output, xml_file: str | None) -> None:
     """Exec hosts as `qhost` reports them."""
-    m = master()
-    try:
-        hosts = m.qhost()
-    finally:
-        m.close()
+    if xml_file:
+        hosts = saved(xml_file, parse_qhost)
+    else:
+        m = master()
+        try:
+            hosts = m.qhost()
+        finally:
+            m.close()
     cols = ("name", "arch_string", "num_proc", "load_avg", "mem_total", "mem_used")
     out.emit(hosts, row=lambda h: [str(h.get(c, "-")) for c in cols], as_json=lambda h: h)
 

@@ -57,6 +57,7 @@ def specs(source: Source, count: int = 1, name: str | None = None,
     for key, value in (overrides or {}).items():
         _check_override(key.upper(), value)
         tpl.set(key.upper(), value)
+        tpl.remove(f"SCHED_{key.upper()}")  # a given REQUIREMENTS replaces both names
     validate(tpl)
     cpu, memory = sizes(tpl)
     if name and count > 1 and not has_index(name):

@@ -1,5 +1,6 @@
 """Checks beyond syntax, in one place: what `template validate` accepts, `vm create`, the
-console's form, `lab create` and the engine accept too. REQUIREMENTS and RANK must parse;
+console's form, `lab create` and the engine accept too. REQUIREMENTS and RANK (or their
+later OpenNebula names SCHED_REQUIREMENTS and SCHED_RANK, read the same) must parse;
 CPU and MEMORY are plain decimal numbers within bounds; no value holds a control
 character. Every error names its file position."""
 
@@ -20,6 +21,7 @@ MAX_MEMORY = 16 * 1024 * 1024  # MB (16 TiB)
 _DECIMAL = re.compile(r"\d{1,7}(\.\d{1,6})?")  # 0.5, 2, 16.25: no 1e3, 1_0, inf, nan
 _WHOLE = re.compile(r"\d{1,12}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+PLACEMENT = ("REQUIREMENTS", "RANK", "SCHED_REQUIREMENTS", "SCHED_RANK")
 EXCERPT = 40  # characters of a bad value quoted back
 
 
@@ -84,18 +86,38 @@ def _expression(tpl: Template, name: str, parse: Callable[..., T]) -> T | None:
     return parse(attr.value, tpl.source, attr.value_line or 1, attr.value_col or 1)
 
 
+def _placement(tpl: Template, name: str, parse: Callable[..., T]) -> T | None:
+    """`name` or SCHED_`name` (OpenNebula 4 and later write that), read alike, so neither
+    is ever ignored. Both in one template must say the same: which one wins is nowhere a
+    user would look, so two different ones are refused, naming both lines."""
+    plain, sched = tpl.attribute(name), tpl.attribute(f"SCHED_{name}")
+    value = _expression(tpl, name, parse)
+    if sched is None:
+        return value
+    other = _expression(tpl, f"SCHED_{name}", parse)
+    if plain is None:
+        return other
+    if str(plain.value).strip() != str(sched.value).strip():
+        raise TemplateError(f"{name} (line {plain.line or 1}) and SCHED_{name} (line "
+                            f"{sched.line or 1}) differ: they are the same setting, keep one",
+                            tpl.source, sched.line or 1, sched.col or 1)
+    return value
+
+
 def requirements_of(tpl: Template) -> Requirement | None:
-    return _expression(tpl, "REQUIREMENTS", parse_requirements)
+    """Which hosts may take the VM: REQUIREMENTS, or SCHED_REQUIREMENTS (see _placement)."""
+    return _placement(tpl, "REQUIREMENTS", parse_requirements)
 
 
 def rank_of(tpl: Template) -> Rank | None:
-    return _expression(tpl, "RANK", parse_rank)
+    """Which of those is best: RANK, or SCHED_RANK (see _placement)."""
+    return _placement(tpl, "RANK", parse_rank)
 
 
 def validate(tpl: Template) -> None:
     """Raise TemplateError (with file position) for anything `vm create` would refuse."""
     for attr in tpl:
-        if attr.name in ("REQUIREMENTS", "RANK") and attr is not tpl.attribute(attr.name):
+        if attr.name in PLACEMENT and attr is not tpl.attribute(attr.name):
             raise TemplateError(f"{attr.name} given more than once", tpl.source,
                                 attr.line or 1, attr.col or 1)
     requirements_of(tpl)

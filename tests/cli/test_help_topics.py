@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from onetui.cli.help_cmd import CONFIG_EXAMPLE, TEMPLATE_EXAMPLE, TOPICS, key_label
+from onetui.data import node_uri
 from onetui.engine.scheduler import HostView
 from onetui.errors import Conflict
 from onetui.integrations.sge.master import SgeConfig
@@ -104,12 +105,35 @@ def test_templates_example_is_accepted_and_names_its_vms_as_it_says() -> None:
     assert names == ["web-00", "web-01"]  # "VMs web-00, web-01, …"
 
 
-def test_sched_keys_are_really_not_read_and_requirements_is() -> None:
-    """The topic says SCHED_* are ignored: a broken one passes, a broken REQUIREMENTS not."""
-    assert "Not read: SCHED_REQUIREMENTS" in topic("templates")
-    validate(parse('CPU = 1\nMEMORY = 64\nSCHED_REQUIREMENTS = "FREECPU >"\n', "t"))
-    with pytest.raises(TemplateError):
-        validate(parse('CPU = 1\nMEMORY = 64\nREQUIREMENTS = "FREECPU >"\n', "t"))
+def test_sched_requirements_is_read_and_other_sched_keys_are_not() -> None:
+    """The topic says SCHED_REQUIREMENTS / SCHED_RANK are read as REQUIREMENTS / RANK (a
+    broken one is refused, two different ones too) and other SCHED_* are not (a broken
+    SCHED_DS_REQUIREMENTS passes)."""
+    text = " ".join(topic("templates").split())
+    assert "SCHED_REQUIREMENTS and SCHED_RANK (later OpenNebula names) are read as " \
+           "REQUIREMENTS and RANK" in text
+    assert "Not read: other SCHED_* (SCHED_DS_REQUIREMENTS" in text
+    for name in ("REQUIREMENTS", "SCHED_REQUIREMENTS", "RANK", "SCHED_RANK"):
+        with pytest.raises(TemplateError):
+            validate(parse(f'CPU = 1\nMEMORY = 64\n{name} = "FREECPU >"\n', "t"))
+    with pytest.raises(TemplateError, match="differ"):
+        validate(parse('MEMORY = 64\nRANK = "FREECPU"\nSCHED_RANK = "RVM"\n', "t"))
+    validate(parse('CPU = 1\nMEMORY = 64\nSCHED_DS_REQUIREMENTS = "FREECPU >"\n', "t"))
+
+
+@pytest.mark.slow
+def test_sched_requirements_keeps_a_vm_pending_and_vm_show_says_why(tmp_path: Path) -> None:
+    state = tmp_path / "s"
+    onetui("host", "create", "ursa03", "--uri", node_uri("ursa03"), state=state)
+    onetui("host", "create", "ursa04", "--uri", node_uri("ursa04"), state=state)
+    tpl = tmp_path / "sched.template"
+    tpl.write_text('CPU = 1\nMEMORY = 64\nSCHED_REQUIREMENTS = "HOSTNAME = \\"orion*\\""\n')
+    onetui("vm", "create", str(tpl), state=state)
+    onetui("serve", "--once", state=state)
+    shown = onetui("vm", "show", "1", state=state).stdout
+    assert "WHY PENDING" in shown
+    assert 'ursa03 REQUIREMENTS false: HOSTNAME = "orion*"' in " ".join(shown.split())
+    assert 'ursa04 REQUIREMENTS false: HOSTNAME = "orion*"' in " ".join(shown.split())
 
 
 def test_templates_names_every_host_attribute_the_scheduler_offers() -> None:

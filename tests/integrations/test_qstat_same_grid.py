@@ -1,9 +1,9 @@
 """The qstat parser's direct reading gives exactly what the ElementTree parser gives (the
 one it replaced, kept in grid.py as the fallback for every other document): the same Grid,
 value for value and type for type, and the same one-line error, on the real outputs saved
-from the test bed, on the 10,000-job document bench/sge.py times, and on shapes qstat does
-not print but a garbled or hand-made file can hold (entities, CDATA, comments, namespaces,
-nested or repeated fields, cut-off output)."""
+from the test bed (a `qstat -xml` without -f among them), on the 10,000-job document
+bench/sge.py times, and on shapes qstat does not print but a garbled or hand-made file can
+hold (entities, CDATA, comments, namespaces, nested or repeated fields, cut-off output)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ from onetui.integrations.sge.grid import _parse_qstat_tree as parse_qstat_tree
 FIX = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).resolve().parents[2]
 REAL = sorted(FIX.glob("qstat-*.xml"))
+PLAIN = [FIX / "qstat-plain.xml"]  # `qstat -xml`, without -f: running jobs not in queues
 BUSY = (FIX / "qstat-busy.xml").read_text()
+PLAIN_TEXT = (FIX / "qstat-plain.xml").read_text()
 
 
 def _outcome(parse: Callable[[str], Grid], text: str) -> tuple[str, str]:
@@ -80,10 +82,17 @@ def test_qstat_own_output_is_read_without_building_the_tree() -> None:
     proven well-formed by that reading alone; an output that fell back to expat or to the
     element tree would still parse right, only slower."""
     big = _big_qstat()
-    for text in [path.read_text() for path in REAL] + [big, _indented(big)]:
+    for text in [path.read_text() for path in REAL if path not in PLAIN] + [big, _indented(big)]:
         layout = _Layout()
         assert layout.read(text) is not None
         assert layout.shows_well_formed(text)
+
+
+def test_a_saved_qstat_without_f_is_read_directly_too() -> None:
+    """Its jobs (with <queue_name>) are read one by one, and expat checks the document:
+    it is a file read once, not the master's output polled."""
+    for path in PLAIN:
+        assert _Layout().read(path.read_text()) is not None, path.name
 
 
 def _job(body: str, attrs: str = ' state="pending"') -> str:
@@ -196,6 +205,30 @@ ODD = {
     "trailing garbage": BUSY + "<x/>",
     "two roots": BUSY + BUSY.split("\n", 1)[1],
     "only whitespace": " \n\t ",
+    # qstat without -f: running jobs straight under <queue_info>, each with its queue_name
+    "plain, a running job without queue_name": PLAIN_TEXT.replace(
+        "<queue_name>all.q@vm</queue_name>", ""),
+    "plain, a blank queue_name": PLAIN_TEXT.replace("all.q@vm</queue_name>", " </queue_name>"),
+    "plain, a padded queue_name": PLAIN_TEXT.replace(">all.q@vm<", ">\n all.q@vm \n<"),
+    "plain, an escaped queue_name": PLAIN_TEXT.replace(">all.q@vm<", ">all.q@&#118;m<"),
+    "plain, repeated queue_name, first wins": PLAIN_TEXT.replace(
+        "<queue_name>all.q@vm</queue_name>",
+        "<queue_name>all.q@vm</queue_name><queue_name>all.q@node2</queue_name>"),
+    "plain, bad slots on a running job": PLAIN_TEXT.replace("<slots>1</slots>",
+                                                            "<slots>one</slots>", 1),
+    "plain, only running jobs": PLAIN_TEXT.split("  <job_info>")[0] + "</job_info>",
+    "running job after the queue lists, in one of them": BUSY.replace(
+        "</Queue-List>\n  </queue_info>", "</Queue-List>\n" + _job(
+            FIELDS + "<queue_name>all.q@vm</queue_name>", ' state="running"')
+        + "\n  </queue_info>"),
+    "running job after the queue lists, in another": BUSY.replace(
+        "</Queue-List>\n  </queue_info>", "</Queue-List>\n" + _job(
+            FIELDS + "<queue_name>big.q@aa</queue_name>", ' state="running"')
+        + "\n  </queue_info>"),
+    "running job before the queue lists": BUSY.replace("<queue_info>", "<queue_info>" + _job(
+        FIELDS + "<queue_name>all.q@vm</queue_name>", ' state="running"'), 1),
+    "running job between queue lists": BUSY.replace("</Queue-List>", "</Queue-List>" + _job(
+        FIELDS + "<queue_name>all.q@vm</queue_name>", ' state="running"'), 1),
 }
 
 
@@ -215,12 +248,12 @@ DAMAGE = ["<", ">", "&", "&amp;", "&#65;", "&#0;", "]]>", "\x01", "\x85", "é", 
           "</job_list>", "<Queue-List>", "</Queue-List>", '"', "'", "=", "<JB_name>q</JB_name>",
           "<slots>2</slots>", "<tasks>1</tasks>", 'xmlns="u"', "x:", "<x:a>1</x:a>", "<state>",
           "</state>", ' state="r"', "<job_info>", "</job_info>", "<queue_info>", "</queue_info>",
-          "9", "-", "."]
+          "9", "-", ".", "<queue_name>all.q@vm</queue_name>", "<queue_name>", "</queue_name>"]
 
 
 def test_randomly_damaged_documents_give_what_the_tree_parser_gave() -> None:
     rng = random.Random(15)  # fixed: the same 3,000 documents every run
-    bases = [BUSY, *ODD.values()]
+    bases = [BUSY, PLAIN_TEXT, *ODD.values()]
     for _ in range(3000):
         text = rng.choice(bases)
         for _ in range(rng.randint(1, 3)):

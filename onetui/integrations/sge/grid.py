@@ -1,5 +1,6 @@
-"""The grid as `qstat -f -xml -u '*'` and `qhost -xml` report it, parsed into plain values,
-and printed back in `qstat -f`'s own layout (what admins know from the seed)."""
+"""The grid as `qstat -f -xml -u '*'` (or a saved `qstat -xml`, without -f) and `qhost -xml`
+report it, parsed into plain values, and printed back in `qstat -f`'s own layout (what
+admins know from the seed)."""
 
 from __future__ import annotations
 
@@ -31,11 +32,15 @@ class Job:
 
 @dataclass(frozen=True)
 class QueueInstance:
+    """A queue instance and its running jobs. Read from `qstat` without -f, an instance is
+    known only by its jobs' <queue_name>: its slots are None (not reported), type, arch
+    and states empty, load None."""
+
     name: str  # queue@host
     qtype: str
-    resv: int
-    used: int
-    total: int
+    resv: int | None
+    used: int | None
+    total: int | None
     load_avg: float | None
     arch: str
     states: str
@@ -103,13 +108,15 @@ def _job(el: ET.Element, what: str) -> Job:
 
 def parse_qstat(text: str) -> Grid:
     """`qstat -f -xml -u '*'`: queue instances with their running jobs, then pending jobs.
+    A `qstat -xml` without -f (running jobs straight under <queue_info>) is read too:
+    see _place_running.
 
     A busy grid's output is megabytes (10,000 jobs: 2.6 MB) and is parsed at every poll, so
     the layout qstat prints is read directly (see _Layout); anything else, and anything
     the XML parser refuses, goes through the element tree, whose results and errors the
     direct reading reproduces exactly."""
     if not text.strip():
-        raise GridError("qstat -f -xml: empty output")
+        raise GridError("qstat -xml: empty output")
     layout = _Layout()
     grid = layout.read(text)
     if grid is not None and (layout.shows_well_formed(text) or _well_formed(text)):
@@ -120,10 +127,13 @@ def parse_qstat(text: str) -> Grid:
 def _parse_qstat_tree(text: str) -> Grid:
     """Any document: the whole element tree, then find() per field. The reference the
     direct reading follows, and the source of every error message."""
-    what = "qstat -f -xml"
+    what = "qstat -xml"
     root = _root(text, what)
     if root.tag != "job_info":
-        raise GridError(f"{what}: expected <job_info>, found <{root.tag}>")
+        hint = " (qhost -xml output: see `onetui sge hosts --xml-file`)" \
+            if root.tag == "qhost" else ""
+        raise GridError(f"{what}: expected <job_info> as the root element, found "
+                        f"<{root.tag}>{hint}")
     queues = []
     for q in root.iter("Queue-List"):
         load = _text(q, "load_avg")
@@ -136,10 +146,32 @@ def _parse_qstat_tree(text: str) -> Grid:
             used=_int(q, "slots_used", what), total=_int(q, "slots_total", what),
             load_avg=load_avg, arch=_text(q, "arch"), states=_text(q, "state"),
             jobs=[_job(j, what) for j in q.findall("job_list")]))
+    queue_info = root.find("queue_info")
+    if queue_info is not None:
+        _place_running(queues, [(_job(el, what), _text(el, "queue_name"))
+                                for el in queue_info.findall("job_list")], what)
     pending_root = root.find("job_info")
     pending = [] if pending_root is None else [
         _job(j, what) for j in pending_root.findall("job_list")]
     return Grid(queues, pending)
+
+
+def _place_running(queues: list[QueueInstance], running: list[tuple[Job, str]],
+                   what: str) -> None:
+    """`qstat -xml` without -f lists running jobs straight under <queue_info>, each with
+    its <queue_name>: each goes to that instance (made, known only by name, if no
+    <Queue-List> gave it), so no job of the file is left out. One without a queue name is
+    refused rather than dropped."""
+    made: dict[str, QueueInstance] = {}
+    for job, name in running:
+        if not name:
+            raise GridError(f"{what}: job {job.number} under <queue_info> has no "
+                            "<queue_name> (expected queue@host)")
+        inst = next((q for q in queues if q.name == name), None) or made.get(name)
+        if inst is None:
+            inst = made[name] = QueueInstance(name, "", None, None, None, None, "", "")
+        inst.jobs.append(job)
+    queues += sorted(made.values(), key=lambda q: q.name)
 
 
 def _well_formed(text: str) -> bool:
@@ -154,7 +186,8 @@ def _well_formed(text: str) -> bool:
 
 # The direct reading knows only the markup qstat prints: the XML declaration, the
 # <job_info> root (attributes, but no default namespace), <queue_info> holding
-# <Queue-List>s, the pending <job_info>, and <job_list>s whose children are plain text
+# <Queue-List>s (or, as qstat without -f prints them, the running jobs themselves, each
+# with its <queue_name>), the pending <job_info>, and <job_list>s whose children are plain text
 # fields, <tag>text</tag>. It counts every "<" it accounts for; if the document holds one
 # more (a comment, CDATA, a DTD, a nested, self-closing or misplaced element, ...) the
 # counts differ and the tree parses instead. Fields are read as find() reads them: the
@@ -246,9 +279,13 @@ class _Layout:
         if text[pos:].rstrip(" \t\n") != "</job_info>":  # only XML's spaces after the root
             raise _Unexpected
         *queues, rest = queue_info.split("</Queue-List>")
-        if "<" in rest:
-            raise _Unexpected
-        grid = Grid([self.queue(q) for q in queues], self.jobs(pending))
+        instances = [self.queue(q) for q in queues]
+        if "<" in rest:  # qstat without -f: the running jobs, each with its queue_name
+            running = [(job, f.get("queue_name", "")) for job, f in self.each_job(rest)]
+            if not all(name for _, name in running):
+                raise _Unexpected  # the tree refuses it, in its words
+            _place_running(instances, running, "")
+        grid = Grid(instances, self.jobs(pending))
         if self.marks != text.count("<"):
             raise _Unexpected
         return grid
@@ -323,6 +360,10 @@ class _Layout:
         return jobs
 
     def odd_jobs(self, chunk: str) -> list[Job]:
+        return [job for job, _ in self.each_job(chunk)]
+
+    def each_job(self, chunk: str) -> list[tuple[Job, dict[str, str]]]:
+        """The <job_list>s in chunk one by one, each with all its fields."""
         self.strict = False
         *bodies, rest = chunk.split("</job_list>")
         if "<" in rest:
@@ -339,10 +380,10 @@ class _Layout:
                 slots = int(f.get("slots", "0"))
             except ValueError:
                 raise _Unexpected from None
-            jobs.append(Job(number, priority, f.get("JB_name", ""), f.get("JB_owner", ""),
-                            f.get("state", ""),
-                            f.get("JAT_start_time") or f.get("JB_submission_time", ""),
-                            slots, f.get("tasks", "")))
+            jobs.append((Job(number, priority, f.get("JB_name", ""), f.get("JB_owner", ""),
+                             f.get("state", ""),
+                             f.get("JAT_start_time") or f.get("JB_submission_time", ""),
+                             slots, f.get("tasks", "")), f))
         self.marks += 2 * len(bodies)
         return jobs
 
@@ -350,6 +391,11 @@ class _Layout:
 def parse_qhost(text: str) -> list[dict[str, str]]:
     """`qhost -xml`: one dict per exec host (the `global` pseudo-host left out)."""
     root = _root(text, "qhost -xml")
+    if root.tag != "qhost":
+        hint = " (qstat -xml output: see `onetui sge qstat --xml-file`)" \
+            if root.tag == "job_info" else ""
+        raise GridError(f"qhost -xml: expected <qhost> as the root element, found "
+                        f"<{root.tag}>{hint}")
     hosts = []
     for h in root.findall("host"):
         if h.get("name") == "global":
@@ -372,17 +418,22 @@ def _job_line(job: Job) -> str:
     return line.rstrip()
 
 
-RULE = "-" * 81
+QUEUE_WIDTH = 30  # qstat -f's queuename column; longer instance names widen it
 
 
 def render_qstat(grid: Grid) -> str:
-    """The grid in `qstat -f`'s layout: queue rows, their jobs beneath, then PENDING JOBS."""
-    lines = [f"{'queuename':<30} qtype resv/used/tot. load_avg arch          states"]
+    """The grid in `qstat -f`'s layout: queue rows, their jobs beneath, then PENDING JOBS.
+    As SGE 6.2 and later do, the queuename column (and the rules) widen to the longest
+    instance name, so a row with `all.q@ip-10-0-0-166.eu-west-1.compute.internal` stays in
+    line. Values a `qstat` without -f does not report are -NA-."""
+    width = max([QUEUE_WIDTH, *(len(q.name) for q in grid.queues)])
+    rule = "-" * (81 + width - QUEUE_WIDTH)
+    lines = [f"{'queuename':<{width}} qtype resv/used/tot. load_avg arch          states"]
     for q in grid.queues:
         load = f"{q.load_avg:.2f}" if q.load_avg is not None else "-NA-"
-        slots = f"{q.resv}/{q.used}/{q.total}"
-        lines.append(RULE)
-        lines.append(f"{q.name:<30} {q.qtype:<5} {slots:<14} {load:<8} "
+        slots = "-NA-" if q.total is None else f"{q.resv}/{q.used}/{q.total}"
+        lines.append(rule)
+        lines.append(f"{q.name:<{width}} {q.qtype:<5} {slots:<14} {load:<8} "
                      f"{q.arch or '-NA-':<13} {q.states}".rstrip())
         lines += [_job_line(j) for j in q.jobs]
     if grid.pending:

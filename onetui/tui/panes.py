@@ -448,7 +448,7 @@ class LivePane(FitTable):
             self.rows_by_id[rid] = row
             grew = self.grow(row) or grew
             moved = moved or old is None or old[at] != row[at]
-            self._put(str(rid), row, old, dropped)
+            moved = self._put(str(rid), row, old, dropped) or moved
         self.drop_rows(dropped)  # one renumbering for them all
         if grew and self.fit():
             return  # rebuilt with the columns that fit now, in order
@@ -456,12 +456,15 @@ class LivePane(FitTable):
             self.resort()
 
     def _put(self, key: str, row: tuple[str, ...], old: tuple[str, ...] | None,
-             dropped: list[str]) -> None:
-        """One row on screen as the filter says: added, dropped, or its changed cells. A
-        row still pending (a rebuild drawing its rows) is drawn as it is by then."""
-        if key in self.pending_keys:
-            return
+             dropped: list[str]) -> bool:
+        """One row on screen as the filter says: added, dropped, or its changed cells.
+        While a rebuild is still drawing its rows, a row not drawn yet is drawn as it is
+        by then, in its place (True: the pending rows need ordering again)."""
         shown = key in self.rows
+        if self.filling and not shown:
+            new = key not in self.pending_keys
+            self.pending_keys.add(key)
+            return new
         if not self.shows(row):
             if shown:
                 dropped.append(key)
@@ -474,18 +477,28 @@ class LivePane(FitTable):
                     # widening a column re-measures it: only when the cell needs it
                     wider = cell_len(value) > self.columns[col].content_width  # type: ignore
                     self.update_cell(key, col, self.cell(col, value, row), update_width=wider)
+        return False
 
     def resort(self) -> None:
         """Rows were added or their sort cells changed: put them in order again. With the
         sort and id columns on screen DataTable sorts its own rows (cheap with ten thousand
-        VMs); else, or while a rebuild is still drawing its rows, they are drawn again in
-        order."""
+        VMs); else they are drawn again in order. While a rebuild is still drawing its
+        rows, the rows drawn are sorted and the rest follow in the new order, unless a row
+        crossed from one part to the other (then all are drawn again)."""
         column, descending = self.sort_by
         first = self.COLUMNS[0]
-        if column not in self.shown or first not in self.shown or self.filling or \
+        if column not in self.shown or first not in self.shown or \
                 (self.narrow and (column in self.SHORT or first in self.SHORT)):
             self.rebuild()
             return
+        if self.filling:
+            order = self.keyed_rows()
+            drawn = self.row_count
+            if not all(key in self.rows for key, _ in order[:drawn]):
+                self.rebuild()
+                return
+            self.pending = order[drawn:]
+            self.pending_keys = {key for key, _ in self.pending}
         selected = self.selected_key()
         self.sort(column, first, reverse=descending,
                   key=lambda cells: (sort_key(column, str(cells[0])), int(str(cells[1]))))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import zip_longest
 from typing import Any, ClassVar, Self
 
 from rich.cells import cell_len
@@ -23,7 +24,7 @@ from textual.geometry import Size
 from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, Label
-from textual.widgets.data_table import CellKey, ColumnKey, RowKey
+from textual.widgets.data_table import CellKey, ColumnKey, DuplicateKey, Row, RowKey
 
 from onetui.integrations.sge.grid import Grid
 from onetui.model import Event, age
@@ -143,6 +144,30 @@ class Table(DataTable):
     @property
     def _y_offsets(self) -> OneLineRows:  # type: ignore[override]
         return OneLineRows(self.row_count, self._row_locations.get_key)
+
+    def append_rows(self, rows: Iterable[tuple[str, Sequence[Any]]]) -> None:
+        """`add_row` for many rows, each one line high: what add_row does for the table
+        after each row (the cursor checked, the change counted) is done once."""
+        columns = [column.key for column in self.ordered_columns]
+        had = at = self.row_count
+        for key, cells in rows:
+            row_key = RowKey(key)
+            if row_key in self._row_locations:
+                raise DuplicateKey(f"The row key {row_key!r} already exists.")
+            self._row_locations[row_key] = at
+            self._data[row_key] = dict(zip_longest(columns, cells))
+            self.rows[row_key] = Row(row_key, 1)
+            self._new_rows.add(row_key)
+            self._changed(row_key)
+            at += 1
+        if at == had:
+            return
+        self._require_update_dimensions = True
+        self.cursor_coordinate = self.cursor_coordinate
+        if not had and self.columns and self.show_cursor and self.cursor_type != "none":
+            self._highlight_cursor()  # as add_row: the first row highlights the cursor
+        self._update_count += 1
+        self.check_idle()
 
     def drop_rows(self, keys: Iterable[str]) -> None:
         """Remove these rows (the ones not in the table are skipped); the cursor stays on
@@ -323,8 +348,7 @@ class FitTable(Table):
         self.border_subtitle = " · ".join(self.subtitle_parts())
 
     def _add(self, rows: Iterable[tuple[str, tuple[str, ...]]]) -> None:
-        for key, row in rows:
-            self.add_row(*self.cells(row), key=key)
+        self.append_rows((key, self.cells(row)) for key, row in rows)
 
     def current(self, key: str, row: tuple[str, ...]) -> tuple[str, ...] | None:
         """A pending row as it is now (None: no longer shown); rows kept by id say."""
@@ -439,6 +463,7 @@ class LivePane(FitTable):
         grew = moved = False
         at = self.index[self.sort_by[0]]
         dropped: list[str] = []
+        added: list[tuple[str, tuple[str, ...]]] = []
         for rid, row in rows.items():
             if row is None:
                 self.rows_by_id.pop(rid, None)
@@ -448,16 +473,18 @@ class LivePane(FitTable):
             self.rows_by_id[rid] = row
             grew = self.grow(row) or grew
             moved = moved or old is None or old[at] != row[at]
-            moved = self._put(str(rid), row, old, dropped) or moved
+            moved = self._put(str(rid), row, old, dropped, added) or moved
         self.drop_rows(dropped)  # one renumbering for them all
+        self._add(added)
         if grew and self.fit():
             return  # rebuilt with the columns that fit now, in order
         if moved:
             self.resort()
 
     def _put(self, key: str, row: tuple[str, ...], old: tuple[str, ...] | None,
-             dropped: list[str]) -> bool:
-        """One row on screen as the filter says: added, dropped, or its changed cells.
+             dropped: list[str], added: list[tuple[str, tuple[str, ...]]]) -> bool:
+        """One row on screen as the filter says: added, dropped (both noted, done at once
+        for all), or its changed cells.
         While a rebuild is still drawing its rows, a row not drawn yet is drawn as it is
         by then, in its place (True: the pending rows need ordering again)."""
         shown = key in self.rows
@@ -469,7 +496,7 @@ class LivePane(FitTable):
             if shown:
                 dropped.append(key)
         elif not shown:
-            self.add_row(*self.cells(row), key=key)
+            added.append((key, row))
         else:
             for col in self.shown:
                 value = self.value(col, row)

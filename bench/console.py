@@ -1,8 +1,11 @@
 """The console at scale, headless through Textual's test harness: 10,000 VMs and 1,000 hosts
-in the store. Reports cold start to the first painted dashboard, and one refresh tick in
-which 100 VMs changed (store read + in-place table update), next to a full rebuild.
+in the store. Reports cold start to the first painted dashboard (the VM pane's first rows
+on screen), then to every row in the table (the rest are drawn in chunks after the first
+paint), one refresh tick in which 100 VMs changed (store read + in-place table update +
+Textual's repaint), and a full rebuild of the VM table.
 
-Goals (issue 6): tick < 50 ms, cold start < 1.5 s. Run: .venv/bin/python bench/console.py
+Goals (issue 15): cold start < 0.5 s, tick < 20 ms + repaint < 30 ms.
+Run: .venv/bin/python bench/console.py
 """
 
 from __future__ import annotations
@@ -30,15 +33,27 @@ def fill(path: Path) -> None:
                            "memory": 512} for i in range(VMS)])
 
 
+async def painted(pane: VmsPane) -> None:
+    """Until the next frame was drawn: Textual runs after-refresh callbacks once the screen
+    has been painted (the harness's `pause` waits for the whole process to be idle)."""
+    drawn = asyncio.Event()
+    pane.call_after_refresh(drawn.set)
+    await drawn.wait()
+
+
 async def run(path: Path) -> None:
     start = time.perf_counter()
     app = OnetuiApp(path, cfg={}, run_engine=False)
     async with app.run_test(size=(160, 50)) as pilot:
         vms = app.screen.query_one(VmsPane)
+        while not vms.row_count:
+            await pilot.pause(0.01)
+        await painted(vms)
+        cold = time.perf_counter() - start
         while vms.row_count < VMS:
             await pilot.pause(0.01)
         await pilot.pause()
-        cold = time.perf_counter() - start
+        every = time.perf_counter() - start
         ticks, rebuilds = [], []
         with Store(path) as store:
             for round_ in range(5):
@@ -50,23 +65,26 @@ async def run(path: Path) -> None:
                 t1 = time.perf_counter()
                 app.screen.apply(delta, None)
                 t2 = time.perf_counter()
-                await pilot.pause()
+                await painted(vms)
                 ticks.append((t1 - t0, t2 - t1, time.perf_counter() - t2))
+                await pilot.pause()
                 assert len(delta.vms) == CHANGED and not delta.full
         for _ in range(3):
             t0 = time.perf_counter()
             vms.rebuild()
+            while vms.filling:
+                await pilot.pause(0.01)
             await pilot.pause()
             rebuilds.append(time.perf_counter() - t0)
     read = statistics.median(t[0] for t in ticks) * 1000
     apply = statistics.median(t[1] for t in ticks) * 1000
     paint = statistics.median(t[2] for t in ticks) * 1000
     print(f"console: cold start to first painted dashboard with {VMS:,} VMs and {HOSTS:,} "
-          f"hosts: {cold:.2f} s")
+          f"hosts: {cold:.2f} s; every row in the VM table: {every:.2f} s")
     print(f"console: refresh tick with {CHANGED} changed VMs: {read + apply:.0f} ms (store "
           f"read {read:.0f} ms in the worker thread + in-place update {apply:.0f} ms on the "
-          f"event loop); Textual's next frame then repaints in {paint:.0f} ms")
-    print(f"console: a full rebuild of the VM table instead: "
+          f"event loop); Textual's next frame is then painted in {paint:.0f} ms")
+    print(f"console: a full rebuild of the VM table (every row drawn) instead: "
           f"{statistics.median(rebuilds) * 1000:.0f} ms")
 
 

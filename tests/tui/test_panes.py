@@ -15,6 +15,7 @@ from onetui.ops import instantiate
 from onetui.store import Store
 from onetui.tui.panes import EventsPane, FilterBar, HostsPane, ServicesPane, VmsPane
 from onetui.tui.screens.dialogs import Confirm, Detail
+from onetui.view.rows import vm_row
 from tests.tui.test_console import app_for, until
 
 
@@ -198,3 +199,77 @@ async def test_a_vm_detail_follows_the_store_while_open(seeded: Path) -> None:
         await until(pilot, lambda: "10.9.8.7" in str(
             detail.query_one("#detail-body", Static).render()))
         assert app.screen is detail
+
+
+# -- ten thousand rows: the rows on screen first, the rest after the first frames -----------
+
+LONG = 150  # more rows than a rebuild draws at once (FitTable.FIRST, at 100x30)
+
+
+def vm_cells(path: Path, vm_id: int) -> tuple[str, ...]:
+    with Store(path) as store:
+        return vm_row(store.vms.get(vm_id))
+
+
+async def test_changes_that_come_while_a_long_table_is_drawn_land_in_place(
+        seeded: Path) -> None:
+    ids = held(seeded, LONG, "vm%i")
+    (late,) = held(seeded, 1, "late")
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        vms = app.query_one(VmsPane)
+        await until(pilot, lambda: vms.row_count == LONG + 1 and not vms.filling)
+        assert ids_on_screen(vms) == [*ids, late]
+        rows = {i: r for i, r in vms.rows_by_id.items() if i != late}
+        vms.apply(rows, full=True)  # a full reload: the rows a screen shows now
+        assert vms.filling and ids_on_screen(vms) == ids[:vms.row_count]
+        # before the rest is drawn: a row on screen and a row still to come change, one
+        # of each goes, and a new one arrives
+        released = {i: (*rows[i][:2], "pend", *rows[i][3:]) for i in (ids[0], ids[-1])}
+        vms.apply({**released, ids[1]: None, ids[-2]: None, late: vm_cells(seeded, late)})
+        await until(pilot, lambda: not vms.filling)
+        assert ids_on_screen(vms) == [ids[0], *ids[2:-2], ids[-1], late]
+        assert str(vms.get_row(str(ids[0]))[2]) == str(vms.get_row(str(ids[-1]))[2]) == "pend"
+
+
+async def test_the_selected_row_stays_selected_when_a_long_table_is_drawn_again(
+        seeded: Path) -> None:
+    ids = held(seeded, LONG, "vm%i")
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        vms = app.query_one(VmsPane)
+        await until(pilot, lambda: vms.row_count == LONG and not vms.filling)
+        vms.move_cursor(row=ids.index(ids[140]))
+        assert vms.selected_id() == ids[140]
+        vms.apply(dict(vms.rows_by_id), full=True)  # drawn again: row 140 comes later
+        await until(pilot, lambda: not vms.filling)
+        assert vms.selected_id() == ids[140] and vms.row_count == LONG
+
+
+async def test_vms_gone_in_one_poll_leave_the_others_in_order(seeded: Path) -> None:
+    ids = held(seeded, 12, "vm%i")
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        vms = app.query_one(VmsPane)
+        await until(pilot, lambda: vms.row_count == 12)
+        with Store(seeded) as store:
+            for vm_id in ids[3:8]:
+                store.vms.transition(vm_id, "done")
+        await until(pilot, lambda: vms.row_count == 7)
+        assert ids_on_screen(vms) == ids[:3] + ids[8:]
+        vms.move_cursor(row=6)
+        assert vms.selected_id() == ids[-1]
+
+
+async def test_a_long_name_that_arrives_later_widens_its_column(seeded: Path) -> None:
+    held(seeded, 2, "vm%i")
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=(140, 42)) as pilot:
+        vms = app.query_one(VmsPane)
+        await until(pilot, lambda: vms.row_count == 2)
+        name = "a-rather-long-vm-name-for-the-column"
+        held(seeded, 1, name)
+        await until(pilot, lambda: vms.row_count == 3)
+        await pilot.pause()
+        assert vms.columns["NAME"].content_width >= len(name)  # type: ignore[index]
+        assert name in "".join(str(s.text) for s in vms.render_lines(vms.region.reset_offset))

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.command import CommandList, CommandPalette
@@ -99,17 +100,22 @@ async def test_palette_lab_opens_the_labs_screen(seeded: Path) -> None:
         await until(pilot, lambda: isinstance(app.screen, LabsScreen))
 
 
+async def choose(pilot: Any, app: OnetuiApp, typed: str, first: str) -> None:
+    """Open the palette on the dashboard's VM, type, and take the first hit (`first`)."""
+    await until(pilot, lambda: app.query_one(VmsPane).row_count == 1)
+    await pilot.press("ctrl+p")
+    await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+    await pilot.press(*typed)
+    await until(pilot, lambda: bool(palette_options(app))
+                and palette_options(app)[0].startswith(first))
+    await pilot.press("enter")
+
+
 async def test_palette_suspend_acts_on_the_selected_vm(seeded: Path) -> None:
     vid = running_vm(seeded)
     app = app_for(seeded, run_engine=False)
     async with app.run_test(size=(140, 50)) as pilot:
-        await until(pilot, lambda: app.query_one(VmsPane).row_count == 1)
-        await pilot.press("ctrl+p")
-        await until(pilot, lambda: isinstance(app.screen, CommandPalette))
-        await pilot.press(*"Suspend the selected")
-        await until(pilot, lambda: bool(palette_options(app))
-                    and palette_options(app)[0].startswith("Suspend"))
-        await pilot.press("enter")
+        await choose(pilot, app, "Suspend the selected", "Suspend")
         await until(pilot, lambda: intent_of(seeded, vid) == "suspend")
 
 
@@ -250,13 +256,7 @@ async def test_palette_poweroff_asks_then_asks_the_engine(seeded: Path) -> None:
     vid = running_vm(seeded)
     app = app_for(seeded, run_engine=False)
     async with app.run_test(size=(140, 50)) as pilot:
-        await until(pilot, lambda: app.query_one(VmsPane).row_count == 1)
-        await pilot.press("ctrl+p")
-        await until(pilot, lambda: isinstance(app.screen, CommandPalette))
-        await pilot.press(*"Power the selected")
-        await until(pilot, lambda: bool(palette_options(app))
-                    and palette_options(app)[0].startswith("Power the selected VM off"))
-        await pilot.press("enter")
+        await choose(pilot, app, "Power the selected", "Power the selected VM off")
         await until(pilot, lambda: isinstance(app.screen, Confirm))
         assert f"Power VM {vid} off" in app.screen.question
         await pilot.press("y")

@@ -137,15 +137,21 @@ configure() {
 
 make_netns() {
   local n=$1 N ns; N=$(num "$n"); ns=onetui-sge-$N
+  # A namespace whose set-up was cut short (a run killed half-way) is made again: one
+  # that exists counts only with its host-side link up.
+  if ip netns list | grep -qw "$ns" && ! ip link show "osge$N-h" >/dev/null 2>&1; then
+    ip netns del "$ns" 2>/dev/null || true
+  fi
   if ! ip netns list | grep -qw "$ns"; then
+    ip link del "osge$N-h" 2>/dev/null || true
     ip netns add "$ns"
+    echo "$ns" >>"$ST/netns.list"  # recorded at once, so `down` removes even a partial one
     ip link add "osge$N-h" type veth peer name "osge$N-n"
     ip link set "osge$N-n" netns "$ns"
     ip addr add "10.250.$N.1/24" dev "osge$N-h"; ip link set "osge$N-h" up
     ip netns exec "$ns" ip addr add "10.250.$N.2/24" dev "osge$N-n"
     ip netns exec "$ns" ip link set "osge$N-n" up
     ip netns exec "$ns" ip link set lo up
-    echo "$ns" >>"$ST/netns.list"
   fi
   printf '127.0.0.1 localhost\n10.250.%s.1 %s\n10.250.%s.2 %s\n' "$N" "$MASTER" "$N" "$n" >"$ST/$n.hosts"
 }

@@ -29,10 +29,12 @@ from textual.widgets.data_table import CellKey, ColumnKey, DuplicateKey, Row, Ro
 from onetui.integrations.sge.grid import Grid
 from onetui.model import Event, age
 from onetui.view.rows import (
+    EVENT_COLUMNS,
     HOST_COLUMNS,
     NUMERIC,
     SERVICE_COLUMNS,
     VM_COLUMNS,
+    event_row,
     sort_key,
     stamp,
 )
@@ -702,7 +704,7 @@ LEVEL_STYLES = {"error": "bold red", "warning": "yellow"}
 class EventsPane(LivePane):
     """The event log, newest first; Enter opens one in full."""
 
-    COLUMNS = ("#", "TIME", "MESSAGE", "LEVEL")
+    COLUMNS = (*EVENT_COLUMNS, "LEVEL")
     PRIORITY = ("TIME", "MESSAGE", "#")  # LEVEL colours the message, never a column
     ORDER = ("#", "TIME", "MESSAGE")
     SHORT: ClassVar[dict[str, tuple[Callable[[str], str], int]]] = {
@@ -730,7 +732,7 @@ class EventsPane(LivePane):
         for rid in gone:
             del self.events[rid]
         rows: dict[int, tuple[str, ...] | None] = {
-            e.id: (str(e.id), stamp(e.at), e.message, e.level) for e in events
+            e.id: (*event_row(e), e.level) for e in events
             if e.id in self.events}
         rows.update((rid, None) for rid in gone)
         self.apply(rows, full)

@@ -141,6 +141,25 @@ def _names(headers: Sequence[str]) -> str:
     return ",".join(h.replace(" ", "_") for h in headers)
 
 
+def _one_options(root: str, shape: str, command: str, ours: str) -> list[Any]:
+    """-x/--xml and --one: OpenNebula's XML (root element `root`) and JSON (`shape`), as
+    its `command` prints them, instead of onetui's `ours`."""
+    return [
+        click.option("-x", "--xml", "xml", is_flag=True,
+                     help=f"Print OpenNebula's XML: <{root}>, as `{command} -x` does."),
+        click.option("--one", is_flag=True,
+                     help=f"With --json: OpenNebula's JSON shape ({shape}, every value a "
+                     f"string, as `{command} --json`) instead of onetui's {ours}."),
+    ]
+
+
+def _decorated(fn: Any, options: list[Any]) -> Any:
+    """`fn` with `options` on it, first listed first in --help."""
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
 def list_options(headers: Sequence[str], right: Collection[str] = (),
                  one: str | None = None) -> Callable[[F], F]:
     """The options every list takes, handed to the command as `out: Output`. `headers`
@@ -182,19 +201,9 @@ def list_options(headers: Sequence[str], right: Collection[str] = (),
                          "or separate by commas: every one must hold."),
         ]
         if pool:
-            options += [
-                click.option("-x", "--xml", "xml", is_flag=True,
-                             help=f"Print OpenNebula's XML: <{pool}>, as "
-                             f"`{ONE_COMMANDS[str(one)]} list -x` does."),
-                click.option("--one", is_flag=True,
-                             help=f"With --json: OpenNebula's JSON shape "
-                             f"({{\"{pool}\": {{\"{one}\": [...]}}}}, every value a "
-                             f"string, as `{ONE_COMMANDS[str(one)]} list --json`) instead "
-                             "of onetui's records."),
-            ]
-        for option in reversed(options):
-            wrapper = option(wrapper)
-        return wrapper  # type: ignore[return-value]
+            options += _one_options(pool, f'{{"{pool}": {{"{one}": [...]}}}}',
+                                    f"{ONE_COMMANDS[str(one)]} list", "records")
+        return _decorated(wrapper, options)
 
     return decorate
 
@@ -213,16 +222,9 @@ def show_options(element: str) -> Callable[[F], F]:
         options = [
             click.option("--json", "as_json", is_flag=True, help="Print onetui's record as "
                          "JSON; with --one, OpenNebula's."),
-            click.option("-x", "--xml", "xml", is_flag=True,
-                         help=f"Print OpenNebula's XML: <{element}>, as "
-                         f"`{ONE_COMMANDS[element]} show -x` does."),
-            click.option("--one", is_flag=True,
-                         help=f"With --json: OpenNebula's JSON shape ({{\"{element}\": "
-                         f"{{…}}}}, every value a string, as `{ONE_COMMANDS[element]} show "
-                         "--json`) instead of onetui's record."),
+            *_one_options(element, f'{{"{element}": {{…}}}}',
+                          f"{ONE_COMMANDS[element]} show", "record"),
         ]
-        for option in reversed(options):
-            wrapper = option(wrapper)
-        return wrapper  # type: ignore[return-value]
+        return _decorated(wrapper, options)
 
     return decorate

@@ -446,17 +446,17 @@ class _RankParser(_Parser):
         return node
 
     def sum(self) -> Any:
-        node = self.product()
-        while self.is_op("+", "-"):
-            op = self.take().text
-            node = _Arith(op, node, self.product())
-        return node
+        return self._left(self.product, "+", "-")
 
     def product(self) -> Any:
-        node = self.factor()
-        while self.is_op("*", "/"):
+        return self._left(self.factor, "*", "/")
+
+    def _left(self, operand: Callable[[], Any], *ops: str) -> Any:
+        """`operand (op operand)*`, grouped from the left: `a - b - c` is `(a - b) - c`."""
+        node = operand()
+        while self.is_op(*ops):
             op = self.take().text
-            node = _Arith(op, node, self.factor())
+            node = _Arith(op, node, operand())
         return node
 
     def factor(self) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
 import time
 from collections.abc import Callable
@@ -42,11 +43,14 @@ def demo(ctx: Context, headless: bool, keep: bool, grid: bool) -> None:
             try:
                 from onetui.tui.app import OnetuiApp
 
-                OnetuiApp(state / "onetui.db", theme=ctx.theme, engine_interval=1.0,
-                          grid_status=status).run()
+                app = OnetuiApp(state / "onetui.db", theme=ctx.theme, engine_interval=1.0,
+                                grid_status=status)
+                if live is not None:  # a closed terminal or a kill still cleans the grid up
+                    for sig in (signal.SIGTERM, signal.SIGHUP):
+                        signal.signal(sig, lambda *_: app.exit())
+                app.run()
             finally:
                 prepared.close()
-                stop_grid(live)
             return
         click.echo(f"demo store: {state / 'onetui.db'}")
         click.echo(f"templates:  {', '.join(prepared.templates)}")
@@ -67,10 +71,10 @@ def demo(ctx: Context, headless: bool, keep: bool, grid: bool) -> None:
                 click.echo("\n" + grid_text(live))
         finally:
             prepared.close()
-            stop_grid(live)
         if keep:
             click.echo(f"kept: onetui --state {state} vm list")
     finally:
+        stop_grid(live)  # also when the demo failed to prepare: the grid came up meanwhile
         if not keep:
             shutil.rmtree(state, ignore_errors=True)
 
@@ -119,6 +123,8 @@ def grid_text(live: demo_mod.DemoGrid, timeout: float = 600.0) -> str:
 
 def stop_grid(live: demo_mod.DemoGrid | None) -> None:
     if live is not None:
+        if live.record.exists():
+            click.echo("stopping what the demo started of the grid (its jobs first)…")
         said = live.close()
         if said:
             click.echo(said)

@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -100,3 +101,29 @@ def test_demo_grid_shows_running_and_pending_jobs_and_leaves_no_trace(tmp_path: 
         assert not left & set(seen), f"the demo's jobs {sorted(left & set(seen))} are left"
     else:  # the demo started the grid: it is stopped again
         assert not grid_up()
+
+
+def test_stop_recorded_stops_only_what_the_record_names(tmp_path: Path) -> None:
+    """What the demo runs on leaving: the parts its `up` recorded stop (here an anchor-like
+    `sleep` and a namespace of their own), and the bed's own parts and pid files stay."""
+    was_up = grid_up()
+    pids_before = qmaster_pid() if was_up else ""
+    anchor = subprocess.Popen(["sleep", "infinity"])
+    ns = f"onetui-demotest-{uuid.uuid4().hex[:4]}"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    record = tmp_path / "started"
+    record.write_text(f"anchor {anchor.pid}\nnetns {ns}\n")
+    reaper = threading.Thread(target=anchor.wait)  # reaped at once, as init reaps the bed's
+    reaper.start()
+    try:
+        said = bed("stop-recorded", str(record))
+        assert said.strip() == (f"sge testbed: stopped what {record} recorded: "
+                                f"anchor {anchor.pid}, netns {ns}")
+        reaper.join(20)
+        assert anchor.returncode == -15  # SIGTERM, by its pid
+        assert ns not in subprocess.run(["ip", "netns", "list"], capture_output=True,
+                                        text=True).stdout.split()
+        assert grid_up() == was_up and (not was_up or qmaster_pid() == pids_before)
+    finally:
+        anchor.kill()
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)

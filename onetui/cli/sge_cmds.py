@@ -11,6 +11,7 @@ from typing import TypeVar
 import click
 
 from onetui import config
+from onetui.cli.completion import template_names
 from onetui.cli.context import Context
 from onetui.cli.output import Output, echo_json, list_options
 from onetui.errors import UserError
@@ -124,7 +125,7 @@ def _tier_line(verb: str, name: str, before: int, after: int) -> str:
 
 @sge.command("grow")
 @click.argument("count", metavar="N")
-@click.option("--template", required=True,
+@click.option("--template", required=True, shell_complete=template_names,
               help="The exec host template to clone (it must have an SGE = [...] section).")
 @click.pass_obj
 def grow_cmd(ctx: Context, count: str, template: str) -> None:
@@ -132,13 +133,19 @@ def grow_cmd(ctx: Context, count: str, template: str) -> None:
     -as, the hostgroup, slots) when they run — the seed's scenario 4."""
     from onetui.managers.sge import grow
 
-    tier, before = grow(ctx.store, _count("grow", count), template)
+    n = _count("grow", count)
+    if SgeConfig.from_config(config.load_config()) is None:  # clones that could never join
+        raise UserError(f"sge grow: no SGE master configured, so the exec hosts could not "
+                        f"join it: add an [sge] table (host, user, key_file) to "
+                        f"{config.config_path()}")
+    tier, before = grow(ctx.store, n, template)
     click.echo(_tier_line("grow", tier.name, before, tier.desired))
 
 
 @sge.command("shrink")
 @click.argument("count", metavar="N")
-@click.option("--template", help="Whose exec hosts (needed when several were grown).")
+@click.option("--template", shell_complete=template_names,
+              help="Whose exec hosts (needed when several were grown).")
 @click.pass_obj
 def shrink_cmd(ctx: Context, count: str, template: str | None) -> None:
     """N fewer exec hosts, newest first: each drained (its queue instance disabled, its jobs

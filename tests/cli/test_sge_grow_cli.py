@@ -14,8 +14,11 @@ WORKER = 'CPU = 1\nMEMORY = 64\nSGE = [ QUEUE = "all.q", SLOTS = 1 ]\n'
 
 
 @pytest.mark.slow
-def test_grow_and_shrink_keep_the_tier_and_refuse_bad_input(tmp_path: Path) -> None:
+def test_grow_and_shrink_keep_the_tier_and_refuse_bad_input(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     state = tmp_path / "s"
+    conf = tmp_path / "config.toml"
+    monkeypatch.setenv("ONETUI_CONFIG", str(conf))
     worker = tmp_path / "worker.template"
     worker.write_text(WORKER)
     onetui("template", "import", str(worker), "--name", "sgebase", state=state)
@@ -41,6 +44,11 @@ def test_grow_and_shrink_keep_the_tier_and_refuse_bad_input(tmp_path: Path) -> N
         (("sge", "shrink", "1"),
          "onetui: sge shrink: no exec hosts were grown (`sge grow N --template T`)\n"),
     ]
+    proc = onetui("sge", "grow", "1", "--template", "sgebase", state=state, check=False)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (
+        2, "", "onetui: sge grow: no SGE master configured, so the exec hosts could not join "
+        f"it: add an [sge] table (host, user, key_file) to {conf}\n")
+    conf.write_text('[sge]\nhost = "127.0.0.1"\nport = 2222\n')  # read, not reached
     for args, err in cases:
         proc = onetui(*args, state=state, check=False)
         assert (proc.returncode, proc.stdout, proc.stderr) == (2, "", err), args

@@ -199,9 +199,12 @@ class DemoGrid:
 
     def _bring_up(self) -> None:
         try:
-            if self._bed("status") != 0 and self._bed("up", record=True) != 0:
-                lines = self.log.read_text(errors="replace").strip().splitlines()
-                raise UserError(lines[-1] if lines else "sge.sh up failed")
+            if self._bed("status") != 0:
+                self.message = f"starting the grid… (sge.sh up: packages, qmaster, exec " \
+                               f"hosts; log: {self.log})"
+                if self._bed("up", record=True) != 0:
+                    lines = self.log.read_text(errors="replace").strip().splitlines()
+                    raise UserError(lines[-1] if lines else "sge.sh up failed")
             if self._closing.is_set():
                 return
             key_type, key, *_ = Path(self.env["ONETUI_SGE_HOST_KEY"]).read_text().split()

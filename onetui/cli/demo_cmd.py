@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
+from onetui import config
 from onetui.cli.context import Context
 from onetui.cli.output import table
 from onetui.runtime import demo as demo_mod
@@ -20,18 +25,30 @@ from onetui.view.rows import HOST_COLUMNS, NUMERIC, VM_COLUMNS, host_row, vm_row
               help="Prepare the demo, print what it holds, and exit (for scripts and CI).")
 @click.option("--keep", is_flag=True,
               help="Keep the state directory afterwards (use it with --state DIR).")
+@click.option("--grid", is_flag=True,
+              help="Also a live Sun Grid Engine: the SGE test bed (as root on Debian), started "
+                   "in the background, with jobs running and pending; stopped on exit.")
 @click.pass_obj
-def demo(ctx: Context, headless: bool, keep: bool) -> None:
+def demo(ctx: Context, headless: bool, keep: bool, grid: bool) -> None:
     """The seed's scenario on libvirt test-driver hosts and a local EC2 endpoint, in a
     throwaway store, opened in the console (with --headless: printed)."""
     state = Path(tempfile.mkdtemp(prefix="onetui-demo-"))
+    live: demo_mod.DemoGrid | None = None
+    status: Callable[[], tuple[str, str]] | None = None
     try:
+        if grid:
+            live, status = start_grid(state)
         prepared = demo_mod.prepare(state)
         if not headless:
             try:
                 from onetui.tui.app import OnetuiApp
 
-                OnetuiApp(state / "onetui.db", theme=ctx.theme, engine_interval=1.0).run()
+                app = OnetuiApp(state / "onetui.db", theme=ctx.theme, engine_interval=1.0,
+                                grid_status=status)
+                if live is not None:  # a closed terminal or a kill still cleans the grid up
+                    for sig in (signal.SIGTERM, signal.SIGHUP):
+                        signal.signal(sig, lambda *_: app.exit())
+                app.run()
             finally:
                 prepared.close()
             return
@@ -50,10 +67,64 @@ def demo(ctx: Context, headless: bool, keep: bool) -> None:
                                             right=NUMERIC))
                 finally:
                     engine.close()
+            if live is not None:
+                click.echo("\n" + grid_text(live))
         finally:
             prepared.close()
         if keep:
             click.echo(f"kept: onetui --state {state} vm list")
     finally:
+        stop_grid(live)  # also when the demo failed to prepare: the grid came up meanwhile
         if not keep:
             shutil.rmtree(state, ignore_errors=True)
+
+
+def start_grid(state: Path) -> tuple[demo_mod.DemoGrid | None,
+                                      Callable[[], tuple[str, str]]]:
+    """The demo's grid, coming up in the background, and the config that points `[sge]` at
+    it (a copy of the admin's config in the demo's state directory: nothing of the demo is
+    saved into theirs). Where the machine cannot run it, one line says how to get it."""
+    why = demo_mod.grid_unavailable()
+    if why:
+        note = demo_mod.GRID_HOWTO.format(why=why)
+        click.echo(note, err=True)
+        return None, lambda: ("failed", note)
+    live = demo_mod.DemoGrid(state)
+    cfg = {**config.load_config(), "sge": live.config()}
+    path = live.dir / "config.toml"
+    config.save_config(cfg, path)
+    os.environ["ONETUI_CONFIG"] = str(path)
+    live.start()
+    return live, lambda: (live.state, live.message)
+
+
+def grid_text(live: demo_mod.DemoGrid, timeout: float = 600.0) -> str:
+    """For --headless: the grid once it is up and its jobs were scheduled, as qstat -f."""
+    from onetui.integrations.sge.grid import render_qstat
+    from onetui.integrations.sge.master import Master, SgeConfig
+
+    deadline = time.monotonic() + timeout
+    while live.state == "starting" and time.monotonic() < deadline:
+        time.sleep(0.5)
+    if live.state != "up":
+        return live.message
+    cfg = SgeConfig.from_config({"sge": live.config()})
+    assert cfg is not None
+    master = Master(cfg)
+    try:
+        grid = master.qstat()
+        while not any(q.jobs for q in grid.queues) and time.monotonic() < deadline:
+            time.sleep(1)
+            grid = master.qstat()
+        return render_qstat(grid)
+    finally:
+        master.close()
+
+
+def stop_grid(live: demo_mod.DemoGrid | None) -> None:
+    if live is not None:
+        if live.record.exists():
+            click.echo("stopping what the demo started of the grid (its jobs first)…")
+        said = live.close()
+        if said:
+            click.echo(said)

@@ -1,5 +1,6 @@
 """`onetui sge …` and `onetui ssh trust`: the grid as `qstat -f` shows it, its hosts, job
-submission, and trusting an SSH host key after comparing its fingerprint."""
+submission, exec hosts grown and shrunk on demand (the seed's scenario 4), and trusting an
+SSH host key after comparing its fingerprint."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import TypeVar
 import click
 
 from onetui import config
+from onetui.cli.completion import template_names
+from onetui.cli.context import Context
 from onetui.cli.output import Output, echo_json, list_options
 from onetui.errors import UserError
 from onetui.integrations.sge.grid import GridError, parse_qhost, parse_qstat, render_qstat
@@ -99,6 +102,58 @@ def submit_cmd(script: str, name: str | None) -> None:
         click.echo(f"Your job {m.submit(body, name or Path(script).name)} has been submitted")
     finally:
         m.close()
+
+
+TIER_NEXT = {"grow": "the engine starts the clones and joins each to SGE as it runs",
+             "shrink": "the engine drains each leaving host (qmod -d, its jobs end), removes "
+                       "it from SGE, then shuts it down"}
+
+
+def _count(verb: str, text: str) -> int:
+    """N of grow/shrink: a bad one is one line (click's own error adds a usage block)."""
+    try:
+        return int(text)
+    except ValueError:
+        raise UserError(f"sge {verb} {text!r}: expected a number of exec hosts of 1 or "
+                        "more") from None
+
+
+def _tier_line(verb: str, name: str, before: int, after: int) -> str:
+    return (f"exec hosts of {name}: {before} → {after}; {TIER_NEXT[verb]} "
+            f"(`onetui service show {name}`, `onetui sge qstat`)")
+
+
+@sge.command("grow")
+@click.argument("count", metavar="N")
+@click.option("--template", required=True, shell_complete=template_names,
+              help="The exec host template to clone (it must have an SGE = [...] section).")
+@click.pass_obj
+def grow_cmd(ctx: Context, count: str, template: str) -> None:
+    """N more exec hosts cloned from --template: started, and joined to SGE (qconf -ah,
+    -as, the hostgroup, slots) when they run — the seed's scenario 4."""
+    from onetui.managers.sge import grow
+
+    n = _count("grow", count)
+    if SgeConfig.from_config(config.load_config()) is None:  # clones that could never join
+        raise UserError(f"sge grow: no SGE master configured, so the exec hosts could not "
+                        f"join it: add an [sge] table (host, user, key_file) to "
+                        f"{config.config_path()}")
+    tier, before = grow(ctx.store, n, template)
+    click.echo(_tier_line("grow", tier.name, before, tier.desired))
+
+
+@sge.command("shrink")
+@click.argument("count", metavar="N")
+@click.option("--template", shell_complete=template_names,
+              help="Whose exec hosts (needed when several were grown).")
+@click.pass_obj
+def shrink_cmd(ctx: Context, count: str, template: str | None) -> None:
+    """N fewer exec hosts, newest first: each drained (its queue instance disabled, its jobs
+    left to end or drain_timeout), removed from SGE, then shut down."""
+    from onetui.managers.sge import shrink
+
+    tier, before = shrink(ctx.store, _count("shrink", count), template)
+    click.echo(_tier_line("shrink", tier.name, before, tier.desired))
 
 
 @click.group()

@@ -14,6 +14,7 @@ from onetui.drivers.base import error_line
 from onetui.errors import UserError
 from onetui.integrations.sge.master import Master
 from onetui.model import VM
+from onetui.model.services import Service
 from onetui.store import Store
 from onetui.store.db import StoreError
 from onetui.template import Vector, parse
@@ -142,3 +143,75 @@ class SgeHook:
             info["sge_since"] = time.time()
         self.store.vms.update(vm.id, info=info, event=f"VM {vm.id} {vm.name}: SGE {message}",
                               level=level)
+
+
+# -- scenario 4 as one command: a tier of exec hosts grown and shrunk on demand ----------------
+#
+# `onetui sge grow N --template T` is the grid service tier (managers/services.py) with the
+# bookkeeping done for the admin: a service named after T, marked as an exec-host tier, made
+# on first use (min 0), whose desired size goes up by N. The service manager then creates
+# the clones, the engine starts them, and this hook joins each to SGE when it runs; `sge
+# shrink N` lowers the size, the service manager shuts the newest down, and `hold_stop`
+# above drains each (qmod -d, its jobs left to end) and removes it before it stops.
+
+TIER_MARK = "sge_exec_tier"
+MAX_EXEC_HOSTS = 256
+
+
+def exec_tiers(store: Store) -> list[Service]:
+    return [s for s in store.services.list() if s.config.get(TIER_MARK)]
+
+
+def grow(store: Store, count: int, template: str) -> tuple[Service, int]:
+    """`count` more exec hosts cloned from `template`. Returns the tier and its size
+    before. Refuses (UserError, nothing written) a count below 1, a template without an
+    `SGE = [...]` section (its clones would never join), or a service of that name that
+    is not an exec-host tier."""
+    if count < 1:
+        raise UserError(f"sge grow {count}: expected a number of exec hosts of 1 or more")
+    tpl = store.templates.get(template)
+    try:
+        section = parse(tpl.body, f"template {tpl.name}").get("SGE")
+    except UserError as exc:
+        raise UserError(f"template {tpl.name}: {exc}") from None
+    if not isinstance(section, Vector):
+        raise UserError(f"template {tpl.name} has no SGE section, so its clones would not "
+                        "join the grid: expected SGE = [ QUEUE = \"all.q\", HOSTGROUP = "
+                        "\"@allhosts\", SLOTS = 1 ]")
+    tier = next((s for s in store.services.list() if s.name == tpl.name), None)
+    if tier is not None and not tier.config.get(TIER_MARK):
+        raise UserError(f"service {tier.name} exists and is not an exec-host tier "
+                        "(made by `sge grow`): rename it, or scale it with `service scale`")
+    before = tier.desired if tier is not None else 0
+    if before + count > MAX_EXEC_HOSTS:
+        raise UserError(f"sge grow {count}: tier {tpl.name} has {before} exec host(s); "
+                        f"expected at most {MAX_EXEC_HOSTS} in all")
+    if tier is None:
+        tier = store.services.add(tpl.name, tpl.id, None, 0, MAX_EXEC_HOSTS,
+                                  {"grid": True, TIER_MARK: True})
+    return store.services.scale(tier.id, before + count, why=f"sge grow {count}"), before
+
+
+def shrink(store: Store, count: int, template: str | None = None) -> tuple[Service, int]:
+    """`count` fewer exec hosts in the tier of `template` (or the only tier). Returns the
+    tier and its size before; the engine drains and removes the newest first."""
+    if count < 1:
+        raise UserError(f"sge shrink {count}: expected a number of exec hosts of 1 or more")
+    tiers = exec_tiers(store)
+    if template is not None:
+        tier = next((s for s in tiers if s.name == template), None)
+        if tier is None:
+            raise UserError(f"--template {template}: no exec hosts were grown from it "
+                            f"(tiers: {', '.join(s.name for s in tiers) or 'none'})")
+    elif len(tiers) == 1:
+        tier = tiers[0]
+    elif not tiers:
+        raise UserError("sge shrink: no exec hosts were grown (`sge grow N --template T`)")
+    else:
+        raise UserError("sge shrink: exec hosts were grown from several templates: name one "
+                        f"with --template ({', '.join(s.name for s in tiers)})")
+    if count > tier.desired:
+        raise UserError(f"sge shrink {count}: tier {tier.name} has {tier.desired} exec "
+                        "host(s)")
+    return store.services.scale(tier.id, tier.desired - count,
+                                why=f"sge shrink {count}"), tier.desired

@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import signal
 import socket
+import subprocess
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,3 +114,149 @@ def start_engine(store: Store, passes: int = 3) -> Engine:
         for _ in range(passes):
             engine.run_pass()
     return engine
+
+
+# -- the grid: the real SGE test bed, when the machine can run it ------------------------------
+
+BED_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "testbed" / "sge.sh"
+GRID_HOWTO = ("no grid in this demo: {why}; run `sudo bash scripts/demo.sh` on Debian "
+              "(it installs gridengine and starts scripts/testbed/sge.sh)")
+# The seed's `qsub test_1.sh; qsub test_2.sh`: jobs that work a while. Two more than the
+# grid has slots, so some run on all.q@… and the rest wait under PENDING JOBS.
+DEMO_JOB = b"#!/bin/sh\n# like the seed's test_1.sh: a job that works a while\nsleep 300\n"
+EXTRA_JOBS = 2
+
+
+def grid_unavailable(script: Path = BED_SCRIPT) -> str:
+    """Why this machine cannot run the demo's grid ("" when it can): the test bed needs
+    root, Debian's package tools and the checkout's scripts/testbed/sge.sh."""
+    if not script.is_file():
+        return f"{script} is not here (an installed onetui, not a checkout)"
+    if os.geteuid() != 0:
+        return "starting Sun Grid Engine needs root"
+    if not (shutil.which("dpkg-query") and shutil.which("apt-get")):
+        return "Debian's gridengine packages need apt-get"
+    return ""
+
+
+@dataclass
+class DemoGrid:
+    """The real SGE test bed for the demo, brought up in a thread so the console paints at
+    once. It records what it started (sge.sh's ONETUI_SGE_RECORD), so leaving the demo stops
+    exactly that: a grid that was already up stays up. The jobs it submitted are deleted.
+
+    `state` is what the SGE pane shows: starting, up, failed (with `message`), stopped."""
+
+    state_dir: Path  # the demo's: the grid's files go in grid/ under it
+    script: Path = BED_SCRIPT
+    state: str = "starting"
+    message: str = "starting the grid…"
+    jobs: list[int] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    _proc: subprocess.Popen[bytes] | None = None
+    _thread: threading.Thread | None = None
+    _closing: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def dir(self) -> Path:
+        path = self.state_dir / "grid"
+        path.mkdir(mode=0o700, exist_ok=True)
+        return path
+
+    @property
+    def record(self) -> Path:
+        return self.dir / "started"
+
+    @property
+    def log(self) -> Path:
+        return self.dir / "sge.log"
+
+    def config(self) -> dict[str, Any]:
+        """The `[sge]` table that points onetui at the bed's sshd (read from `sge.sh env`,
+        so a port or directory set in the environment is followed)."""
+        if not self.env:
+            out = subprocess.run(["bash", str(self.script), "env"], check=True,
+                                 capture_output=True, text=True).stdout
+            self.env = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+        return {"host": "127.0.0.1", "port": int(self.env["ONETUI_SGE_SSH_PORT"]),
+                "user": self.env["ONETUI_SGE_SSH_USER"],
+                "key_file": self.env["ONETUI_SGE_SSH_KEY"],
+                "known_hosts": [str(self.dir / "known_hosts")],
+                "ssh_config": str(self.dir / "no-ssh-config"), "drain_timeout": 30}
+
+    def start(self) -> None:
+        self.config()
+        self._thread = threading.Thread(target=self._bring_up, name="demo-grid", daemon=True)
+        self._thread.start()
+
+    def _bed(self, *args: str, record: bool = False) -> int:
+        env = {**os.environ, **({"ONETUI_SGE_RECORD": str(self.record)} if record else {})}
+        with self.log.open("ab") as log:
+            self._proc = subprocess.Popen(["bash", str(self.script), *args], env=env,
+                                          stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                          start_new_session=True)
+            return self._proc.wait()
+
+    def _bring_up(self) -> None:
+        try:
+            if self._bed("status") != 0:
+                self.message = f"starting the grid… (sge.sh up: packages, qmaster, exec " \
+                               f"hosts; log: {self.log})"
+                if self._bed("up", record=True) != 0:
+                    lines = self.log.read_text(errors="replace").strip().splitlines()
+                    raise UserError(lines[-1] if lines else "sge.sh up failed")
+            if self._closing.is_set():
+                return
+            key_type, key, *_ = Path(self.env["ONETUI_SGE_HOST_KEY"]).read_text().split()
+            (self.dir / "known_hosts").write_text(
+                f"[127.0.0.1]:{self.env['ONETUI_SGE_SSH_PORT']} {key_type} {key}\n")
+            self._submit()
+            self.state, self.message = "up", ""
+        except Exception as exc:  # the console shows it in the SGE pane
+            self.state = "failed"
+            self.message = f"the grid did not start: {exc} (log: {self.log})"
+
+    def _submit(self) -> None:
+        from onetui.integrations.sge.master import Master, SgeConfig
+
+        cfg = SgeConfig.from_config({"sge": self.config()})
+        assert cfg is not None
+        master = Master(cfg)
+        try:
+            grid = master.qstat()
+            slots = sum(q.total or 0 for q in grid.queues if "u" not in q.states) or 1
+            for i in range(slots + EXTRA_JOBS):
+                if self._closing.is_set():
+                    break
+                self.jobs.append(master.submit(DEMO_JOB, f"test_{i + 1}.sh"))
+        finally:
+            master.close()
+
+    def close(self) -> str:
+        """Delete the demo's jobs and stop what the demo started (nothing else). Returns
+        what sge.sh said, for the demo to print."""
+        self._closing.set()
+        if self._thread is not None and self._thread.is_alive():
+            if self._proc is not None and self._proc.poll() is None:
+                os.killpg(self._proc.pid, signal.SIGTERM)  # an `up` still under way
+            self._thread.join(30)
+        if self.jobs:
+            from onetui.integrations.sge.master import Master, SgeConfig
+
+            cfg = SgeConfig.from_config({"sge": self.config()})
+            assert cfg is not None
+            master = Master(cfg)
+            try:
+                master.run("qdel", *map(str, self.jobs), check=False)
+                self.jobs.clear()
+            except UserError:
+                pass  # the grid is gone already: so are its jobs
+            finally:
+                master.close()
+        said = ""
+        if self.record.exists():
+            said = subprocess.run(["bash", str(self.script), "stop-recorded", str(self.record)],
+                                  capture_output=True, text=True).stdout.strip()
+            self.record.unlink()
+        self.state = "stopped"
+        return said

@@ -87,9 +87,13 @@ class OnetuiApp(App[None]):
     ]
 
     def __init__(self, store_path: Path, *, theme: str | None = None, run_engine: bool = True,
-                 cfg: dict[str, Any] | None = None, engine_interval: float = 2.0) -> None:
+                 cfg: dict[str, Any] | None = None, engine_interval: float = 2.0,
+                 grid_status: Callable[[], tuple[str, str]] | None = None) -> None:
         super().__init__()
         self.store_path = store_path
+        # A grid still being brought up (the demo's): (state, message), "up" once it answers;
+        # until then the SGE pane shows the message instead of asking the master.
+        self.grid_status = grid_status
         self.cfg = config.load_config() if cfg is None else cfg
         self.store = Store(store_path)
         self.run_engine = run_engine

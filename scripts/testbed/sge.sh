@@ -8,6 +8,8 @@
 #   sge.sh execd NODE       start NODE's execd in its namespace (a booting worker would)
 #   sge.sh stop-execd NODE  stop it again
 #   sge.sh down             stop exactly what was started, by PID; remove the namespaces
+#   sge.sh stop-recorded F  stop only what an `up` run with ONETUI_SGE_RECORD=F started
+#                           (the demo: a grid that was up before it stays up)
 #   sge.sh env              print what tests read (key, port, user, sge-env wrapper)
 #
 # State: $ONETUI_TESTBED_DIR/sge (default /var/tmp/onetui-testbed/sge). Names of the extra
@@ -35,6 +37,9 @@ inns() { local a; a=$(anchor); if pid_is "$a" sleep; then nsenter -t "$a" -m -- 
 Q() { inns qconf "$@"; }
 has() { grep -qx -- "$1"; }
 num() { echo "${1#node}"; }
+# With ONETUI_SGE_RECORD=FILE, each part this run starts (not one found running) is written
+# there, one "KIND [NAME] PID|NAME" a line, so its starter can stop exactly those later.
+recorded() { [ -z "${ONETUI_SGE_RECORD:-}" ] || echo "$*" >>"$ONETUI_SGE_RECORD"; }
 
 do_install() {
   local need=() p
@@ -71,6 +76,7 @@ start_anchor() {
     "echo \$\$ > '$ST/anchor.pid'; mount --bind '$ST/hosts' /etc/hosts && exec sleep infinity" \
     </dev/null >/dev/null 2>&1 &
   for _ in $(seq 50); do pid_is "$(anchor)" sleep && break; sleep 0.1; done
+  recorded anchor "$(anchor)"
   sleep 0.2
 }
 
@@ -82,6 +88,7 @@ start_qmaster() {
   inns /usr/sbin/sge_qmaster
   for _ in $(seq 150); do [ -s "$QM_PIDFILE" ] && break; sleep 0.1; done
   cp "$QM_PIDFILE" "$ST/qmaster.pid"
+  recorded qmaster "$(cat "$ST/qmaster.pid")"
   for _ in $(seq 150); do inns qstat -f >/dev/null 2>&1 && return 0; sleep 0.2; done
   log "qmaster does not answer"; tail /var/spool/gridengine/qmaster/messages; exit 1
 }
@@ -146,6 +153,7 @@ make_netns() {
     ip link del "osge$N-h" 2>/dev/null || true
     ip netns add "$ns"
     echo "$ns" >>"$ST/netns.list"  # recorded at once, so `down` removes even a partial one
+    recorded netns "$ns"
     ip link add "osge$N-h" type veth peer name "osge$N-n"
     ip link set "osge$N-n" netns "$ns"
     ip addr add "10.250.$N.1/24" dev "osge$N-h"; ip link set "osge$N-h" up
@@ -169,7 +177,10 @@ start_execd() {
       "mount --bind '$ST/$h.hosts' /etc/hosts && hostname '$h' && exec /usr/sbin/sge_execd"
   fi
   for _ in $(seq 150); do
-    for d in $dirs; do [ -s "$d/execd.pid" ] && { cp "$d/execd.pid" "$ST/execd-$h.pid"; return 0; }; done
+    for d in $dirs; do
+      [ -s "$d/execd.pid" ] || continue
+      cp "$d/execd.pid" "$ST/execd-$h.pid"; recorded execd "$h" "$(cat "$d/execd.pid")"; return 0
+    done
     sleep 0.1
   done
   log "execd $h did not start"; exit 1
@@ -218,7 +229,10 @@ CONF
   pid_is "$sp" sshd && return 0
   /usr/sbin/sshd -t -f "$D/sshd_config"
   inns /usr/sbin/sshd -f "$D/sshd_config" -E "$D/sshd.log"
-  for _ in $(seq 50); do [ -s "$D/sshd.pid" ] && return 0; sleep 0.1; done
+  for _ in $(seq 50); do
+    [ -s "$D/sshd.pid" ] && { recorded sshd "$(cat "$D/sshd.pid")"; return 0; }
+    sleep 0.1
+  done
   log "sshd did not start"; cat "$D/sshd.log"; exit 1
 }
 
@@ -267,6 +281,46 @@ do_down() {
   log "down"
 }
 
+stop_execd() { # pid: its jobs' shepherds first, then the execd
+  local s
+  for s in $(ps -o pid= --ppid "$1" 2>/dev/null); do stop_pid "$s" sge_shepherd; done
+  stop_pid "$1" sge_execd
+}
+
+forget() { # pidfile pid: the pid file goes only while it still names that process
+  [ "$(cat "$1" 2>/dev/null || true)" = "$2" ] && rm -f "$1"
+  return 0
+}
+
+do_stop_recorded() {
+  local file=$1 kind a b
+  [ -s "$file" ] || { log "nothing recorded in $file: nothing to stop"; return 0; }
+  while read -r kind a b; do  # in this order: sshd, execds, qmaster, anchor, namespaces
+    if [ "$kind" = sshd ]; then stop_pid "$a" sshd; forget "$BASE/ssh/sshd.pid" "$a"; fi
+  done <"$file"
+  while read -r kind a b; do
+    if [ "$kind" = execd ]; then stop_execd "$b"; forget "$ST/execd-$a.pid" "$b"; fi
+  done <"$file"
+  while read -r kind a b; do
+    if [ "$kind" = qmaster ] && pid_is "$a" sge_qmaster; then
+      inns qconf -km >/dev/null 2>&1 || true
+      for _ in $(seq 250); do alive "$a" || break; sleep 0.1; done
+      stop_pid "$a" sge_qmaster
+    fi
+    if [ "$kind" = qmaster ]; then forget "$ST/qmaster.pid" "$a"; fi
+  done <"$file"
+  while read -r kind a b; do
+    if [ "$kind" = anchor ]; then stop_pid "$a" sleep; forget "$ST/anchor.pid" "$a"; fi
+  done <"$file"
+  while read -r kind a b; do
+    if [ "$kind" = netns ]; then
+      ip netns del "$a" 2>/dev/null || true
+      if [ -f "$ST/netns.list" ]; then sed -i "/^$a\$/d" "$ST/netns.list"; fi
+    fi
+  done <"$file"
+  log "stopped what $file recorded: $(cut -d' ' -f1,2 "$file" | paste -sd, | sed 's/,/, /g')"
+}
+
 do_env() {
   echo "ONETUI_SGE_SSH_PORT=$SSH_PORT"
   echo "ONETUI_SGE_SSH_USER=$SSH_USER"
@@ -283,7 +337,8 @@ case "${1:-}" in
   execd) start_anchor; make_netns "$2"; start_execd "$2" ;;
   stop-execd) stop_pid "$(cat "$ST/execd-$2.pid" 2>/dev/null || true)" sge_execd
               rm -f "$ST/execd-$2.pid" ;;
+  stop-recorded) do_stop_recorded "${2:?usage: $0 stop-recorded FILE}" ;;
   env) do_env ;;
   status) pid_is "$(cat "$ST/qmaster.pid" 2>/dev/null || true)" sge_qmaster ;;
-  *) echo "usage: $0 install|up|down|execd NODE|env|status" >&2; exit 2 ;;
+  *) echo "usage: $0 install|up|down|stop-recorded FILE|execd NODE|env|status" >&2; exit 2 ;;
 esac

@@ -83,10 +83,12 @@ class Polled(Message, bubble=False):
     """One poll's reading; `delta` is None when the read failed (the app reported why)."""
 
     def __init__(self, delta: Delta | None, grid: GridWatch | None = None,
-                 engine: str = "", detail: tuple[str, str] | None = None) -> None:
+                 engine: str = "", detail: tuple[str, str] | None = None,
+                 grid_waiting: str = "") -> None:
         super().__init__()
         self.delta = delta
         self.grid = grid  # the SGE reading, when this poll asked the master
+        self.grid_waiting = grid_waiting  # why the master is not asked yet ("starting…")
         self.engine = engine  # who holds the engine's lease, as the status line says it
         self.detail = detail  # the open detail's title and text, read again
 
@@ -202,7 +204,9 @@ class DashboardScreen(ConsoleScreen):
         sge = SgeConfig.from_config(self.console.cfg)
         self.grid_watch = GridWatch(Master(sge)) if sge else None
         self.query_one(StatusLine).store = shown_path(self.console.store_path)
-        self.query_one(QueuesPane).show(None, None, "", self.grid_watch is not None)
+        waiting = self._grid_waiting()
+        self.query_one(QueuesPane).show(None, None, "", self.grid_watch is not None or
+                                        bool(waiting), waiting=waiting)
         self.query_one(VmsPane).focus()
         self.poll()
         # the clock, not a poll: TIME and the status line's age move on screen only
@@ -232,15 +236,27 @@ class DashboardScreen(ConsoleScreen):
             assert self.view is not None
             delta = self.view.poll()
             grid = None
-            if self.grid_watch and time.monotonic() - self._last_sge > SGE_EVERY:
+            waiting = self._grid_waiting()
+            if waiting:
+                self._last_sge = 0.0  # the master is asked as soon as the grid is up
+            elif self.grid_watch and time.monotonic() - self._last_sge > SGE_EVERY:
                 self._last_sge = time.monotonic()
                 self.grid_watch.poll()
                 grid = self.grid_watch
             polled = Polled(delta, grid, engine_state(self.console.store),
-                            self._read_detail())
+                            self._read_detail(), waiting)
         finally:
             # also after a failure (the app reports it): the handler re-arms the poll
             self.post_message(polled)
+
+    def _grid_waiting(self) -> str:
+        """While a grid is being brought up (the demo's), what the SGE pane says instead
+        of asking the master: "starting the grid…", or why it did not start."""
+        status = self.console.grid_status
+        if status is None:
+            return ""
+        state, message = status()
+        return "" if state == "up" else message or state
 
     def _read_detail(self) -> tuple[str, str] | None:
         """The open detail's text, read again (in the poll's thread); a VM deleted
@@ -264,12 +280,12 @@ class DashboardScreen(ConsoleScreen):
     def on_polled(self, message: Polled) -> None:
         if message.delta is not None:
             self.query_one(StatusLine).engine = message.engine
-            self.apply(message.delta, message.grid)
+            self.apply(message.delta, message.grid, message.grid_waiting)
         if message.detail is not None and self.detail is not None and self.detail.is_attached:
             self.detail.show(*message.detail)
         self.polled()
 
-    def apply(self, delta: Delta, grid: GridWatch | None) -> None:
+    def apply(self, delta: Delta, grid: GridWatch | None, waiting: str = "") -> None:
         """Put the delta on screen: only changed rows are touched."""
         vms = self.query_one(VmsPane)
         vms.started.update(delta.vm_started)
@@ -281,7 +297,9 @@ class DashboardScreen(ConsoleScreen):
             self.query_one(ServicesPane).apply(delta.services, delta.full)
         if delta.events or delta.full:
             self.query_one(EventsPane).add(delta.events, delta.full)
-        if grid is not None:
+        if waiting:
+            self.query_one(QueuesPane).show(None, None, "", True, waiting=waiting)
+        elif grid is not None:
             self.query_one(QueuesPane).show(grid.grid, grid.stale_since, grid.error, True)
             if isinstance(grid.problem, HostKeyUnknown):
                 self._ask_trust(grid.problem)

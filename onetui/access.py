@@ -193,7 +193,7 @@ OPS: dict[str, Rule] = {
     "lab.destroy": OWN_LAB,
     "lab.creds": LAB_SECRET, "lab.handout": LAB_SECRET,
     "lab.reveal": LAB_SECRET,  # the console: one seat's password shown or copied, or all
-    "lab.ssh": Rule(frozenset({ADMIN}), own_lab=True, writes=False),
+    "lab.ssh": Rule(frozenset({ADMIN}), own_lab=True, writes=False, secrets=True),  # a login
     # the grid
     "sge.qstat": READ, "sge.hosts": READ, "sge.submit": OPERATE,
     "events.list": READ,

@@ -266,9 +266,20 @@ def authorize(caller: Caller, op: str, args: Mapping[str, Any], store: Store,
         _refuse(caller, role, op, args, ADMIN, "a seat's admin account is for admins")
     if op == "ec2.orphans" and args.get("terminate"):
         rule = OPS["ec2.terminate"]
-    if role not in rule.roles and not (rule.own_lab and owns):
+    if not _passes(rule, role, owns):
         _refuse(caller, role, op, args, needs(rule), _whose(lab) if rule.own_lab else "")
     return Grant(role, lab, passwords=role == ADMIN or owns)
+
+
+def may(role: str | None, op: str, *, owns_lab: bool = False) -> bool:
+    """Whether `role` may run `op` at all (on a lab it owns, with `owns_lab`): what the
+    console asks to leave out the keys and palette commands a role cannot use."""
+    rule = OPS.get(op)
+    return rule is not None and role is not None and _passes(rule, role, owns_lab)
+
+
+def _passes(rule: Rule, role: str, owns: bool) -> bool:
+    return role in rule.roles or (rule.own_lab and owns and role == LABSTAFF)
 
 
 def needs(rule: Rule) -> str:

@@ -79,6 +79,15 @@ def test_every_role_and_operation(labs: Store, op: str, who: str) -> None:
 
 
 @pytest.mark.parametrize("op", sorted(EXPECTED))
+def test_may_answers_as_authorize_does_for_the_console(op: str) -> None:
+    roles = {"a": "admin", "o": "operator", "l": "labstaff", "v": "viewer"}
+    assert {k for k, role in roles.items() if access.may(role, op)} == \
+        set(EXPECTED[op]) - {"L"}
+    assert access.may("labstaff", op, owns_lab=True) == ("L" in EXPECTED[op])
+    assert not access.may(None, op)
+
+
+@pytest.mark.parametrize("op", sorted(EXPECTED))
 def test_a_user_in_no_role_gets_nothing_not_even_a_look(labs: Store, op: str) -> None:
     with pytest.raises(NoRole, match=r"you are not in any onetui role \(carol\); an admin "
                        r"adds you to one of the groups onetui-admin, onetui-labs, "

@@ -16,7 +16,8 @@ The daemon takes a `Caller` from the socket's peer credentials (never from what 
 says) and calls `authorize` before each operation; it raises `Refused`, naming the role
 needed, or returns a `Grant` saying whether the answer may carry seat passwords. `audit`
 writes the request (or the refusal) to the event log with the caller's user and pid.
-Everything here is a pure function of the caller, the config and the store's records.
+`authorize` depends on nothing but its arguments: the caller, the config, and the store
+(its labs' owners, and whose its file is); it never asks the client anything.
 """
 
 from __future__ import annotations

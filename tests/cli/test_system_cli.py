@@ -129,7 +129,8 @@ def test_install_is_idempotent_and_uninstall_keeps_the_data_unless_purged(
 
 @needs_root
 def test_only_the_daemons_user_opens_the_store_and_only_root_installs(
-        name: str, root: Path) -> None:
+        name: str, root: Path, testbed_users: dict[str, str]) -> None:
+    """alice (labstaff) and adam (admin!) alike: the store is the daemon's alone."""
     onetui("system", "install", "--root", str(root), "--user", name)
     state = root / "var/lib/onetui"
     env = {"ONETUI_STATE": str(state)}
@@ -137,11 +138,12 @@ def test_only_the_daemons_user_opens_the_store_and_only_root_installs(
     assert as_daemon.returncode == 0, as_daemon.stderr
     assert (state / "onetui.db").stat().st_uid == pwd.getpwnam(name).pw_uid
 
-    as_other = as_user("nobody", "vm", "list", env=env)
-    assert as_other.returncode == 2
-    assert as_other.stderr == (f"onetui: {state}/onetui.db: cannot open the store: "
-                               "Permission denied\n")
-    install = as_user("nobody", "system", "install", "--root", str(root), "--user", name)
+    for user in ("alice", "adam"):
+        as_other = as_user(user, "vm", "list", env=env)
+        assert as_other.returncode == 2
+        assert as_other.stderr == (f"onetui: {state}/onetui.db: cannot open the store: "
+                                   "Permission denied\n")
+    install = as_user("adam", "system", "install", "--root", str(root), "--user", name)
     assert install.returncode == 2
     assert install.stderr.startswith("onetui: system install/uninstall make users, groups "
                                      "and files in /etc: run it as root")

@@ -6,9 +6,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh dev
-trap 'bash scripts/testbed/virt.sh down || true; bash scripts/testbed/sge.sh down || true' EXIT
+trap 'bash scripts/testbed/virt.sh down || true; bash scripts/testbed/sge.sh down || true
+      bash scripts/testbed/users.sh down || true' EXIT
 bash scripts/testbed/virt.sh install guest up
 bash scripts/testbed/sge.sh up
 bash scripts/testbed/nginx.sh install
+bash scripts/testbed/users.sh up
+# systemd-analyze checks the shipped onetui.service (the package, not a running systemd)
+command -v systemd-analyze >/dev/null || DEBIAN_FRONTEND=noninteractive \
+  apt-get -q install -y --no-install-recommends systemd >/dev/null
 bash scripts/lint.sh
 echo "== pytest"; .venv/bin/python -m pytest -q -p no:cacheprovider -rs "$@"

@@ -15,7 +15,7 @@ from onetui.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 
-pytest_plugins = ["tests.beds.virt", "tests.beds.sge", "tests.beds.nginx"]
+pytest_plugins = ["tests.beds.virt", "tests.beds.sge", "tests.beds.nginx", "tests.beds.users"]
 
 # fixture → the marker of the test bed it needs
 _BEDS = {"qemu": "qemu", "sge_bed": "sge", "nginx": "nginx"}

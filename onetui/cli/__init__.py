@@ -45,6 +45,7 @@ COMMANDS = {  # name → module:attribute
     "serve": "onetui.cli.serve_cmd:serve",
     "demo": "onetui.cli.demo_cmd:demo",
     "events": "onetui.cli.events_cmd:events",
+    "system": "onetui.cli.system_cmd:system",
     "help": "onetui.cli.help_cmd:help_cmd",
     "completion": "onetui.cli.completion:completion",
 }

@@ -1,5 +1,6 @@
 """`onetui events`: the event log the console's Events pane shows, for scripts and for
-watching from a second terminal (`--follow`), as lines or JSON Lines (`--json`)."""
+watching from a second terminal (`--follow`), as lines or JSON Lines (`--json`). Each event
+names the unix user (and pid) whose request caused it: `--user` is the audit trail."""
 
 from __future__ import annotations
 
@@ -61,11 +62,13 @@ class When(click.ParamType):
               help="One JSON object per line (JSON Lines), for pipes.")
 @click.option("--kind", "kinds", type=click.Choice(KINDS), multiple=True,
               help="Only events about this kind of object (repeatable).")
+@click.option("--user", metavar="USER",
+              help="Only events of this unix user's requests (their audit trail).")
 @click.option("--limit", type=click.IntRange(1), metavar="N",
               help=f"At most the N newest (default: {DEFAULT_LIMIT}; with --since: all).")
 @pass_ctx
 def events(ctx: Context, since: float | None, follow: bool, as_json: bool,
-           kinds: tuple[str, ...], limit: int | None) -> None:
+           kinds: tuple[str, ...], user: str | None, limit: int | None) -> None:
     """The event log, oldest first; --follow watches it.
 
     The lines are the console's Events pane's: number, time, message."""
@@ -73,24 +76,24 @@ def events(ctx: Context, since: float | None, follow: bool, as_json: bool,
     with store.db.snapshot():  # the tail and where following starts: one moment
         last = store.events.last_id()
         shown = store.events.tail(limit or (-1 if since is not None else DEFAULT_LIMIT),
-                                  kinds=kinds, at_or_after=since)
+                                  kinds=kinds, at_or_after=since, user=user)
     width = max(len(EVENT_COLUMNS[0]), len(str(last)))
     try:
         if not as_json:
             click.echo(_line(EVENT_COLUMNS, width))
         _print(shown, as_json, width)
         if follow:
-            _follow(store, last, kinds, as_json, width)
+            _follow(store, last, kinds, user, as_json, width)
     except KeyboardInterrupt:  # Ctrl-C is how --follow ends: quietly, exit 0
         return
     except BrokenPipeError:  # `onetui events | head`: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
-def _follow(store: Store, last: int, kinds: tuple[str, ...], as_json: bool,
-            width: int) -> None:
+def _follow(store: Store, last: int, kinds: tuple[str, ...], user: str | None,
+            as_json: bool, width: int) -> None:
     while True:
-        new = store.events.since(last, limit=1000, kinds=kinds)
+        new = store.events.since(last, limit=1000, kinds=kinds, user=user)
         if new:
             _print(new, as_json, width)
             last = new[-1].id

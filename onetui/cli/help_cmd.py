@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from onetui import config
+from onetui.access import DEFAULT_GROUPS
 from onetui.integrations.sge.master import SgeConfig
 from onetui.model import MAX_PAD, VM_STATES
 from onetui.ops.instantiate import MAX_COUNT
@@ -212,6 +213,14 @@ LABS_KEYS: dict[str, str] = {
     "admin_key": "that user's private key (lab create --admin-key; default: the agent)",
     "ssh_timeout": "seconds a seat may take to answer SSH before it fails (default 600)",
 }
+ROLES_KEYS: dict[str, str] = {
+    role: f'unix groups whose members may: {what} (default ["{DEFAULT_GROUPS[role][0]}"])'
+    for role, what in (
+              ("admin", "everything"),
+              ("operator", "VM and service actions, sge submit; no host, template, network "
+                           "or lab credential"),
+              ("labstaff", "create labs; manage, hand out and SSH into their own"),
+              ("viewer", "read-only, never a password"))}
 CONSOLE_KEYS: dict[str, str] = {
     "theme": "the theme picked with `t` (saved by the console; --theme overrides)",
     "last_ec2_template": "the template `e` offers first (saved by the console)",
@@ -233,7 +242,8 @@ def _config() -> str:
     def table(name: str, about: str, keys: dict[str, str]) -> list[str]:
         return [f"[{name}]  {about}",
                 *(textwrap.fill(v, WIDTH, initial_indent=f"  {k:<18} ",
-                                subsequent_indent=" " * 21) for k, v in keys.items()), ""]
+                                subsequent_indent=" " * 21, break_on_hyphens=False)
+                  for k, v in keys.items()), ""]
 
     return "\n".join([
         f"The config file: {config.config_path()}",
@@ -244,6 +254,8 @@ def _config() -> str:
         *table("sge", "the grid's master: the SGE pane, `onetui sge`, exec hosts joining",
                SGE_KEYS),
         *table("labs", "defaults for `lab create`", LABS_KEYS),
+        *table("roles", "who may do what (root is admin; the first role wins)",
+               ROLES_KEYS),
         *table("console", "remembered by the console", CONSOLE_KEYS),
         "Example:",
         _indent(CONFIG_EXAMPLE).rstrip("\n"),

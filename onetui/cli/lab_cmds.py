@@ -7,6 +7,7 @@ import os
 import click
 
 from onetui import config
+from onetui.access import Caller
 from onetui.cli.completion import lab_names
 from onetui.cli.context import Context
 from onetui.cli.output import Output, echo_json, finite, json_option, list_options, pairs, table
@@ -37,19 +38,21 @@ def lab() -> None:
 @click.option("--ssh-timeout", type=click.FloatRange(1, 86400), callback=finite,
               help="Seconds a seat may take to answer SSH "
               f"(default {labs.DEFAULT_SSH_TIMEOUT:g}).")
+@click.option("--owner", metavar="USER", help="The unix user the lab belongs to (default: "
+              "you): labstaff manage and hand out only their own labs. For admins.")
 @pass_ctx
 def create_cmd(ctx: Context, name: str, template: str, seats: int, network: str | None,
                user: str, expires: str | None, admin_user: str | None,
-               admin_key: str | None, ssh_timeout: float | None) -> None:
+               admin_key: str | None, ssh_timeout: float | None, owner: str | None) -> None:
     """Create the seats (VM, disk, address and account each); the engine does the rest."""
     spec = labs.LabSpec(name, template, seats, network, user, expires, admin_user, admin_key,
-                        ssh_timeout)
+                        ssh_timeout, owner=owner if owner is not None else Caller.current().user)
     made = labs.create(ctx.store, spec, config.load_config())
     click.echo(f"lab {made.name}: {made.seats} seat(s) created (ID {made.id}); "
                f"`onetui lab show {made.name}` follows them")
 
 
-LAB_LIST_COLUMNS = ("ID", "NAME", "STATE", "SEATS", "READY", "FAILED", "EXPIRES")
+LAB_LIST_COLUMNS = ("ID", "NAME", "OWNER", "STATE", "SEATS", "READY", "FAILED", "EXPIRES")
 
 
 @lab.command("list", help="Labs with their seats ready and expiry.")
@@ -59,7 +62,8 @@ def list_cmd(ctx: Context, out: Output) -> None:
     rows = []
     for item in ctx.store.labs.list():
         seats = ctx.store.labs.seats(item.id)
-        rows.append({"id": item.id, "name": item.name, "state": item.state,
+        rows.append({"id": item.id, "name": item.name, "owner": item.owner,
+                     "state": item.state,
                      "seats": item.seats, "ready": sum(s.state == "ready" for s in seats),
                      "failed": sum(s.state == "failed" for s in seats),
                      "expires": handout.when(item.expires_at)})
@@ -76,7 +80,8 @@ def show_cmd(ctx: Context, name: str, as_json: bool) -> None:
     if as_json:
         echo_json(data)
         return
-    click.echo(pairs([("NAME", data["name"]), ("STATE", data["state"]),
+    click.echo(pairs([("NAME", data["name"]), ("OWNER", data["owner"] or "-"),
+                      ("STATE", data["state"]),
                       ("TEMPLATE", data["template"]), ("NETWORK", data["network"]),
                       ("USERS", data["user_pattern"]), ("ADMIN", data["admin_user"]),
                       ("EXPIRES", handout.when(data["expires_at"]))]))

@@ -1,4 +1,11 @@
-"""`onetui serve`: the engine without the console (a service on the front-end server)."""
+"""`onetui serve`: the engine without the console (a service on the front-end server).
+
+Fit for systemd (onetui.service): SIGTERM finishes the pass under way, releases the engine
+lease and exits 0; SIGHUP re-reads the config (the managers are made again from it at the
+end of the next pass, in the engine's own thread; a config they refuse keeps the old one);
+every event of the store is one line on stderr, with journald's priority prefix when
+stderr is the journal.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +13,23 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
+from typing import Any
 
 import click
 
+from onetui import config
+from onetui.access import role_groups
 from onetui.cli.context import Context
-from onetui.runtime.compose import build_engine
+from onetui.engine.hooks import Closer
+from onetui.engine.loop import Engine
+from onetui.errors import UserError
+from onetui.model import VM, Event
+from onetui.runtime.compose import build_engine, managers
+from onetui.store import Store
+
+LOG_POLL = 0.5  # seconds between two looks for new events to log
+_PRIORITY = {"error": "<3>", "warning": "<4>"}  # sd-daemon(3); info is <6>
 
 pass_ctx = click.make_pass_decorator(Context)
 
@@ -49,12 +68,107 @@ def serve(ctx: Context, interval: float, once: bool, lease_ttl: float,
         _exit_even_if_a_host_hangs(ctx)
         return
     stop = threading.Event()
+    reload = ConfigReload(ctx.store, engine, lambda msg: click.echo(msg, err=True))
+    engine.hooks = [*engine.hooks, reload]
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    engine.run(stop, on_wait=lambda msg: click.echo(msg, err=True),
-               on_lead=lambda: click.echo(f"engine {engine.owner}: serving {ctx.store.path}"))
+    signal.signal(signal.SIGHUP, lambda *_: reload.wanted.set())
+    log = EventLog(ctx.store, journal=bool(os.environ.get("JOURNAL_STREAM")))
+    log.start()
+    try:
+        engine.run(stop, on_wait=lambda msg: click.echo(msg, err=True),
+                   on_lead=lambda: click.echo(f"engine {engine.owner}: serving "
+                                              f"{ctx.store.path}"))
+    finally:
+        log.stop()
     click.echo("engine stopped")
     _exit_even_if_a_host_hangs(ctx)
+
+
+class ConfigReload:
+    """The last of the engine's hooks: after a SIGHUP, at the end of the next pass (when no
+    manager is at work), the config is read again and the managers made anew from it; the
+    old ones are closed. A config that is refused (a bad [sge] or [roles] table) keeps the
+    managers in use, saying why. `cfg` is the config in force (for whoever serves requests)."""
+
+    def __init__(self, store: Store, engine: Engine, say: Callable[[str], None]) -> None:
+        self.store = store
+        self.engine = engine
+        self.say = say
+        self.wanted = threading.Event()
+        self.cfg: dict[str, Any] = config.load_config()
+
+    def vm_changed(self, vm: VM, old: str, new: str) -> None:
+        return
+
+    def tick(self, running: list[VM]) -> None:
+        if self.wanted.is_set():
+            self.wanted.clear()
+            self.reload()
+
+    def reload(self) -> None:
+        path = config.config_path()
+        try:
+            cfg = config.load_config(path)
+            role_groups(cfg)
+            fresh = managers(self.store, cfg, self.engine)
+        except UserError as exc:
+            self.say(f"config not reloaded: {exc}; keeping the one in use")
+            return
+        old = [h for h in self.engine.hooks if h is not self]
+        self.engine.hooks = [*fresh, self]
+        self.cfg = cfg
+        for hook in old:
+            if isinstance(hook, Closer):
+                hook.close()
+        self.say(f"config reloaded from {path}: managers "
+                 f"{', '.join(type(h).__name__ for h in fresh)}")
+
+
+class EventLog:
+    """Every event written to the store (by the engine or by any client), one line each
+    on stderr, from the moment serve starts: what journald keeps for the admin."""
+
+    def __init__(self, store: Store, *, journal: bool) -> None:
+        self.store = store
+        self.journal = journal
+        self.last = store.events.last_id()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="onetui-event-log", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.flush()  # what the last pass wrote
+
+    def _run(self) -> None:
+        while not self._stop.wait(LOG_POLL):
+            try:
+                self.flush()
+            except UserError:
+                continue  # the store busy or gone for a moment: the engine says so
+
+    def flush(self) -> None:
+        while True:
+            new = self.store.events.since(self.last, limit=500)
+            for event in new:
+                click.echo(self.line(event), err=True)
+            if new:
+                self.last = new[-1].id
+            if len(new) < 500:
+                return
+
+    def line(self, e: Event) -> str:
+        about = e.kind + (f" {e.obj_id}" if e.obj_id is not None else "")
+        who = f" [{e.user} pid {e.pid}]" if e.user else ""
+        message = " ".join(e.message.splitlines())  # one event, one line
+        if self.journal:
+            return f"{_PRIORITY.get(e.level, '<6>')}{about}: {message}{who}"
+        level = f"{e.level}: " if e.level in _PRIORITY else ""
+        return f"{level}{about}: {message}{who}"
 
 
 def _exit_even_if_a_host_hangs(ctx: Context) -> None:

@@ -1,5 +1,5 @@
-"""Files that ship with onetui: the seed's templates, libvirt test-driver nodes and the
-console's themes."""
+"""Files that ship with onetui: the seed's templates, libvirt test-driver nodes, the
+console's themes and the systemd unit of system mode."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ DATA = Path(__file__).resolve().parent
 TEMPLATES = DATA / "templates"
 NODES = DATA / "nodes"
 THEMES = DATA / "themes"
+SYSTEMD = DATA / "systemd"
 
 # The seed's five templates (nginx.conf beside them is the load balancer's config).
 SEED_TEMPLATES = ("xen.loadbalancer", "xen.local01", "ec2.template", "sge-ec2.template",

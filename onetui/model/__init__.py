@@ -121,6 +121,8 @@ class Event:
     obj_id: int | None
     level: str
     message: str
+    user: str = ""  # the unix user whose request caused it ("" for the engine's own)
+    pid: int | None = None  # that request's client process
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ class Lab:
     state: str  # active | destroying
     created_at: float
     config: dict[str, Any] = field(default_factory=dict)
+    owner: str = ""  # the unix user who owns it ("" for a lab from before roles: admins only)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ deploys, makes the accounts and checks them.
 from __future__ import annotations
 
 import datetime as dt
+import pwd
 import re
 import time
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ class LabSpec:
     admin_user: str | None = None
     admin_key: str | None = None
     ssh_timeout: float | None = None
+    owner: str = ""  # the unix user it belongs to (labstaff act only on their own labs)
 
 
 # -- expiry ----------------------------------------------------------------------------------
@@ -207,7 +209,19 @@ def create(store: Store, spec: LabSpec, cfg: dict[str, Any] | None = None) -> La
     }
     expires = parse_expiry(spec.expires) if spec.expires else None
     return store.labs.create(spec.name, source.template_id, store.networks.get(network), seats,
-                             spec.user, expires, config)
+                             spec.user, expires, config, owner=_owner(spec.owner))
+
+
+def _owner(user: str) -> str:
+    """A lab's owner must be a unix user of this front-end (ownership is checked against
+    the user a request comes from)."""
+    if not user:
+        return ""
+    try:
+        return pwd.getpwnam(user).pw_name
+    except (KeyError, ValueError):  # ValueError: a NUL in the name
+        shown = user if len(user) <= 40 else user[:40] + "…"
+        raise UserError(f"--owner {shown!r}: no such unix user on this host") from None
 
 
 # -- the rest of a lab's life ----------------------------------------------------------------

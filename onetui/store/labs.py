@@ -27,7 +27,7 @@ from onetui.store.vms import insert
 def _lab(row: sqlite3.Row) -> Lab:
     return Lab(row["id"], row["name"], row["template_id"], row["network_id"], row["seats"],
                row["user_pattern"], row["expires_at"], row["state"], row["created_at"],
-               json.loads(row["config"]))
+               json.loads(row["config"]), row["owner"])
 
 
 def _seat(row: sqlite3.Row) -> Seat:
@@ -47,18 +47,19 @@ class Labs:
 
     def create(self, name: str, template_id: int | None, network: Network,
                seats: list[dict[str, Any]], user_pattern: str, expires_at: float | None,
-               config: dict[str, Any]) -> Lab:
+               config: dict[str, Any], owner: str = "") -> Lab:
         """Create the lab, its seats' VMs (specs with `username`, `password`, `port`) and
-        their leases on `network`: all of it, or nothing."""
+        their leases on `network`, owned by the unix user `owner`: all of it, or nothing."""
         check_name("lab", name)
         now = time.time()
         with self.db.transaction() as cur:
             try:
                 cur.execute(
                     "INSERT INTO labs(id, name, template_id, network_id, seats, user_pattern, "
-                    "expires_at, config, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "expires_at, config, created_at, owner) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (next_id(cur, "labs"), name, template_id, network.id, len(seats),
-                     user_pattern, expires_at, dumps(config), now))
+                     user_pattern, expires_at, dumps(config), now, owner))
             except sqlite3.IntegrityError:
                 raise Conflict(f"lab {name!r} exists already") from None
             lab_id = cur.lastrowid
@@ -76,7 +77,7 @@ class Labs:
                      spec["port"], self.box.seal(spec["password"], _context(lab_id, number)),
                      now))
             record(cur, "lab", lab_id, f"lab {name} created: {len(seats)} seat(s) on "
-                   f"network {network.name}")
+                   f"network {network.name}" + (f", owned by {owner}" if owner else ""))
         return self.get(lab_id)
 
     def get(self, ref: str | int) -> Lab:

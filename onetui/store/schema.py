@@ -197,4 +197,14 @@ INSERT INTO sequences(name, last) SELECT 'labs', COALESCE(MAX(id), 0) FROM labs;
 INSERT INTO sequences(name, last) SELECT 'services', COALESCE(MAX(id), 0) FROM services;
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5]
+# Who asked: every event carries the unix user and pid of the request that caused it (empty
+# for the engine's own), so `onetui events --user alice` is an audit trail; a lab records
+# the unix user who owns it (labstaff may act only on their own labs; '' = admins only).
+V_ACCESS = """
+ALTER TABLE events ADD COLUMN user TEXT NOT NULL DEFAULT '';
+ALTER TABLE events ADD COLUMN pid INTEGER;
+CREATE INDEX events_user ON events(user, id);
+ALTER TABLE labs ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V_ACCESS]

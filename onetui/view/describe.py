@@ -47,11 +47,12 @@ def _pending_action(store: Store, intent: str) -> str:
 
 def event_text(e: Event) -> tuple[str, str]:
     """One event in full, as the console opens it from the Events pane: the pane cuts the
-    message at its width."""
+    message at its width. USER and PID: whose request caused it (the engine's own: -)."""
     obj = f"{e.kind} {e.obj_id}" if e.obj_id is not None else e.kind
     return f"Event {e.id}", "\n".join([
         f"EVENT {e.id} INFORMATION",
-        pairs([("ID", e.id), ("TIME", stamp(e.at)), ("OBJECT", obj), ("LEVEL", e.level)]),
+        pairs([("ID", e.id), ("TIME", stamp(e.at)), ("OBJECT", obj), ("LEVEL", e.level),
+               ("USER", e.user or "-"), ("PID", e.pid if e.pid is not None else "-")]),
         "", "MESSAGE", e.message])
 
 

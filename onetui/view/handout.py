@@ -68,7 +68,8 @@ def seat_rows(store: Store, lab: Lab, passwords: bool = False,
 
 def lab_dict(store: Store, lab: Lab, passwords: bool = False) -> dict[str, Any]:
     network = store.networks.get(lab.network_id).name if lab.network_id else ""
-    return {"id": lab.id, "name": lab.name, "state": lab.state, "seats": lab.seats,
+    return {"id": lab.id, "name": lab.name, "owner": lab.owner, "state": lab.state,
+            "seats": lab.seats,
             "template": lab.config.get("template", ""), "network": network,
             "user_pattern": lab.user_pattern, "expires_at": lab.expires_at,
             "admin_user": lab.config.get("admin_user", "root"),

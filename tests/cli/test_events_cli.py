@@ -56,7 +56,7 @@ def test_json_lines_and_kind_filter(logged: Store, state_dir: Path) -> None:
     assert [(r["id"], r["kind"], r["message"]) for r in rows] == [
         (2, "host", "host ursa03 created (libvirt)"),
         (3, "network", "network labnet created (10.2.0.10-10.2.0.20)")]
-    assert set(rows[0]) == {"id", "at", "kind", "obj_id", "level", "message"}
+    assert set(rows[0]) == {"id", "at", "kind", "obj_id", "level", "message", "user", "pid"}
 
 
 def test_since_takes_an_age_or_an_iso_time(logged: Store, state_dir: Path) -> None:
@@ -113,3 +113,24 @@ def test_every_kind_of_event_written_can_be_asked_for() -> None:
                                    path.read_text())}
     assert "vm" in written and "lab" in written
     assert written - set(KINDS) == set()
+
+
+def test_user_filter_is_one_users_audit_trail(logged: Store, state_dir: Path) -> None:
+    from onetui.store.events import acting
+
+    with acting("alice", 4242):
+        logged.templates.add("lab-master", "CPU = 1\nMEMORY = 64\n")
+        logged.events.add("lab", None, "alice (labstaff): lab creds os1 --csv (12 seats)")
+    with acting("bob", 4343):
+        logged.events.add("vm", 5, "bob (viewer): refused vm shutdown 5 (needs operator)",
+                          level="warning")
+    logged.db.conn.execute("UPDATE events SET at = at - 7200 WHERE id = 4")
+    out = onetui("events", "--user", "alice", "--since", "1h", "--json", state=state_dir).stdout
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [(r["id"], r["user"], r["pid"], r["message"]) for r in rows] == [
+        (5, "alice", 4242, "alice (labstaff): lab creds os1 --csv (12 seats)")]
+    everything = onetui("events", "--user", "alice", state=state_dir).stdout.splitlines()
+    assert [line.split(maxsplit=3)[3] for line in everything[1:]] == [
+        "template lab-master imported", "alice (labstaff): lab creds os1 --csv (12 seats)"]
+    assert onetui("events", "--user", "nobody", state=state_dir).stdout.splitlines() == [
+        everything[0]]

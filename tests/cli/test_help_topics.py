@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from onetui.access import ROLES
 from onetui.cli.help_cmd import CONFIG_EXAMPLE, TEMPLATE_EXAMPLE, TOPICS, key_label
 from onetui.data import node_uri
 from onetui.engine.scheduler import HostView
@@ -187,6 +188,8 @@ def test_config_names_every_key_the_code_reads() -> None:
     labs = section(text, "[labs]")
     read = _read_keys(r'labs_cfg\.get\("(\w+)"', "onetui/ops/labs.py")
     assert read and all(re.search(rf"^  {k} ", labs, re.M) for k in read)
+    roles = section(text, "[roles]")
+    assert all(re.search(rf"^  {role} ", roles, re.M) for role in ROLES)
     console = section(text, "[console]")
     read = _read_keys(r'"console", \{\}\)(?:\.get\(|\[)"(\w+)"', "onetui/tui/app.py",
                       "onetui/tui/screens/dashboard.py")

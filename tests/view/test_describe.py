@@ -169,3 +169,13 @@ def test_an_event_in_full_names_its_time_object_and_whole_message(store: Store) 
     f = fields(text)
     assert (f["OBJECT"], f["LEVEL"], f["TIME"]) == (f"vm {vid}", "error", stamp(event.at))
     assert text.endswith("MESSAGE\n" + "a long message " * 20 + "the end")
+    assert (f["USER"], f["PID"]) == ("-", "-")
+
+
+def test_an_event_of_a_request_names_its_user_and_pid(store: Store) -> None:
+    from onetui.store.events import acting
+
+    with acting("olga", 4242):
+        store.events.add("vm", 5, "olga (operator): vm shutdown 5")
+    f = fields(event_text(store.events.recent(limit=1)[0])[1])
+    assert (f["USER"], f["PID"]) == ("olga", "4242")

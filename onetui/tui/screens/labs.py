@@ -21,6 +21,7 @@ from textual.message import Message
 from textual.reactive import var
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 
+from onetui.access import Caller
 from onetui.errors import UserError
 from onetui.integrations.accounts import USER_RE
 from onetui.model import expand_name, has_index
@@ -451,4 +452,5 @@ class LabForm(Form[labs.LabSpec]):
             return
         self.send(labs.LabSpec(values["name"].strip(), values["template"],
                                int(values["seats"]), values["network"] or None,
-                               values["user"].strip(), values["expires"].strip() or None))
+                               values["user"].strip(), values["expires"].strip() or None,
+                               owner=Caller.current().user))

@@ -1,0 +1,398 @@
+"""Who may do what: roles from unix groups, and the check every request passes.
+
+A shared front-end has several kinds of users, as libvirtd, dockerd and OpenNebula's oned
+have: the cluster's admins, an operator on call, the lecturers and teaching assistants who
+hand out lab logins, and people who only look. Each unix user gets one role from the groups
+named in the config's `[roles]` table (root, and the user the store belongs to, are admin):
+
+- admin      everything;
+- operator   VM and service actions, `sge submit`, hold/release; nothing on hosts,
+             templates, networks or lab credentials;
+- labstaff   create labs, and extend, reset, destroy, hand out, read the credentials of and
+             SSH into the labs they own; read-only elsewhere, without any password;
+- viewer     read-only, never a password.
+
+The daemon takes a `Caller` from the socket's peer credentials (never from what a client
+says) and calls `authorize` before each operation; it raises `Refused`, naming the role
+needed, or returns a `Grant` saying whether the answer may carry seat passwords. `audit`
+writes the request (or the refusal) to the event log with the caller's user and pid.
+`authorize` depends on nothing but its arguments: the caller, the config, and the store
+(its labs' owners, and whose its file is); it never asks the client anything.
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from onetui.errors import UserError
+from onetui.model.labs import Lab
+from onetui.store import Store
+from onetui.store.events import acting
+
+ADMIN, OPERATOR, LABSTAFF, VIEWER = "admin", "operator", "labstaff", "viewer"
+ROLES = (ADMIN, OPERATOR, LABSTAFF, VIEWER)  # a user in several role groups gets the first
+EVERYONE = frozenset(ROLES)
+
+# The groups of each role when the config has no [roles] table: those `onetui system
+# install` makes (and writes into the config it installs).
+DEFAULT_GROUPS: dict[str, tuple[str, ...]] = {
+    ADMIN: ("onetui-admin",), OPERATOR: ("onetui-ops",), LABSTAFF: ("onetui-labs",),
+    VIEWER: ("onetui-view",)}
+
+
+class NoRole(UserError):
+    """The caller is in none of the role groups: nothing is allowed, not even a look."""
+
+
+class Refused(UserError):
+    """The caller's role may not do this; `needs` names the role (or ownership) that may."""
+
+    def __init__(self, message: str, *, op: str, role: str | None, needs: str) -> None:
+        super().__init__(message)
+        self.op = op
+        self.role = role
+        self.needs = needs
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who sent a request: the peer's credentials (SO_PEERCRED) and the unix user and
+    groups they resolve to when the request arrives."""
+
+    uid: int
+    gid: int
+    pid: int
+    user: str
+    groups: tuple[str, ...]
+
+    @classmethod
+    def from_peer(cls, uid: int, gid: int, pid: int) -> Caller:
+        """Resolve the user's name and every group they are in now (the groups in
+        /etc/group, not those of the peer process: a user added to a group is let in
+        without logging in again, one removed is shut out at once)."""
+        try:
+            user = pwd.getpwuid(uid).pw_name
+        except KeyError:
+            return cls(uid, gid, pid, str(uid), _group_names([gid]))
+        return cls(uid, gid, pid, user, _group_names(os.getgrouplist(user, gid)))
+
+    @classmethod
+    def current(cls) -> Caller:
+        """This process as a caller (a command working on the store directly)."""
+        return cls.from_peer(os.getuid(), os.getgid(), os.getpid())
+
+
+def _group_names(gids: list[int]) -> tuple[str, ...]:
+    names = []
+    for gid in dict.fromkeys(gids):
+        try:
+            names.append(grp.getgrgid(gid).gr_name)
+        except KeyError:
+            continue  # a gid without a name is in no role's list
+    return tuple(names)
+
+
+# -- roles ----------------------------------------------------------------------------------
+
+def role_groups(cfg: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    """The config's `[roles]` table (role → unix groups), checked; the default groups when
+    there is none. A wrong table is one line naming the key and what was expected."""
+    table = cfg.get("roles")
+    if table is None:
+        return dict(DEFAULT_GROUPS)
+    if not isinstance(table, Mapping):
+        raise UserError("config [roles]: expected a table (admin = [\"onetui-admin\"], …)")
+    out: dict[str, tuple[str, ...]] = {role: () for role in ROLES}
+    for role, groups in table.items():
+        if role not in ROLES:
+            raise UserError(f"config [roles] {role}: no such role; expected one of "
+                            f"{', '.join(ROLES)}")
+        if isinstance(groups, str):
+            groups = [groups]
+        if not isinstance(groups, list) or not all(isinstance(g, str) and g for g in groups):
+            raise UserError(f"config [roles] {role}: expected a list of unix group names")
+        out[role] = tuple(groups)
+    return out
+
+
+def role_of(user: str, groups: tuple[str, ...] | list[str], cfg: Mapping[str, Any]
+            ) -> str | None:
+    """The user's role: admin for root, else the first role (admin, operator, labstaff,
+    viewer) one of whose groups the user is in; None when in none."""
+    if user == "root":
+        return ADMIN
+    mine = set(groups)
+    for role, names in role_groups(cfg).items():
+        if mine & set(names):
+            return role
+    return None
+
+
+def caller_role(caller: Caller, cfg: Mapping[str, Any], store: Store) -> str | None:
+    """`role_of`, and admin for uid 0 and for the user the store file belongs to (they can
+    read it anyway: in user mode that is the user who runs onetui)."""
+    if caller.uid == 0:
+        return ADMIN
+    try:
+        if store.path.stat().st_uid == caller.uid:
+            return ADMIN
+    except OSError:
+        pass
+    return role_of(caller.user, caller.groups, cfg)
+
+
+# -- what each role may do ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may do an operation: `roles` always; labstaff also on a lab they own
+    (`own_lab`), the lab named by the request's `lab` argument."""
+
+    roles: frozenset[str]
+    own_lab: bool = False
+    writes: bool = True  # changes something (every such request is audited)
+    secrets: bool = False  # hands out credentials (audited, like a change)
+
+
+READ = Rule(EVERYONE, writes=False)
+OPERATE = Rule(frozenset({ADMIN, OPERATOR}))
+ADMINISTER = Rule(frozenset({ADMIN}))
+OWN_LAB = Rule(frozenset({ADMIN}), own_lab=True)
+LAB_SECRET = Rule(frozenset({ADMIN}), own_lab=True, writes=False, secrets=True)
+
+OPS: dict[str, Rule] = {
+    # VMs: everyone looks; operators act (create, the life-cycle verbs, placement)
+    "vm.list": READ, "vm.show": READ,
+    "vm.create": OPERATE,
+    "vm.action": OPERATE,  # args["action"]: shutdown, delete, hold, release, suspend, stop,
+                           # resume, reboot, poweroff, migrate, resched, deploy
+    # the infrastructure: admins only
+    "host.list": READ, "host.show": READ,
+    "host.create": ADMINISTER, "host.update": ADMINISTER, "host.enable": ADMINISTER,
+    "host.delete": ADMINISTER,
+    "template.list": READ, "template.show": READ,
+    "template.create": ADMINISTER, "template.update": ADMINISTER,
+    "template.delete": ADMINISTER,
+    "net.list": READ, "net.show": READ, "net.hosts": READ,
+    "net.create": ADMINISTER, "net.delete": ADMINISTER,
+    "ec2.orphans": READ, "ec2.terminate": ADMINISTER,
+    "ssh.trust": ADMINISTER,  # what the daemon's SSH connections trust
+    # services: operators run them
+    "service.list": READ, "service.show": READ,
+    "service.create": OPERATE, "service.scale": OPERATE, "service.delete": OPERATE,
+    "service.rule": OPERATE,
+    # labs: labstaff create theirs and do everything to them; credentials never for others
+    "lab.list": READ, "lab.show": READ,
+    "lab.create": Rule(frozenset({ADMIN, LABSTAFF})),  # for someone else: admins only
+    "lab.extend": OWN_LAB, "lab.reset-password": OWN_LAB, "lab.reset-seat": OWN_LAB,
+    "lab.destroy": OWN_LAB,
+    "lab.creds": LAB_SECRET, "lab.handout": LAB_SECRET,
+    "lab.reveal": LAB_SECRET,  # the console: one seat's password shown or copied, or all
+    "lab.ssh": Rule(frozenset({ADMIN}), own_lab=True, writes=False, secrets=True),  # a login
+    # the grid
+    "sge.qstat": READ, "sge.hosts": READ, "sge.submit": OPERATE,
+    "events.list": READ,
+}
+
+# Every `onetui` command that acts on the cloud → the operation it asks the daemon for
+# (tests/test_access.py checks that the CLI has no command missing here).
+COMMAND_OPS: dict[str, str] = {
+    **{f"vm {verb}": "vm.action" for verb in (
+        "shutdown", "delete", "hold", "release", "suspend", "stop", "resume", "reboot",
+        "poweroff", "migrate", "resched", "deploy")},
+    "vm create": "vm.create", "vm list": "vm.list", "vm show": "vm.show",
+    "host create": "host.create", "host list": "host.list", "host show": "host.show",
+    "host update": "host.update", "host enable": "host.enable",
+    "host disable": "host.enable", "host delete": "host.delete",
+    "template import": "template.create", "template clone": "template.create",
+    "template instantiate": "vm.create",
+    "template show": "template.show", "template list": "template.list",
+    "template update": "template.update", "template delete": "template.delete",
+    "net create": "net.create", "net list": "net.list", "net show": "net.show",
+    "net hosts": "net.hosts", "net delete": "net.delete",
+    "ec2 orphans": "ec2.orphans",  # with --terminate: ec2.terminate
+    "ssh trust": "ssh.trust",
+    "service create": "service.create", "service scale": "service.scale",
+    "service list": "service.list", "service show": "service.show",
+    "service delete": "service.delete", "service rule add": "service.rule",
+    "service rule delete": "service.rule",
+    **{f"lab {verb}": f"lab.{verb}" for verb in (
+        "create", "list", "show", "creds", "handout", "ssh", "reset-password", "reset-seat",
+        "extend", "destroy")},
+    "sge qstat": "sge.qstat", "sge hosts": "sge.hosts", "sge submit": "sge.submit",
+    "events": "events.list",
+}
+
+# Commands that never ask the daemon: they run in the caller's own process, as the caller.
+LOCAL_COMMANDS = frozenset({"help", "completion", "demo", "serve", "template validate",
+                            "system install", "system uninstall"})
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A request allowed: the caller's role, the lab it is about (when it names one), and
+    whether the answer may carry seat passwords (never for a viewer or an operator, nor for
+    labstaff about a lab that is not theirs)."""
+
+    role: str
+    lab: Lab | None = None
+    passwords: bool = False
+
+
+def authorize(caller: Caller, op: str, args: Mapping[str, Any], store: Store,
+              cfg: Mapping[str, Any]) -> Grant:
+    """Allow the request or raise: `NoRole` for a caller in no role, `Refused` (naming
+    the role needed) for one whose role may not, `UserError` for an unknown operation,
+    `NotFound` for a lab that does not exist."""
+    rule = OPS.get(op)
+    if rule is None:
+        raise UserError(f"unknown operation {op!r}")
+    role = caller_role(caller, cfg, store)
+    if role is None:
+        raise NoRole(no_role_text(caller, cfg))
+    lab = _lab(store, args) if op != "lab.create" else None
+    owns = lab is not None and role == LABSTAFF and bool(lab.owner) and lab.owner == caller.user
+    if op == "lab.create":
+        owner = args.get("owner") or caller.user
+        if role == LABSTAFF and owner != caller.user:
+            _refuse(caller, role, op, args, ADMIN,
+                    f"only an admin creates a lab for someone else ({owner})")
+    if op == "lab.ssh" and args.get("admin") and role != ADMIN:
+        _refuse(caller, role, op, args, ADMIN, "a seat's admin account is for admins")
+    if op == "ec2.orphans" and args.get("terminate"):
+        rule = OPS["ec2.terminate"]
+    if not _passes(rule, role, owns):
+        _refuse(caller, role, op, args, needs(rule), _whose(lab) if rule.own_lab else "")
+    return Grant(role, lab, passwords=role == ADMIN or owns)
+
+
+def may(role: str | None, op: str, *, owns_lab: bool = False) -> bool:
+    """Whether `role` may run `op` at all (on a lab it owns, with `owns_lab`): what the
+    console asks to leave out the keys and palette commands a role cannot use."""
+    rule = OPS.get(op)
+    return rule is not None and role is not None and _passes(rule, role, owns_lab)
+
+
+def _passes(rule: Rule, role: str, owns: bool) -> bool:
+    return role in rule.roles or (rule.own_lab and owns and role == LABSTAFF)
+
+
+def needs(rule: Rule) -> str:
+    """The least a caller must be to pass `rule`, as a refusal says it."""
+    if rule.own_lab:
+        return "admin, or labstaff owning the lab"
+    lesser = [r for r in ROLES if r in rule.roles and r != ADMIN]
+    return " or ".join(lesser) if lesser else ADMIN
+
+
+def _whose(lab: Lab | None) -> str:
+    if lab is None:
+        return ""
+    return f"lab {lab.name} is {lab.owner}'s" if lab.owner else \
+        f"lab {lab.name} has no owner (made before roles): admins only"
+
+
+def _refuse(caller: Caller, role: str, op: str, args: Mapping[str, Any], need: str,
+            why: str = "") -> NoReturn:
+    raise Refused(f"{command_text(op, args)}: refused for {caller.user} ({role}): needs "
+                  f"{need}" + (f" ({why})" if why else ""), op=op, role=role, needs=need)
+
+
+def no_role_text(caller: Caller, cfg: Mapping[str, Any]) -> str:
+    groups = sorted({g for names in role_groups(cfg).values() for g in names})
+    return (f"you are not in any onetui role ({caller.user}); an admin adds you to one of "
+            f"the groups {', '.join(groups) or '(none configured in [roles])'}")
+
+
+def _lab(store: Store, args: Mapping[str, Any]) -> Lab | None:
+    ref = args.get("lab")
+    return store.labs.get(ref) if ref not in (None, "") else None
+
+
+def without_passwords(data: Any) -> Any:
+    """`data` with every `password` (and `passwords`) field left out, however deep: what
+    a read answer becomes for a caller whose grant carries no passwords."""
+    if isinstance(data, Mapping):
+        return {k: without_passwords(v) for k, v in data.items()
+                if k not in ("password", "passwords")}
+    if isinstance(data, list | tuple):
+        return [without_passwords(v) for v in data]
+    return data
+
+
+# -- the audit trail ------------------------------------------------------------------------
+
+# What the event of an operation is about (`onetui events --kind`), by the op's noun.
+_KIND = {"vm": "vm", "host": "host", "ec2": "host", "ssh": "host", "template": "template",
+         "net": "network", "service": "service", "lab": "lab", "sge": "sge",
+         "events": "engine"}
+_POSITIONAL = ("lab", "name", "ref", "refs", "seat", "host", "size", "until")
+_SECRET = re.compile(r"pass|secret|token|key_?data", re.IGNORECASE)
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def command_text(op: str, args: Mapping[str, Any]) -> str:
+    """The request as the command that would make it: `lab creds os1 --csv`,
+    `vm shutdown 5`. Nothing that could be a secret, no control characters, bounded."""
+    noun, _, verb = op.partition(".")
+    if noun == "events":
+        words = [noun]
+    else:
+        words = [noun, _word(args.get("action", "?") if verb == "action" else verb)]
+    for key in _POSITIONAL:
+        value = args.get(key)
+        if value not in (None, "", [], ()):
+            words += [_word(v) for v in (value if isinstance(value, list | tuple) else [value])]
+    for key, value in args.items():
+        if key in (*_POSITIONAL, "action") or _SECRET.search(key) \
+                or value in (None, False, "", [], ()):
+            continue
+        if key == "format":  # lab creds --csv, handout --md
+            words.append(f"--{_word(value)}")
+            continue
+        flag = "--" + key.replace("_", "-")
+        words.append(flag if value is True else f"{flag} {_word(value)}")
+    text = " ".join(words)
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
+def _word(value: Any) -> str:
+    text = _UNSAFE.sub("?", str(value))
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def should_audit(op: str) -> bool:
+    """Whether a request that went through is an event: every change and every hand-out
+    of credentials (reads are not; every refusal is, see `audit_refusal`)."""
+    rule = OPS.get(op)
+    return rule is not None and (rule.writes or rule.secrets)
+
+
+def audit(store: Store, caller: Caller, role: str, op: str, args: Mapping[str, Any],
+          outcome: str = "", obj_id: int | None = None) -> None:
+    """The event of a request carried out: `alice (labstaff): lab creds os1 --csv
+    (12 seats)`, with the caller's user and pid."""
+    text = f"{caller.user} ({role}): {command_text(op, args)}"
+    with acting(caller.user, caller.pid):
+        store.events.add(_kind(op), obj_id, text + (f" ({outcome})" if outcome else ""))
+
+
+def audit_refusal(store: Store, caller: Caller, exc: NoRole | Refused, op: str,
+                  args: Mapping[str, Any], obj_id: int | None = None) -> None:
+    """The event of a request refused: `bob (viewer): refused vm shutdown 5 (needs
+    operator)`; a caller in no role is `carol (no role)`."""
+    role = exc.role if isinstance(exc, Refused) else None
+    need = exc.needs if isinstance(exc, Refused) else "a role"
+    with acting(caller.user, caller.pid):
+        store.events.add(_kind(op), obj_id, f"{caller.user} ({role or 'no role'}): refused "
+                         f"{command_text(op, args)} (needs {need})", level="warning")
+
+
+def _kind(op: str) -> str:
+    return _KIND.get(op.partition(".")[0], "engine")

@@ -197,6 +197,7 @@ OPS: dict[str, Rule] = {
     "lab.ssh": Rule(frozenset({ADMIN}), own_lab=True, writes=False, secrets=True),  # a login
     # the grid
     "sge.qstat": READ, "sge.hosts": READ, "sge.submit": OPERATE,
+    "sge.scale": OPERATE,  # grow/shrink the exec-host tier: a service scale
     "events.list": READ,
 }
 
@@ -226,6 +227,7 @@ COMMAND_OPS: dict[str, str] = {
         "create", "list", "show", "creds", "handout", "ssh", "reset-password", "reset-seat",
         "extend", "destroy")},
     "sge qstat": "sge.qstat", "sge hosts": "sge.hosts", "sge submit": "sge.submit",
+    "sge grow": "sge.scale", "sge shrink": "sge.scale",
     "events": "events.list",
 }
 

@@ -45,6 +45,7 @@ EXPECTED = {
     "lab.destroy": "aL", "lab.creds": "aL", "lab.handout": "aL", "lab.reveal": "aL",
     "lab.ssh": "aL",
     "sge.qstat": "aolLv", "sge.hosts": "aolLv", "sge.submit": "ao",
+    "sge.scale": "ao",
     "events.list": "aolLv",
 }
 WHO = {"a": ADAM, "o": OLGA, "L": ALICE, "l": LARA, "v": BOB}

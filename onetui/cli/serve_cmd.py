@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -31,6 +31,9 @@ from onetui.store import Store
 LOG_POLL = 0.5  # seconds between two looks for new events to log
 _PRIORITY = {"error": "<3>", "warning": "<4>"}  # sd-daemon(3); info is <6>
 
+if TYPE_CHECKING:
+    from onetui.runtime.prometheus import Exporter
+
 pass_ctx = click.make_pass_decorator(Context)
 
 
@@ -45,28 +48,28 @@ pass_ctx = click.make_pass_decorator(Context)
 @click.option("--look-every", default=30.0, show_default=True,
               help="Seconds between looks at a libvirt host whose events reach the engine "
               "(it is looked at at once when it reports a change; other hosts every pass).")
+@click.option("--metrics", metavar="HOST:PORT",
+              help="Serve the engine's figures for Prometheus at http://HOST:PORT/metrics "
+              "(loopback only, e.g. 127.0.0.1:9464, unless --metrics-public).")
+@click.option("--metrics-public", is_flag=True,
+              help="Allow --metrics on an address other machines can reach.")
 @pass_ctx
 def serve(ctx: Context, interval: float, once: bool, lease_ttl: float,
-          host_timeout: float, look_every: float) -> None:
+          host_timeout: float, look_every: float, metrics: str | None,
+          metrics_public: bool) -> None:
     """Run the engine headless: schedule, deploy and monitor until stopped (SIGTERM/^C)."""
     if not (0 < lease_ttl < 86400 and 0 < host_timeout < 86400 and 0 < interval < 86400
             and 0 <= look_every < 86400):
         raise click.BadParameter("--interval, --lease-ttl, --host-timeout and --look-every "
                                  "take seconds between 0 and 86400")
+    address = _metrics_address(metrics, metrics_public, once)
     engine = build_engine(ctx.store, interval=interval, lease_ttl=lease_ttl,
                           host_deadline=host_timeout, look_every=0.0 if once else look_every)
     if once:
-        try:
-            if engine.lead():
-                stats = engine.run_pass()
-                click.echo(f"pass: {stats.hosts} host(s), {stats.placed} placed, "
-                           f"{stats.deployed} deployed, {len(stats.transitions)} change(s)")
-            else:
-                click.echo("another engine holds the lease; nothing done", err=True)
-        finally:
-            engine.close()
+        _one_pass(engine)
         _exit_even_if_a_host_hangs(ctx)
         return
+    exporter = _exporter(engine, *address) if address else None
     stop = threading.Event()
     reload = ConfigReload(ctx.store, engine, lambda msg: click.echo(msg, err=True))
     engine.hooks = [*engine.hooks, reload]
@@ -81,6 +84,8 @@ def serve(ctx: Context, interval: float, once: bool, lease_ttl: float,
                                               f"{ctx.store.path}"))
     finally:
         log.stop()
+        if exporter is not None:
+            exporter.close()
     click.echo("engine stopped")
     _exit_even_if_a_host_hangs(ctx)
 
@@ -169,6 +174,47 @@ class EventLog:
             return f"{_PRIORITY.get(e.level, '<6>')}{about}: {message}{who}"
         level = f"{e.level}: " if e.level in _PRIORITY else ""
         return f"{level}{about}: {message}{who}"
+
+
+def _one_pass(engine: Engine) -> None:
+    try:
+        if engine.lead():
+            stats = engine.run_pass()
+            click.echo(f"pass: {stats.hosts} host(s), {stats.placed} placed, "
+                       f"{stats.deployed} deployed, {len(stats.transitions)} change(s)")
+        else:
+            click.echo("another engine holds the lease; nothing done", err=True)
+    finally:
+        engine.close()
+
+
+def _metrics_address(metrics: str | None, public: bool, once: bool) -> tuple[str, int] | None:
+    """--metrics checked before the engine is made (nothing started on bad input)."""
+    if metrics is None:
+        if public:
+            raise click.UsageError("--metrics-public widens --metrics; expected both")
+        return None
+    if once:
+        raise click.UsageError("--metrics serves figures while the engine runs; "
+                               "expected it without --once")
+    # imported only now: other commands do not load prometheus_client
+    from onetui.runtime.prometheus import parse_address
+
+    return parse_address(metrics, public=public)
+
+
+def _exporter(engine: Engine, host: str, port: int) -> Exporter:
+    """The figures served from their own threads while the engine runs."""
+    from onetui.runtime.prometheus import Exporter
+
+    exporter = Exporter(engine)
+    try:
+        exporter.listen(host, port)
+    except UserError:
+        engine.close()
+        raise
+    click.echo(f"metrics: http://{host if ':' not in host else f'[{host}]'}:{port}/metrics")
+    return exporter
 
 
 def _exit_even_if_a_host_hangs(ctx: Context) -> None:

@@ -43,6 +43,18 @@ SG_TTL = 300.0
 DEFAULT_TYPE = "m1.small"
 
 
+# EC2 API calls made by this process, by action (RunInstances, DescribeInstances, …), over
+# every driver it made: a driver is remade when its host changes, a total must not go back.
+_calls: Counter[str] = Counter()
+_calls_lock = threading.Lock()
+
+
+def api_calls() -> dict[str, int]:
+    """EC2 API calls this process made so far, by action (`serve --metrics` reports them)."""
+    with _calls_lock:
+        return dict(_calls)
+
+
 class CloudBusy(DriverError):
     """Throttling or no capacity: nothing was launched; try again later."""
 
@@ -148,7 +160,12 @@ class Ec2Driver:
             return self._client
 
     def _count(self, model: Any = None, **_: Any) -> None:
-        self.calls[getattr(model, "name", "?")] += 1
+        """botocore's `before-call`: every API call (each page of a paginated one) passes
+        here once; botocore's own retries of a call are not counted again."""
+        action = getattr(model, "name", "?")
+        self.calls[action] += 1
+        with _calls_lock:
+            _calls[action] += 1
 
     def _call(self, name: str, **kwargs: Any) -> Any:
         try:

@@ -21,6 +21,7 @@ import secrets
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -69,6 +70,10 @@ class Engine:
         self._dirty_lock = threading.Lock()
         self._wake = threading.Event()
         self.passes = 0
+        # for `serve --metrics`: each pass's duration in seconds, and the errors the engine
+        # logged since it started (a failed pass or look, a broken hook, one failed object)
+        self.on_pass: Callable[[float], None] | None = None
+        self.errors: Counter[str] = Counter({"pass": 0, "hook": 0, "object": 0})
         self._renewed = 0.0  # when the lease was last written
         self.lifecycle = Lifecycle(store)
         self.seen = Snapshot(store)
@@ -94,6 +99,11 @@ class Engine:
         elif self.store.db.fence == (self.owner, self.epoch):
             self.store.db.fence = None
         return bool(epoch)
+
+    @property
+    def leading(self) -> bool:
+        """This engine holds the lease (its writes are fenced with it)."""
+        return self.epoch > 0 and self.store.db.fence == (self.owner, self.epoch)
 
     def renew(self) -> None:
         """Renew the lease in the middle of a long pass; raises Deposed when another engine
@@ -199,6 +209,7 @@ class Engine:
     def _engine_error(self, exc: Exception, say: Callable[[str], None]) -> None:
         """A bug or an unforeseen fault outside any one object: logged, never fatal."""
         text = f"engine pass failed: {error_line(exc)}"
+        self.errors["pass"] += 1
         say(text)
         with contextlib.suppress(Exception):
             self.store.events.add("engine", None, text, level="error")
@@ -231,6 +242,7 @@ class Engine:
     def run_pass(self) -> PassStats:
         """Monitor, carry out intents, schedule, deploy, hooks. Each step sees the writes of
         the one before through the snapshot, which reads only the rows that changed."""
+        started = time.monotonic()
         stats = self.lifecycle.begin_pass()
         self.passes += 1
         with self._dirty_lock:  # this pass looks at them
@@ -257,6 +269,9 @@ class Engine:
             self.monitor.look([h for h in seen.hosts() if h.id in deployed], seen.vms())
         self.renew()
         self._run_hooks()
+        self.errors["object"] += stats.errors
+        if self.on_pass is not None:
+            self.on_pass(time.monotonic() - started)
         return stats
 
     # -- hooks -------------------------------------------------------------------------
@@ -281,6 +296,7 @@ class Engine:
                 try:
                     hook.tick(live)
                 except Exception as exc:  # a broken hook must not stop the engine
+                    self.errors["hook"] += 1
                     self.store.events.add("engine", None, f"hook {type(hook).__name__} "
                                           f"failed: {exc}", level="error")
         transitions = self.lifecycle.stats.transitions
@@ -292,5 +308,6 @@ class Engine:
                 try:
                     hook.vm_changed(vms[vm_id], old, new)
                 except Exception as exc:  # a broken hook must not stop the engine
+                    self.errors["hook"] += 1
                     self.store.events.add("vm", vm_id, f"hook {type(hook).__name__} failed: "
                                           f"{exc}", level="error")

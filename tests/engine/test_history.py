@@ -14,6 +14,7 @@ import pytest
 from onetui.engine.loop import Engine
 from onetui.ops import instantiate
 from onetui.ops import vm_actions as actions
+from onetui.runtime.compose import build_engine
 from onetui.store import Store
 from onetui.store.history import MAX_ROWS, TIERS
 from tests.engine.test_engine import LOCAL, node
@@ -104,3 +105,26 @@ def test_passes_roll_minutes_up_and_a_week_stays_bounded(store: Store, engine: E
     week = store.history.read("host", key, clock.now - 7 * 86_400)
     assert week[0].at >= T0 and week[-1].at == clock.now - 2
     assert [p.at for p in week] == sorted(p.at for p in week)
+
+
+def test_a_services_size_is_recorded_with_the_next_look(store: Store, clock: Clock,
+                                                        tmp_path: Path) -> None:
+    store.hosts.add("n1", "libvirt", {"uri": node(tmp_path, "n1", 8, 16)})
+    tpl = store.templates.add("web", LOCAL)
+    svc = store.services.add("web", tpl.id, None, 2, 4, {})
+    engine = build_engine(store, {}, clock=clock)
+    try:
+        assert engine.lead()
+        for _ in range(3):
+            _pass(engine, clock)
+        store.services.scale("web", 3)
+        for _ in range(3):
+            _pass(engine, clock)
+    finally:
+        engine.close()
+    points = store.history.read("service", str(svc.id), T0 - 60)
+    # measured at the end of each pass, written with the next pass's look
+    assert [p.at for p in points] == [T0 + 30 * i for i in range(5)]
+    assert [p.values["desired"] for p in points] == [2.0, 2.0, 2.0, 3.0, 3.0]
+    assert [p.values["running"] for p in points] == [0.0, 2.0, 2.0, 2.0, 3.0]
+    assert "rps" not in points[0].values  # no status page: no requests/s

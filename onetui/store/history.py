@@ -35,6 +35,7 @@ import itertools
 import math
 import sqlite3
 import sys
+import time
 import zlib
 from array import array
 from collections.abc import Iterable
@@ -189,6 +190,7 @@ class History:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.spent = 0.0  # seconds spent in record() through this handle (bench/)
 
     # -- writing (the engine, inside its pass's transaction) --------------------------------
 
@@ -197,6 +199,14 @@ class History:
         """Add the points measured at `at` ((kind, key, {field: value}) each; missing fields
         are left out of the point), then roll closed buckets up into the coarser tiers and
         drop what fell out of each tier. One `changes` row (kind 'history') says so."""
+        started = time.perf_counter()
+        try:
+            self._record(cur, at, samples)
+        finally:
+            self.spent += time.perf_counter() - started
+
+    def _record(self, cur: sqlite3.Cursor, at: float,
+                samples: Iterable[tuple[str, str, dict[str, float]]]) -> None:
         by_kind: dict[str, Columns] = {}
         shapes: dict[str, tuple[tuple[str, ...], frozenset[str], Columns]] = {}
         for kind, key, values in samples:
@@ -222,9 +232,13 @@ class History:
         last = cur.execute("SELECT id, at, data FROM history WHERE kind = ? AND tier = 0 "
                            "ORDER BY at DESC LIMIT 1", (kind,)).fetchone()
         if last is not None and 0 <= at - last["at"] < RAW_STEP:
-            merged = {**decode(kind, last["data"]), **rows}  # a look between passes
+            # a look between passes, or passes closer than RAW_STEP: one point, the newest
+            # figures of each object (when the new ones cover every object, they are it)
+            ids, _cols = _arrays(kind, last["data"])
+            if not all(obj in rows for obj in ids):
+                rows = {**decode(kind, last["data"]), **rows}
             cur.execute("UPDATE history SET data = ? WHERE id = ?",
-                        (encode(kind, merged), last["id"]))
+                        (encode(kind, rows), last["id"]))
             return
         cur.execute("INSERT INTO history(kind, tier, at, data) VALUES (?, 0, ?, ?)",
                     (kind, at, encode(kind, rows)))

@@ -53,6 +53,12 @@ def test_samples_closer_than_the_raw_step_share_one_point(store: Store) -> None:
     assert store.history.read("host", "1", T0) == [Point(T0, {"cpu": 10.0})]
     assert store.history.read("host", "2", T0) == [Point(T0, {"cpu": 25.0})]
     assert store.history.size()[0] == 1
+    _record(store, T0 + 1, ("host", "1", {"cpu": 11}), ("host", "2", {"cpu": 21}))
+    assert [p.values for p in store.history.read("host", "1", T0)] == [{"cpu": 11.0}]
+    assert [p.values for p in store.history.read("host", "2", T0)] == [{"cpu": 21.0}]
+    _record(store, T0 + 2, ("host", "1", {"cpu": 12}))  # RAW_STEP later: a point of its own
+    assert [p.at for p in store.history.read("host", "1", T0)] == [T0, T0 + 2]
+    assert [p.at for p in store.history.read("host", "2", T0)] == [T0]
 
 
 def test_closed_minutes_become_means_and_old_raw_points_go(store: Store) -> None:

@@ -8,6 +8,7 @@ balancer before the engine lets it shut down. Members are ordinary VMs carrying
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from typing import Any
@@ -72,7 +73,9 @@ class ServiceManager:
 
     def tick(self, _running: list[VM]) -> None:
         self._points = []
-        self._sample_grid()
+        # a grid that cannot be read gives no point (GridWatch keeps why), never stops services
+        with contextlib.suppress(Exception):
+            self._sample_grid()
         services = self.store.services.list()
         if not services:
             return

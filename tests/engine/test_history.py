@@ -7,6 +7,8 @@ days pass between passes without waiting for them."""
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from onetui.ops import vm_actions as actions
 from onetui.runtime.compose import build_engine
 from onetui.store import Store
 from onetui.store.history import MAX_ROWS, TIERS
+from tests.beds.cli import onetui
 from tests.engine.test_engine import LOCAL, node
 
 T0 = 1_699_999_800.0  # on a 10-minute boundary
@@ -128,3 +131,24 @@ def test_a_services_size_is_recorded_with_the_next_look(store: Store, clock: Clo
     assert [p.values["desired"] for p in points] == [2.0, 2.0, 2.0, 3.0, 3.0]
     assert [p.values["running"] for p in points] == [0.0, 2.0, 2.0, 2.0, 3.0]
     assert "rps" not in points[0].values  # no status page: no requests/s
+
+
+def test_the_grids_queue_is_recorded_from_the_real_master(store: Store, sge_config: dict,
+                                                          state_dir: Path,
+                                                          tmp_path: Path) -> None:
+    """With `[sge]`, the engine's pass reads the grid (the SGE test bed) and its next look
+    writes running and pending jobs and the oldest pending job's age; `sge history` prints
+    them from the store."""
+    store.hosts.add("n1", "libvirt", {"uri": node(tmp_path, "n1", 8, 16)})
+    engine = build_engine(store, sge_config)
+    try:
+        assert engine.lead()
+        engine.run_pass()
+        engine.run_pass()
+    finally:
+        engine.close()
+    (point,) = store.history.read("grid", "grid", time.time() - 600)
+    assert set(point.values) == {"running", "pending", "oldest_pending_s"}
+    assert all(value >= 0 for value in point.values.values())
+    printed = json.loads(onetui("sge", "history", "10m", "--json", state=state_dir).stdout)
+    assert printed == [{"at": point.at, **point.values}]

@@ -93,7 +93,9 @@ class HostMonitor:
     def _write(self, looked: bool) -> None:
         """What the look saw, in one transaction: the VMs' and hosts' figures that changed
         (a steady pass writes next to nothing, so the change log and the console's tick
-        stay small) and the time of the look, which `vm show` gives as LAST POLL."""
+        stay small), the time of the look, which `vm show` gives as LAST POLL, and the
+        history points: this look's, and the managers' since the last write (so with a
+        service or `[sge]`, a pass that looked at no host still writes once, for them)."""
         fields, figures = self._vm_fields, self._host_figures
         samples, later = self._samples, self._later
         self._vm_fields, self._host_figures, self._samples, self._later = {}, [], [], []

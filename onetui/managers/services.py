@@ -30,8 +30,8 @@ GONE = frozenset({"done", "fail"})
 # After a member leaves the upstream list, nginx's old workers may still send it requests
 # until the reload has settled and their connections finished: it is shut down only then.
 DRAIN_GRACE = 2.0
-# The grid's history point is read at most this often (seconds) when no grid tier's rules
-# read it anyway.
+# For the grid's history point, qstat (over SSH) is read at most this often (seconds); in
+# between, the last good grid read (by a grid tier's rules too) gives the point.
 GRID_EVERY = 10.0
 
 

@@ -198,6 +198,7 @@ OPS: dict[str, Rule] = {
     # the grid
     "sge.qstat": READ, "sge.hosts": READ, "sge.submit": OPERATE,
     "sge.scale": OPERATE,  # grow/shrink the exec-host tier: a service scale
+    "sge.history": READ,
     "events.list": READ,
 }
 
@@ -227,7 +228,7 @@ COMMAND_OPS: dict[str, str] = {
         "create", "list", "show", "creds", "handout", "ssh", "reset-password", "reset-seat",
         "extend", "destroy")},
     "sge qstat": "sge.qstat", "sge hosts": "sge.hosts", "sge submit": "sge.submit",
-    "sge grow": "sge.scale", "sge shrink": "sge.scale",
+    "sge grow": "sge.scale", "sge shrink": "sge.scale", "sge history": "sge.history",
     "events": "events.list",
 }
 

@@ -45,7 +45,7 @@ EXPECTED = {
     "lab.destroy": "aL", "lab.creds": "aL", "lab.handout": "aL", "lab.reveal": "aL",
     "lab.ssh": "aL",
     "sge.qstat": "aolLv", "sge.hosts": "aolLv", "sge.submit": "ao",
-    "sge.scale": "ao",
+    "sge.scale": "ao", "sge.history": "aolLv",
     "events.list": "aolLv",
 }
 WHO = {"a": ADAM, "o": OLGA, "L": ALICE, "l": LARA, "v": BOB}

@@ -197,6 +197,20 @@ INSERT INTO sequences(name, last) SELECT 'labs', COALESCE(MAX(id), 0) FROM labs;
 INSERT INTO sequences(name, last) SELECT 'services', COALESCE(MAX(id), 0) FROM services;
 """
 
+# History, kept small (store/history.py): one row per point per kind, holding every object
+# measured then in a blob; tiers of resolution pruned by the pass that writes. No change
+# triggers: each record() appends one 'history' change itself (one per pass, not per row).
+V6 = """
+CREATE TABLE history (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    tier INTEGER NOT NULL,
+    at REAL NOT NULL,
+    data BLOB NOT NULL
+);
+CREATE INDEX history_at ON history(kind, tier, at);
+"""
+
 # Who asked: every event carries the unix user and pid of the request that caused it (empty
 # for the engine's own), so `onetui events --user alice` is an audit trail; a lab records
 # the unix user who owns it (labstaff may act only on their own labs; '' = admins only).
@@ -207,4 +221,4 @@ CREATE INDEX events_user ON events(user, id);
 ALTER TABLE labs ADD COLUMN owner TEXT NOT NULL DEFAULT '';
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V_ACCESS]
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V_ACCESS]

@@ -281,6 +281,8 @@ class DashboardScreen(ConsoleScreen):
             self.query_one(ServicesPane).apply(delta.services, delta.full)
         if delta.events or delta.full:
             self.query_one(EventsPane).add(delta.events, delta.full)
+        if delta.grid is not None:
+            self.query_one(QueuesPane).trend(*delta.grid)
         if grid is not None:
             self.query_one(QueuesPane).show(grid.grid, grid.stale_since, grid.error, True)
             if isinstance(grid.problem, HostKeyUnknown):

@@ -12,7 +12,7 @@ from pathlib import Path
 from textual.widgets import Static
 
 from onetui.store import Store
-from onetui.tui.panes import HostsPane, ServicesPane
+from onetui.tui.panes import HostsPane, QueuesPane, ServicesPane
 from onetui.tui.plots import HistoryPanel, HistoryPlot
 from onetui.tui.screens.dialogs import Detail
 from onetui.view.trends import BLOCKS, HOST_SPARKS, SERVICE_SPARKS
@@ -123,3 +123,40 @@ async def test_an_open_plot_follows_the_history(seeded: Path) -> None:
         record(seeded, time.time(), {("host", "1"): {"cpu": 90, "mem": 50, "rvm": 1}})
         await until(pilot, lambda: cpu_line(app)[-1:] == [90])
         assert cpu_line(app)[0] == 20
+
+
+async def test_enter_on_a_service_plots_desired_and_running(seeded: Path) -> None:
+    with Store(seeded) as store:
+        store.services.add("web", store.templates.get("xen.local01").id, None, 1, 4, {})
+        store.services.scale(1, 3, why="load")
+    record(seeded, time.time() - 300, {("service", "1"): {"desired": 3, "running": 1,
+                                                          "rps": 40}})
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        services = app.query_one(ServicesPane)
+        await until(pilot, lambda: services.row_count == 1)
+        services.focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, Detail) and
+                    bool(app.screen.query(HistoryPlot)) and plot(app).data is not None)
+        data = plot(app).data
+        assert data is not None
+        drawn = {s.name: [y for y in ys if y is not None] for s, ys in data.lines.items()}
+        assert drawn == {"desired": [3], "running": [1], "rps": [40]}
+        assert "SERVICE 1 INFORMATION" in str(app.screen.query_one("#detail-body",
+                                                                   Static).render())
+        legend = str(app.screen.query_one("#history-legend", Static).render())
+        assert "desired size 1 → 3" in legend  # the scale step, marked
+
+
+async def test_the_sge_pane_title_shows_running_and_pending_jobs(seeded: Path) -> None:
+    now = time.time()
+    for minutes in (20, 10, 0):
+        record(seeded, now - 60 * minutes, {("grid", "grid"): {
+            "running": 4, "pending": 20 - minutes, "oldest_pending_s": 60}})
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        queues = app.query_one(QueuesPane)
+        await until(pilot, lambda: "pend" in str(queues.border_title))
+        title = str(queues.border_title)
+        assert "run" in title and BLOCKS[-1] in title  # 20 pending: the top of the scale

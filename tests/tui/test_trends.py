@@ -9,6 +9,8 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from rich.text import Text
+from textual.color import Color
 from textual.widgets import Static
 
 from onetui.store import Store
@@ -160,3 +162,28 @@ async def test_the_sge_pane_title_shows_running_and_pending_jobs(seeded: Path) -
         await until(pilot, lambda: "pend" in str(queues.border_title))
         title = str(queues.border_title)
         assert "run" in title and BLOCKS[-1] in title  # 20 pending: the top of the scale
+
+
+def drawn_colours(app) -> set[tuple[int, int, int]]:  # type: ignore[no-untyped-def]
+    """The colours the plot's characters are drawn in."""
+    text = plot(app).render()
+    assert isinstance(text, Text)
+    return {tuple(span.style.color.get_truecolor()) for span in text.spans  # type: ignore
+            if not isinstance(span.style, str) and span.style.color is not None}
+
+
+async def test_the_plot_takes_the_theme_colours(seeded: Path) -> None:
+    record(seeded, time.time() - 600, {("host", "1"): {"cpu": 30, "mem": 60, "rvm": 1}})
+    record(seeded, time.time() - 60, {("host", "1"): {"cpu": 40, "mem": 60, "rvm": 1}})
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        hosts = app.query_one(HostsPane)
+        await until(pilot, lambda: hosts.row_count == 2)
+        hosts.focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, Detail) and
+                    bool(app.screen.query(HistoryPlot)) and plot(app).data is not None)
+        for theme in ("nord", "gruvbox"):
+            app.theme = theme
+            primary = Color.parse(app.get_theme(theme).primary).rgb  # type: ignore[union-attr]
+            await until(pilot, lambda primary=primary: primary in drawn_colours(app))

@@ -197,4 +197,18 @@ INSERT INTO sequences(name, last) SELECT 'labs', COALESCE(MAX(id), 0) FROM labs;
 INSERT INTO sequences(name, last) SELECT 'services', COALESCE(MAX(id), 0) FROM services;
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5]
+# History, kept small (store/history.py): one row per point per kind, holding every object
+# measured then in a blob; tiers of resolution pruned by the pass that writes. No change
+# triggers: each record() appends one 'history' change itself (one per pass, not per row).
+V6 = """
+CREATE TABLE history (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    tier INTEGER NOT NULL,
+    at REAL NOT NULL,
+    data BLOB NOT NULL
+);
+CREATE INDEX history_at ON history(kind, tier, at);
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6]

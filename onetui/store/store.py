@@ -10,6 +10,7 @@ from onetui import config
 from onetui.store.changes import ChangeLog
 from onetui.store.db import Database
 from onetui.store.events import Events
+from onetui.store.history import History
 from onetui.store.hosts import Hosts
 from onetui.store.labs import Labs
 from onetui.store.launches import Launches
@@ -35,6 +36,7 @@ class Store:
         self.launches = Launches(self.db)
         self.networks = Networks(self.db)
         self.services = Services(self.db)
+        self.history = History(self.db)
         self.labs = Labs(self.db, SecretBox(path.parent / "secrets.key"))
 
     @classmethod

@@ -1,0 +1,270 @@
+"""History, kept small: what the engine measures each pass (hosts' CPU and memory used and
+running VMs, VMs' CPU and memory, the grid's queue, services' sizes and load), kept as a
+bounded series per object so the console can draw trends and `--history` can print them.
+
+Why it is shaped like this: at 1,000 hosts and 10,000 VMs a row per object per point would
+be tens of millions of rows a week. Instead a row holds ONE POINT OF ONE KIND for every
+object measured at that moment (one row per point per kind): the object ids (sorted, int32)
+and each field as a float32 column, in a blob. A pass writes one row per kind it measured;
+reading one object's series binary-searches its id in each row.
+
+Tiers, each kept for a fixed time and pruned (and rolled up) in the same transaction as
+the pass that writes (see `TIERS`): raw points at pass resolution (never closer than
+`RAW_STEP`, later samples within it are merged into the newest row), 1-minute means and
+10-minute means. A closed bucket of a tier is the mean of the finer tier's points in it.
+So the table never holds more than `MAX_ROWS` rows per kind, whatever runs; a row's size
+is ~4 + objects × (4 + 4 × fields) bytes.
+
+The API (the console's sparklines and plots read through it):
+    KINDS, FIELDS          what can be recorded: host, vm, grid, service
+    Point(at, values)      one point; `values` holds the fields measured then
+    History.record(cur, at, samples)    inside the caller's transaction (the engine's pass)
+    History.read(kind, key, since, until=None)   oldest first, finest resolution kept
+    History.read_many(kind, keys, since, until=None)   the same for many objects at once
+    History.latest_at()
+Keys are str(obj_id) for host/vm/service and "grid" for the grid. Every record() appends
+one row to `changes` with kind 'history' (obj_id 0): a live pane that sees it fetches new
+points with read(kind, key, since=last_at) instead of polling this table.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import sqlite3
+import sys
+from array import array
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from onetui.errors import UserError
+from onetui.store.db import Database
+
+KINDS = ("host", "vm", "grid", "service")
+FIELDS: dict[str, tuple[str, ...]] = {
+    "host": ("cpu", "mem", "rvm"),          # percent of CPU used, percent of memory used, VMs
+    "vm": ("cpu", "mem"),                   # percent of one core, MiB
+    "grid": ("running", "pending", "oldest_pending_s"),
+    "service": ("desired", "running", "rps"),
+}
+GRID_KEY = "grid"
+
+# (step, kept for) in seconds, finest first. Tier 0 is the raw tier: its step is the
+# least time between two rows (samples closer than that are merged into the newest row).
+RAW_STEP = 2.0
+TIERS: tuple[tuple[float, float], ...] = (
+    (RAW_STEP, 600.0),        # pass resolution, the last 10 minutes
+    (60.0, 86_400.0),         # 1-minute means, a day
+    (600.0, 7 * 86_400.0),    # 10-minute means, a week
+)
+# the most rows a kind can hold: every tier full (+1 for a bucket at either end)
+MAX_ROWS = sum(int(keep // step) + 1 for step, keep in TIERS)
+
+_SWAP = sys.byteorder != "little"  # blobs are little-endian wherever the store moves
+
+
+@dataclass(frozen=True)
+class Point:
+    at: float
+    values: dict[str, float]
+
+
+def check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise UserError(f"history: unknown kind {kind!r} (expected one of: {', '.join(KINDS)})")
+
+
+def _obj_id(kind: str, key: str) -> int:
+    if kind == "grid":
+        if key != GRID_KEY:
+            raise UserError(f"history: the grid's key is {GRID_KEY!r}, not {key!r}")
+        return 0
+    try:
+        return int(key)
+    except ValueError:
+        raise UserError(f"history: {kind} key {key!r} is not an id") from None
+
+
+# -- the blob: n (uint32), ids (int32, sorted), then each field's column (float32) ----------
+
+Columns = dict[int, tuple[float, ...]]
+
+
+def encode(kind: str, rows: Columns) -> bytes:
+    ids = sorted(rows)
+    width = len(FIELDS[kind])
+    head = array("I", [len(ids)])
+    idarr = array("i", ids)
+    cols = array("f", [rows[i][f] for f in range(width) for i in ids])
+    if _SWAP:
+        for part in (head, idarr, cols):
+            part.byteswap()
+    return head.tobytes() + idarr.tobytes() + cols.tobytes()
+
+
+def _arrays(kind: str, blob: bytes) -> tuple[array[int], array[float]]:
+    n = int.from_bytes(blob[:4], "little")
+    ids, cols = array("i"), array("f")
+    ids.frombytes(blob[4:4 + 4 * n])
+    cols.frombytes(blob[4 + 4 * n:4 + 4 * n + 4 * n * len(FIELDS[kind])])
+    if _SWAP:
+        ids.byteswap()
+        cols.byteswap()
+    return ids, cols
+
+
+def decode(kind: str, blob: bytes) -> Columns:
+    ids, cols = _arrays(kind, blob)
+    n, width = len(ids), len(FIELDS[kind])
+    return {obj: tuple(cols[f * n + i] for f in range(width)) for i, obj in enumerate(ids)}
+
+
+def _pick(kind: str, ids: array[int], cols: array[float], obj: int) -> dict[str, float] | None:
+    i = bisect.bisect_left(ids, obj)
+    if i == len(ids) or ids[i] != obj:
+        return None
+    n = len(ids)
+    values = {}
+    for f, name in enumerate(FIELDS[kind]):
+        value = cols[f * n + i]
+        if not math.isnan(value):
+            values[name] = round(value, 3)
+    return values
+
+
+def _mean(kind: str, blobs: list[bytes]) -> Columns:
+    """Per object and field, the mean of the points that have it (NaN where none has)."""
+    width = len(FIELDS[kind])
+    sums: dict[int, list[float]] = {}
+    counts: dict[int, list[int]] = {}
+    for blob in blobs:
+        for obj, values in decode(kind, blob).items():
+            s = sums.get(obj)
+            if s is None:
+                s, c = sums[obj], counts[obj] = [0.0] * width, [0] * width
+            else:
+                c = counts[obj]
+            for f, value in enumerate(values):
+                if not math.isnan(value):
+                    s[f] += value
+                    c[f] += 1
+    return {obj: tuple(s[f] / c[f] if c[f] else math.nan for f in range(width))
+            for obj, s in sums.items() for c in (counts[obj],)}
+
+
+class History:
+    """The bounded history table (schema V6): written by the engine, read by the CLI and
+    the console."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- writing (the engine, inside its pass's transaction) --------------------------------
+
+    def record(self, cur: sqlite3.Cursor, at: float,
+               samples: Iterable[tuple[str, str, dict[str, float]]]) -> None:
+        """Add the points measured at `at` ((kind, key, {field: value}) each; missing fields
+        are left out of the point), then roll closed buckets up into the coarser tiers and
+        drop what fell out of each tier. One `changes` row (kind 'history') says so."""
+        by_kind: dict[str, Columns] = {}
+        for kind, key, values in samples:
+            check_kind(kind)
+            fields = FIELDS[kind]
+            unknown = set(values) - set(fields)
+            if unknown:
+                raise UserError(f"history: {kind} has no field {sorted(unknown)[0]!r} "
+                                f"(expected: {', '.join(fields)})")
+            by_kind.setdefault(kind, {})[_obj_id(kind, key)] = tuple(
+                float(values[f]) if f in values else math.nan for f in fields)
+        if not by_kind:
+            return
+        for kind, rows in by_kind.items():
+            self._append(cur, kind, at, rows)
+            self._roll(cur, kind, at)
+        cur.execute("INSERT INTO changes(kind, obj_id) VALUES ('history', 0)")
+
+    def _append(self, cur: sqlite3.Cursor, kind: str, at: float, rows: Columns) -> None:
+        last = cur.execute("SELECT id, at, data FROM history WHERE kind = ? AND tier = 0 "
+                           "ORDER BY at DESC LIMIT 1", (kind,)).fetchone()
+        if last is not None and 0 <= at - last["at"] < RAW_STEP:
+            merged = {**decode(kind, last["data"]), **rows}  # a look between passes
+            cur.execute("UPDATE history SET data = ? WHERE id = ?",
+                        (encode(kind, merged), last["id"]))
+            return
+        cur.execute("INSERT INTO history(kind, tier, at, data) VALUES (?, 0, ?, ?)",
+                    (kind, at, encode(kind, rows)))
+
+    def _roll(self, cur: sqlite3.Cursor, kind: str, at: float) -> None:
+        """Each coarser tier: its buckets that closed by `at`, made from the finer tier's
+        points in them; then every tier pruned to what it keeps."""
+        for tier in range(1, len(TIERS)):
+            step = TIERS[tier][0]
+            open_bucket = math.floor(at / step) * step
+            done = cur.execute("SELECT MAX(at) FROM history WHERE kind = ? AND tier = ?",
+                               (kind, tier)).fetchone()[0]
+            start = -math.inf if done is None else done + step
+            if start >= open_bucket:
+                continue  # no bucket closed since the last roll-up
+            source = cur.execute(
+                "SELECT at, data FROM history WHERE kind = ? AND tier = ? AND at >= ? "
+                "AND at < ? ORDER BY at", (kind, tier - 1, start, open_bucket)).fetchall()
+            buckets: dict[float, list[bytes]] = {}
+            for row in source:
+                buckets.setdefault(math.floor(row["at"] / step) * step, []).append(row["data"])
+            for bucket, blobs in buckets.items():
+                cur.execute("INSERT INTO history(kind, tier, at, data) VALUES (?, ?, ?, ?)",
+                            (kind, tier, bucket, encode(kind, _mean(kind, blobs))))
+        for tier, (_step, keep) in enumerate(TIERS):
+            cur.execute("DELETE FROM history WHERE kind = ? AND tier = ? AND at < ?",
+                        (kind, tier, at - keep))
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def read(self, kind: str, key: str, since: float,
+             until: float | None = None) -> list[Point]:
+        """`key`'s points from `since` to `until` (or the newest), oldest first: from the
+        finest tier that still covers `since`, then finer ones for the time after its last
+        closed bucket (so the newest points are always there)."""
+        return self.read_many(kind, [key], since, until)[key]
+
+    def read_many(self, kind: str, keys: Iterable[str], since: float,
+                  until: float | None = None) -> dict[str, list[Point]]:
+        """`read` for several objects of one kind, each stored row decoded once (a pane
+        with a sparkline per host)."""
+        check_kind(kind)
+        wanted = {key: _obj_id(kind, key) for key in keys}
+        out: dict[str, list[Point]] = {key: [] for key in wanted}
+        with self.db.snapshot():
+            newest = self.db.read("SELECT MAX(at) FROM history WHERE kind = ?", (kind,))[0][0]
+            if newest is None:
+                return out
+            end = math.inf if until is None else until
+            tier = next((t for t, (_s, keep) in enumerate(TIERS) if since >= newest - keep),
+                        len(TIERS) - 1)
+            frm = since
+            rows: list[tuple[float, bytes]] = []
+            for t in range(tier, -1, -1):
+                found = self.db.read(
+                    "SELECT at, data FROM history WHERE kind = ? AND tier = ? AND at >= ? "
+                    "AND at <= ? ORDER BY at", (kind, t, frm, end))
+                rows += [(r["at"], r["data"]) for r in found]
+                if found and t > 0:
+                    frm = found[-1]["at"] + TIERS[t][0]
+        for at, blob in rows:
+            ids, cols = _arrays(kind, blob)
+            for key, obj in wanted.items():
+                values = _pick(kind, ids, cols, obj)
+                if values:
+                    out[key].append(Point(at, values))
+        return out
+
+    def latest_at(self) -> float | None:
+        """When the newest point (of any kind) was measured; None before the first."""
+        value = self.db.read("SELECT MAX(at) FROM history WHERE tier = 0")[0][0]
+        return None if value is None else float(value)
+
+    def size(self) -> tuple[int, int]:
+        """(rows, bytes of point data) the table holds now: what bench/ reports."""
+        row = self.db.read("SELECT COUNT(*), COALESCE(SUM(length(data)), 0) FROM history")[0]
+        return int(row[0]), int(row[1])
+

@@ -172,9 +172,9 @@ class HistoryPanel(Vertical):
         store = self.console.store
         until = trends.now()
         start = until - window.span
-        last = known[-1].at if known else start
-        points = [p for p in known if p.at >= start] + \
-            [p for p in store.history.read(self.kind, self.key, last) if p.at > last]
+        last = max(known[-1].at, start) if known else start
+        points = trends.follow_points(known, store.history.read(self.kind, self.key, last),
+                                      start, last)
         events: list[Event] = []
         kind = EVENT_KIND.get(self.kind)
         if kind is not None:

@@ -21,6 +21,7 @@ from onetui.view.trends import (
     SPARK_SPAN,
     SPARK_WIDTH,
     Sample,
+    follow_points,
     grid_sparks,
     percent_spark,
     service_spark,
@@ -52,25 +53,32 @@ class Delta:
 
 class Sparks:
     """The last hour of the history the panes' sparklines draw, kept per object and read
-    incrementally: each refresh asks the store only for the points after the last one
-    seen (an engine pass adds one per object), and a sparkline is redrawn only when its
+    incrementally: each refresh asks the store (one `read_many` per kind: every stored row
+    decoded once for all hosts) only for the points from the newest one seen on (that one
+    again: a look between passes merges into it), and a sparkline is redrawn only when its
     characters change."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self.points: dict[tuple[str, str], list[Sample]] = {}
+        self.newest: dict[str, float] = {}  # per kind: the newest point read
         self.drawn: dict[tuple[str, str], tuple[str, ...]] = {}
 
-    def series(self, kind: str, key: str, until: float) -> list[Sample]:
-        """The points of the last hour (and a slice more) of one object, up to date."""
-        kept = self.points.get((kind, key), [])
+    def series(self, kind: str, keys: list[str], until: float) -> dict[str, list[Sample]]:
+        """The points of the last hour (and a slice more) of these objects, up to date."""
         start = until - SPARK_SPAN - SPARK_SPAN / SPARK_WIDTH
-        last = kept[-1].at if kept else start
-        new: list[Sample] = [p for p in self.store.history.read(kind, key, last)
-                             if p.at > last]
-        kept = [p for p in kept if p.at >= start] + new
-        self.points[(kind, key)] = kept
-        return kept
+        newest = self.newest.get(kind, start)
+        known = [key for key in keys if (kind, key) in self.points]
+        new = [key for key in keys if (kind, key) not in self.points]
+        out: dict[str, list[Sample]] = {}
+        for group, since in ((known, max(newest, start)), (new, start)):
+            if not group:
+                continue
+            for key, fresh in self.store.history.read_many(kind, group, since).items():
+                out[key] = self.points[(kind, key)] = follow_points(
+                    self.points.get((kind, key), []), fresh, start, since)
+        self.newest[kind] = max((s[-1].at for s in out.values() if s), default=newest)
+        return out
 
     def changed(self, kind: str, key: str, cells: tuple[str, ...]) -> bool:
         """Note what the object's sparklines say now; whether that differs."""
@@ -163,18 +171,19 @@ class LiveView:
         a service's did, and the grid's two (None: unchanged)."""
         self._sparks_due, self._sparks_at = False, time.time()
         hosts = set()
-        for host_id in self._host_rows:
-            points = self.sparks.series("host", str(host_id), now)
+        series = self.sparks.series("host", [str(i) for i in self._host_rows], now)
+        for key, points in series.items():
             cells = (percent_spark(points, "cpu", now), percent_spark(points, "mem", now))
-            if self.sparks.changed("host", str(host_id), cells):
-                hosts.add(host_id)
+            if self.sparks.changed("host", key, cells):
+                hosts.add(int(key))
         self.sparks.forget("host", set(self._host_rows))
         services = False
-        for service_id in self._service_ids:
-            cell = (service_spark(self.sparks.series("service", str(service_id), now), now),)
-            services = self.sparks.changed("service", str(service_id), cell) or services
+        series = self.sparks.series("service", [str(i) for i in self._service_ids], now)
+        for key, points in series.items():
+            cell = (service_spark(points, now),)
+            services = self.sparks.changed("service", key, cell) or services
         self.sparks.forget("service", self._service_ids)
-        grid = grid_sparks(self.sparks.series("grid", "grid", now), now)
+        grid = grid_sparks(self.sparks.series("grid", ["grid"], now)["grid"], now)
         changed = self.sparks.changed("grid", "grid", grid)
         return hosts, services, grid if changed else None
 

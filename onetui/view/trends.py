@@ -79,6 +79,18 @@ SERIES: dict[str, tuple[Series, ...]] = {
 EVENT_KIND = {"host": "host", "vm": "vm", "service": "service"}
 
 
+def follow_points(known: Sequence[Sample], fresh: Sequence[Sample], start: float,
+                  since: float) -> list[Sample]:
+    """The points held (`known`, oldest first) brought up to date by those just read from
+    `since` on (`fresh`, `since` being the newest held point's time): what is older than
+    `start` goes, a point read again replaces the one held (a look between passes merges
+    into the newest point), and the newest held point stays when it was not read again
+    (the store rolled it up into a coarser tier meanwhile)."""
+    again = {p.at for p in fresh}
+    return [p for p in known if start <= p.at and (p.at < since or p.at not in again)] + \
+        list(fresh)
+
+
 def buckets(points: Iterable[Sample], name: str, until: float, span: float,
             width: int) -> list[float | None]:
     """The mean of `name` in each of `width` equal slices of the `span` seconds up to

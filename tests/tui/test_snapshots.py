@@ -135,9 +135,9 @@ def test_host_detail_plot(snap_compare, tmp_path: Path,  # type: ignore[no-untyp
     with Store(path) as store:
         with store.db.transaction() as cur:
             for minute in range(60):
-                store.history.record(cur, WHEN - 3600 + 60 * minute, {("host", "1"): {
+                store.history.record(cur, WHEN - 3600 + 60 * minute, [("host", "1", {
                     "cpu": 20 + minute if minute < 30 else 80 - minute / 2,
-                    "mem": 40 + minute / 3, "rvm": minute // 15}})
+                    "mem": 40 + minute / 3, "rvm": minute // 15})])
         store.events.add("host", 1, "host ursa03: err (libvirt: connection refused)",
                          level="error")
         store.db.conn.execute("UPDATE events SET at = ? WHERE level = 'error'",

@@ -6,7 +6,6 @@ choose, following the history while it is open."""
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from pathlib import Path
 
 from rich.text import Text
@@ -21,10 +20,11 @@ from onetui.view.trends import BLOCKS, HOST_SPARKS, SERVICE_SPARKS
 from tests.tui.test_console import app_for, until
 
 
-def record(path: Path, at: float, samples: Mapping[tuple[str, str], Mapping[str, float]]) -> None:
-    """One engine pass's history, written as the engine writes it."""
+def record(path: Path, at: float, kind: str, key: str, values: dict[str, float]) -> None:
+    """One point of an engine pass's history, written as the engine writes it (one
+    transaction); points are recorded oldest first, as passes come."""
     with Store(path) as store, store.db.transaction() as cur:
-        store.history.record(cur, at, samples)
+        store.history.record(cur, at, [(kind, key, values)])
 
 
 def cell(pane: HostsPane | ServicesPane, row: int, column: str) -> str:
@@ -35,7 +35,7 @@ def cell(pane: HostsPane | ServicesPane, row: int, column: str) -> str:
 async def test_a_host_whose_load_changes_shows_a_changing_sparkline(seeded: Path) -> None:
     now = time.time()
     for minutes in range(50, 0, -5):  # an idle host, a point every five minutes
-        record(seeded, now - 60 * minutes, {("host", "1"): {"cpu": 5, "mem": 40, "rvm": 0}})
+        record(seeded, now - 60 * minutes, "host", "1", {"cpu": 5, "mem": 40, "rvm": 0})
     app = app_for(seeded, run_engine=False)
     async with app.run_test(size=(100, 30)) as pilot:
         hosts = app.query_one(HostsPane)
@@ -49,7 +49,7 @@ async def test_a_host_whose_load_changes_shows_a_changing_sparkline(seeded: Path
         assert set(cell(hosts, 1, HOST_SPARKS[1]).strip()) == {BLOCKS[round(0.4 * 7)]}
         assert cell(hosts, 2, HOST_SPARKS[0]) == ""  # no history: nothing drawn
         for _ in range(3):  # the load climbs over the next passes
-            record(seeded, time.time(), {("host", "1"): {"cpu": 100, "mem": 40, "rvm": 2}})
+            record(seeded, time.time(), "host", "1", {"cpu": 100, "mem": 40, "rvm": 2})
         await until(pilot, lambda: cell(hosts, 1, HOST_SPARKS[0]) != idle)
         assert cell(hosts, 1, HOST_SPARKS[0])[-1] > BLOCKS[0]
         assert cell(hosts, 1, HOST_SPARKS[0])[:-2] == idle[:-2]  # the past stays as it was
@@ -59,8 +59,8 @@ async def test_a_service_short_of_its_size_shows_a_dip(seeded: Path) -> None:
     with Store(seeded) as store:
         store.services.add("web", store.templates.get("xen.local01").id, None, 1, 4, {})
     now = time.time()
-    record(seeded, now - 1800, {("service", "1"): {"desired": 2, "running": 2, "rps": 0}})
-    record(seeded, now, {("service", "1"): {"desired": 4, "running": 1, "rps": 9}})
+    record(seeded, now - 1800, "service", "1", {"desired": 2, "running": 2, "rps": 0})
+    record(seeded, now, "service", "1", {"desired": 4, "running": 1, "rps": 9})
     app = app_for(seeded, run_engine=False)
     async with app.run_test(size=(100, 30)) as pilot:
         services = app.query_one(ServicesPane)
@@ -85,9 +85,9 @@ def cpu_line(app) -> list[float]:  # type: ignore[no-untyped-def]
 
 async def test_the_detail_plot_changes_window_with_the_keys(seeded: Path) -> None:
     now = time.time()
-    record(seeded, now - 20 * 3600, {("host", "1"): {"cpu": 77, "mem": 50, "rvm": 1}})
-    record(seeded, now - 3 * 86400, {("host", "1"): {"cpu": 88, "mem": 50, "rvm": 1}})
-    record(seeded, now - 600, {("host", "1"): {"cpu": 11, "mem": 50, "rvm": 1}})
+    record(seeded, now - 3 * 86400, "host", "1", {"cpu": 88, "mem": 50, "rvm": 1})
+    record(seeded, now - 20 * 3600, "host", "1", {"cpu": 77, "mem": 50, "rvm": 1})
+    record(seeded, now - 600, "host", "1", {"cpu": 11, "mem": 50, "rvm": 1})
     with Store(seeded) as store:
         store.events.add("host", 1, "host ursa03: err (libvirt: unreachable)", level="error")
     app = app_for(seeded, run_engine=False)
@@ -112,7 +112,7 @@ async def test_the_detail_plot_changes_window_with_the_keys(seeded: Path) -> Non
 
 
 async def test_an_open_plot_follows_the_history(seeded: Path) -> None:
-    record(seeded, time.time() - 900, {("host", "1"): {"cpu": 20, "mem": 50, "rvm": 1}})
+    record(seeded, time.time() - 900, "host", "1", {"cpu": 20, "mem": 50, "rvm": 1})
     app = app_for(seeded, run_engine=False)
     async with app.run_test(size=(100, 30)) as pilot:
         hosts = app.query_one(HostsPane)
@@ -122,7 +122,7 @@ async def test_an_open_plot_follows_the_history(seeded: Path) -> None:
         await until(pilot, lambda: isinstance(app.screen, Detail) and
                     bool(app.screen.query(HistoryPlot)) and plot(app).data is not None)
         assert cpu_line(app) == [20]
-        record(seeded, time.time(), {("host", "1"): {"cpu": 90, "mem": 50, "rvm": 1}})
+        record(seeded, time.time(), "host", "1", {"cpu": 90, "mem": 50, "rvm": 1})
         await until(pilot, lambda: cpu_line(app)[-1:] == [90])
         assert cpu_line(app)[0] == 20
 
@@ -131,8 +131,7 @@ async def test_enter_on_a_service_plots_desired_and_running(seeded: Path) -> Non
     with Store(seeded) as store:
         store.services.add("web", store.templates.get("xen.local01").id, None, 1, 4, {})
         store.services.scale(1, 3, why="load")
-    record(seeded, time.time() - 300, {("service", "1"): {"desired": 3, "running": 1,
-                                                          "rps": 40}})
+    record(seeded, time.time() - 300, "service", "1", {"desired": 3, "running": 1, "rps": 40})
     app = app_for(seeded, run_engine=False)
     async with app.run_test(size=(80, 24)) as pilot:
         services = app.query_one(ServicesPane)
@@ -154,8 +153,8 @@ async def test_enter_on_a_service_plots_desired_and_running(seeded: Path) -> Non
 async def test_the_sge_pane_title_shows_running_and_pending_jobs(seeded: Path) -> None:
     now = time.time()
     for minutes in (20, 10, 0):
-        record(seeded, now - 60 * minutes, {("grid", "grid"): {
-            "running": 4, "pending": 20 - minutes, "oldest_pending_s": 60}})
+        record(seeded, now - 60 * minutes, "grid", "grid", {
+            "running": 4, "pending": 20 - minutes, "oldest_pending_s": 60})
     app = app_for(seeded, run_engine=False)
     async with app.run_test(size=(120, 40)) as pilot:
         queues = app.query_one(QueuesPane)
@@ -173,8 +172,8 @@ def drawn_colours(app) -> set[tuple[int, int, int]]:  # type: ignore[no-untyped-
 
 
 async def test_the_plot_takes_the_theme_colours(seeded: Path) -> None:
-    record(seeded, time.time() - 600, {("host", "1"): {"cpu": 30, "mem": 60, "rvm": 1}})
-    record(seeded, time.time() - 60, {("host", "1"): {"cpu": 40, "mem": 60, "rvm": 1}})
+    record(seeded, time.time() - 600, "host", "1", {"cpu": 30, "mem": 60, "rvm": 1})
+    record(seeded, time.time() - 60, "host", "1", {"cpu": 40, "mem": 60, "rvm": 1})
     app = app_for(seeded, run_engine=False)
     async with app.run_test(size=(100, 30)) as pilot:
         hosts = app.query_one(HostsPane)

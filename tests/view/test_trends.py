@@ -9,6 +9,7 @@ from onetui.view.trends import (
     BLOCKS,
     SPARK_WIDTH,
     WINDOWS,
+    follow_points,
     grid_sparks,
     percent_spark,
     plot_data,
@@ -83,3 +84,14 @@ def test_a_plot_averages_a_week_into_its_width_and_marks_the_window_events() -> 
 def test_a_plot_of_an_object_without_history_says_it_is_empty() -> None:
     data = plot_data("web", "service", [], [], WINDOWS["6"], UNTIL, width=40)
     assert data.empty and set(s.name for s in data.lines) == {"desired", "running", "rps"}
+
+
+def test_points_held_follow_the_store() -> None:
+    held = [host(10, 1), host(20, 2)]
+    # the newest point read again, changed (a look merged into it), and a new one
+    assert follow_points(held, [host(20, 5), host(30, 3)], 0, 20) == \
+        [host(10, 1), host(20, 5), host(30, 3)]
+    # the newest not read again (rolled up into a coarser tier): it stays
+    assert follow_points(held, [host(30, 3)], 0, 20) == [host(10, 1), host(20, 2), host(30, 3)]
+    # what fell out of the window goes
+    assert follow_points(held, [], 15, 20) == [host(20, 2)]

@@ -19,9 +19,7 @@ from onetui.view.handout import seat_rows, when
 from onetui.view.rows import host_row, service_counts, service_row, vm_row
 from onetui.view.trends import (
     SPARK_SPAN,
-    SPARK_WIDTH,
-    Sample,
-    follow_points,
+    Slices,
     grid_sparks,
     percent_spark,
     service_spark,
@@ -52,32 +50,33 @@ class Delta:
 
 
 class Sparks:
-    """The last hour of the history the panes' sparklines draw, kept per object and read
-    incrementally: each refresh asks the store (one `read_many` per kind: every stored row
-    decoded once for all hosts) only for the points from the newest one seen on (that one
-    again: a look between passes merges into it), and a sparkline is redrawn only when its
-    characters change."""
+    """What the panes' sparklines draw, kept per object as the means of the last hour's
+    slices (`Slices`) and read incrementally: each refresh asks the store (one `read_many`
+    per kind: each stored row decoded once for all hosts) only for the points from the
+    newest one added on, and a sparkline is redrawn only when its characters change."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.points: dict[tuple[str, str], list[Sample]] = {}
+        self.slices: dict[tuple[str, str], Slices] = {}
         self.newest: dict[str, float] = {}  # per kind: the newest point read
         self.drawn: dict[tuple[str, str], tuple[str, ...]] = {}
 
-    def series(self, kind: str, keys: list[str], until: float) -> dict[str, list[Sample]]:
-        """The points of the last hour (and a slice more) of these objects, up to date."""
-        start = until - SPARK_SPAN - SPARK_SPAN / SPARK_WIDTH
+    def series(self, kind: str, keys: list[str], until: float) -> dict[str, Slices]:
+        """These objects' slices of the last hour, up to date."""
+        start = until - SPARK_SPAN
         newest = self.newest.get(kind, start)
-        known = [key for key in keys if (kind, key) in self.points]
-        new = [key for key in keys if (kind, key) not in self.points]
-        out: dict[str, list[Sample]] = {}
+        known = [key for key in keys if (kind, key) in self.slices]
+        new = [key for key in keys if (kind, key) not in self.slices]
+        out: dict[str, Slices] = {}
         for group, since in ((known, max(newest, start)), (new, start)):
             if not group:
                 continue
             for key, fresh in self.store.history.read_many(kind, group, since).items():
-                out[key] = self.points[(kind, key)] = follow_points(
-                    self.points.get((kind, key), []), fresh, start, since)
-        self.newest[kind] = max((s[-1].at for s in out.values() if s), default=newest)
+                slices = out[key] = self.slices.setdefault((kind, key), Slices())
+                slices.follow(fresh, start)
+                if fresh:
+                    newest = max(newest, fresh[-1].at)
+        self.newest[kind] = newest
         return out
 
     def changed(self, kind: str, key: str, cells: tuple[str, ...]) -> bool:
@@ -95,7 +94,7 @@ class Sparks:
 
     def forget(self, kind: str, keep: set[int]) -> None:
         """Drop what is kept of deleted objects."""
-        for table in (self.points, self.drawn):
+        for table in (self.slices, self.drawn):
             for gone in [k for k in table if k[0] == kind and int(k[1]) not in keep]:
                 del table[gone]
 

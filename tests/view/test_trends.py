@@ -9,6 +9,7 @@ from onetui.view.trends import (
     BLOCKS,
     SPARK_WIDTH,
     WINDOWS,
+    Slices,
     follow_points,
     grid_sparks,
     percent_spark,
@@ -34,25 +35,27 @@ def test_a_sparkline_is_scaled_to_its_top_with_gaps_as_spaces() -> None:
 def test_a_host_sparkline_shows_its_load_slice_by_slice_over_the_last_hour() -> None:
     # one point a minute, idle for the first half hour, full for the second
     points = [host(END - 3600 + 60 * i, 0 if i < 30 else 100) for i in range(60)]
-    line = percent_spark(points, "cpu", UNTIL)
+    line = percent_spark(Slices.of(points), "cpu", UNTIL)
     assert line == BLOCKS[0] * 6 + BLOCKS[-1] * 6
     # the host idles again in the newest slice: only its character changes
     idle = [*points[:-5], *(host(p.at, 0) for p in points[-5:])]
-    assert percent_spark(idle, "cpu", UNTIL) == line[:-1] + BLOCKS[0]
+    assert percent_spark(Slices.of(idle), "cpu", UNTIL) == line[:-1] + BLOCKS[0]
     # what is older than an hour is not drawn; a slice without points is a space
-    assert percent_spark([host(END - 7200, 100), host(END - 100, 50)], "cpu", UNTIL) == \
+    old_and_new = Slices.of([host(END - 7200, 100), host(END - 100, 50)])
+    assert percent_spark(old_and_new, "cpu", UNTIL) == \
         " " * (SPARK_WIDTH - 1) + BLOCKS[round(0.5 * 7)]
 
 
 def test_the_slices_are_aligned_to_the_clock_not_to_now() -> None:
     points = [host(END - 3600 + 60 * i, i % 100) for i in range(60)]
-    assert percent_spark(points, "cpu", END - STEP + 1) == percent_spark(points, "cpu", UNTIL)
+    slices = Slices.of(points)
+    assert percent_spark(slices, "cpu", END - STEP + 1) == percent_spark(slices, "cpu", UNTIL)
 
 
 def test_a_service_sparkline_dips_while_running_is_short_of_desired() -> None:
     points = [Point(END - 3600 + 60 * i, {"desired": 2 if i < 40 else 4,
                                           "running": 2 if i < 45 else 4}) for i in range(60)]
-    line = service_spark(points, UNTIL)
+    line = service_spark(Slices.of(points), UNTIL)
     assert line[:8] == "█" * 8  # at size
     assert line[8] == "▅"  # scaled up to 4, two running: half
     assert line[-1] == "█"  # caught up
@@ -60,7 +63,7 @@ def test_a_service_sparkline_dips_while_running_is_short_of_desired() -> None:
 
 def test_grid_sparklines_share_one_scale() -> None:
     points = [Point(END - 600 + 60 * i, {"running": 8, "pending": 2}) for i in range(10)]
-    running, pending = grid_sparks(points, UNTIL)
+    running, pending = grid_sparks(Slices.of(points), UNTIL)
     assert running[-2:] == "██" and pending[-2:] == BLOCKS[round(7 / 4)] * 2
 
 
@@ -95,3 +98,13 @@ def test_points_held_follow_the_store() -> None:
     assert follow_points(held, [host(30, 3)], 0, 20) == [host(10, 1), host(20, 2), host(30, 3)]
     # what fell out of the window goes
     assert follow_points(held, [], 15, 20) == [host(20, 2)]
+
+
+def test_slices_follow_the_store_point_by_point() -> None:
+    slices = Slices.of([host(END - 700, 10), host(END - 100, 20)])
+    assert slices.means("cpu", UNTIL)[-3:] == [10, None, 20]
+    # the newest read again, changed; an older one read again is not counted twice
+    slices.follow([host(END - 700, 10), host(END - 100, 40), host(END - 50, 60)], END - 3600)
+    assert slices.means("cpu", UNTIL)[-3:] == [10, None, 50]
+    slices.follow([], END - 300)  # the window moved on: the older slices go
+    assert slices.means("cpu", UNTIL)[-3:] == [None, None, 50]

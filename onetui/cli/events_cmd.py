@@ -7,7 +7,6 @@ import dataclasses
 import datetime as dt
 import json
 import os
-import re
 import sys
 import time
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import click
 
 from onetui.cli.context import Context
+from onetui.cli.history import age_seconds
 from onetui.model import Event
 from onetui.store import Store
 from onetui.store.events import KINDS
@@ -24,8 +24,6 @@ pass_ctx = click.make_pass_decorator(Context)
 
 POLL = 0.5  # seconds between two looks at the store while following
 DEFAULT_LIMIT = 100  # events shown without --since or --limit
-_AGE = re.compile(r"(\d{1,9})([smhdw])")
-_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _LEVEL_STYLE: dict[str, dict[str, Any]] = {"error": {"fg": "red", "bold": True},
                                            "warning": {"fg": "yellow"}}
 
@@ -41,9 +39,9 @@ class When(click.ParamType):
         if isinstance(value, float):
             return value
         text = str(value).strip()
-        m = _AGE.fullmatch(text)
-        if m:
-            return time.time() - int(m.group(1)) * _SECONDS[m.group(2)]
+        seconds = age_seconds(text)
+        if seconds is not None:
+            return time.time() - seconds
         try:
             return dt.datetime.fromisoformat(text).timestamp()
         except (ValueError, OverflowError, OSError):

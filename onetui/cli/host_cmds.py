@@ -11,6 +11,7 @@ import click
 
 from onetui.cli.completion import host_names
 from onetui.cli.context import Context
+from onetui.cli.history import history_option, print_history, refuse_opennebula
 from onetui.cli.output import Output, echo_json, list_options, pools, show_options
 from onetui.drivers.userdata import DEFAULTS, check_var
 from onetui.errors import UserError
@@ -165,9 +166,15 @@ def host_json(h: Host) -> dict[str, Any]:
 @host.command("show", help="Everything about a host: its driver, figures, attributes and VMs.")
 @click.argument("name", shell_complete=host_names)
 @show_options("HOST")
+@history_option("host")
 @pass_ctx
-def show_cmd(ctx: Context, name: str, out: Output) -> None:
+def show_cmd(ctx: Context, name: str, out: Output, history: int | None) -> None:
+    if history is not None:
+        refuse_opennebula(out)
     h = ctx.store.hosts.get(name)
+    if history is not None:
+        print_history(ctx.store, "host", str(h.id), history, out.as_json)
+        return
     vms = ctx.store.vms.list(host_id=h.id, include_done=False)
     if out.opennebula:
         out.print_one(pools().host_element(h, [vm.id for vm in vms]))

@@ -8,6 +8,7 @@ import click
 
 from onetui.cli.completion import service_names
 from onetui.cli.context import Context
+from onetui.cli.history import history_option, print_history
 from onetui.cli.output import Output, echo_json, json_option, list_options
 from onetui.errors import UserError
 from onetui.managers.elasticity import check_rule
@@ -92,9 +93,13 @@ def list_cmd(ctx: Context, out: Output) -> None:
 @service.command("show", help="A service, its members and the state of its rules.")
 @click.argument("name", shell_complete=service_names)
 @json_option
+@history_option("service")
 @pass_ctx
-def show_cmd(ctx: Context, name: str, as_json: bool) -> None:
+def show_cmd(ctx: Context, name: str, as_json: bool, history: int | None) -> None:
     s = ctx.store.services.get(name)
+    if history is not None:
+        print_history(ctx.store, "service", str(s.id), history, as_json)
+        return
     members = _members(ctx, s.id)
     if as_json:
         echo_json({"id": s.id, "name": s.name, "min": s.min_size, "max": s.max_size,

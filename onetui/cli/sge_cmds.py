@@ -10,13 +10,17 @@ from typing import TypeVar
 import click
 
 from onetui import config
+from onetui.cli.context import Context
+from onetui.cli.history import Window, print_history
 from onetui.cli.output import Output, echo_json, list_options
 from onetui.errors import UserError
 from onetui.integrations.sge.grid import GridError, parse_qhost, parse_qstat, render_qstat
 from onetui.integrations.sge.master import Master, SgeConfig
 from onetui.remote.ssh import resolve, scan_key, trust
+from onetui.store.history import GRID_KEY
 
 T = TypeVar("T")
+pass_ctx = click.make_pass_decorator(Context)
 
 
 def master() -> Master:
@@ -64,6 +68,18 @@ def qstat_cmd(as_json: bool, xml_file: str | None) -> None:
         echo_json(grid.to_json())
     else:
         click.echo(render_qstat(grid))
+
+
+@sge.command("history")
+@click.argument("window", type=Window(), metavar="WINDOW")
+@click.option("--json", "as_json", is_flag=True, help="A list of {at, running, pending, "
+              "oldest_pending_s} instead of the table.")
+@pass_ctx
+def history_cmd(ctx: Context, window: int, as_json: bool) -> None:
+    """The grid's running and pending jobs and the oldest pending job's age over the last
+    WINDOW (30m, 6h, 1d, 1w), as the engine recorded them: read from the store, so it
+    answers without reaching the master (and while it is down)."""
+    print_history(ctx.store, "grid", GRID_KEY, window, as_json)
 
 
 @sge.command("hosts")

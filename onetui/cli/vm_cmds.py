@@ -11,6 +11,7 @@ import click
 
 from onetui.cli.completion import host_names, template_names_or_files, vm_ids
 from onetui.cli.context import Context
+from onetui.cli.history import history_option, print_history, refuse_opennebula
 from onetui.cli.output import Output, echo_json, list_options, pools, show_options
 from onetui.errors import UserError
 from onetui.model import VM
@@ -117,10 +118,16 @@ def vm_json(v: VM) -> dict:
 @vm.command("show")
 @click.argument("ref", metavar="ID", shell_complete=vm_ids)
 @show_options("VM")
+@history_option("VM")
 @pass_ctx
-def show_cmd(ctx: Context, ref: str, out: Output) -> None:
+def show_cmd(ctx: Context, ref: str, out: Output, history: int | None) -> None:
     """Everything about a VM, including why it is still pending."""
+    if history is not None:
+        refuse_opennebula(out)
     v = ctx.store.vms.get(ref)
+    if history is not None:
+        print_history(ctx.store, "vm", str(v.id), history, out.as_json)
+        return
     if out.opennebula:
         host = ctx.store.hosts.by_ids({v.host_id}) if v.host_id is not None else []
         out.print_one(pools().vm_element(v, host[0] if host else None))

@@ -1,6 +1,7 @@
 """What the engine asks of the managers it runs (services, labs, SGE exec hosts), as small
 capability interfaces checked where they are used: every hook hears of state changes; a
-hook may also tick every pass, hold a shutdown back, and be closed with the engine."""
+hook may also tick every pass, hand figures to the history, hold a shutdown back, and be
+closed with the engine."""
 
 from __future__ import annotations
 
@@ -21,6 +22,15 @@ class Ticker(Protocol):
     """Called every pass with the running VMs: retries, slow steps, size keeping."""
 
     def tick(self, running: list[VM]) -> None: ...
+
+
+@runtime_checkable
+class Sampler(Protocol):
+    """Measured something worth a history point this pass (a service's size and load, the
+    grid's queue): asked after the ticks, as (kind, key, values) for store.history. The
+    engine writes them with its next look (one transaction a pass, not one more)."""
+
+    def samples(self) -> list[tuple[str, str, dict[str, float]]]: ...
 
 
 @runtime_checkable

@@ -7,6 +7,9 @@ A pass, manager by manager (OpenNebula's oned keeps the same concerns apart):
   deploy     make placed VMs real (prolog + deploy, or crash-safe cloud launches);
   monitor    look again at hosts that just got guests, so a guest that is up shows `runn`;
   hooks      tell the managers above the engine (services, labs, SGE) what changed.
+History (store/history.py) is written by the monitor in its own transaction: the hosts'
+and running VMs' figures of each look, and what the managers measured (services, the
+grid) the pass before, at the time they measured it.
 Only the life-cycle manager writes VM state. Every change is written with its event, so a
 crash between two steps loses nothing: the next engine finds VMs in `prol` and deploys them
 again, and the driver adopts a guest it made before (its identity is derived from the
@@ -29,7 +32,7 @@ from onetui.drivers.registry import make_driver
 from onetui.engine.deploy import DeployManager
 from onetui.engine.dispatch import Dispatcher
 from onetui.engine.drivers import DriverFactory, DriverPool
-from onetui.engine.hooks import Closer, Hook, StopHolder, Ticker
+from onetui.engine.hooks import Closer, Hook, Sampler, StopHolder, Ticker
 from onetui.engine.intents import IntentManager
 from onetui.engine.lifecycle import Lifecycle, PassStats
 from onetui.engine.monitor import HostMonitor
@@ -44,7 +47,8 @@ class Engine:
     def __init__(self, store: Store, *, lease_ttl: float = 10.0, interval: float = 2.0,
                  shutdown_timeout: float = 120.0, workers: int = 16,
                  host_deadline: float = 15.0, deploy_deadline: float = 900.0,
-                 driver_factory: DriverFactory = make_driver, look_every: float = 0.0) -> None:
+                 driver_factory: DriverFactory = make_driver, look_every: float = 0.0,
+                 clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.lease_ttl = lease_ttl
         self.interval = interval
@@ -74,7 +78,8 @@ class Engine:
         self.seen = Snapshot(store)
         self.placements = Placements(store)
         self.monitor = HostMonitor(store, self.drivers, self.lifecycle, self.placements,
-                                   shutdown_timeout=shutdown_timeout)
+                                   shutdown_timeout=shutdown_timeout,
+                                   clock=clock)  # history's time (a simulated week in bench/)
         self.dispatcher = Dispatcher(store, self.lifecycle)
         self.deployer = DeployManager(store, self.drivers, self.lifecycle, self.placements,
                                       deadline=deploy_deadline)
@@ -261,6 +266,23 @@ class Engine:
 
     # -- hooks -------------------------------------------------------------------------
 
+    def _tick_hooks(self) -> None:
+        """Each pass: the hooks' ticks, then their history points (written with the next
+        look)."""
+        live = None
+        for hook in self._hooks:
+            if isinstance(hook, Ticker):
+                if live is None:
+                    self.seen.refresh()
+                    live = self.seen.vms({"runn"})
+                try:
+                    hook.tick(live)
+                except Exception as exc:  # a broken hook must not stop the engine
+                    self.store.events.add("engine", None, f"hook {type(hook).__name__} "
+                                          f"failed: {exc}", level="error")
+            if isinstance(hook, Sampler):
+                self.monitor.add_samples(hook.samples())
+
     def _held(self, vm: VM) -> str:
         for hook in self._hooks:
             if isinstance(hook, StopHolder):
@@ -272,17 +294,8 @@ class Engine:
     def _run_hooks(self, tick: bool = True) -> None:
         if not self._hooks:
             return
-        live = None
-        for hook in self._hooks:
-            if tick and isinstance(hook, Ticker):
-                if live is None:
-                    self.seen.refresh()
-                    live = self.seen.vms({"runn"})
-                try:
-                    hook.tick(live)
-                except Exception as exc:  # a broken hook must not stop the engine
-                    self.store.events.add("engine", None, f"hook {type(hook).__name__} "
-                                          f"failed: {exc}", level="error")
+        if tick:
+            self._tick_hooks()
         transitions = self.lifecycle.stats.transitions
         if not transitions:
             return

@@ -6,6 +6,7 @@ shutting down)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from onetui.drivers.base import (
@@ -29,6 +30,8 @@ from onetui.store import Store
 from onetui.store.db import StoreError
 from onetui.template import parse
 
+Sample = tuple[str, str, dict[str, float]]  # (kind, key, values): a history point
+
 # A VM's CPU use is written again when it moved by at least CPU_STEP (percent of one core)
 # and CPU_SHARE of what is shown, or went to or from 0: 100 → 106 → 98 between samples of a
 # busy guest is noise, not news (OpenNebula samples it every few minutes).
@@ -38,8 +41,10 @@ CPU_SHARE = 0.1
 
 class HostMonitor:
     def __init__(self, store: Store, drivers: DriverPool, lifecycle: Lifecycle,
-                 placements: Placements, *, shutdown_timeout: float) -> None:
+                 placements: Placements, *, shutdown_timeout: float,
+                 clock: Callable[[], float] = time.time) -> None:
         self.store = store
+        self.clock = clock  # the time history points are written at
         self.drivers = drivers
         self.lifecycle = lifecycle
         self.placements = placements
@@ -50,6 +55,16 @@ class HostMonitor:
         self._vm_fields: dict[int, dict[str, Any]] = {}
         self._host_figures: list[tuple[Host, str, dict[str, Any], str]] = []
         self._read_at = 0.0  # when the host being reconciled answered
+        # history points (store/history.py) written with the look: what this look measured,
+        # and what the managers measured since the last write (`add_samples`), with when
+        self._samples: list[Sample] = []
+        self._later: list[tuple[float, list[Sample]]] = []
+
+    def add_samples(self, samples: list[Sample], at: float | None = None) -> None:
+        """Points measured outside a look (services, the grid): written with the next
+        look's transaction, at the time they were measured."""
+        if samples:
+            self._later.append((self.clock() if at is None else at, samples))
 
     def look(self, hosts: list[Host], vms: list[VM]) -> None:
         """Monitor `hosts` (side by side, each under the deadline) and reconcile their VMs
@@ -80,16 +95,21 @@ class HostMonitor:
         (a steady pass writes next to nothing, so the change log and the console's tick
         stay small) and the time of the look, which `vm show` gives as LAST POLL."""
         fields, figures = self._vm_fields, self._host_figures
-        self._vm_fields, self._host_figures = {}, []
-        if not looked and not fields and not figures:
+        samples, later = self._samples, self._later
+        self._vm_fields, self._host_figures, self._samples, self._later = {}, [], [], []
+        if not looked and not fields and not figures and not later:
             return
-        with self.store.db.transaction():
+        with self.store.db.transaction() as cur:
             for vm_id, changed in fields.items():
                 self.store.vms.update(vm_id, **changed)
             for host, state, monitor, error in figures:
                 self.store.hosts.set_monitor(host.id, state, monitor, error)
             if looked:
                 self.store.mark_look()
+            for at, points in later:
+                self.store.history.record(cur, at, points)
+            if samples:
+                self.store.history.record(cur, self.clock(), samples)
 
     def _figures(self, host: Host, state: str, monitor: dict[str, Any], error: str = "") -> None:
         if (host.state, host.monitor, host.error) != (state, monitor, error):
@@ -121,6 +141,7 @@ class HostMonitor:
             self._figures(host, "err", host.monitor, f"monitoring: {error_line(exc)}")
             return
         self._figures(host, "on", monitor)
+        self._samples.append(("host", str(host.id), host_sample(monitor)))
 
     def _orphans(self, host: Host, vms: list[VM], guests: dict[str, Guest]) -> list[str]:
         """Instances tagged with this store that no VM owns (or is about to adopt). They
@@ -157,7 +178,7 @@ class HostMonitor:
         new = {GUEST_RUNNING: "runn", GUEST_PAUSED: "susp"}.get(guest.state, "boot")
         if new == "boot" and vm.state != "boot":
             new = vm.state  # a booting guest of a VM past boot: nothing to learn yet
-        fields = self._observed(vm, guest)
+        fields = self._observed(vm, guest, sample=new == "runn")
         if new == "runn" and vm.state == "boot":
             problem = self._first_run(vm)
             if problem:
@@ -168,9 +189,10 @@ class HostMonitor:
         elif fields:
             self._vm_fields[vm.id] = fields
 
-    def _observed(self, vm: VM, guest: Guest) -> dict[str, Any]:
-        """The fields of `vm` that differ from what its guest shows: usage, guest info, IP."""
-        seen = self._usage(vm, guest)
+    def _observed(self, vm: VM, guest: Guest, *, sample: bool) -> dict[str, Any]:
+        """The fields of `vm` that differ from what its guest shows: usage, guest info, IP.
+        A running VM's usage is also a history point."""
+        seen = self._usage(vm, guest, sample)
         for key, value in guest.info.items():
             seen[f"guest_{key}"] = value
         fields: dict[str, Any] = {}
@@ -194,20 +216,27 @@ class HostMonitor:
                                   level="error")
         return problem
 
-    def _usage(self, vm: VM, guest: Guest) -> dict[str, Any]:
+    def _usage(self, vm: VM, guest: Guest, sample: bool = False) -> dict[str, Any]:
         """CPU (percent of one core, over the last pass) and memory (MB) for the CPU/MEM
-        columns; rounded, so an idle VM writes nothing pass after pass."""
+        columns; rounded, so an idle VM writes nothing pass after pass. With `sample`, the
+        measured figures (jitter and all) are a history point too; CPU only from the
+        second look on (one reading is no rate)."""
         now = guest.read_at or self._read_at
         before = self._cpu.get(vm.id)
         self._cpu[vm.id] = (guest.cpu_time_ns, now)
         cpu = 0
+        mem = guest.memory_mb or vm.memory
         if before and now > before[1]:
             cpu = round(max(0, guest.cpu_time_ns - before[0]) / ((now - before[1]) * 1e7))
+            if sample:
+                self._samples.append(("vm", str(vm.id), {"cpu": cpu, "mem": mem}))
+        elif sample:
+            self._samples.append(("vm", str(vm.id), {"mem": mem}))
         shown = vm.info.get("cpu_usage")
         if isinstance(shown, int) and shown and cpu and \
                 abs(cpu - shown) < max(CPU_STEP, shown * CPU_SHARE):
             cpu = shown  # jitter between samples is not news: keep what the panes show
-        return {"cpu_usage": cpu, "mem_usage": guest.memory_mb or vm.memory}
+        return {"cpu_usage": cpu, "mem_usage": mem}
 
     def _reconcile_shutdown(self, vm: VM, guest: Guest | None) -> None:
         """A shutdown ends in `done` (guest undefined, disks removed); a poweroff in `poff`
@@ -255,6 +284,16 @@ def _sample(driver: Driver) -> tuple[HostInfo, dict[str, Guest], float]:
     engine got round to the answer would add the other hosts' waiting to it)."""
     info, guests = driver.monitor(), driver.guests()
     return info, guests, time.monotonic()
+
+
+def host_sample(monitor: dict[str, Any]) -> dict[str, float]:
+    """A host's history point from its monitoring figures: CPU and memory used (percent of
+    what it has, whoever uses it) and the guests running on it."""
+    point: dict[str, float] = {"rvm": float(monitor.get("RVM", 0))}
+    for name, total, free in (("cpu", "TCPU", "FCPU"), ("mem", "TMEM", "FMEM")):
+        if monitor.get(total):
+            point[name] = round(100 * (monitor[total] - monitor.get(free, 0)) / monitor[total], 1)
+    return point
 
 
 def monitor_dict(info: HostInfo, vms: list[VM], guests: dict[str, Guest]) -> dict[str, Any]:

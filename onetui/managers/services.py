@@ -29,6 +29,9 @@ GONE = frozenset({"done", "fail"})
 # After a member leaves the upstream list, nginx's old workers may still send it requests
 # until the reload has settled and their connections finished: it is shut down only then.
 DRAIN_GRACE = 2.0
+# The grid's history point is read at most this often (seconds) when no grid tier's rules
+# read it anyway.
+GRID_EVERY = 10.0
 
 
 def answers(ip: str, port: int, health: str = "tcp", timeout: float = 1.0) -> bool:
@@ -57,6 +60,10 @@ class ServiceManager:
         self.grid = grid  # a GridWatch, when SGE is configured (grid tiers' metrics)
         self._web: dict[int, WebMetrics] = {}
         self._rules: dict[int, list[RuleState]] = {}
+        # history points measured by the last tick (`samples`), and when the grid was last
+        # read for them (a qstat over SSH: not every pass)
+        self._points: list[tuple[str, str, dict[str, float]]] = []
+        self._grid_read = -GRID_EVERY
 
     # -- engine hook ------------------------------------------------------------------------
 
@@ -64,6 +71,8 @@ class ServiceManager:
         return None
 
     def tick(self, _running: list[VM]) -> None:
+        self._points = []
+        self._sample_grid()
         services = self.store.services.list()
         if not services:
             return
@@ -73,12 +82,52 @@ class ServiceManager:
             try:
                 self._size(svc, members)
                 self._balance(svc, self.store.vms.by_ids([m.id for m in members]))
-                self._elastic(svc, members)
+                metrics = self._elastic(svc, members)
+                self._sample(svc, members, metrics)
             except StoreError:
                 raise
             except Exception as exc:  # this service alone; the next one is still kept
                 self.store.events.add("service", svc.id,
                                       f"service {svc.name}: {error_line(exc)}", level="error")
+
+    def samples(self) -> list[tuple[str, str, dict[str, float]]]:
+        """The history points the last tick measured (the engine writes them)."""
+        points, self._points = self._points, []
+        return points
+
+    # -- history points -----------------------------------------------------------------------
+
+    def _sample(self, svc: Service, members: list[VM], metrics: dict[str, float] | None) -> None:
+        """Desired and running size, and requests/s when the service has a status page
+        (read here when no elasticity rule read it this tick)."""
+        point = {"desired": float(self.store.services.get(svc.id).desired),
+                 "running": float(sum(m.state == "runn" for m in members))}
+        if metrics is None and (svc.config.get("lb") or {}).get("status_url"):
+            try:
+                metrics = self._web_metrics(svc)
+            except UserError:
+                metrics = None  # no point for it; the rules (if any) say why
+        if metrics and "REQUESTS_PER_S" in metrics:
+            point["rps"] = metrics["REQUESTS_PER_S"]
+        self._points.append(("service", str(svc.id), point))
+
+    def _sample_grid(self) -> None:
+        """The grid's running and pending jobs and the oldest pending job's age, from the
+        last good qstat (read again when GRID_EVERY has passed)."""
+        if self.grid is None:
+            return
+        now = time.monotonic()
+        if now - self._grid_read >= GRID_EVERY:
+            self._grid_read = now
+            self.grid.poll()
+        grid, stale = self.grid.grid, self.grid.stale_since is not None
+        if grid is None or stale:
+            return  # no point rather than an old one
+        figures = grid_metrics(grid)
+        self._points.append(("grid", "grid", {
+            "running": float(sum(len(q.jobs) for q in grid.queues)),
+            "pending": figures["PENDING_JOBS"],
+            "oldest_pending_s": figures["OLDEST_PENDING_S"]}))
 
     def hold_stop(self, vm: VM) -> str:
         """Take a member out of its load balancer before it shuts down (drain)."""
@@ -168,23 +217,29 @@ class ServiceManager:
     def _metrics(self, svc: Service, members: list[VM]) -> dict[str, float]:
         metrics = {"SIZE": float(len(members)),
                    "RUNNING": float(sum(m.state == "runn" for m in members))}
-        url = (svc.config.get("lb") or {}).get("status_url")
-        if url:
-            watch = self._web.setdefault(svc.id, WebMetrics(url))
-            try:
-                metrics.update(watch.read())
-            except (OSError, UserError) as exc:
-                raise UserError(f"metrics from {url}: {exc}") from None
+        metrics.update(self._web_metrics(svc))
         if svc.config.get("grid") and self.grid is not None:
             grid = self.grid.poll()
             if grid is not None:
                 metrics.update(grid_metrics(grid))
         return metrics
 
-    def _elastic(self, svc: Service, members: list[VM]) -> None:
+    def _web_metrics(self, svc: Service) -> dict[str, float]:
+        url = (svc.config.get("lb") or {}).get("status_url")
+        if not url:
+            return {}
+        watch = self._web.setdefault(svc.id, WebMetrics(url))
+        try:
+            return watch.read()
+        except (OSError, UserError) as exc:
+            raise UserError(f"metrics from {url}: {exc}") from None
+
+    def _elastic(self, svc: Service, members: list[VM]) -> dict[str, float] | None:
+        """Apply the service's rules; returns the metrics they were weighed on (None
+        without rules)."""
         rules = [Rule.from_dict(r) for r in svc.config.get("rules", [])]
         if not rules:
-            return
+            return None
         metrics = self._metrics(svc, members)
         states = self._rules.get(svc.id)
         if states is None or len(states) != len(rules):
@@ -202,6 +257,7 @@ class ServiceManager:
                 svc = self.store.services.update_config(svc.id, {"last_scaled_at": time.time()})
                 state.since = None
         self.store.services.update_config(svc.id, {"rule_state": lines, "metrics": metrics})
+        return metrics
 
     # -- load balancer ------------------------------------------------------------------------
 

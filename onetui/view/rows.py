@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from onetui.errors import UserError
-from onetui.model import VM, Event, Host, vm_time
+from onetui.model import VM, Event, Host, age, vm_time
 from onetui.model.services import Service
+from onetui.store.history import FIELDS, Point
 
 SERVICE_COLUMNS = ("ID", "NAME", "MIN", "MAX", "DESIRED", "RUNNING", "VMS")
 HOST_COLUMNS = ("HID", "NAME", "DRIVER", "RVM", "TCPU", "FCPU", "ACPU", "TMEM", "FMEM", "STAT")
@@ -26,6 +27,13 @@ VM_COLUMNS = ("ID", "NAME", "STAT", "CPU", "MEM", "HOSTNAME", "TIME")
 LAB_COLUMNS = ("ID", "LAB", "READY", "EXPIRES")
 EVENT_COLUMNS = ("#", "TIME", "MESSAGE")
 SEAT_COLUMNS = ("SEAT", "VM", "VM STATE", "ADDRESS", "USER", "PASSWORD", "READY", "STATE")
+# `--history`: the time and each measured field of the kind (store.history.FIELDS' order)
+HISTORY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "host": ("TIME", "CPU%", "MEM%", "RVM"),
+    "vm": ("TIME", "CPU", "MEM"),
+    "grid": ("TIME", "RUNNING", "PENDING", "OLDEST PENDING"),
+    "service": ("TIME", "DESIRED", "RUNNING", "REQ/S"),
+}
 NUMERIC = frozenset({"HID", "ID", "RVM", "TCPU", "FCPU", "ACPU", "TMEM", "FMEM", "CPU", "MEM",
                      "MIN", "MAX", "DESIRED", "RUNNING", "VMS", "SEAT", "VM"})
 
@@ -97,6 +105,29 @@ def stamp(t: float | None) -> str:
 def event_row(event: Event) -> tuple[str, str, str]:
     """EVENT_COLUMNS of an event, as the Events pane and `onetui events` show it."""
     return str(event.id), stamp(event.at), event.message
+
+
+def history_row(kind: str, point: Point) -> tuple[str, ...]:
+    """HISTORY_COLUMNS of a history point: a field not measured then is `-`; a VM's
+    memory as MEM is everywhere (512M), the oldest pending job's age as TIME is
+    (`DD HH:MM:SS`)."""
+    cells = [stamp(point.at)]
+    for name in FIELDS[kind]:
+        value = point.values.get(name)
+        if value is None:
+            cells.append("-")
+        elif kind == "vm" and name == "mem":
+            cells.append(human_mb(value))
+        elif name == "oldest_pending_s":
+            cells.append(age(value))
+        else:
+            cells.append(f"{value:.1f}" if name in ("cpu", "mem", "rps") else f"{value:.0f}")
+    return tuple(cells)
+
+
+def history_json(point: Point) -> dict[str, float]:
+    """A point for scripts: `at` (seconds since the epoch) and the fields measured then."""
+    return {"at": point.at, **point.values}
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]],

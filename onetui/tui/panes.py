@@ -707,6 +707,9 @@ class QueuesPane(FitTable):
     def on_resize(self) -> None:  # after FitTable's: the title's sparklines fit again
         self.trend(*self.sparks)
 
+    def on_mount(self) -> None:  # after FitTable's: a new theme colours the title's sparklines
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.trend(*self.sparks))
+
     def subtitle_parts(self) -> list[str]:
         """The master's state; the hidden columns only when there are queues to see."""
         return ([self.note] if self.note else []) + \

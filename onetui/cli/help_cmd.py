@@ -161,7 +161,7 @@ def key_sections() -> list[tuple[str, list[tuple[str, str]]]]:
     here only: the rest of the CLI does not pay for loading the console)."""
     from onetui.tui import panes
     from onetui.tui.app import OnetuiApp
-    from onetui.tui.screens.dashboard import DashboardScreen
+    from onetui.tui.screens.dashboard import DashboardScreen, LiveDetail
     from onetui.tui.screens.labs import LabForm, LabsScreen
 
     everywhere = [*_bindings(OnetuiApp),
@@ -175,6 +175,7 @@ def key_sections() -> list[tuple[str, list[tuple[str, str]]]]:
         ("  VMs pane", _bindings(panes.VmsPane)),
         ("  Services pane", _bindings(panes.ServicesPane)),
         ("  SGE queues pane", _bindings(panes.QueuesPane)),
+        ("  Details with a plot", _bindings(LiveDetail)),
         ("Labs screen", _bindings(LabsScreen)),
         ("  New lab form", _bindings(LabForm)),
     ]

@@ -9,9 +9,10 @@ import click
 from onetui.cli.completion import service_names
 from onetui.cli.context import Context
 from onetui.cli.history import history_option, print_history
-from onetui.cli.output import Output, echo_json, json_option, list_options, pairs, table
+from onetui.cli.output import Output, echo_json, json_option, list_options
 from onetui.errors import UserError
 from onetui.managers.elasticity import check_rule
+from onetui.view.describe import service_text
 from onetui.view.rows import NUMERIC, SERVICE_COLUMNS, service_counts, service_row
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -106,25 +107,7 @@ def show_cmd(ctx: Context, name: str, as_json: bool, history: int | None) -> Non
                    "members": [{"id": v.id, "name": v.name, "state": v.state, "ip": v.ip,
                                 "tier": v.info.get("tier")} for v in members]})
         return
-    click.echo(f"SERVICE {s.id} INFORMATION")
-    lb = s.config.get("lb")
-    click.echo(pairs([("NAME", s.name), ("SIZE", f"{s.desired} (min {s.min_size}, max "
-                                                  f"{s.max_size})"),
-                      ("PORT", s.config.get("port", 80)),
-                      ("LOAD BALANCER", f"{lb.get('host', 'local')}:{lb['conf']} upstream "
-                                        f"{lb['upstream']}" if lb else "-")]))
-    rules = s.config.get("rules", [])
-    if rules:
-        click.echo("\nRULES")
-        state = s.config.get("rule_state", [])
-        for i, rule in enumerate(rules):
-            text = state[i] if i < len(state) else (
-                f"{rule['when']} for {rule['for']:g} s → {rule['change']:+d}")
-            click.echo(f"{i}: {text} (cooldown {rule['cooldown']:g} s)")
-    click.echo("\nMEMBERS")
-    click.echo(table(("ID", "NAME", "STAT", "IP", "TIER", "HOSTNAME"),
-                     [(v.id, v.name, v.state, v.ip or "-", v.info.get("tier", "-"),
-                       v.host_name or "-") for v in members], right=("ID",)))
+    click.echo(service_text(ctx.store, s.id)[1])
 
 
 @service.command("delete")

@@ -38,6 +38,7 @@ from onetui.view.rows import (
     sort_key,
     stamp,
 )
+from onetui.view.trends import HOST_SPARKS, SERVICE_SPARKS
 
 SegmentLines = list[list[Segment]]  # a drawn cell: its lines of segments
 
@@ -569,23 +570,55 @@ class LivePane(FitTable):
         return int(key) if key is not None and key.isdigit() else None
 
 
+def spark_text(pane: FitTable, value: str, variable: str) -> Text:
+    """A sparkline cell in the theme's colour (`variable`, a theme variable)."""
+    return Text(value, style=pane.app.theme_variables.get(variable, "") if pane.is_mounted
+                else "")
+
+
 class HostsPane(LivePane):
-    COLUMNS = HOST_COLUMNS
-    PRIORITY = ("HID", "NAME", "STAT", "RVM", "ACPU", "FMEM", "TCPU", "FCPU", "TMEM", "DRIVER")
-    ORDER = ("HID", "NAME", "STAT", "DRIVER", "RVM", "TCPU", "FCPU", "ACPU", "TMEM", "FMEM")
+    """Hosts; CPU and memory over the last hour as sparklines, the first columns to go
+    when the pane is narrow."""
+
+    COLUMNS = (*HOST_COLUMNS, *HOST_SPARKS)
+    PRIORITY = ("HID", "NAME", "STAT", "RVM", "ACPU", "FMEM", "TCPU", "FCPU", "TMEM", "DRIVER",
+                *HOST_SPARKS)
+    ORDER = ("HID", "NAME", "STAT", "DRIVER", "RVM", "TCPU", "FCPU", "ACPU", "TMEM", "FMEM",
+             *HOST_SPARKS)
     KEEP = 3
     TITLE = "Hosts"
     BINDINGS = [Binding("enter", "screen.show_host", "Details", show=True),
                 Binding("D", "screen.toggle_host", "Enable/disable", show=True)]
 
+    def on_mount(self) -> None:  # after LivePane's: a new theme colours the sparklines
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.rebuild())
+
+    def cell(self, column: str, value: str, row: tuple[str, ...]) -> Text:
+        if column in HOST_SPARKS:
+            return spark_text(self, value, "primary" if column == HOST_SPARKS[0] else "accent")
+        return super().cell(column, value, row)
+
 
 class ServicesPane(LivePane):
-    COLUMNS = SERVICE_COLUMNS
-    PRIORITY = ("ID", "NAME", "DESIRED", "RUNNING", "MIN", "MAX", "VMS")
-    ORDER = SERVICE_COLUMNS
+    """Services; running against desired over the last hour as a sparkline (a full block:
+    at its size), in the warning colour when its last slice was short of its size."""
+
+    COLUMNS = (*SERVICE_COLUMNS, *SERVICE_SPARKS)
+    PRIORITY = ("ID", "NAME", "DESIRED", "RUNNING", "MIN", "MAX", "VMS", *SERVICE_SPARKS)
+    ORDER = (*SERVICE_COLUMNS, *SERVICE_SPARKS)
     TITLE = "Services"
-    BINDINGS = [Binding("plus,equals_sign", "screen.scale(1)", "+1"),
+    BINDINGS = [Binding("enter", "screen.show_service", "Details"),
+                Binding("plus,equals_sign", "screen.scale(1)", "+1"),
                 Binding("minus", "screen.scale(-1)", "-1")]
+
+    def on_mount(self) -> None:  # after LivePane's: a new theme colours the sparklines
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.rebuild())
+
+    def cell(self, column: str, value: str, row: tuple[str, ...]) -> Text:
+        if column in SERVICE_SPARKS:
+            short = value.rstrip()[-1:] not in ("", "█")  # its last slice below its size
+            return spark_text(self, value, "warning" if short else "success")
+        return super().cell(column, value, row)
 
 
 class VmsPane(LivePane):
@@ -651,9 +684,31 @@ class QueuesPane(FitTable):
         self.grid: Grid | None = None
         self.lines: list[tuple[str, tuple[str, ...]]] = []
         self.note = ""
+        self.sparks = ("", "")  # running and pending jobs, last hour (view.trends)
 
     def keyed_rows(self) -> list[tuple[str, tuple[str, ...]]]:
         return self.lines
+
+    def trend(self, running: str, pending: str) -> None:
+        """Running and pending jobs over the last hour in the title (k9s's pulse): as many
+        of their latest slices as the border has room for."""
+        self.sparks = (running, pending)
+        room = max(0, (self.size.width - len(self.TITLE) - 16) // 2)
+        if not (running or pending) or room < 3:
+            self.border_title = self.TITLE
+            return
+        title = Text(self.TITLE)
+        for word, spark, variable in (("run", running, "success"), ("pend", pending,
+                                                                    "warning")):
+            title.append(f" {word} ")
+            title.append(spark[-room:], style=self.app.theme_variables.get(variable, ""))
+        self.border_title = title
+
+    def on_resize(self) -> None:  # after FitTable's: the title's sparklines fit again
+        self.trend(*self.sparks)
+
+    def on_mount(self) -> None:  # after FitTable's: a new theme colours the title's sparklines
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.trend(*self.sparks))
 
     def subtitle_parts(self) -> list[str]:
         """The master's state; the hidden columns only when there are queues to see."""

@@ -117,3 +117,31 @@ def host_text(store: Store, ref: int | str) -> tuple[str, str]:
     out.append("\nVIRTUAL MACHINES")
     out.append(table(VM_COLUMNS, [vm_row(vm) for vm in vms], right=NUMERIC))
     return f"Host {h.id} {h.name}", "\n".join(out)
+
+
+def service_text(store: Store, ref: int | str) -> tuple[str, str]:
+    """A service's size, load balancer, rules (and their state) and members, as
+    `service show` prints it."""
+    s = store.services.get(ref)
+    members = [v for v in store.vms.list(include_done=False)
+               if v.info.get("service") == s.id]
+    lb = s.config.get("lb")
+    out = [f"SERVICE {s.id} INFORMATION",
+           pairs([("NAME", s.name),
+                  ("SIZE", f"{s.desired} (min {s.min_size}, max {s.max_size})"),
+                  ("PORT", s.config.get("port", 80)),
+                  ("LOAD BALANCER", f"{lb.get('host', 'local')}:{lb['conf']} upstream "
+                                    f"{lb['upstream']}" if lb else "-")])]
+    rules = s.config.get("rules", [])
+    if rules:
+        out.append("\nRULES")
+        state = s.config.get("rule_state", [])
+        for i, rule in enumerate(rules):
+            text = state[i] if i < len(state) else (
+                f"{rule['when']} for {rule['for']:g} s → {rule['change']:+d}")
+            out.append(f"{i}: {text} (cooldown {rule['cooldown']:g} s)")
+    out.append("\nMEMBERS")
+    out.append(table(("ID", "NAME", "STAT", "IP", "TIER", "HOSTNAME"),
+                     [(v.id, v.name, v.state, v.ip or "-", v.info.get("tier", "-"),
+                       v.host_name or "-") for v in members], right=("ID",)))
+    return f"Service {s.id} {s.name}", "\n".join(out)

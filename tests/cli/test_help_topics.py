@@ -149,12 +149,12 @@ def test_templates_names_every_host_attribute_the_scheduler_offers() -> None:
 def test_keys_lists_every_binding_of_the_console_screens_and_panes() -> None:
     from onetui.tui import panes
     from onetui.tui.app import OnetuiApp
-    from onetui.tui.screens.dashboard import DashboardScreen
+    from onetui.tui.screens.dashboard import DashboardScreen, LiveDetail
     from onetui.tui.screens.labs import LabsScreen
 
     lines = topic("keys").splitlines()
     for owner in (OnetuiApp, DashboardScreen, LabsScreen, panes.HostsPane, panes.VmsPane,
-                  panes.ServicesPane, panes.QueuesPane):
+                  panes.ServicesPane, panes.QueuesPane, LiveDetail):
         for binding in owner.BINDINGS:
             shown = f"{key_label(binding.key)} "
             assert any(line.strip().startswith(shown) and binding.description in line

@@ -278,4 +278,4 @@ async def test_disable_a_host_with_D(seeded: Path) -> None:
         await pilot.press("D")
         with Store(seeded) as store:
             await until(pilot, lambda: not store.hosts.get(1).enabled)
-        await until(pilot, lambda: hosts.rows_by_id[1][-1] == "dsbl")
+        await until(pilot, lambda: hosts.rows_by_id[1][hosts.index["STAT"]] == "dsbl")

@@ -1,5 +1,6 @@
 """What the admin sees, pinned as snapshots (pytest-textual-snapshot): at 120x40 the
-dashboard, a VM's detail screen and the instantiate form; at 80x24 the dashboard and the
+dashboard, a VM's and a host's detail screens (the host's with a plot of fixed history)
+and the instantiate form; at 80x24 the dashboard and the
 Labs screen (the columns that matter first, the rest counted in the border). Seeded data
 with fixed times (created in the future, so TIME shows 00 00:00:00) keeps them stable; the
 store lives under the test's tmp_path, made the home folder, so the status line shows the
@@ -18,7 +19,9 @@ from onetui.ops import instantiate, labs
 from onetui.store import Store
 from onetui.tui.app import OnetuiApp
 from onetui.tui.panes import StatusLine, VmsPane
+from onetui.tui.plots import HistoryPlot
 from onetui.tui.screens.labs import SeatsPane
+from onetui.view import trends
 
 WHEN = 4_000_000_000.0  # far ahead: every age reads 0, every stamp is the same
 
@@ -102,14 +105,51 @@ def test_labs_80x24(snap_compare, tmp_path: Path,  # type: ignore[no-untyped-def
     assert snap_compare(app, terminal_size=(80, 24), run_before=open_labs)
 
 
+async def _plotted(pilot) -> None:  # type: ignore[no-untyped-def]
+    """The detail's plot was read (a worker) and drawn."""
+    for _ in range(100):
+        await pilot.pause(0.05)
+        plots = pilot.app.screen.query(HistoryPlot)
+        if plots and plots.first().data is not None:
+            break
+    await pilot.pause(0.5)
+
+
 @pytest.mark.slow
 def test_vm_detail(snap_compare, snapshot_app: OnetuiApp) -> None:  # type: ignore[no-untyped-def]
+    """A pending VM: no history yet, so no plot, only the line that says so."""
     async def open_detail(pilot) -> None:  # type: ignore[no-untyped-def]
         await _settle(pilot)
         pilot.app.query_one("VmsPane").focus()
         await pilot.press("down", "down", "enter")
-        await pilot.pause(0.5)
+        await _plotted(pilot)
     assert snap_compare(snapshot_app, terminal_size=(120, 40), run_before=open_detail)
+
+
+def test_host_detail_plot(snap_compare, tmp_path: Path,  # type: ignore[no-untyped-def]
+                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """ursa03's last hour: CPU and memory climbing, its VMs on the right-hand axis, and
+    the host going `err` half an hour ago marked (fixed points; the window ends at WHEN)."""
+    path = seed(tmp_path, monkeypatch)
+    monkeypatch.setattr(trends, "now", lambda: WHEN)
+    with Store(path) as store:
+        with store.db.transaction() as cur:
+            for minute in range(60):
+                store.history.record(cur, WHEN - 3600 + 60 * minute, [("host", "1", {
+                    "cpu": 20 + minute if minute < 30 else 80 - minute / 2,
+                    "mem": 40 + minute / 3, "rvm": minute // 15})])
+        store.events.add("host", 1, "host ursa03: err (libvirt: connection refused)",
+                         level="error")
+        store.db.conn.execute("UPDATE events SET at = ? WHERE level = 'error'",
+                              (WHEN - 1800,))
+    app = OnetuiApp(path, cfg={}, run_engine=False)
+
+    async def open_detail(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _settle(pilot)
+        pilot.app.query_one("HostsPane").focus()
+        await pilot.press("enter")
+        await _plotted(pilot)
+    assert snap_compare(app, terminal_size=(120, 40), run_before=open_detail)
 
 
 @pytest.mark.slow

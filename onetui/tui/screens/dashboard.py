@@ -19,6 +19,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid as GridBox
+from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Static
 
@@ -41,6 +42,7 @@ from onetui.tui.panes import (
     StatusLine,
     VmsPane,
 )
+from onetui.tui.plots import HistoryPanel
 from onetui.tui.screens.base import ConsoleScreen
 from onetui.tui.screens.dialogs import (
     AddWorkers,
@@ -53,8 +55,9 @@ from onetui.tui.screens.dialogs import (
     answering,
 )
 from onetui.tui.screens.labs import LabsScreen
-from onetui.view.describe import event_text, host_text, vm_text
+from onetui.view.describe import event_text, host_text, service_text, vm_text
 from onetui.view.live import Delta, LiveView
+from onetui.view.trends import WINDOWS
 
 SGE_EVERY = 5.0
 SGE_HINT = ("SGE is not configured: add an [sge] section with host, user and key_file to "
@@ -110,12 +113,33 @@ class DetailRead(Message, bubble=False):
 
 
 class LiveDetail(Detail):
-    """A VM's or host's detail that follows the store while it is open: the dashboard's
-    poll (which goes on under a dialog) reads it again and `show` puts the new text in."""
+    """A VM's, host's, service's or SGE queue's detail that follows the store while it is
+    open: the dashboard's poll (which goes on under a dialog) reads its text again and
+    `show` puts the new text in; above the text, a plot of its history over a window the
+    keys choose, which follows the history as it grows."""
+
+    BINDINGS = [Binding(key, f"window('{key}')", window.label, show=False)
+                for key, window in WINDOWS.items()]
 
     def __init__(self, kind: str, ref: str, title: str, text: str) -> None:
         super().__init__(title, text)
         self.kind, self.ref = kind, ref
+
+    def compose(self) -> ComposeResult:
+        history, key = HISTORY[self.kind]
+        with Vertical(id="detail") as box:
+            box.border_title = self.title_text
+            yield HistoryPanel(history, key or self.ref,
+                               "SGE grid" if history == "grid" else self.title_text)
+            with VerticalScroll(id="detail-text"):
+                yield Static(self.body, id="detail-body", markup=False)
+
+    def action_window(self, key: str) -> None:
+        self.query_one(HistoryPanel).choose(key)
+
+    def follow(self) -> None:
+        """The history or the events grew: the plot reads what it lacks."""
+        self.query_one(HistoryPanel).follow()
 
     def show(self, title: str, text: str) -> None:
         if text != self.body:
@@ -125,7 +149,11 @@ class LiveDetail(Detail):
             self.title_text = self.query_one("#detail").border_title = title
 
 
-DESCRIBE = {"vm": vm_text, "host": host_text}
+# the history each detail plots: its kind, and its key (None: the object's id)
+HISTORY: dict[str, tuple[str, str | None]] = {
+    "vm": ("vm", None), "host": ("host", None), "service": ("service", None),
+    "queue": ("grid", "grid")}
+DESCRIBE = {"vm": vm_text, "host": host_text, "service": service_text}
 
 
 class SshAddress(Message, bubble=False):
@@ -262,10 +290,11 @@ class DashboardScreen(ConsoleScreen):
         """The open detail's text, read again (in the poll's thread); a VM deleted
         meanwhile says so in place of its text."""
         detail = self.detail
-        if detail is None:
-            return None
+        describe = DESCRIBE.get(detail.kind) if detail is not None else None
+        if detail is None or describe is None:
+            return None  # a queue's jobs come from the SGE pane's reading
         try:
-            return DESCRIBE[detail.kind](self.console.store, detail.ref)
+            return describe(self.console.store, detail.ref)
         except UserError as exc:
             return detail.title_text, f"{exc} (it was deleted)"
 
@@ -281,8 +310,12 @@ class DashboardScreen(ConsoleScreen):
         if message.delta is not None:
             self.query_one(StatusLine).engine = message.engine
             self.apply(message.delta, message.grid, message.grid_waiting)
-        if message.detail is not None and self.detail is not None and self.detail.is_attached:
-            self.detail.show(*message.detail)
+        detail = self.detail
+        if detail is not None and detail.is_attached:
+            if message.detail is not None:
+                detail.show(*message.detail)
+            if message.delta is not None and (message.delta.history or message.delta.events):
+                detail.follow()  # its plot reads the points and events it lacks
         self.polled()
 
     def apply(self, delta: Delta, grid: GridWatch | None, waiting: str = "") -> None:
@@ -297,6 +330,8 @@ class DashboardScreen(ConsoleScreen):
             self.query_one(ServicesPane).apply(delta.services, delta.full)
         if delta.events or delta.full:
             self.query_one(EventsPane).add(delta.events, delta.full)
+        if delta.grid is not None:
+            self.query_one(QueuesPane).trend(*delta.grid)
         if waiting:
             self.query_one(QueuesPane).show(None, None, "", True, waiting=waiting)
         elif grid is not None:
@@ -423,6 +458,8 @@ class DashboardScreen(ConsoleScreen):
         pane = self.focused_pane()
         if isinstance(pane, HostsPane):
             self.action_show_host()
+        elif isinstance(pane, ServicesPane):
+            self.action_show_service()
         elif isinstance(pane, QueuesPane):
             self.action_show_queue()
         elif isinstance(pane, EventsPane):
@@ -461,7 +498,14 @@ class DashboardScreen(ConsoleScreen):
             inst = pane.grid.instance(name)
             jobs = "\n".join(f"{j.number:>7} {j.name:<12} {j.owner:<12} {j.state:<4} "
                              f"{j.time} {j.slots}" for j in inst.jobs) if inst else ""
-            self.app.push_screen(Detail(f"Queue {name}", jobs or "no jobs running"))
+            # the plot is the grid's: the history keeps running and pending jobs per grid
+            self.on_detail_read(DetailRead("queue", name, f"Queue {name}",
+                                           jobs or "no jobs running"))
+
+    def action_show_service(self) -> None:
+        svc_id = self.query_one(ServicesPane).selected_id()
+        if svc_id is not None:
+            self._detail("service", str(svc_id))
 
     @work(thread=True, group="action", exit_on_error=False)
     def _detail(self, kind: str, ref: str) -> None:

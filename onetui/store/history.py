@@ -31,7 +31,7 @@ passes (closer than RAW_STEP) adds its figures to the newest point rather than m
 
 Beyond the agreed API: `read_many` (one decode per row for a pane of many objects),
 `size` and `spent` (bench/). The raw tier keeps 10 minutes, not an hour: at 10,000 VMs
-and 2 s passes an hour of raw points is 1,800 rows, ~55 MB more, and a window longer
+and 2 s passes an hour of raw points is 1,800 rows, ~45 MB more, and a window longer
 than 10 minutes is answered from minute means anyway (a plot has fewer columns).
 """
 

@@ -25,7 +25,14 @@ The API (the console's sparklines and plots read through it):
     History.latest_at()
 Keys are str(obj_id) for host/vm/service and "grid" for the grid. Every record() appends
 one row to `changes` with kind 'history' (obj_id 0): a live pane that sees it fetches new
-points with read(kind, key, since=last_at) instead of polling this table.
+points with read(kind, key, since=last_at) instead of polling this table. `since` and
+`until` are inclusive, so that read returns the point at last_at again: a look between
+passes (closer than RAW_STEP) adds its figures to the newest point rather than making one.
+
+Beyond the agreed API: `read_many` (one decode per row for a pane of many objects),
+`size` and `spent` (bench/). The raw tier keeps 10 minutes, not an hour: at 10,000 VMs
+and 2 s passes an hour of raw points is 1,800 rows, ~45 MB more, and a window longer
+than 10 minutes is answered from minute means anyway (a plot has fewer columns).
 """
 
 from __future__ import annotations

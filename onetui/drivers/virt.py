@@ -15,7 +15,7 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from typing import TypeVar
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import libvirt
 
@@ -37,7 +37,7 @@ libvirt.registerErrorHandler(lambda *_: None, None)  # we report errors ourselve
 
 _CONNECTION_ERRORS = {
     libvirt.VIR_ERR_NO_CONNECT, libvirt.VIR_ERR_INVALID_CONN, libvirt.VIR_ERR_SYSTEM_ERROR,
-    libvirt.VIR_ERR_RPC, libvirt.VIR_ERR_AUTH_FAILED,
+    libvirt.VIR_ERR_RPC, libvirt.VIR_ERR_AUTH_FAILED, libvirt.VIR_ERR_LIBSSH,
 }
 _RUNNING = {libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_BLOCKED}
 _PAUSED = {libvirt.VIR_DOMAIN_PAUSED, libvirt.VIR_DOMAIN_PMSUSPENDED}
@@ -69,6 +69,49 @@ def _event_loop() -> None:
 
 DEFAULT_CONSOLE_DIR = "/var/log/libvirt/qemu"
 CONSOLE_TAIL = 256 * 1024
+# A remote host whose link went down answers nothing; libvirt's keepalive closes such a
+# connection after about INTERVAL * (COUNT + 1) s (within the engine's 15 s deadline), so
+# the host is `err` with libvirt's reason then, and the next call reconnects, instead of
+# every call hanging until TCP gives up many minutes later.
+KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 3, 2
+
+
+def connect_uri(uri: str) -> str:
+    """The URI libvirt is asked to open for `uri`.
+
+    libvirt's `+ssh` transport runs the OpenSSH client, which checks the host key only
+    against ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts: a `known_hosts=` parameter is
+    ignored there (libvirt 9.0, checked: a key pinned only in that file fails with "Host key
+    verification failed"). So a `+ssh` URI that names its known_hosts file — the one the
+    host's key was pinned in (`onetui ssh trust NODE --known-hosts FILE`) — is opened
+    through libvirt's `+libssh` transport, which checks the key against exactly that file
+    and refuses an unknown or changed one (it never adds keys). Asking to skip the check
+    there (`no_verify=1`, `known_hosts_verify=auto|ignore`) contradicts the pin: refused."""
+    parts = urlsplit(uri)
+    if not parts.scheme.endswith("+ssh"):
+        return uri
+    query = parse_qs(parts.query)
+    if "known_hosts" not in query:
+        return uri
+    if query.get("no_verify", ["0"])[-1] != "0" or \
+            query.get("known_hosts_verify", ["normal"])[-1] != "normal":
+        raise DriverError(f"{uri}: known_hosts= pins the host key, but no_verify / "
+                          "known_hosts_verify ask not to check it: expected no_verify=0 "
+                          "(or left out)")
+    return urlunsplit(parts._replace(scheme=parts.scheme.removesuffix("+ssh") + "+libssh"))
+
+
+def _open_error(uri: str, exc: libvirt.libvirtError) -> str:
+    """One line saying why `uri` did not open, with the fix for a host key not pinned."""
+    message = _message(exc)
+    if "verify the session host key" in message:
+        parts = urlsplit(uri)
+        known = parse_qs(parts.query).get("known_hosts", ["?"])[-1]
+        host = parts.hostname or "?"
+        port = f" --port {parts.port}" if parts.port else ""
+        return (f"{uri}: the host key of {host} is not pinned in {known} (compare and pin "
+                f"it: onetui ssh trust {host}{port} --known-hosts {known})")
+    return f"{uri}: {message}"
 
 
 class LibvirtDriver:
@@ -78,7 +121,8 @@ class LibvirtDriver:
         self._domain_type = domain_type
         # Serial consoles are logged where this process can read them only on a local
         # hypervisor; a remote one keeps them on its own disk.
-        local = not urlparse(uri).hostname
+        local = not urlsplit(uri).hostname
+        self._open_uri = connect_uri(uri)
         self.console_log_dir = (console_log_dir if console_log_dir is not None
                                 else DEFAULT_CONSOLE_DIR if local else "")
         self._conn: libvirt.virConnect | None = None
@@ -93,10 +137,13 @@ class LibvirtDriver:
         with self._lock:
             if self._conn is None or not self._alive(self._conn):
                 try:
-                    self._conn = libvirt.open(self.uri)
+                    self._conn = libvirt.open(self._open_uri)
                 except libvirt.libvirtError as exc:
                     self._conn = None
-                    raise HostUnreachable(f"{self.uri}: {_message(exc)}") from None
+                    raise HostUnreachable(_open_error(self.uri, exc)) from None
+                if self._changed is not None and urlsplit(self.uri).hostname:
+                    with contextlib.suppress(libvirt.libvirtError):  # needs the event loop
+                        self._conn.setKeepAlive(KEEPALIVE_INTERVAL, KEEPALIVE_COUNT)
                 if self._changed is not None and self._subscribe(self._conn, self._changed):
                     self._watching = self._conn
             return self._conn
@@ -299,7 +346,7 @@ class LibvirtDriver:
         if dom is None:
             raise DriverError(f"no domain {deploy_id} on {self.uri}")
         try:
-            dest = libvirt.open(dest_uri)
+            dest = libvirt.open(connect_uri(dest_uri))
         except libvirt.libvirtError as exc:
             raise HostUnreachable(f"{dest_uri}: {_message(exc)}") from None
         try:

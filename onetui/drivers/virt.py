@@ -30,6 +30,7 @@ from onetui.drivers.base import (
     Placement,
 )
 from onetui.drivers.domxml import METADATA_NS, build_domain_xml
+from onetui.remote.ssh import Connection, RemoteError, Target, resolve
 from onetui.template import Template, Vector
 
 T = TypeVar("T")
@@ -101,6 +102,24 @@ def connect_uri(uri: str) -> str:
     return urlunsplit(parts._replace(scheme=parts.scheme.removesuffix("+ssh") + "+libssh"))
 
 
+_SSH_TRANSPORTS = ("ssh", "libssh", "libssh2")
+
+
+def node_target(uri: str) -> Target | None:
+    """onetui's own SSH route to the node behind a libvirt URI reached over SSH (its user,
+    port, `keyfile` and `known_hosts`), for what libvirt's API does not carry: the serial
+    console logs on the node's disk, and lab seats only the node can reach. None for a
+    local hypervisor or another transport."""
+    parts = urlsplit(uri)
+    if not parts.hostname or parts.scheme.rpartition("+")[2] not in _SSH_TRANSPORTS:
+        return None
+    query = parse_qs(parts.query)
+    keys = query.get("keyfile", [])
+    return resolve(parts.hostname, port=parts.port, user=parts.username,
+                   key_file=keys[-1] if keys else None,
+                   known_hosts=query.get("known_hosts", [])[-1:])
+
+
 def _open_error(uri: str, exc: libvirt.libvirtError) -> str:
     """One line saying why `uri` did not open, with the fix for a host key not pinned."""
     message = _message(exc)
@@ -119,12 +138,14 @@ class LibvirtDriver:
                  console_log_dir: str | None = None) -> None:
         self.uri = uri
         self._domain_type = domain_type
-        # Serial consoles are logged where this process can read them only on a local
-        # hypervisor; a remote one keeps them on its own disk.
+        # Serial consoles are logged on the hypervisor's disk: read here on a local one,
+        # over SSH on a node reached over SSH, not at all through other transports.
         local = not urlsplit(uri).hostname
         self._open_uri = connect_uri(uri)
+        self._node = node_target(uri)
+        self._node_ssh: Connection | None = None
         self.console_log_dir = (console_log_dir if console_log_dir is not None
-                                else DEFAULT_CONSOLE_DIR if local else "")
+                                else DEFAULT_CONSOLE_DIR if local or self._node else "")
         self._conn: libvirt.virConnect | None = None
         self._lock = threading.Lock()
         self._changed: Callable[[], None] | None = None
@@ -197,6 +218,9 @@ class LibvirtDriver:
                 with contextlib.suppress(libvirt.libvirtError):
                     self._conn.close()
                 self._conn = None
+            if self._node_ssh is not None:
+                self._node_ssh.close()
+                self._node_ssh = None
 
     @property
     def domain_type(self) -> str:
@@ -287,8 +311,8 @@ class LibvirtDriver:
 
     def console(self, deploy_id: str) -> str:
         """The guest's serial console output since it last started (its tail), read from
-        the log file its domain names; "" when it has none or the file is not readable
-        here (a remote hypervisor)."""
+        the log file its domain names — on a node reached over SSH, read there over
+        onetui's own SSH connection to it; "" when it has none or it is not readable."""
         dom = self._lookup(deploy_id)
         if dom is None:
             raise DriverError(f"no domain {deploy_id} on {self.uri}")
@@ -296,6 +320,11 @@ class LibvirtDriver:
         paths = [el.get("file") for el in xml.findall("./devices/serial/log")]
         paths += [el.get("path") for el in xml.findall("./devices/serial[@type='file']/source")]
         for path in filter(None, paths):
+            if self._node is not None:
+                said = self._node_tail(path)
+                if said is not None:
+                    return said
+                continue
             try:
                 with open(path, "rb") as log:
                     log.seek(max(0, os.fstat(log.fileno()).st_size - CONSOLE_TAIL))
@@ -303,6 +332,20 @@ class LibvirtDriver:
             except OSError:
                 continue
         return ""
+
+    def _node_tail(self, path: str) -> str | None:
+        node = self._node
+        if node is None:
+            return None
+        with self._lock:
+            if self._node_ssh is None:
+                self._node_ssh = Connection(node)
+            ssh = self._node_ssh
+        try:
+            result = ssh.run(["tail", "-c", str(CONSOLE_TAIL), path], timeout=30)
+        except RemoteError as exc:
+            raise DriverError(f"reading the console on {node.key_name}: {exc}") from None
+        return result.out if result.ok else None
 
     def _act(self, deploy_id: str, action: Callable[[libvirt.virDomain], object]) -> None:
         dom = self._lookup(deploy_id)

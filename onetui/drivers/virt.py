@@ -30,6 +30,7 @@ from onetui.drivers.base import (
     Placement,
 )
 from onetui.drivers.domxml import METADATA_NS, build_domain_xml
+from onetui.model import Host
 from onetui.remote.ssh import Connection, RemoteError, Target, resolve
 from onetui.template import Template, Vector
 
@@ -118,6 +119,12 @@ def node_target(uri: str) -> Target | None:
     return resolve(parts.hostname, port=parts.port, user=parts.username,
                    key_file=keys[-1] if keys else None,
                    known_hosts=query.get("known_hosts", [])[-1:])
+
+
+def host_node(host: Host) -> Target | None:
+    """`node_target` of a libvirt host's URI; None for any other host."""
+    uri = host.config.get("uri") if host.driver == "libvirt" else None
+    return node_target(uri) if isinstance(uri, str) else None
 
 
 def _open_error(uri: str, exc: libvirt.libvirtError) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from onetui.drivers.base import error_line
-from onetui.drivers.virt import node_target
+from onetui.drivers.virt import host_node
 from onetui.errors import UserError
 from onetui.integrations.accounts import make_account, verify_login
 from onetui.model import VM
@@ -161,9 +161,7 @@ class LabManager:
         vm = self.store.vms.get(seat.vm_id)
         if vm.host_id is None:
             return None
-        host = self.store.hosts.get(vm.host_id)
-        uri = host.config.get("uri") if host.driver == "libvirt" else None
-        return node_target(uri) if isinstance(uri, str) else None
+        return host_node(self.store.hosts.get(vm.host_id))
 
     def _wait_for_ssh(self, lab: Lab, seat: Seat, vm: VM) -> float | None:
         """Until the seat's SSH server lets the admin in (its host key learned from the

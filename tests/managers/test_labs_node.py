@@ -20,6 +20,7 @@ from onetui.remote.hostkeys import pinned_keys
 from onetui.runtime.compose import build_engine
 from onetui.store import Store
 from onetui.view import handout
+from tests.beds.cli import onetui
 from tests.beds.node import Node
 from tests.engine.test_remote_node import pin
 from tests.managers.test_labs_qemu import ADMIN_KEY, run_until
@@ -95,6 +96,10 @@ def test_a_lab_on_the_remote_node_hands_out_logins_that_work_through_it(
             assert login_via(node, known, r, r["password"]).split()[0] == r["user"]
             with pytest.raises(paramiko.AuthenticationException):
                 login_via(node, known, r, r["password"] + "x")
+        # the admin's system ssh goes through the node too, both keys checked
+        said = onetui("lab", "ssh", "far", "2", "--admin", "--", "id", "-un",
+                      state=store.path.parent)
+        assert said.stdout.strip() == "root"
         events = " ".join(e.message for e in store.events.recent(200))
         assert "seat 1: ready, student01@127.0.4.10:2200 (login checked)" in events
 

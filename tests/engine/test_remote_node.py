@@ -114,6 +114,9 @@ def test_a_real_guest_boots_on_the_remote_node_serves_and_shuts_down(
                  timeout=180)
         print(f"\nboot to marker on the remote node: {time.monotonic() - started:.1f} s")
         assert "hostname=far1" in console() and "disk=master" in console()
+        # and the engine reads the console libvirt logs for the domain on the node the
+        # same way (over its own SSH connection to the node), as labs need for host keys
+        assert "ONETUI-GUEST-UP hostname=far1" in engine.console(store.vms.get(vid))
         page = urllib.request.urlopen(f"http://{node.addr}:8081/", timeout=10).read().decode()
         assert page.strip() == "onetui guest far1 disk=master"
 

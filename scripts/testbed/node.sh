@@ -130,6 +130,9 @@ INIT
 
 start_node() {
   if ! anchor_up; then
+    # a node whose anchor died: whatever still runs in its namespace goes first
+    # shellcheck disable=SC2046
+    stop_pids $(ns_pids)
     rm -f "$NB/run/"{anchor,virtlogd,libvirtd,sshd}.pid
     setsid ip netns exec "$NS" unshare --mount --uts --propagation private \
       sh "$NB/node-init.sh" </dev/null >"$NB/logs/init.log" 2>&1 &
@@ -166,12 +169,7 @@ start_sshd() {
 ns_pids() {
   # every process in the node's network namespace: all of them were started by `up` (the
   # daemons, their QEMU guests, ssh sessions, the anchor)
-  local want p
-  want=$(readlink "/proc/$(anchor)/ns/net" 2>/dev/null) || return 0
-  for p in /proc/[0-9]*; do
-    [ "$(readlink "$p/ns/net" 2>/dev/null)" = "$want" ] && echo "${p#/proc/}"
-  done
-  return 0
+  ip netns pids "$NS" 2>/dev/null || true
 }
 
 stop_pids() {
@@ -196,7 +194,10 @@ stop_sshd() {
 }
 
 stop_all() {
-  anchor_up || return 0
+  if ! anchor_up; then
+    # shellcheck disable=SC2046
+    stop_pids $(ns_pids); return 0
+  fi
   if pid_is "$(pidof_file libvirtd)" libvirtd; then
     for dom in $(innode virsh -q -c qemu:///system list --name 2>/dev/null || true); do
       innode virsh -q -c qemu:///system destroy "$dom" >/dev/null 2>&1 || true

@@ -15,10 +15,11 @@ from onetui.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 
-pytest_plugins = ["tests.beds.virt", "tests.beds.sge", "tests.beds.nginx", "tests.beds.users"]
+pytest_plugins = ["tests.beds.virt", "tests.beds.node", "tests.beds.sge", "tests.beds.nginx",
+                  "tests.beds.users"]
 
 # fixture → the marker of the test bed it needs
-_BEDS = {"qemu": "qemu", "sge_bed": "sge", "nginx": "nginx"}
+_BEDS = {"qemu": "qemu", "remote_node": "qemu", "sge_bed": "sge", "nginx": "nginx"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

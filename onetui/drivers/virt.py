@@ -15,7 +15,7 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from typing import TypeVar
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import libvirt
 
@@ -30,6 +30,8 @@ from onetui.drivers.base import (
     Placement,
 )
 from onetui.drivers.domxml import METADATA_NS, build_domain_xml
+from onetui.model import Host
+from onetui.remote.ssh import Connection, RemoteError, Target, resolve
 from onetui.template import Template, Vector
 
 T = TypeVar("T")
@@ -37,7 +39,7 @@ libvirt.registerErrorHandler(lambda *_: None, None)  # we report errors ourselve
 
 _CONNECTION_ERRORS = {
     libvirt.VIR_ERR_NO_CONNECT, libvirt.VIR_ERR_INVALID_CONN, libvirt.VIR_ERR_SYSTEM_ERROR,
-    libvirt.VIR_ERR_RPC, libvirt.VIR_ERR_AUTH_FAILED,
+    libvirt.VIR_ERR_RPC, libvirt.VIR_ERR_AUTH_FAILED, libvirt.VIR_ERR_LIBSSH,
 }
 _RUNNING = {libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_BLOCKED}
 _PAUSED = {libvirt.VIR_DOMAIN_PAUSED, libvirt.VIR_DOMAIN_PMSUSPENDED}
@@ -69,6 +71,73 @@ def _event_loop() -> None:
 
 DEFAULT_CONSOLE_DIR = "/var/log/libvirt/qemu"
 CONSOLE_TAIL = 256 * 1024
+# A remote host whose link went down answers nothing; libvirt's keepalive closes such a
+# connection after about INTERVAL * (COUNT + 1) s (within the engine's 15 s deadline), so
+# the host is `err` with libvirt's reason then, and the next call reconnects, instead of
+# every call hanging until TCP gives up many minutes later.
+KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 3, 2
+
+
+def connect_uri(uri: str) -> str:
+    """The URI libvirt is asked to open for `uri`.
+
+    libvirt's `+ssh` transport runs the OpenSSH client, which checks the host key only
+    against ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts: a `known_hosts=` parameter is
+    ignored there (libvirt 9.0, checked: a key pinned only in that file fails with "Host key
+    verification failed"). So a `+ssh` URI that names its known_hosts file — the one the
+    host's key was pinned in (`onetui ssh trust NODE --known-hosts FILE`) — is opened
+    through libvirt's `+libssh` transport, which checks the key against exactly that file
+    and refuses an unknown or changed one (it never adds keys). Asking to skip the check
+    there (`no_verify=1`, `known_hosts_verify=auto|ignore`) contradicts the pin: refused."""
+    parts = urlsplit(uri)
+    if not parts.scheme.endswith("+ssh"):
+        return uri
+    query = parse_qs(parts.query)
+    if "known_hosts" not in query:
+        return uri
+    if query.get("no_verify", ["0"])[-1] != "0" or \
+            query.get("known_hosts_verify", ["normal"])[-1] != "normal":
+        raise DriverError(f"{uri}: known_hosts= pins the host key, but no_verify / "
+                          "known_hosts_verify ask not to check it: expected no_verify=0 "
+                          "(or left out)")
+    return urlunsplit(parts._replace(scheme=parts.scheme.removesuffix("+ssh") + "+libssh"))
+
+
+_SSH_TRANSPORTS = ("ssh", "libssh", "libssh2")
+
+
+def node_target(uri: str) -> Target | None:
+    """onetui's own SSH route to the node behind a libvirt URI reached over SSH (its user,
+    port, `keyfile` and `known_hosts`), for what libvirt's API does not carry: the serial
+    console logs on the node's disk, and lab seats only the node can reach. None for a
+    local hypervisor or another transport."""
+    parts = urlsplit(uri)
+    if not parts.hostname or parts.scheme.rpartition("+")[2] not in _SSH_TRANSPORTS:
+        return None
+    query = parse_qs(parts.query)
+    keys = query.get("keyfile", [])
+    return resolve(parts.hostname, port=parts.port, user=parts.username,
+                   key_file=keys[-1] if keys else None,
+                   known_hosts=query.get("known_hosts", [])[-1:])
+
+
+def host_node(host: Host) -> Target | None:
+    """`node_target` of a libvirt host's URI; None for any other host."""
+    uri = host.config.get("uri") if host.driver == "libvirt" else None
+    return node_target(uri) if isinstance(uri, str) else None
+
+
+def _open_error(uri: str, exc: libvirt.libvirtError) -> str:
+    """One line saying why `uri` did not open, with the fix for a host key not pinned."""
+    message = _message(exc)
+    if "verify the session host key" in message:
+        parts = urlsplit(uri)
+        known = parse_qs(parts.query).get("known_hosts", ["?"])[-1]
+        host = parts.hostname or "?"
+        port = f" --port {parts.port}" if parts.port else ""
+        return (f"{uri}: the host key of {host} is not pinned in {known} (compare and pin "
+                f"it: onetui ssh trust {host}{port} --known-hosts {known})")
+    return f"{uri}: {message}"
 
 
 class LibvirtDriver:
@@ -76,11 +145,14 @@ class LibvirtDriver:
                  console_log_dir: str | None = None) -> None:
         self.uri = uri
         self._domain_type = domain_type
-        # Serial consoles are logged where this process can read them only on a local
-        # hypervisor; a remote one keeps them on its own disk.
-        local = not urlparse(uri).hostname
+        # Serial consoles are logged on the hypervisor's disk: read here on a local one,
+        # over SSH on a node reached over SSH, not at all through other transports.
+        local = not urlsplit(uri).hostname
+        self._open_uri = connect_uri(uri)
+        self._node = node_target(uri)
+        self._node_ssh: Connection | None = None
         self.console_log_dir = (console_log_dir if console_log_dir is not None
-                                else DEFAULT_CONSOLE_DIR if local else "")
+                                else DEFAULT_CONSOLE_DIR if local or self._node else "")
         self._conn: libvirt.virConnect | None = None
         self._lock = threading.Lock()
         self._changed: Callable[[], None] | None = None
@@ -93,10 +165,13 @@ class LibvirtDriver:
         with self._lock:
             if self._conn is None or not self._alive(self._conn):
                 try:
-                    self._conn = libvirt.open(self.uri)
+                    self._conn = libvirt.open(self._open_uri)
                 except libvirt.libvirtError as exc:
                     self._conn = None
-                    raise HostUnreachable(f"{self.uri}: {_message(exc)}") from None
+                    raise HostUnreachable(_open_error(self.uri, exc)) from None
+                if self._changed is not None and urlsplit(self.uri).hostname:
+                    with contextlib.suppress(libvirt.libvirtError):  # needs the event loop
+                        self._conn.setKeepAlive(KEEPALIVE_INTERVAL, KEEPALIVE_COUNT)
                 if self._changed is not None and self._subscribe(self._conn, self._changed):
                     self._watching = self._conn
             return self._conn
@@ -150,6 +225,9 @@ class LibvirtDriver:
                 with contextlib.suppress(libvirt.libvirtError):
                     self._conn.close()
                 self._conn = None
+            if self._node_ssh is not None:
+                self._node_ssh.close()
+                self._node_ssh = None
 
     @property
     def domain_type(self) -> str:
@@ -240,8 +318,8 @@ class LibvirtDriver:
 
     def console(self, deploy_id: str) -> str:
         """The guest's serial console output since it last started (its tail), read from
-        the log file its domain names; "" when it has none or the file is not readable
-        here (a remote hypervisor)."""
+        the log file its domain names — on a node reached over SSH, read there over
+        onetui's own SSH connection to it; "" when it has none or it is not readable."""
         dom = self._lookup(deploy_id)
         if dom is None:
             raise DriverError(f"no domain {deploy_id} on {self.uri}")
@@ -249,6 +327,11 @@ class LibvirtDriver:
         paths = [el.get("file") for el in xml.findall("./devices/serial/log")]
         paths += [el.get("path") for el in xml.findall("./devices/serial[@type='file']/source")]
         for path in filter(None, paths):
+            if self._node is not None:
+                said = self._node_tail(path)
+                if said is not None:
+                    return said
+                continue
             try:
                 with open(path, "rb") as log:
                     log.seek(max(0, os.fstat(log.fileno()).st_size - CONSOLE_TAIL))
@@ -256,6 +339,20 @@ class LibvirtDriver:
             except OSError:
                 continue
         return ""
+
+    def _node_tail(self, path: str) -> str | None:
+        node = self._node
+        if node is None:
+            return None
+        with self._lock:
+            if self._node_ssh is None:
+                self._node_ssh = Connection(node)
+            ssh = self._node_ssh
+        try:
+            result = ssh.run(["tail", "-c", str(CONSOLE_TAIL), path], timeout=30)
+        except RemoteError as exc:
+            raise DriverError(f"reading the console on {node.key_name}: {exc}") from None
+        return result.out if result.ok else None
 
     def _act(self, deploy_id: str, action: Callable[[libvirt.virDomain], object]) -> None:
         dom = self._lookup(deploy_id)
@@ -299,7 +396,7 @@ class LibvirtDriver:
         if dom is None:
             raise DriverError(f"no domain {deploy_id} on {self.uri}")
         try:
-            dest = libvirt.open(dest_uri)
+            dest = libvirt.open(connect_uri(dest_uri))
         except libvirt.libvirtError as exc:
             raise HostUnreachable(f"{dest_uri}: {_message(exc)}") from None
         try:

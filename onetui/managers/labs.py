@@ -12,8 +12,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from onetui.drivers.base import error_line
+from onetui.drivers.virt import host_node
 from onetui.errors import UserError
 from onetui.integrations.accounts import make_account, verify_login
 from onetui.model import VM
@@ -145,8 +147,21 @@ class LabManager:
         if pinned is None:
             pinned = bool(self.known.get(seat.ip, seat.port))
         files = (str(self.known.path),) if pinned else default_known_hosts()
-        return resolve(seat.ip, port=seat.port, user=lab.config.get("admin_user", "root"),
-                       key_file=lab.config.get("admin_key") or None, known_hosts=files)
+        target = resolve(seat.ip, port=seat.port, user=lab.config.get("admin_user", "root"),
+                         key_file=lab.config.get("admin_key") or None, known_hosts=files)
+        return replace(target, jump=self._node_of(seat))
+
+    def _node_of(self, seat: Seat) -> Target | None:
+        """The hypervisor node a seat runs on when onetui reaches that node over SSH: the
+        seat is reached through it (its own user, key and pinned host key, from the host's
+        URI). The node can always reach the guests it runs, whether or not their addresses
+        are routable from here."""
+        if seat.vm_id is None:
+            return None
+        vm = self.store.vms.get(seat.vm_id)
+        if vm.host_id is None:
+            return None
+        return host_node(self.store.hosts.get(vm.host_id))
 
     def _wait_for_ssh(self, lab: Lab, seat: Seat, vm: VM) -> float | None:
         """Until the seat's SSH server lets the admin in (its host key learned from the

@@ -101,6 +101,9 @@ class Target:
     proxy_command: str | None = None
     known_hosts: tuple[str, ...] = ()
     ssh_config: str | None = None
+    # A host to go through, with its own user, key and trust (OpenSSH's ProxyJump with the
+    # settings spelled out): a lab seat whose address only its hypervisor node can reach.
+    jump: Target | None = None
 
     @property
     def key_name(self) -> str:
@@ -151,6 +154,7 @@ class Connection:
         self.timeout = timeout
         self.keepalive = keepalive
         self._pool = pool
+        self._own_pool: Pool | None = None  # for the jump host, when no pool was given
         self._client: paramiko.SSHClient | None = None
         self._lock = threading.Lock()
         self.connects = 0  # how often we had to (re)connect (bench/ and tests read it)
@@ -160,9 +164,12 @@ class Connection:
         if t.proxy_command:
             cmd = t.proxy_command.replace("%h", t.hostname).replace("%p", str(t.port))
             return paramiko.ProxyCommand(cmd.replace("%r", t.user or ""))
-        if t.proxy_jump:
-            jump = (self._pool or Pool()).get(resolve(t.proxy_jump, known_hosts=t.known_hosts,
-                                                      ssh_config=t.ssh_config))
+        via = t.jump or (resolve(t.proxy_jump, known_hosts=t.known_hosts,
+                                 ssh_config=t.ssh_config) if t.proxy_jump else None)
+        if via is not None:
+            if self._pool is None and self._own_pool is None:
+                self._own_pool = Pool(timeout=self.timeout)
+            jump = (self._pool or self._own_pool or Pool()).get(via)
             transport = jump.client().get_transport()
             assert transport is not None
             return transport.open_channel("direct-tcpip", (t.hostname, t.port), ("127.0.0.1", 0))
@@ -255,6 +262,9 @@ class Connection:
             if self._client is not None:
                 self._client.close()
                 self._client = None
+            if self._own_pool is not None:
+                self._own_pool.close()
+                self._own_pool = None
 
 
 @dataclass

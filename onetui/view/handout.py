@@ -10,6 +10,7 @@ import io
 import json
 import os
 import secrets
+import shlex
 import stat
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from onetui.errors import UserError
 from onetui.model.labs import READY, Lab, Seat
 from onetui.remote.hostkeys import pinned_keys
+from onetui.remote.ssh import Target
 from onetui.store import Store
 
 FORMATS = ("text", "csv", "json", "md")
@@ -40,7 +42,24 @@ def ssh_argv(store: Store, lab: Lab, number: int, admin: bool = False) -> list[s
             "-o", "StrictHostKeyChecking=yes"]
     if admin and lab.config.get("admin_key"):
         argv += ["-i", lab.config["admin_key"]]
+    node = _node(store, seat)
+    if node is not None:  # through the hypervisor node, as onetui itself reaches the seat
+        known_node = " ".join(node.known_hosts)
+        hop = ["ssh", "-p", str(node.port), "-o", f"UserKnownHostsFile={known_node}",
+               "-o", "StrictHostKeyChecking=yes", *(a for k in node.key_files for a in ("-i", k)),
+               "-W", "%h:%p", f"{node.user}@{node.hostname}" if node.user else node.hostname]
+        argv += ["-o", f"ProxyCommand={shlex.join(hop)}"]
     return [*argv, f"{user}@{seat.ip}"]
+
+
+def _node(store: Store, seat: Seat) -> Target | None:
+    """The node a seat runs on when onetui reaches that node over SSH (see `host_node`)."""
+    if seat.vm_id is None:
+        return None
+    from onetui.drivers.virt import host_node  # libvirt is loaded only when asked
+
+    vm = store.vms.get(seat.vm_id)
+    return host_node(store.hosts.get(vm.host_id)) if vm.host_id is not None else None
 
 
 def seat_rows(store: Store, lab: Lab, passwords: bool = False,

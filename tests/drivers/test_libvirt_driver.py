@@ -123,6 +123,16 @@ def test_unreachable_hosts_and_bad_values() -> None:
     d.close()
 
 
+@pytest.mark.parametrize("skip", ["no_verify=1", "known_hosts_verify=auto",
+                                  "known_hosts_verify=ignore"])
+def test_a_pinned_host_key_cannot_be_skipped_at_the_same_time(skip: str) -> None:
+    uri = f"qemu+ssh://root@node1/system?keyfile=/k&known_hosts=/kh&{skip}"
+    with pytest.raises(DriverError, match=r"known_hosts= pins the host key, but no_verify / "
+                                          r"known_hosts_verify ask not to check it: expected "
+                                          r"no_verify=0"):
+        LibvirtDriver(uri)
+
+
 def test_per_vm_copies_and_overlays_are_made_and_removed() -> None:
     d = LibvirtDriver("test:///default")
     pool = d.conn.storagePoolLookupByName("default-pool")

@@ -1,4 +1,6 @@
-"""`onetui serve`: the engine without the console (a service on the front-end server)."""
+"""`onetui serve`: the daemon: the engine without the console, and onetui's API on a Unix
+socket (system mode /run/onetui/onetui.sock as root, else $XDG_RUNTIME_DIR/onetui/onetui.sock)
+that the CLI asks instead of opening the store itself."""
 
 from __future__ import annotations
 
@@ -6,11 +8,17 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from onetui.cli.context import Context
+from onetui.errors import UserError
 from onetui.runtime.compose import build_engine
+
+if TYPE_CHECKING:
+    from onetui.runtime.server import ServerThread
 
 pass_ctx = click.make_pass_decorator(Context)
 
@@ -26,10 +34,19 @@ pass_ctx = click.make_pass_decorator(Context)
 @click.option("--look-every", default=30.0, show_default=True,
               help="Seconds between looks at a libvirt host whose events reach the engine "
               "(it is looked at at once when it reports a change; other hosts every pass).")
+@click.option("--socket", "socket_path", metavar="PATH",
+              help="Serve the API on this Unix socket (default: /run/onetui/onetui.sock as "
+              "root, else $XDG_RUNTIME_DIR/onetui/onetui.sock; $ONETUI_SOCKET changes the "
+              "default).")
+@click.option("--socket-group", metavar="GROUP", help="Make the socket 0660 and this "
+              "group's (system mode: the group whose members may connect); else 0600.")
+@click.option("--no-api", is_flag=True, help="Run the engine only, with no socket.")
 @pass_ctx
 def serve(ctx: Context, interval: float, once: bool, lease_ttl: float,
-          host_timeout: float, look_every: float) -> None:
-    """Run the engine headless: schedule, deploy and monitor until stopped (SIGTERM/^C)."""
+          host_timeout: float, look_every: float, socket_path: str | None,
+          socket_group: str | None, no_api: bool) -> None:
+    """Run the engine headless and answer the API on a Unix socket: schedule, deploy and
+    monitor until stopped (SIGTERM/^C)."""
     if not (0 < lease_ttl < 86400 and 0 < host_timeout < 86400 and 0 < interval < 86400
             and 0 <= look_every < 86400):
         raise click.BadParameter("--interval, --lease-ttl, --host-timeout and --look-every "
@@ -48,13 +65,52 @@ def serve(ctx: Context, interval: float, once: bool, lease_ttl: float,
             engine.close()
         _exit_even_if_a_host_hangs(ctx)
         return
+    api = None if no_api else _start_api(ctx, socket_path, socket_group)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    engine.run(stop, on_wait=lambda msg: click.echo(msg, err=True),
-               on_lead=lambda: click.echo(f"engine {engine.owner}: serving {ctx.store.path}"))
+    try:
+        engine.run(stop, on_wait=lambda msg: click.echo(msg, err=True),
+                   on_lead=lambda: click.echo(f"engine {engine.owner}: serving "
+                                              f"{ctx.store.path}"))
+    finally:
+        if api is not None:
+            api.stop()
     click.echo("engine stopped")
     _exit_even_if_a_host_hangs(ctx)
+
+
+def _start_api(ctx: Context, socket_path: str | None, group: str | None) -> ServerThread | None:
+    """The API server on its own thread and store connection. A socket asked for that
+    cannot be served is an error (exit 2); the default one taken by another daemon (of
+    another store) is said on stderr, and this one serves its engine without an API."""
+    from onetui.client import default_socket
+    from onetui.runtime.server import ApiServer, ServerThread
+    from onetui.store import Store
+
+    path = Path(socket_path) if socket_path else default_socket(serving=True)
+    if group is None and socket_path is None and os.getuid() == 0 and _has_group("onetui"):
+        group = "onetui"
+    thread = ServerThread(ApiServer(Store(ctx.store.path), path, group=group))
+    try:
+        thread.start_serving()
+    except (UserError, OSError) as exc:
+        if socket_path is not None:
+            raise UserError(str(exc)) from None
+        click.echo(f"onetui: no API: {exc}", err=True)
+        return None
+    click.echo(f"api: {path}", err=True)
+    return thread
+
+
+def _has_group(name: str) -> bool:
+    import grp
+
+    try:
+        grp.getgrnam(name)
+    except KeyError:
+        return False
+    return True
 
 
 def _exit_even_if_a_host_hangs(ctx: Context) -> None:

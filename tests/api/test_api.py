@@ -1,0 +1,147 @@
+"""onetui's API over its Unix socket, as a client sees it: operations by name, one-line
+errors, the caller known from the kernel, live changes by long-poll; and the in-process
+transport answering exactly as the daemon does."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from onetui.api import REGISTRY
+from onetui.api.local import LocalTransport
+from onetui.cli.context import Context
+from onetui.client import ApiError, Client, SocketTransport
+from onetui.store import Store
+from tests.api.conftest import Daemon
+
+
+def test_vm_list_and_show_are_the_stores_vms(daemon: Daemon) -> None:
+    client = daemon.client()
+    ids = client.call("vm.create", template="xen.local01", count=2, name="web-%i")
+    listed = client.call("vm.list")
+    assert [v["id"] for v in listed] == ids
+    assert [v["name"] for v in listed] == ["web-0", "web-1"]
+    assert listed[0]["vm_state"] == "PENDING"
+    shown = client.call("vm.show", ref=ids[0])
+    assert shown["vm"]["name"] == "web-0"
+    assert f"VIRTUAL MACHINE {ids[0]} INFORMATION" in shown["text"]
+
+
+def test_a_vm_action_writes_the_intent_and_a_wrong_state_is_one_line(daemon: Daemon) -> None:
+    client = daemon.client()
+    (vid,) = client.call("vm.create", template="xen.local01")
+    assert client.call("vm.action", ref=vid, action="hold") == f"VM {vid}: held"
+    assert daemon.store.vms.get(vid).state == "hold"
+    with pytest.raises(ApiError) as err:
+        client.call("vm.action", ref=vid, action="suspend")
+    assert err.value.status == 409
+    assert str(err.value) == f"VM {vid} is hold: cannot suspend (needs runn)"
+    with pytest.raises(ApiError, match="no action 'explode'; expected one of: shutdown"):
+        client.call("vm.action", ref=vid, action="explode")
+
+
+def test_unknown_fields_and_operations_are_refused_naming_them(daemon: Daemon) -> None:
+    client = daemon.client()
+    with pytest.raises(ApiError) as err:
+        client.call("vm.list", include_done=True, colour="red", uid=0)
+    assert err.value.status == 400
+    assert str(err.value) == ("vm.list: unknown field(s) 'colour', 'uid'; expected: "
+                              "include_done")
+    with pytest.raises(ApiError, match="field 'include_done' must be true/false, got a "
+                                       "string"):
+        client.call("vm.list", include_done="yes")
+    with pytest.raises(ApiError) as err:
+        client.call("vm.launch_missiles")
+    assert err.value.status == 404
+    assert "no operation 'vm.launch_missiles'; the API offers: changes" in str(err.value)
+
+
+def test_the_caller_is_the_kernels_peer_not_what_is_sent(daemon: Daemon) -> None:
+    client = daemon.client()
+    seen = client.call("daemon.info")["caller"]
+    assert (seen["uid"], seen["pid"]) == (os.getuid(), os.getpid())
+    with pytest.raises(ApiError, match="unknown field"):
+        client.call("daemon.info", uid=1234)
+
+
+def test_another_user_is_refused_saying_which_role_it_needs(daemon: Daemon) -> None:
+    """authorize's seam: until roles exist, only root and the daemon's user may ask."""
+    system_python = Path("/usr/bin/python3")  # the client needs only the stdlib
+    if os.getuid() != 0 or not system_python.exists():
+        pytest.skip("needs root (to run a client as another user) and /usr/bin/python3")
+    os.chmod(daemon.socket.parent, 0o755)
+    os.chmod(daemon.socket, 0o666)
+    code = ("from onetui.client import Client, SocketTransport, ApiError\n"
+            f"c = Client(SocketTransport({str(daemon.socket)!r}))\n"
+            "try:\n    c.call('vm.list')\n"
+            "except ApiError as e:\n    print(e.status, e.needs, e)\n")
+    out = subprocess.run(["runuser", "-u", "nobody", "--", str(system_python), "-c", code],
+                         capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "PYTHONPATH": os.getcwd()})
+    assert out.stdout.strip() == ("403 admin nobody (uid 65534) may not vm.list: only root "
+                                  "may use this onetui daemon until roles are set up"), out.stderr
+
+
+def test_a_long_poll_answers_when_another_client_writes(daemon: Daemon) -> None:
+    watcher, writer = daemon.client(), daemon.client()
+    start = watcher.changes(0)["seq"]
+    got: list[dict] = []
+    waiting = threading.Thread(target=lambda: got.append(watcher.changes(start, wait=50)))
+    waiting.start()
+    (vid,) = writer.call("vm.create", template="xen.local01")
+    waiting.join(timeout=60)
+    assert got, "the long-poll did not answer"
+    assert vid in got[0]["ids"]["vm"]
+    assert got[0]["seq"] > start
+    # nothing new: an answer after `wait`, with the same cursor
+    assert watcher.changes(got[0]["seq"], wait=0.3)["ids"] == {}
+
+
+def test_a_bad_changes_query_is_one_line(daemon: Daemon) -> None:
+    transport = SocketTransport(daemon.socket)
+    status, answer = transport.request("GET", "/v1/changes?since=x&colour=red")
+    assert status == 400
+    assert answer["error"] == ("/v1/changes: unknown parameter(s) colour; expected: since, "
+                               "wait")
+    status, answer = transport.request("GET", "/v1/changes?since=0&wait=3600")
+    assert (status, answer["error"]) == (400, "/v1/changes: wait must be 0 to 60 seconds")
+
+
+def test_in_process_answers_as_the_daemon_does(daemon: Daemon) -> None:
+    over_socket = daemon.client()
+    in_process = Client(LocalTransport(daemon.store))
+    over_socket.call("vm.create", template="xen.local01", count=3)
+    assert in_process.call("vm.list") == over_socket.call("vm.list")
+    for client in (over_socket, in_process):
+        with pytest.raises(ApiError) as err:
+            client.call("vm.show", ref="nine")
+        assert (err.value.status, err.value.kind) == (404, "not-found")
+
+
+def test_every_operation_names_its_fields_once() -> None:
+    assert {"vm.list", "vm.show", "vm.action", "events.list", "changes"} <= set(REGISTRY)
+    for name, op in REGISTRY.items():
+        assert op.name == name
+
+
+def test_the_cli_asks_the_daemon_of_its_store_and_no_other(daemon: Daemon,
+                                                           tmp_path: Path) -> None:
+    assert isinstance(Context(str(daemon.store.path.parent)).client.transport,
+                      SocketTransport)
+    with Store.open(tmp_path / "other"):
+        pass
+    assert isinstance(Context(str(tmp_path / "other")).client.transport, LocalTransport)
+
+
+def test_the_client_imports_only_the_standard_library() -> None:
+    code = ("import sys; before = set(sys.modules); import onetui.client; "
+            "extra = {m.split('.')[0] for m in set(sys.modules) - before}; "
+            "print(sorted(extra - set(sys.stdlib_module_names) - {'onetui'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True)
+    assert out.stdout.strip() == "[]"

@@ -9,7 +9,7 @@ after SEQ, else as soon as something does, or after S seconds).
 Bounded against bad clients: bodies over `max_body` are refused (413) without being kept,
 headers are bounded by aiohttp's parser, every request has a deadline, a connection that
 sends no whole request within `idle` seconds (aiohttp's keep-alive timeout, which also runs
-from the connection's start) is closed, and past `max_connections` new ones are
+from the connection's start) is closed, and past `max_connections` open ones a new one is
 answered 503 and closed. Handlers run in a small thread pool (the store is SQLite), so a
 slow one never stalls the event loop.
 """
@@ -85,6 +85,7 @@ class ApiServer:
         self.seq = 0
         self._changed: asyncio.Event | None = None
         self._watch: asyncio.Task[None] | None = None
+        self._admitted: set[asyncio.Transport] = set()
 
     # --- starting and stopping ---------------------------------------------------------
 
@@ -129,10 +130,11 @@ class ApiServer:
     async def _bounded(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Too many connections → 503 and close; a request past its deadline → 504; a
         body over the limit → 413; anything unexpected → 500 with one line."""
-        server = self.runner.server if self.runner is not None else None
-        if server is not None and len(server.connections) > self.max_connections:
-            request.transport.close() if request.transport else None
-            raise web.HTTPServiceUnavailable(text="too many connections")
+        if not self._admit(request.transport):
+            response = _error(503, f"too many connections (over {self.max_connections}); "
+                              "try again", "busy")
+            response.force_close()
+            return response
         try:
             async with asyncio.timeout(self.deadline):
                 return await handler(request)
@@ -144,6 +146,20 @@ class ApiServer:
             return _error(413, f"request body over {self.max_body} bytes", "too-large")
         except web.HTTPException as exc:
             return _error(exc.status, exc.text or exc.reason, "http")
+
+    def _admit(self, transport: asyncio.Transport | None) -> bool:
+        """A connection is admitted at its first request while fewer than max_connections
+        are open; past that its requests are answered 503 and it is closed, so a flood
+        takes no one's place who was there first."""
+        if transport is None:
+            return False
+        if transport in self._admitted:
+            return True
+        self._admitted = {t for t in self._admitted if not t.is_closing()}
+        if len(self._admitted) >= self.max_connections:
+            return False
+        self._admitted.add(transport)
+        return True
 
     # --- routes ----------------------------------------------------------------------
 

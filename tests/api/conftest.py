@@ -28,9 +28,19 @@ class Daemon:
 
 @pytest.fixture
 def daemon(store: Store) -> Iterator[Daemon]:
+    yield from _serve(store, idle=1.0, max_connections=256)
+
+
+@pytest.fixture
+def strict_daemon(store: Store) -> Iterator[Daemon]:
+    """Short bounds, for the tests of bad clients: 1 s silent, 3 s per request."""
+    yield from _serve(store, idle=1.0, deadline=3.0, max_connections=256)
+
+
+def _serve(store: Store, **bounds: float) -> Iterator[Daemon]:
     store.templates.add("xen.local01", (TEMPLATES / "xen.local01").read_text())
-    server = ApiServer(Store(store.path), Path(os.environ["ONETUI_SOCKET"]), idle=1.0,
-                       max_connections=256)
+    server = ApiServer(Store(store.path), Path(os.environ["ONETUI_SOCKET"]),
+                       **bounds)  # type: ignore[arg-type]
     thread = ServerThread(server)
     thread.start_serving()
     try:

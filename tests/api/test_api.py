@@ -5,6 +5,7 @@ transport answering exactly as the daemon does."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -145,3 +146,12 @@ def test_the_client_imports_only_the_standard_library() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_dead_daemons_socket_leaves_the_cli_in_process(store: Store) -> None:
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(os.environ["ONETUI_SOCKET"])  # a socket file nobody listens on
+    stale.close()
+    client = Context(str(store.path.parent)).client
+    assert isinstance(client.transport, LocalTransport)
+    assert client.call("vm.list") == []

@@ -18,12 +18,19 @@ from onetui.view.describe import vm_text
 
 
 def vm_record(v: VM) -> dict[str, Any]:
-    """A VM as `vm list --json` prints it: its fields and OpenNebula's two state names."""
-    return {**dataclasses.asdict(v), "vm_state": v.vm_state, "lcm_state": v.lcm_state}
+    """A VM as `vm list --json` prints it: its fields and OpenNebula's two state names.
+    (Shallow: the record goes straight to JSON; dataclasses.asdict's deep copy was a
+    third of a 1,000-VM list's time.)"""
+    return {**{f: getattr(v, f) for f in _VM_FIELDS}, "vm_state": v.vm_state,
+            "lcm_state": v.lcm_state}
 
 
 def host_record(h: Host) -> dict[str, Any]:
-    return dataclasses.asdict(h)
+    return {f: getattr(h, f) for f in _HOST_FIELDS}
+
+
+_VM_FIELDS = tuple(f.name for f in dataclasses.fields(VM))
+_HOST_FIELDS = tuple(f.name for f in dataclasses.fields(Host))
 
 
 @operation("vm.list", include_done=optional(True, bool))

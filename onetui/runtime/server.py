@@ -33,7 +33,7 @@ from typing import Any
 
 from aiohttp import web
 
-from onetui.api import Caller, respond
+from onetui.api import REGISTRY, Caller, respond
 from onetui.api.local import MAX_WAIT, changes_wait
 from onetui.errors import UserError
 from onetui.store import Store
@@ -84,6 +84,7 @@ class ApiServer:
         self.runner: web.AppRunner | None = None
         self.seq = 0
         self._changed: asyncio.Event | None = None
+        self._look_now: asyncio.Event | None = None
         self._watch: asyncio.Task[None] | None = None
         self._admitted: set[asyncio.Transport] = set()
 
@@ -105,6 +106,7 @@ class ApiServer:
             os.chown(self.path, -1, gid)
         self.seq = await self._run(self.store.changes.current)
         self._changed = asyncio.Event()
+        self._look_now = asyncio.Event()
         self._watch = asyncio.create_task(self._watch_changes())
 
     async def close(self) -> None:
@@ -172,6 +174,9 @@ class ApiServer:
             return _error(400, f"{name}: the body is not JSON ({exc})", "bad-request")
         caller = peer(request)
         status, answer = await self._run(respond, self.store, caller, name, body)
+        op = REGISTRY.get(name)
+        if op is not None and op.writes and self._look_now is not None:
+            self._look_now.set()  # long-polls hear of a change made here at once
         return web.json_response(answer, status=status)
 
     async def _changes(self, request: web.Request) -> web.Response:
@@ -193,10 +198,15 @@ class ApiServer:
                     await self._changed.wait()
 
     async def _watch_changes(self) -> None:
-        """One look at the change sequence every LOOK_EVERY s for all waiting clients:
-        when it moved, every long-poll wakes and reads what changed."""
+        """One look at the change sequence for all waiting clients every LOOK_EVERY s (the
+        engine and other processes write too), and at once after a write through this
+        API: when it moved, every long-poll wakes and reads what changed."""
         while True:
-            await asyncio.sleep(LOOK_EVERY)
+            assert self._look_now is not None
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(LOOK_EVERY):
+                    await self._look_now.wait()
+            self._look_now.clear()
             try:
                 seq = await self._run(self.store.changes.current)
             except Exception:  # a busy store: look again next time

@@ -9,8 +9,9 @@ from collections.abc import Callable
 from typing import Any
 
 from onetui.api.caller import Caller
+from onetui.api.hosts import host_record
 from onetui.api.registry import BadRequest, operation, optional, required
-from onetui.model import VM, Host
+from onetui.model import VM
 from onetui.ops import instantiate
 from onetui.ops import vm_actions as actions
 from onetui.store import Store
@@ -25,12 +26,7 @@ def vm_record(v: VM) -> dict[str, Any]:
             "lcm_state": v.lcm_state}
 
 
-def host_record(h: Host) -> dict[str, Any]:
-    return {f: getattr(h, f) for f in _HOST_FIELDS}
-
-
 _VM_FIELDS = tuple(f.name for f in dataclasses.fields(VM))
-_HOST_FIELDS = tuple(f.name for f in dataclasses.fields(Host))
 
 
 @operation("vm.list", include_done=optional(True, bool))
@@ -100,8 +96,3 @@ def vm_by_ids(store: Store, caller: Caller, ids: list[Any]) -> list[dict[str, An
     if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
         raise BadRequest("vm.by_ids: field 'ids' must be a list of integers")
     return [vm_record(v) for v in store.vms.by_ids(ids)]
-
-
-@operation("host.list")
-def host_list(store: Store, caller: Caller) -> list[dict[str, Any]]:
-    return [host_record(h) for h in store.hosts.list()]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from onetui.api.hosts import host_of
 from onetui.cli.completion import host_names, template_names_or_files, vm_ids
 from onetui.cli.context import Context
 from onetui.cli.output import Output, echo_json, list_options, pools, show_options
@@ -138,7 +139,7 @@ def list_cmd(ctx: Context, show_all: bool, out: Output) -> None:
 
 
 def _hosts(ctx: Context) -> list[Host]:
-    return [Host(**h) for h in ctx.client.call("host.list")]
+    return [host_of(h) for h in ctx.client.call("host.list")]
 
 
 @vm.command("show")
@@ -149,7 +150,7 @@ def show_cmd(ctx: Context, ref: str, out: Output) -> None:
     """Everything about a VM, including why it is still pending."""
     shown = ctx.client.call("vm.show", ref=ref)
     if out.opennebula:
-        host = Host(**shown["host"]) if shown["host"] else None
+        host = host_of(shown["host"]) if shown["host"] else None
         out.print_one(pools().vm_element(vms_of([shown["vm"]])[0], host))
         return
     if out.as_json:

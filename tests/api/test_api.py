@@ -155,3 +155,21 @@ def test_a_dead_daemons_socket_leaves_the_cli_in_process(store: Store) -> None:
     client = Context(str(store.path.parent)).client
     assert isinstance(client.transport, LocalTransport)
     assert client.call("vm.list") == []
+
+
+def test_hosts_are_made_changed_and_removed_through_the_api(daemon: Daemon) -> None:
+    client = daemon.client()
+    hid = client.call("host.create", name="h1", settings={"uri": "test:///default"})
+    assert client.call("host.update", ref="h1", attrs={"RACK": "r1"}) == "host h1 updated"
+    assert daemon.store.hosts.get(hid).attrs == {"RACK": "r1"}
+    with pytest.raises(ApiError, match="--region: not a setting of libvirt hosts"):
+        client.call("host.update", ref="h1", settings={"region": "us-east-1"})
+    with pytest.raises(ApiError, match=r"unknown setting\(s\) 'password'; expected: uri"):
+        client.call("host.create", name="h2", settings={"password": "x"})
+    with pytest.raises(ApiError, match="--max-instances 0: expected 1 to 100000"):
+        client.call("host.create", name="e", driver="ec2",
+                    settings={"region": "us-east-1", "max_instances": 0})
+    assert [h["stat"] for h in client.call("host.list")] == ["init"]
+    assert client.call("host.enable", ref="h1", enabled=False) == "host h1 disabled"
+    assert client.call("host.delete", ref="h1") == f"deleted host {hid} h1"
+    assert client.call("host.list") == []

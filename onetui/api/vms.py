@@ -87,7 +87,8 @@ def vm_create(store: Store, caller: Caller, template: str, count: int, name: str
     if overrides is not None and not all(isinstance(v, str) for v in overrides.values()):
         raise BadRequest("vm.create: field 'overrides' must map names to strings")
     return instantiate.create(store, template, count=count, name=name, hold=hold,
-                              overrides=overrides, host=host, text=text)
+                              overrides=overrides, host=host, text=text,
+                              files=False)
 
 
 @operation("vm.by_ids", ids=required(list))

@@ -36,15 +36,17 @@ class Source:
     label: str
 
 
-def resolve(store: Store, ref: str, text: str | None = None) -> Source:
-    """A stored template by name or id, or else a template file (`text`: that file's
-    contents as a client read it, for a daemon that must not open the client's files)."""
+def resolve(store: Store, ref: str, text: str | None = None, *,
+            files: bool = True) -> Source:
+    """A stored template by name or id, or else a template file: `text` is that file's
+    contents as a client read it; `files=False` never opens a path (the daemon, which must
+    not read files for its clients)."""
     rec = store.templates.find(ref)
     if rec is not None:
         return Source(parse(rec.body, rec.name), rec.id, rec.name)
     if text is not None:
         return Source(parse(text, ref), None, ref)
-    if Path(ref).is_file():
+    if files and Path(ref).is_file():
         tpl = load(ref)
         return Source(tpl, None, ref)
     raise UserError(f"no template {ref!r}: neither a stored template (see `onetui template "
@@ -83,11 +85,12 @@ def specs(source: Source, count: int = 1, name: str | None = None,
 
 def create(store: Store, ref: str, count: int = 1, name: str | None = None,
            hold: bool = False, overrides: dict[str, str] | None = None,
-           host: str | None = None, text: str | None = None) -> list[int]:
+           host: str | None = None, text: str | None = None,
+           files: bool = True) -> list[int]:
     """Write the intents for `count` VMs of template `ref`; the engine does the rest.
     `host` deploys them there (past REQUIREMENTS, not past its room), as `vm deploy`;
-    `text` is the file `ref` names, read by the client (see resolve)."""
-    made = specs(resolve(store, ref, text), count, name, overrides)
+    `text` and `files` as in resolve."""
+    made = specs(resolve(store, ref, text, files=files), count, name, overrides)
     if host is not None:
         pin = f"deploy:{store.hosts.get(host).id}"
         made = [{**spec, "intent": pin} for spec in made]

@@ -173,3 +173,20 @@ def test_hosts_are_made_changed_and_removed_through_the_api(daemon: Daemon) -> N
     assert client.call("host.enable", ref="h1", enabled=False) == "host h1 disabled"
     assert client.call("host.delete", ref="h1") == f"deleted host {hid} h1"
     assert client.call("host.list") == []
+
+
+def test_templates_travel_as_text_never_as_a_path(daemon: Daemon, tmp_path: Path) -> None:
+    client = daemon.client()
+    tid = client.call("template.add", name="small", body="CPU = 1\nMEMORY = 64\n",
+                      source="small.template")
+    assert client.call("template.update", ref="small", body="MEMORY = 128\n",
+                       append=True) == f"template {tid} small updated"
+    assert client.call("template.get", ref=tid)["body"] == "CPU = 1\nMEMORY = 128\n"
+    with pytest.raises(ApiError) as err:
+        client.call("template.add", name="bad", body="CPU = \n", source="bad.template")
+    assert (err.value.kind, str(err.value).split(":")[0]) == ("template", "bad.template")
+    secret = tmp_path / "only-mine.template"
+    secret.write_text("CPU = 1\nMEMORY = 64\n")
+    with pytest.raises(ApiError, match="no template"):  # a path is a name to the daemon
+        client.call("vm.create", template=str(secret))
+    assert client.call("vm.create", template=str(secret), text=secret.read_text()) == [1]

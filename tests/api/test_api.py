@@ -5,6 +5,7 @@ transport answering exactly as the daemon does."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -190,3 +191,17 @@ def test_templates_travel_as_text_never_as_a_path(daemon: Daemon, tmp_path: Path
     with pytest.raises(ApiError, match="no template"):  # a path is a name to the daemon
         client.call("vm.create", template=str(secret))
     assert client.call("vm.create", template=str(secret), text=secret.read_text()) == [1]
+
+
+def test_networks_through_the_api(daemon: Daemon) -> None:
+    client = daemon.client()
+    nid = client.call("net.create", name="vpn", range="10.1.1.100-10.1.1.103",
+                      hostname="worker%i")
+    assert client.call("net.list") == [{"id": nid, "name": "vpn",
+                                        "range": "10.1.1.100-10.1.1.103",
+                                        "hostname": "worker%i", "size": 4, "leased": 0,
+                                        "config": {}}]
+    with pytest.raises(ApiError, match=re.escape("10.1.1.9-10.1.1.1")):
+        client.call("net.create", name="bad", range="10.1.1.9-10.1.1.1")
+    assert client.call("net.hosts", ref="vpn") == {"name": "vpn", "lines": []}
+    assert client.call("net.delete", ref="vpn") == f"deleted network {nid} vpn"

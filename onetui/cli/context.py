@@ -36,6 +36,14 @@ class Context:
             self._client = self._daemon() or self._in_process()
         return self._client
 
+    def close(self) -> None:
+        """Let go of the store and the daemon's connection (before exec'ing another
+        program)."""
+        if self._store is not None:
+            self._store.close()
+        if self._client is not None and isinstance(self._client.transport, SocketTransport):
+            self._client.transport.close()
+
     def _daemon(self) -> Client | None:
         path = default_socket()
         if self.init or not path.exists():

@@ -51,14 +51,15 @@ def create_cmd(ctx: Context, template: str, count: int, name: str | None, hold: 
     overrides = {k: v for k, v in (("CPU", cpu), ("MEMORY", memory),
                                    ("REQUIREMENTS", requirements)) if v is not None}
     ids = ctx.client.call("vm.create", template=template, count=count, name=name,
-                          hold=hold, overrides=overrides, host=host, text=_file_text(template))
+                          hold=hold, overrides=overrides, host=host,
+                          text=template_file_text(template))
     for vid in ids:
         click.echo(f"ID: {vid}")
     if wait and not hold:
         _wait(ctx.client, ids, timeout)
 
 
-def _file_text(ref: str) -> str | None:
+def template_file_text(ref: str) -> str | None:
     """The template file `ref` names, read here with the caller's own rights (the daemon
     never opens a path a client names); None when there is no such file (then `ref` is a
     stored template's name, or the daemon says there is none). A file the parser would

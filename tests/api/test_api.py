@@ -4,6 +4,7 @@ transport answering exactly as the daemon does."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -18,6 +19,7 @@ from onetui.api import REGISTRY
 from onetui.api.local import LocalTransport
 from onetui.cli.context import Context
 from onetui.client import ApiError, Client, SocketTransport
+from onetui.runtime.compose import build_engine
 from onetui.store import Store
 from tests.api.conftest import Daemon
 
@@ -205,3 +207,36 @@ def test_networks_through_the_api(daemon: Daemon) -> None:
         client.call("net.create", name="bad", range="10.1.1.9-10.1.1.1")
     assert client.call("net.hosts", ref="vpn") == {"name": "vpn", "lines": []}
     assert client.call("net.delete", ref="vpn") == f"deleted network {nid} vpn"
+
+
+LAB_MASTER = ('NAME = master\nCPU = 1\nMEMORY = 512\nOS = [ kernel = "/boot/vmlinuz" ]\n'
+              'DISK = [ source = "/images/master.qcow2", target = vda ]\n'
+              'NIC = [ NETWORK = "labnet" ]\n')
+
+
+def test_a_lab_through_the_api_and_only_creds_carry_passwords(daemon: Daemon,
+                                                               tmp_path: Path) -> None:
+    from tests.engine.test_engine import node
+
+    daemon.store.hosts.add("ursa03", "libvirt", {"uri": node(tmp_path, "ursa03", 4, 4)})
+    daemon.store.networks.add("labnet", "127.0.4.10", "127.0.4.15")
+    engine = build_engine(daemon.store, {}, interval=0.05)
+    assert engine.lead()
+    engine.run_pass()  # the host monitored: room for the seats
+    engine.close()
+    master = tmp_path / "master.template"
+    master.write_text(LAB_MASTER)
+    client = daemon.client()
+    said = client.call("lab.create", name="os1", template=str(master), seats=2,
+                       text=master.read_text())
+    assert said.startswith("lab os1: 2 seat(s) created")
+    assert [row["name"] for row in client.call("lab.list")] == ["os1"]
+    shown = client.call("lab.show", ref="os1")
+    assert all("password" not in seat for seat in shown["seat_list"])
+    creds = json.loads(client.call("lab.creds", ref="os1", format="json"))
+    password = daemon.store.labs.password(shown["id"], 1)
+    assert creds["seats"][0]["password"] == password
+    assert password not in json.dumps(client.call("lab.list"))
+    with pytest.raises(ApiError, match="format 'pdf'"):
+        client.call("lab.creds", ref="os1", format="pdf")
+    assert client.call("lab.destroy", ref="os1").startswith("lab os1")

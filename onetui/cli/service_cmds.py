@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from onetui.cli.completion import service_names
 from onetui.cli.context import Context
 from onetui.cli.output import Output, echo_json, json_option, list_options, pairs, table
-from onetui.errors import UserError
-from onetui.managers.elasticity import check_rule
-from onetui.view.rows import NUMERIC, SERVICE_COLUMNS, service_counts, service_row
+from onetui.model.services import Service
+from onetui.view.rows import NUMERIC, SERVICE_COLUMNS, service_row
 
 pass_ctx = click.make_pass_decorator(Context)
 
@@ -47,19 +44,12 @@ def create_cmd(ctx: Context, name: str, template: str, burst_template: str | Non
                min_size: int, max_size: int, port: int, lb_conf: str | None, lb_upstream: str,
                lb_host: str | None, lb_nginx: str, lb_prefix: str | None,
                lb_status_url: str | None, grid: bool, health: str) -> None:
-    store = ctx.store
-    tpl = store.templates.get(template)
-    burst = store.templates.get(burst_template).id if burst_template else None
-    config: dict = {"port": port, "health": health, **({"grid": True} if grid else {})}
-    if lb_conf:
-        if not lb_host and not Path(lb_conf).is_file():
-            raise UserError(f"--lb-conf {lb_conf}: no such file")
-        config["lb"] = {"conf": lb_conf, "upstream": lb_upstream, "nginx": lb_nginx,
-                        **({"host": lb_host} if lb_host else {}),
-                        **({"prefix": lb_prefix} if lb_prefix else {}),
-                        **({"status_url": lb_status_url} if lb_status_url else {})}
-    svc = store.services.add(name, tpl.id, burst, min_size, max_size, config)
-    click.echo(f"ID: {svc.id}")
+    lb = {"conf": lb_conf, "upstream": lb_upstream, "nginx": lb_nginx, "host": lb_host,
+          "prefix": lb_prefix, "status_url": lb_status_url} if lb_conf else None
+    sid = ctx.client.call("service.create", name=name, template=template,
+                          burst_template=burst_template, min_size=min_size,
+                          max_size=max_size, port=port, health=health, lb=lb, grid=grid)
+    click.echo(f"ID: {sid}")
 
 
 @service.command("scale")
@@ -68,24 +58,20 @@ def create_cmd(ctx: Context, name: str, template: str, burst_template: str | Non
 @pass_ctx
 def scale_cmd(ctx: Context, name: str, size: int) -> None:
     """Set the desired size; the engine creates or shuts down (newest first) members."""
-    svc = ctx.store.services.scale(name, size)
-    click.echo(f"service {svc.name}: desired {svc.desired}")
-
-
-def _members(ctx: Context, svc_id: int) -> list:
-    return [v for v in ctx.store.vms.list(include_done=False) if v.info.get("service") == svc_id]
+    click.echo(ctx.client.call("service.scale", ref=name, size=size))
 
 
 @service.command("list", help="Services with their sizes and members.")
 @list_options(SERVICE_COLUMNS, right=NUMERIC)
 @pass_ctx
 def list_cmd(ctx: Context, out: Output) -> None:
-    services = ctx.store.services.list()
-    counts = service_counts(services, ctx.store.vms.list(include_done=False))
-    out.emit(services, row=lambda s: service_row(s, *counts[s.id]),
-             as_json=lambda s: {"id": s.id, "name": s.name, "min": s.min_size,
-                                "max": s.max_size, "desired": s.desired,
-                                "running": counts[s.id][0], "members": counts[s.id][1]})
+    out.emit(ctx.client.call("service.list"), row=_row, as_json=lambda s: s)
+
+
+def _row(s: dict) -> tuple[str, ...]:
+    """The Services pane's row (view.rows) of a `service list --json` record."""
+    svc = Service(s["id"], s["name"], None, None, s["min"], s["max"], s["desired"], {})
+    return service_row(svc, s["running"], s["members"])
 
 
 @service.command("show", help="A service, its members and the state of its rules.")
@@ -93,33 +79,32 @@ def list_cmd(ctx: Context, out: Output) -> None:
 @json_option
 @pass_ctx
 def show_cmd(ctx: Context, name: str, as_json: bool) -> None:
-    s = ctx.store.services.get(name)
-    members = _members(ctx, s.id)
+    s = ctx.client.call("service.show", ref=name)
+    members = s["members"]
     if as_json:
-        echo_json({"id": s.id, "name": s.name, "min": s.min_size, "max": s.max_size,
-                   "desired": s.desired, "config": s.config,
-                   "members": [{"id": v.id, "name": v.name, "state": v.state, "ip": v.ip,
-                                "tier": v.info.get("tier")} for v in members]})
+        echo_json({**s, "members": [{k: v for k, v in m.items() if k != "host_name"}
+                                    for m in members]})
         return
-    click.echo(f"SERVICE {s.id} INFORMATION")
-    lb = s.config.get("lb")
-    click.echo(pairs([("NAME", s.name), ("SIZE", f"{s.desired} (min {s.min_size}, max "
-                                                  f"{s.max_size})"),
-                      ("PORT", s.config.get("port", 80)),
+    click.echo(f"SERVICE {s['id']} INFORMATION")
+    config = s["config"]
+    lb = config.get("lb")
+    click.echo(pairs([("NAME", s["name"]), ("SIZE", f"{s['desired']} (min {s['min']}, max "
+                                                     f"{s['max']})"),
+                      ("PORT", config.get("port", 80)),
                       ("LOAD BALANCER", f"{lb.get('host', 'local')}:{lb['conf']} upstream "
                                         f"{lb['upstream']}" if lb else "-")]))
-    rules = s.config.get("rules", [])
+    rules = config.get("rules", [])
     if rules:
         click.echo("\nRULES")
-        state = s.config.get("rule_state", [])
+        state = config.get("rule_state", [])
         for i, rule in enumerate(rules):
             text = state[i] if i < len(state) else (
                 f"{rule['when']} for {rule['for']:g} s → {rule['change']:+d}")
             click.echo(f"{i}: {text} (cooldown {rule['cooldown']:g} s)")
     click.echo("\nMEMBERS")
     click.echo(table(("ID", "NAME", "STAT", "IP", "TIER", "HOSTNAME"),
-                     [(v.id, v.name, v.state, v.ip or "-", v.info.get("tier", "-"),
-                       v.host_name or "-") for v in members], right=("ID",)))
+                     [(m["id"], m["name"], m["state"], m["ip"] or "-", m["tier"] or "-",
+                       m["host_name"] or "-") for m in members], right=("ID",)))
 
 
 @service.command("delete")
@@ -128,8 +113,7 @@ def show_cmd(ctx: Context, name: str, as_json: bool) -> None:
 def delete_cmd(ctx: Context, names: tuple[str, ...]) -> None:
     """Forget the service; its VMs stay (shut them down with `vm shutdown`)."""
     for name in names:
-        s = ctx.store.services.delete(name)
-        click.echo(f"deleted service {s.id} {s.name}")
+        click.echo(ctx.client.call("service.delete", ref=name))
 
 
 @service.group("rule")
@@ -148,12 +132,8 @@ def rule() -> None:
 @pass_ctx
 def rule_add(ctx: Context, name: str, when: str, hold: float, change: int,
              cooldown: float) -> None:
-    new = check_rule(when, hold, change, cooldown)
-    svc = ctx.store.services.get(name)
-    rules = [*svc.config.get("rules", []), new.to_dict()]
-    ctx.store.services.update_config(svc.id, {"rules": rules, "rule_state": []},
-                                     event=f"rule added: {when} for {hold:g} s → {change:+d}")
-    click.echo(f"rule {len(rules) - 1} added to {svc.name}")
+    click.echo(ctx.client.call("service.rule_add", ref=name, when=when, hold=hold,
+                               change=change, cooldown=cooldown))
 
 
 @rule.command("delete", help="Remove a service's elasticity rule by its number.")
@@ -161,10 +141,4 @@ def rule_add(ctx: Context, name: str, when: str, hold: float, change: int,
 @click.argument("index", type=int)
 @pass_ctx
 def rule_delete(ctx: Context, name: str, index: int) -> None:
-    svc = ctx.store.services.get(name)
-    rules = list(svc.config.get("rules", []))
-    if not 0 <= index < len(rules):
-        raise UserError(f"service {svc.name} has no rule {index} (it has {len(rules)})")
-    gone = rules.pop(index)
-    ctx.store.services.update_config(svc.id, {"rules": rules, "rule_state": []},
-                                     event=f"rule deleted: {gone['when']}")
+    ctx.client.call("service.rule_delete", ref=name, index=index)

@@ -240,3 +240,20 @@ def test_a_lab_through_the_api_and_only_creds_carry_passwords(daemon: Daemon,
     with pytest.raises(ApiError, match="format 'pdf'"):
         client.call("lab.creds", ref="os1", format="pdf")
     assert client.call("lab.destroy", ref="os1").startswith("lab os1")
+
+
+def test_a_service_and_its_rules_through_the_api(daemon: Daemon) -> None:
+    client = daemon.client()
+    sid = client.call("service.create", name="web", template="xen.local01", max_size=4)
+    assert client.call("service.scale", ref="web", size=3) == "service web: desired 3"
+    assert client.call("service.rule_add", ref="web", when="ACTIVE > 100", change=1) \
+        == "rule 0 added to web"
+    with pytest.raises(ApiError) as err:
+        client.call("service.rule_add", ref="web", when="ACTIVE >>> 1", change=1)
+    assert err.value.status == 422
+    with pytest.raises(ApiError, match="service web has no rule 5 \\(it has 1\\)"):
+        client.call("service.rule_delete", ref="web", index=5)
+    assert client.call("service.list") == [{"id": sid, "name": "web", "min": 1, "max": 4,
+                                            "desired": 3, "running": 0, "members": 0}]
+    assert client.call("service.show", ref="web")["config"]["rules"][0]["when"] \
+        == "ACTIVE > 100"

@@ -6,9 +6,19 @@ every operation."""
 
 from __future__ import annotations
 
-from onetui.api import daemon, events, hosts, labs, networks, services, templates, vms
+from onetui.api import (
+    daemon,
+    events,
+    grid,
+    hosts,
+    labs,
+    networks,
+    services,
+    templates,
+    vms,
+)
 from onetui.api.caller import Caller, Refused, authorize
 from onetui.api.registry import REGISTRY, BadRequest, respond
 
 __all__ = ["REGISTRY", "BadRequest", "Caller", "Refused", "authorize", "daemon", "events",
-           "hosts", "labs", "networks", "respond", "services", "templates", "vms"]
+           "grid", "hosts", "labs", "networks", "respond", "services", "templates", "vms"]

@@ -3,28 +3,23 @@ submission, and trusting an SSH host key after comparing its fingerprint."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 import click
 
-from onetui import config
+from onetui.cli.context import Context
 from onetui.cli.output import Output, echo_json, list_options
 from onetui.errors import UserError
 from onetui.integrations.sge.grid import GridError, parse_qhost, parse_qstat, render_qstat
-from onetui.integrations.sge.master import Master, SgeConfig
 from onetui.remote.ssh import resolve, scan_key, trust
 
 T = TypeVar("T")
 
 
-def master() -> Master:
-    cfg = SgeConfig.from_config(config.load_config())
-    if cfg is None:
-        raise UserError(f"no SGE master configured: add an [sge] table (host, user, key_file) "
-                        f"to {config.config_path()}")
-    return Master(cfg)
+pass_ctx = click.make_pass_decorator(Context)
 
 
 @click.group()
@@ -50,20 +45,18 @@ def saved(xml_file: str, parse: Callable[[str], T]) -> T:
 @click.option("--xml-file", type=click.Path(dir_okay=False),
               help="Render a saved `qstat -f -xml` (or `qstat -xml`) output instead of "
                    "asking the master.")
-def qstat_cmd(as_json: bool, xml_file: str | None) -> None:
+@pass_ctx
+def qstat_cmd(ctx: Context, as_json: bool, xml_file: str | None) -> None:
     """The grid in `qstat -f`'s layout (all users' jobs)."""
-    if xml_file:
+    if xml_file:  # a saved file: read and rendered here, no daemon needed
         grid = saved(xml_file, parse_qstat)
+        shown = {"grid": grid.to_json(), "text": render_qstat(grid)}
     else:
-        m = master()
-        try:
-            grid = m.qstat()
-        finally:
-            m.close()
+        shown = ctx.client.call("sge.qstat")
     if as_json:
-        echo_json(grid.to_json())
+        echo_json(shown["grid"])
     else:
-        click.echo(render_qstat(grid))
+        click.echo(shown["text"])
 
 
 @sge.command("hosts")
@@ -71,16 +64,10 @@ def qstat_cmd(as_json: bool, xml_file: str | None) -> None:
               right=("NCPU", "LOAD", "MEMTOT", "MEMUSE"))
 @click.option("--xml-file", type=click.Path(dir_okay=False),
               help="Render a saved `qhost -xml` output instead of asking the master.")
-def hosts_cmd(out: Output, xml_file: str | None) -> None:
+@pass_ctx
+def hosts_cmd(ctx: Context, out: Output, xml_file: str | None) -> None:
     """Exec hosts as `qhost` reports them."""
-    if xml_file:
-        hosts = saved(xml_file, parse_qhost)
-    else:
-        m = master()
-        try:
-            hosts = m.qhost()
-        finally:
-            m.close()
+    hosts = saved(xml_file, parse_qhost) if xml_file else ctx.client.call("sge.hosts")
     cols = ("name", "arch_string", "num_proc", "load_avg", "mem_total", "mem_used")
     out.emit(hosts, row=lambda h: [str(h.get(c, "-")) for c in cols], as_json=lambda h: h)
 
@@ -88,17 +75,16 @@ def hosts_cmd(out: Output, xml_file: str | None) -> None:
 @sge.command("submit")
 @click.argument("script", type=click.Path(dir_okay=False))
 @click.option("--name", help="Job name (qsub -N).")
-def submit_cmd(script: str, name: str | None) -> None:
+@pass_ctx
+def submit_cmd(ctx: Context, script: str, name: str | None) -> None:
     """qsub SCRIPT as the configured SGE user; prints the job id."""
     try:
         body = Path(script).read_bytes()
     except OSError as exc:
         raise UserError(f"{script}: {exc.strerror}") from None
-    m = master()
-    try:
-        click.echo(f"Your job {m.submit(body, name or Path(script).name)} has been submitted")
-    finally:
-        m.close()
+    job = ctx.client.call("sge.submit", script_b64=base64.b64encode(body).decode(),
+                          name=name or Path(script).name)
+    click.echo(f"Your job {job} has been submitted")
 
 
 @click.group()

@@ -5,6 +5,7 @@ transport both call `respond`, so the two cannot drift apart."""
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,6 +47,29 @@ class Operation:
 
 
 REGISTRY: dict[str, Operation] = {}
+
+# An operation's first word → the module of onetui.api that registers it. Modules load
+# when one of their operations is first asked for, so `onetui vm list` does not load what
+# `lab` or `sge` need (cryptography, paramiko, ElementTree).
+MODULES = {"vm": "vms", "host": "hosts", "template": "templates", "net": "networks",
+           "service": "services", "lab": "labs", "sge": "grid", "ec2": "grid",
+           "events": "events", "changes": "events", "daemon": "daemon", "engine": "daemon"}
+
+
+def lookup(name: str) -> Operation | None:
+    """The operation `name`, loading its module first if need be."""
+    if name not in REGISTRY:
+        module = MODULES.get(name.partition(".")[0])
+        if module is not None:
+            importlib.import_module(f"onetui.api.{module}")
+    return REGISTRY.get(name)
+
+
+def load_all() -> dict[str, Operation]:
+    """Every operation (for listing them)."""
+    for module in set(MODULES.values()):
+        importlib.import_module(f"onetui.api.{module}")
+    return REGISTRY
 
 
 def operation(op_name: str, /, *, writes: bool = False,
@@ -104,10 +128,10 @@ def respond(store: Store, caller: Caller, name: str, body: Any) -> tuple[int, di
     """Run operation `name` for `caller`: (HTTP status, JSON body). A success is
     {"result": …}; a failure {"error": one line, "kind": …} (and "needs" when refused)."""
     try:
-        op = REGISTRY.get(name)
+        op = lookup(name)
         if op is None:
             raise NotFound(f"no operation {name!r}; the API offers: "
-                           f"{', '.join(sorted(REGISTRY))}")
+                           f"{', '.join(sorted(load_all()))}")
         args = check(op, body)
         authorize(caller, name, args)
         return 200, {"result": op.handler(store, caller, **args)}

@@ -33,7 +33,7 @@ from typing import Any
 
 from aiohttp import web
 
-from onetui.api import REGISTRY, Caller, respond
+from onetui.api import Caller, lookup, respond
 from onetui.api.local import MAX_WAIT, changes_wait
 from onetui.errors import UserError
 from onetui.store import Store
@@ -174,7 +174,7 @@ class ApiServer:
             return _error(400, f"{name}: the body is not JSON ({exc})", "bad-request")
         caller = peer(request)
         status, answer = await self._run(respond, self.store, caller, name, body)
-        op = REGISTRY.get(name)
+        op = lookup(name)
         if op is not None and op.writes and self._look_now is not None:
             self._look_now.set()  # long-polls hear of a change made here at once
         return web.json_response(answer, status=status)

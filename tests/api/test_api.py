@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from onetui.api import REGISTRY
+from onetui.api import load_all
 from onetui.api.local import LocalTransport
+from onetui.api.registry import MODULES
 from onetui.cli.context import Context
 from onetui.client import ApiError, Client, SocketTransport
 from onetui.runtime.compose import build_engine
@@ -128,9 +129,12 @@ def test_in_process_answers_as_the_daemon_does(daemon: Daemon) -> None:
 
 
 def test_every_operation_names_its_fields_once() -> None:
-    assert {"vm.list", "vm.show", "vm.action", "events.list", "changes"} <= set(REGISTRY)
-    for name, op in REGISTRY.items():
+    registry = load_all()
+    assert {"vm.list", "vm.show", "vm.action", "events.list", "changes", "lab.creds"} \
+        <= set(registry)
+    for name, op in registry.items():  # each found where lookup() looks for it
         assert op.name == name
+        assert op.handler.__module__ == f"onetui.api.{MODULES[name.partition('.')[0]]}"
 
 
 def test_the_cli_asks_the_daemon_of_its_store_and_no_other(daemon: Daemon,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -106,6 +107,7 @@ def main() -> None:
         finally:
             daemon.send_signal(signal.SIGTERM)
             daemon.wait(timeout=30)
+            shutil.rmtree(sock.parent, ignore_errors=True)
 
 
 def round_trip(sock: Path, store: Store) -> None:

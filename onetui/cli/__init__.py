@@ -13,6 +13,7 @@ import click
 
 from onetui import config
 from onetui.cli.context import Context
+from onetui.client import ApiError
 from onetui.errors import UserError
 from onetui.template import TemplateError
 
@@ -103,6 +104,9 @@ def main(argv: list[str] | None = None) -> None:
     except UserError as exc:
         click.echo(f"onetui: {exc}", err=True)
         sys.exit(2)
+    except ApiError as exc:  # the daemon's (or the in-process handlers') one line
+        click.echo(str(exc) if exc.kind == "template" else f"onetui: {exc}", err=True)
+        sys.exit(1 if exc.status >= 500 else 2)
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception:

@@ -8,7 +8,7 @@ import sys
 
 from onetui import config
 from onetui.client import ApiError, Client, DaemonGone, SocketTransport, default_socket
-from onetui.client.transport import RECONNECT
+from onetui.client.transport import RECONNECT, reachable
 from onetui.store import Store
 
 
@@ -46,7 +46,7 @@ class Context:
 
     def _daemon(self) -> Client | None:
         path = default_socket()
-        if self.init or not path.exists():
+        if self.init or not reachable(path):
             return None
         transport = SocketTransport(path, reconnect=0.0)
         client = Client(transport)

@@ -39,7 +39,16 @@ def default_socket(*, serving: bool = False) -> Path:
     if serving:
         return system_socket() if os.getuid() == 0 else user_socket()
     mine = user_socket()
-    return SYSTEM_SOCKET if not mine.exists() and SYSTEM_SOCKET.exists() else mine
+    return SYSTEM_SOCKET if not reachable(mine) and reachable(SYSTEM_SOCKET) else mine
+
+
+def reachable(path: Path) -> bool:
+    """Whether a socket is there for this user to see: a path in a directory they may not
+    enter (system mode's /run/onetui for someone outside group onetui) is not."""
+    try:
+        return path.exists()
+    except OSError:  # PermissionError: Path.exists lets EACCES through
+        return False
 
 
 class ApiError(Exception):

@@ -261,3 +261,88 @@ def test_a_service_and_its_rules_through_the_api(daemon: Daemon) -> None:
                                             "desired": 3, "running": 0, "members": 0}]
     assert client.call("service.show", ref="web")["config"]["rules"][0]["when"] \
         == "ACTIVE > 100"
+
+
+# -- main's newer options, as API fields and operations ----------------------------------------
+
+def test_events_a_request_causes_name_its_caller_and_user_picks_them(daemon: Daemon) -> None:
+    client = daemon.client()
+    (vid,) = client.call("vm.create", template="xen.local01")
+    daemon.store.events.add("engine", None, "a pass")  # not a request: nobody's
+    me = client.call("daemon.info")["caller"]["user"]
+    mine = client.call("events.list", user=me)["events"]
+    assert [(e["message"], e["user"], e["pid"]) for e in mine] == [
+        (f"VM {vid} one-{vid} created (pend)", me, os.getpid())]
+    assert client.call("events.list", user="nobody-here")["events"] == []
+    assert [e["message"] for e in client.call("events.list", after=0, user=me)["events"]] \
+        == [mine[0]["message"]]
+
+
+def test_history_is_read_by_kind_and_name_with_bad_requests_refused(daemon: Daemon,
+                                                                      tmp_path: Path) -> None:
+    from tests.engine.test_engine import node
+
+    daemon.store.hosts.add("ursa03", "libvirt", {"uri": node(tmp_path, "ursa03", 4, 4)})
+    engine = build_engine(daemon.store, {}, interval=0.05)
+    assert engine.lead()
+    engine.run_pass()  # a look: the host's first point
+    engine.close()
+    client = daemon.client()
+    (point,) = client.call("history.read", kind="host", ref="ursa03", window=600)
+    assert set(point) == {"at", "cpu", "mem", "rvm"} and point["rvm"] == 0
+    assert client.call("history.read", kind="host", ref=1, window=600) == [point]
+    assert client.call("history.read", kind="grid", window=600) == []  # no [sge]: no points
+    for fields, status, message in [
+        ({"kind": "disk", "ref": "x", "window": 60}, 400,
+         "history.read: no kind 'disk'; expected one of: host, vm, grid, service"),
+        ({"kind": "host", "ref": "ursa03", "window": 0}, 400,
+         "history.read: 'window' must be 1 to 604800 seconds (history is kept for a week), "
+         "got 0"),
+        ({"kind": "vm", "window": 60}, 400,
+         "history.read: field 'ref' is required for kind 'vm'"),
+        ({"kind": "service", "ref": "nope", "window": 60}, 404,
+         "no service 'nope' (see `onetui service list`)")]:
+        with pytest.raises(ApiError) as err:
+            client.call("history.read", **fields)
+        assert (err.value.status, str(err.value)) == (status, message)
+
+
+def test_sge_grow_and_shrink_are_operations_on_the_grid_tier(
+        daemon: Daemon, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    conf = tmp_path / "config.toml"
+    monkeypatch.setenv("ONETUI_CONFIG", str(conf))
+    daemon.store.templates.add("sgebase", 'CPU = 1\nMEMORY = 64\nSGE = [ QUEUE = "all.q" ]\n')
+    client = daemon.client()
+    with pytest.raises(ApiError) as err:
+        client.call("sge.grow", count=2, template="sgebase")
+    assert (err.value.status, str(err.value)) == (
+        422, "sge grow: no SGE master configured, so the exec hosts could not join it: add "
+        f"an [sge] table (host, user, key_file) to {conf}")
+    assert daemon.store.services.list() == []
+    conf.write_text('[sge]\nhost = "127.0.0.1"\nport = 2222\n')  # read, not reached
+    assert client.call("sge.grow", count=2, template="sgebase") == {
+        "name": "sgebase", "before": 0, "after": 2}
+    assert client.call("sge.shrink", count=1) == {"name": "sgebase", "before": 2, "after": 1}
+    assert daemon.store.services.get("sgebase").desired == 1
+    with pytest.raises(ApiError, match=r"^sge shrink 5: tier sgebase has 1 exec host\(s\)$"):
+        client.call("sge.shrink", count=5, template="sgebase")
+
+
+def test_a_lab_belongs_to_the_caller_the_socket_names_unless_an_owner_is_given(
+        daemon: Daemon, tmp_path: Path) -> None:
+    from tests.engine.test_engine import node
+
+    daemon.store.hosts.add("ursa03", "libvirt", {"uri": node(tmp_path, "ursa03", 4, 4)})
+    daemon.store.networks.add("labnet", "127.0.4.10", "127.0.4.15")
+    engine = build_engine(daemon.store, {}, interval=0.05)
+    assert engine.lead()
+    engine.run_pass()
+    engine.close()
+    client = daemon.client()
+    me = client.call("daemon.info")["caller"]["user"]
+    client.call("lab.create", name="os1", template="master", seats=1, text=LAB_MASTER)
+    client.call("lab.create", name="os2", template="master", seats=1, text=LAB_MASTER,
+                owner="daemon")  # a unix user of every Debian system
+    assert [(r["name"], r["owner"]) for r in client.call("lab.list")] == [
+        ("os1", me), ("os2", "daemon")]
+    assert client.call("lab.show", ref="os2")["owner"] == "daemon"

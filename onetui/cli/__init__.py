@@ -6,7 +6,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import traceback
 from pathlib import Path
 
 import click
@@ -14,7 +13,6 @@ import click
 from onetui import config
 from onetui.cli.context import Context
 from onetui.errors import UserError
-from onetui.template import TemplateError
 
 
 class LazyGroup(click.Group):
@@ -123,11 +121,12 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except TemplateError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(2)
     except UserError as exc:
-        click.echo(f"onetui: {exc}", err=True)
+        # A template error starts with its own source:line:col, so no "onetui: " before
+        # it. Looked up, not imported: if one was raised, the template language is loaded.
+        template = sys.modules.get("onetui.template.errors")
+        plain = template is not None and isinstance(exc, template.TemplateError)
+        click.echo(str(exc) if plain else f"onetui: {exc}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)
@@ -143,6 +142,8 @@ _state: str | None = None  # --state of this run, for the crash log
 def _crash_log() -> Path:
     """The traceback goes next to the store that was in use (--state included), 0600: it
     may hold names and addresses. A link in its place is not followed."""
+    import traceback
+
     path = config.state_dir(_state) / "crash.log"
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

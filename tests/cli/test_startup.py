@@ -1,6 +1,7 @@
 """What a command loads: `onetui vm list` starts without the cloud, SSH, hypervisor and
-console libraries (each is imported by the command that needs it); `onetui --help` lists
-every command without importing one."""
+console libraries (each is imported by the command that needs it), nor the template
+language and the other modules only some commands use; `onetui --help` lists every
+command without importing one."""
 
 from __future__ import annotations
 
@@ -16,6 +17,10 @@ from onetui.cli import COMMANDS
 
 HEAVY = ("boto3", "botocore", "paramiko", "libvirt", "textual", "cryptography",
          "xml.etree.ElementTree")
+# What only some commands need: templates (vm create, template ...), the config file,
+# shell completion, crash reports, the engine's lease, the store's busy/disk-full paths.
+NEEDLESS = ("onetui.template", "onetui.ops.instantiate", "platformdirs", "tomllib", "tomli_w",
+            "click.shell_completion", "traceback", "textwrap", "socket", "random", "shutil")
 COMMAND_MODULES = tuple(sorted({entry[0].partition(":")[0] for entry in COMMANDS.values()}))
 
 PROBE = """
@@ -55,6 +60,16 @@ def test_vm_and_host_lists_load_no_heavy_library(tmp_path: Path) -> None:
     assert loaded(tmp_path, "vm", "list", "--json") == []
     assert loaded(tmp_path, "host", "list") == []
     assert loaded(tmp_path, "template", "list", "--csv") == []
+
+
+def test_vm_list_loads_only_what_listing_needs(tmp_path: Path) -> None:
+    assert loaded(tmp_path, "vm", "list", "--json", watch=NEEDLESS) == []
+    assert loaded(tmp_path, "host", "list", watch=NEEDLESS) == []
+
+
+def test_the_template_language_comes_with_the_commands_that_use_it(tmp_path: Path) -> None:
+    assert loaded(tmp_path, "vm", "create", "nosuch", watch=NEEDLESS) == [
+        "onetui.ops.instantiate", "onetui.template"]
 
 
 def test_the_console_gets_textual_when_it_starts(tmp_path: Path) -> None:

@@ -15,7 +15,6 @@ from onetui.cli.history import history_option, print_history, refuse_opennebula
 from onetui.cli.output import Output, echo_json, list_options, pools, show_options
 from onetui.errors import UserError
 from onetui.model import VM
-from onetui.ops import instantiate
 from onetui.ops import vm_actions as actions
 from onetui.store import Store
 from onetui.view.describe import vm_text
@@ -50,6 +49,8 @@ def create_cmd(ctx: Context, template: str, count: int, name: str | None, hold: 
                cpu: str | None, memory: str | None, requirements: str | None,
                host: str | None, wait: bool, timeout: float) -> None:
     """Write the VMs' intents and print their IDs; the engine deploys them."""
+    from onetui.ops import instantiate  # with the template language: only `vm create` needs it
+
     overrides = {k: v for k, v in (("CPU", cpu), ("MEMORY", memory),
                                    ("REQUIREMENTS", requirements)) if v is not None}
     ids = instantiate.create(ctx.store, template, count=count, name=name, hold=hold,

@@ -120,8 +120,11 @@ def start_engine(store: Store, passes: int = 3) -> Engine:
 # -- the grid: the real SGE test bed, when the machine can run it ------------------------------
 
 BED_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "testbed" / "sge.sh"
-GRID_HOWTO = ("no grid in this demo: {why}; run `sudo bash scripts/demo.sh` on Debian "
-              "(it installs gridengine and starts scripts/testbed/sge.sh)")
+# Only onetui runs as root: `sudo bash scripts/demo.sh` would run setup.sh as root too and
+# leave the admin's .venv root-owned.
+GRID_HOWTO = ("no grid in this demo: {why}; on Debian, `sudo .venv/bin/onetui demo --grid` "
+              "runs it as root (it installs gridengine and starts scripts/testbed/sge.sh) "
+              "and leaves .venv yours")
 # The seed's `qsub test_1.sh; qsub test_2.sh`: jobs that work a while. Two more than the
 # grid has slots, so some run on all.q@… and the rest wait under PENDING JOBS.
 DEMO_JOB = b"#!/bin/sh\n# like the seed's test_1.sh: a job that works a while\nsleep 300\n"

@@ -90,11 +90,13 @@ class Polled(Message, bubble=False):
 
     def __init__(self, delta: Delta | None, grid: GridWatch | None = None,
                  engine: str = "", detail: tuple[str, str] | None = None,
-                 grid_waiting: str = "") -> None:
+                 grid_waiting: tuple[str, str] | None = None) -> None:
         super().__init__()
         self.delta = delta
         self.grid = grid  # the SGE reading, when this poll asked the master
-        self.grid_waiting = grid_waiting  # why the master is not asked yet ("starting…")
+        # why the master is not asked yet: the grid's state ("starting", "failed") and
+        # what to show ("starting the grid…", why it did not start)
+        self.grid_waiting = grid_waiting
         self.engine = engine  # who holds the engine's lease, as the status line says it
         self.detail = detail  # the open detail's title and text, read again
 
@@ -238,7 +240,7 @@ class DashboardScreen(ConsoleScreen):
         self.query_one(StatusLine).store = shown_path(self.console.store_path)
         waiting = self._grid_waiting()
         self.query_one(QueuesPane).show(None, None, "", self.grid_watch is not None or
-                                        bool(waiting), waiting=waiting)
+                                        waiting is not None, waiting=waiting)
         self.query_one(VmsPane).focus()
         self.poll()
         # the clock, not a poll: TIME and the status line's age move on screen only
@@ -270,7 +272,7 @@ class DashboardScreen(ConsoleScreen):
             delta = self.view.first(FIRST_PAGE) if first else self.view.poll()
             grid = None
             waiting = self._grid_waiting()
-            if waiting:
+            if waiting is not None:
                 self._last_sge = 0.0  # the master is asked as soon as the grid is up
             # SGE (over SSH) waits for the read after a first page
             elif self.grid_watch and not delta.page and \
@@ -284,14 +286,15 @@ class DashboardScreen(ConsoleScreen):
             # also after a failure (the app reports it): the handler re-arms the poll
             self.post_message(polled)
 
-    def _grid_waiting(self) -> str:
-        """While a grid is being brought up (the demo's), what the SGE pane says instead
-        of asking the master: "starting the grid…", or why it did not start."""
+    def _grid_waiting(self) -> tuple[str, str] | None:
+        """While a grid is being brought up (the demo's), its state and what the SGE pane
+        says instead of asking the master: "starting the grid…", or why it did not start.
+        None: ask the master."""
         status = self.console.grid_status
         if status is None:
-            return ""
+            return None
         state, message = status()
-        return "" if state == "up" else message or state
+        return None if state == "up" else (state, message or state)
 
     def _read_detail(self) -> tuple[str, str] | None:
         """The open detail's text, read again (in the poll's thread); a VM deleted
@@ -330,7 +333,8 @@ class DashboardScreen(ConsoleScreen):
             return
         self.polled()
 
-    def apply(self, delta: Delta, grid: GridWatch | None, waiting: str = "") -> None:
+    def apply(self, delta: Delta, grid: GridWatch | None,
+              waiting: tuple[str, str] | None = None) -> None:
         """Put the delta on screen: only changed rows are touched."""
         vms = self.query_one(VmsPane)
         vms.started.update(delta.vm_started)
@@ -344,7 +348,7 @@ class DashboardScreen(ConsoleScreen):
             self.query_one(EventsPane).add(delta.events, delta.full)
         if delta.grid is not None:
             self.query_one(QueuesPane).trend(*delta.grid)
-        if waiting:
+        if waiting is not None:
             self.query_one(QueuesPane).show(None, None, "", True, waiting=waiting)
         elif grid is not None:
             self.query_one(QueuesPane).show(grid.grid, grid.stale_since, grid.error, True)

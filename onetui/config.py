@@ -9,12 +9,8 @@ so tests and the demo can point them elsewhere through the environment.
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 from typing import Any
-
-import platformdirs
-import tomli_w
 
 from onetui.errors import UserError
 
@@ -29,6 +25,8 @@ def state_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     env = os.environ.get("ONETUI_STATE")
     if env:
         return Path(env).expanduser()
+    import platformdirs  # imported when used: most runs name the state (or config) directory
+
     return Path(platformdirs.user_data_dir(APP, appauthor=False))
 
 
@@ -40,11 +38,15 @@ def config_path() -> Path:
     env = os.environ.get("ONETUI_CONFIG")
     if env:
         return Path(env).expanduser()
+    import platformdirs
+
     return Path(platformdirs.user_config_dir(APP, appauthor=False)) / "config.toml"
 
 
 def load_config(path: Path | None = None) -> dict[str, Any]:
     """The parsed config file, or {} when there is none. A broken file is a UserError."""
+    import tomllib  # the config file is read by the console and a few commands, not all
+
     path = path or config_path()
     try:
         with path.open("rb") as fh:
@@ -59,6 +61,8 @@ def load_config(path: Path | None = None) -> dict[str, Any]:
 
 def save_config(data: dict[str, Any], path: Path | None = None) -> None:
     """Write the config atomically (temp file + rename), mode 0600: it may name key files."""
+    import tomli_w
+
     path = path or config_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")

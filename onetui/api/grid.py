@@ -17,7 +17,7 @@ from onetui.drivers.registry import make_driver
 from onetui.errors import UserError
 from onetui.integrations.sge.grid import render_qstat
 from onetui.integrations.sge.master import Master, SgeConfig
-from onetui.managers.sge import grow, shrink
+from onetui.managers.sge import exec_host_count, grow, shrink
 from onetui.store import Store
 
 
@@ -63,25 +63,27 @@ def sge_submit(store: Store, caller: Caller, script_b64: str, name: str) -> str:
         m.close()
 
 
-@operation("sge.grow", writes=True, count=required(int), template=required(str))
-def sge_grow(store: Store, caller: Caller, count: int, template: str) -> dict[str, Any]:
+@operation("sge.grow", writes=True, count=required(int, str), template=required(str))
+def sge_grow(store: Store, caller: Caller, count: int | str, template: str) -> dict[str, Any]:
     """`count` more exec hosts cloned from `template` on the grid service tier
     (managers.sge.grow); refused without an [sge] master, whose grid they could never
-    join. The tier's name and its desired size before and after."""
+    join. `count` as typed (managers.sge.exec_host_count is its one check). The tier's
+    name and its desired size before and after."""
+    n = exec_host_count("grow", count)
     if SgeConfig.from_config(config.load_config()) is None:
         raise UserError(f"sge grow: no SGE master configured, so the exec hosts could not "
                         f"join it: add an [sge] table (host, user, key_file) to "
                         f"{config.config_path()}")
-    tier, before = grow(store, count, template)
+    tier, before = grow(store, n, template)
     return {"name": tier.name, "before": before, "after": tier.desired}
 
 
-@operation("sge.shrink", writes=True, count=required(int), template=optional(None, str))
-def sge_shrink(store: Store, caller: Caller, count: int,
+@operation("sge.shrink", writes=True, count=required(int, str), template=optional(None, str))
+def sge_shrink(store: Store, caller: Caller, count: int | str,
                template: str | None) -> dict[str, Any]:
     """`count` fewer exec hosts in the tier of `template` (or the only one), newest first
     (managers.sge.shrink): the tier's name and its desired size before and after."""
-    tier, before = shrink(store, count, template)
+    tier, before = shrink(store, exec_host_count("shrink", count), template)
     return {"name": tier.name, "before": before, "after": tier.desired}
 
 

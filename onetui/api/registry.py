@@ -6,7 +6,7 @@ transport both call `respond`, so the two cannot drift apart."""
 from __future__ import annotations
 
 import importlib
-import logging
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,9 +16,6 @@ from onetui.api.guard import authorize
 from onetui.errors import Conflict, NotFound, UserError
 from onetui.store import Store
 from onetui.store.events import acting
-from onetui.template import TemplateError
-
-log = logging.getLogger("onetui.api")
 
 Handler = Callable[..., Any]  # (store, caller, **fields) -> JSON-able
 
@@ -147,11 +144,19 @@ def respond(store: Store, caller: Caller, name: str, body: Any) -> tuple[int, di
         return 404, {"error": str(exc), "kind": "not-found"}
     except Conflict as exc:
         return 409, {"error": str(exc), "kind": "conflict"}
-    except TemplateError as exc:  # file:line:col: message, as the CLI prints it
-        return 422, {"error": str(exc), "kind": "template"}
-    except UserError as exc:
-        return 422, {"error": str(exc), "kind": "user-error"}
+    except UserError as exc:  # a TemplateError is file:line:col: message, as the CLI prints it
+        kind = "template" if _is_template_error(exc) else "user-error"
+        return 422, {"error": str(exc), "kind": kind}
     except Exception as exc:  # the daemon keeps serving; the caller gets one line
-        log.exception("%s for %s failed", name, caller.user)
+        import logging  # only now: it imports traceback, which a plain command never needs
+
+        logging.getLogger("onetui.api").exception("%s for %s failed", name, caller.user)
         return 500, {"error": f"{name} failed inside the daemon ({type(exc).__name__}: "
                      f"{exc}); the daemon's log has the details", "kind": "internal"}
+
+
+def _is_template_error(exc: UserError) -> bool:
+    """Whether `exc` is the template language's error, without importing the language for
+    operations that never use it (one that raised it has it loaded)."""
+    errors = sys.modules.get("onetui.template.errors")
+    return errors is not None and isinstance(exc, errors.TemplateError)

@@ -12,7 +12,6 @@ from onetui.access import Caller
 from onetui.api.hosts import host_record
 from onetui.api.registry import BadRequest, operation, optional, required
 from onetui.model import VM
-from onetui.ops import instantiate
 from onetui.ops import vm_actions as actions
 from onetui.store import Store
 from onetui.view.describe import vm_text
@@ -84,6 +83,8 @@ def vm_create(store: Store, caller: Caller, template: str, count: int, name: str
               text: str | None) -> list[int]:
     """Write the intents of `count` VMs of a stored template (or of `text`, a template
     file the client read: the daemon never opens a path a client names); their ids."""
+    from onetui.ops import instantiate  # with the template language: only vm.create needs it
+
     if overrides is not None and not all(isinstance(v, str) for v in overrides.values()):
         raise BadRequest("vm.create: field 'overrides' must map names to strings")
     return instantiate.create(store, template, count=count, name=name, hold=hold,

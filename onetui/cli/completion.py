@@ -5,14 +5,17 @@ never fails loudly or leaves anything behind: on any error it completes nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 import click
-from click.shell_completion import CompletionItem, get_completion_class
 
 from onetui.store import Store
 
+if TYPE_CHECKING:  # click.shell_completion is imported by a TAB, not by every command
+    from click.shell_completion import CompletionItem
+
 SHELLS = ("bash", "zsh")
-Completer = Callable[[click.Context, click.Parameter, str], list[CompletionItem]]
+Completer = Callable[[click.Context, click.Parameter, str], "list[CompletionItem]"]
 
 
 def _from_store(names: Callable[[Store], Iterable[tuple[str, str]]],
@@ -22,6 +25,8 @@ def _from_store(names: Callable[[Store], Iterable[tuple[str, str]]],
 
     def complete(ctx: click.Context, _param: click.Parameter,
                  incomplete: str) -> list[CompletionItem]:
+        from click.shell_completion import CompletionItem
+
         items = [CompletionItem(incomplete, type="file")] if files else []
         try:
             state = ctx.find_root().params.get("state")
@@ -82,6 +87,8 @@ def completion(ctx: click.Context, shell: str) -> None:
 
     Load it from ~/.bashrc with `eval "$(onetui completion bash)"`, or from ~/.zshrc with
     `eval "$(onetui completion zsh)"` (after compinit)."""
+    from click.shell_completion import get_completion_class
+
     root = ctx.find_root()
     cls = get_completion_class(shell)
     if cls is None:  # click knows both SHELLS; a click without one is a broken install

@@ -7,8 +7,7 @@ import os
 import sys
 
 from onetui import config
-from onetui.client import ApiError, Client, DaemonGone, SocketTransport, default_socket
-from onetui.client.transport import RECONNECT, reachable
+from onetui.client import ApiError, Client, DaemonGone, default_socket, reachable
 from onetui.store import Store
 
 
@@ -41,13 +40,15 @@ class Context:
         program)."""
         if self._store is not None:
             self._store.close()
-        if self._client is not None and isinstance(self._client.transport, SocketTransport):
+        if self._client is not None:
             self._client.transport.close()
 
     def _daemon(self) -> Client | None:
         path = default_socket()
         if self.init or not reachable(path):
             return None
+        from onetui.client.transport import RECONNECT, SocketTransport  # a daemon may answer
+
         transport = SocketTransport(path, reconnect=0.0)
         client = Client(transport)
         want = str(config.store_path(self.state).resolve())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -9,6 +10,8 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 import click
 
@@ -35,9 +38,13 @@ def demo(ctx: Context, headless: bool, keep: bool, grid: bool) -> None:
     state = Path(tempfile.mkdtemp(prefix="onetui-demo-"))
     live: demo_mod.DemoGrid | None = None
     status: Callable[[], tuple[str, str]] | None = None
+    console: list[Any] = []  # the console, once it runs: a signal then asks it to exit
+    handlers: dict[int, Any] = {}  # the signal handlers before the demo's
     try:
         if grid:
             live, status = start_grid(state)
+            if live is not None:  # a closed terminal or a kill still cleans the grid up
+                handlers = exit_on_signals(console)
         prepared = demo_mod.prepare(state)
         if not headless:
             try:
@@ -45,9 +52,7 @@ def demo(ctx: Context, headless: bool, keep: bool, grid: bool) -> None:
 
                 app = OnetuiApp(state / "onetui.db", theme=ctx.theme, engine_interval=1.0,
                                 grid_status=status)
-                if live is not None:  # a closed terminal or a kill still cleans the grid up
-                    for sig in (signal.SIGTERM, signal.SIGHUP):
-                        signal.signal(sig, lambda *_: app.exit())
+                console.append(app)
                 app.run()
             finally:
                 prepared.close()
@@ -74,9 +79,28 @@ def demo(ctx: Context, headless: bool, keep: bool, grid: bool) -> None:
         if keep:
             click.echo(f"kept: onetui --state {state} vm list")
     finally:
-        stop_grid(live)  # also when the demo failed to prepare: the grid came up meanwhile
-        if not keep:
+        try:
+            stop_grid(live)  # also when the demo failed to prepare: the grid came up meanwhile
+        finally:
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+        if not keep and not (live is not None and live.left):  # kept for stop-recorded
             shutil.rmtree(state, ignore_errors=True)
+
+
+def exit_on_signals(console: list[Any]) -> dict[int, Any]:
+    """SIGTERM and SIGHUP end the demo through its `finally`s (the grid is stopped), from
+    the moment the grid is starting: while the console runs, by asking it to exit;
+    before it runs (preparing) or without it (--headless), by SystemExit. Returns the
+    handlers they had."""
+    def leave(signum: int, _frame: FrameType | None) -> None:
+        app = console[-1] if console else None
+        if app is not None and app.is_running:
+            app.exit()
+        else:
+            raise SystemExit(128 + signum)
+
+    return {sig: signal.signal(sig, leave) for sig in (signal.SIGTERM, signal.SIGHUP)}
 
 
 def start_grid(state: Path) -> tuple[demo_mod.DemoGrid | None,
@@ -122,9 +146,21 @@ def grid_text(live: demo_mod.DemoGrid, timeout: float = 600.0) -> str:
 
 
 def stop_grid(live: demo_mod.DemoGrid | None) -> None:
-    if live is not None:
-        if live.record.exists():
-            click.echo("stopping what the demo started of the grid (its jobs first)…")
-        said = live.close()
-        if said:
-            click.echo(said)
+    """Stop what the demo started of the grid. A second SIGTERM/SIGHUP does not cut this
+    short, and saying so never stops it: after a hang-up the terminal is gone and writing
+    to it fails (the words are then lost, the clean-up is not)."""
+    if live is None:
+        return
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+    if live.step == "install" or live.record.exists():
+        say("stopping what the demo started of the grid (its jobs first; an apt-get under "
+            "way is let finish)…")
+    said = live.close()
+    if said:
+        say(said)
+
+
+def say(text: str) -> None:
+    with contextlib.suppress(OSError):
+        click.echo(text)

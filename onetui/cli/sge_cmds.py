@@ -105,13 +105,9 @@ TIER_NEXT = {"grow": "the engine starts the clones and joins each to SGE as it r
                        "it from SGE, then shuts it down"}
 
 
-def _count(verb: str, text: str) -> int:
-    """N of grow/shrink: a bad one is one line (click's own error adds a usage block)."""
-    try:
-        return int(text)
-    except ValueError:
-        raise UserError(f"sge {verb} {text!r}: expected a number of exec hosts of 1 or "
-                        "more") from None
+# N is taken as text and checked by managers.sge.exec_host_count: one line for a bad one
+# (click's own error adds a usage block), also for "-1", which click would read as an option.
+COUNT_ARGUMENT = {"context_settings": {"ignore_unknown_options": True}}
 
 
 def _tier_line(verb: str, name: str, before: int, after: int) -> str:
@@ -119,7 +115,7 @@ def _tier_line(verb: str, name: str, before: int, after: int) -> str:
             f"(`onetui service show {name}`, `onetui sge qstat`)")
 
 
-@sge.command("grow")
+@sge.command("grow", **COUNT_ARGUMENT)
 @click.argument("count", metavar="N")
 @click.option("--template", required=True, shell_complete=template_names,
               help="The exec host template to clone (it must have an SGE = [...] section).")
@@ -127,11 +123,11 @@ def _tier_line(verb: str, name: str, before: int, after: int) -> str:
 def grow_cmd(ctx: Context, count: str, template: str) -> None:
     """N more exec hosts cloned from --template: started, and joined to SGE (qconf -ah,
     -as, the hostgroup, slots) when they run — the seed's scenario 4."""
-    tier = ctx.client.call("sge.grow", count=_count("grow", count), template=template)
+    tier = ctx.client.call("sge.grow", count=count, template=template)
     click.echo(_tier_line("grow", tier["name"], tier["before"], tier["after"]))
 
 
-@sge.command("shrink")
+@sge.command("shrink", **COUNT_ARGUMENT)
 @click.argument("count", metavar="N")
 @click.option("--template", shell_complete=template_names,
               help="Whose exec hosts (needed when several were grown).")
@@ -139,7 +135,7 @@ def grow_cmd(ctx: Context, count: str, template: str) -> None:
 def shrink_cmd(ctx: Context, count: str, template: str | None) -> None:
     """N fewer exec hosts, newest first: each drained (its queue instance disabled, its jobs
     left to end or drain_timeout), removed from SGE, then shut down."""
-    tier = ctx.client.call("sge.shrink", count=_count("shrink", count), template=template)
+    tier = ctx.client.call("sge.shrink", count=count, template=template)
     click.echo(_tier_line("shrink", tier["name"], tier["before"], tier["after"]))
 
 

@@ -17,7 +17,6 @@ from onetui.cli.output import Output, echo_json, list_options, pools, show_optio
 from onetui.client import Client
 from onetui.errors import UserError
 from onetui.model import VM, Host
-from onetui.template.parser import MAX_BYTES, load
 from onetui.view.rows import NUMERIC, VM_COLUMNS, vm_row
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -65,6 +64,8 @@ def template_file_text(ref: str) -> str | None:
     never opens a path a client names); None when there is no such file (then `ref` is a
     stored template's name, or the daemon says there is none). A file the parser would
     refuse unread (too large, not UTF-8, unreadable) is refused here in its words."""
+    from onetui.template.parser import MAX_BYTES, load  # only commands sending a template
+
     path = Path(ref)
     if not path.is_file():
         return None

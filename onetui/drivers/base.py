@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from onetui.errors import UserError
-from onetui.template import Template
+
+if TYPE_CHECKING:  # annotations only: `onetui host list` imports this module's neighbours
+    from onetui.template import Template
 
 
 class DriverError(Exception):

@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from onetui.drivers.base import error_line
-from onetui.errors import UserError
+from onetui.errors import NotFound, UserError
 from onetui.integrations.sge.master import Master
 from onetui.model import VM
 from onetui.model.services import Service
@@ -155,20 +155,29 @@ class SgeHook:
 # above drains each (qmod -d, its jobs left to end) and removes it before it stops.
 
 TIER_MARK = "sge_exec_tier"
-MAX_EXEC_HOSTS = 256
+MAX_EXEC_HOSTS = 256  # a new tier's max size (the store's check_size holds it to it)
 
 
 def exec_tiers(store: Store) -> list[Service]:
     return [s for s in store.services.list() if s.config.get(TIER_MARK)]
 
 
+def exec_host_count(verb: str, count: str | int) -> int:
+    """N of `sge grow/shrink N`, the one check of it: plain digits, 1 or more (int() would
+    also take "1_0", " +3 " or "-1")."""
+    text = str(count)
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        shown = text if text.isascii() and text.isdigit() else repr(text)
+        raise UserError(f"sge {verb} {shown}: expected a number of exec hosts of 1 or more")
+    return int(text)
+
+
 def grow(store: Store, count: int, template: str) -> tuple[Service, int]:
     """`count` more exec hosts cloned from `template`. Returns the tier and its size
     before. Refuses (UserError, nothing written) a count below 1, a template without an
-    `SGE = [...]` section (its clones would never join), or a service of that name that
-    is not an exec-host tier."""
-    if count < 1:
-        raise UserError(f"sge grow {count}: expected a number of exec hosts of 1 or more")
+    `SGE = [...]` section (its clones would never join), a service of that name that is
+    not an exec-host tier, or a size beyond the tier's max."""
+    count = exec_host_count("grow", count)
     tpl = store.templates.get(template)
     try:
         section = parse(tpl.body, f"template {tpl.name}").get("SGE")
@@ -178,25 +187,25 @@ def grow(store: Store, count: int, template: str) -> tuple[Service, int]:
         raise UserError(f"template {tpl.name} has no SGE section, so its clones would not "
                         "join the grid: expected SGE = [ QUEUE = \"all.q\", HOSTGROUP = "
                         "\"@allhosts\", SLOTS = 1 ]")
-    tier = next((s for s in store.services.list() if s.name == tpl.name), None)
-    if tier is not None and not tier.config.get(TIER_MARK):
-        raise UserError(f"service {tier.name} exists and is not an exec-host tier "
-                        "(made by `sge grow`): rename it, or scale it with `service scale`")
-    before = tier.desired if tier is not None else 0
-    if before + count > MAX_EXEC_HOSTS:
-        raise UserError(f"sge grow {count}: tier {tpl.name} has {before} exec host(s); "
-                        f"expected at most {MAX_EXEC_HOSTS} in all")
-    if tier is None:
-        tier = store.services.add(tpl.name, tpl.id, None, 0, MAX_EXEC_HOSTS,
-                                  {"grid": True, TIER_MARK: True})
-    return store.services.scale(tier.id, before + count, why=f"sge grow {count}"), before
+    # one write: the tier made (first use) and grown, or neither; the size is added to in
+    # the transaction, so a concurrent grow or elastic rule is not lost
+    with store.db.transaction():
+        try:
+            tier = store.services.get(tpl.name)
+        except NotFound:
+            tier = store.services.add(tpl.name, tpl.id, None, 0, MAX_EXEC_HOSTS,
+                                      {"grid": True, TIER_MARK: True})
+        if not tier.config.get(TIER_MARK):
+            raise UserError(f"service {tier.name} exists and is not an exec-host tier "
+                            "(made by `sge grow`): rename it, or scale it with "
+                            "`service scale`")
+        return _resize(store, tier, count, f"sge grow {count}")
 
 
 def shrink(store: Store, count: int, template: str | None = None) -> tuple[Service, int]:
     """`count` fewer exec hosts in the tier of `template` (or the only tier). Returns the
     tier and its size before; the engine drains and removes the newest first."""
-    if count < 1:
-        raise UserError(f"sge shrink {count}: expected a number of exec hosts of 1 or more")
+    count = exec_host_count("shrink", count)
     tiers = exec_tiers(store)
     if template is not None:
         tier = next((s for s in tiers if s.name == template), None)
@@ -210,8 +219,11 @@ def shrink(store: Store, count: int, template: str | None = None) -> tuple[Servi
     else:
         raise UserError("sge shrink: exec hosts were grown from several templates: name one "
                         f"with --template ({', '.join(s.name for s in tiers)})")
-    if count > tier.desired:
-        raise UserError(f"sge shrink {count}: tier {tier.name} has {tier.desired} exec "
-                        "host(s)")
-    return store.services.scale(tier.id, tier.desired - count,
-                                why=f"sge shrink {count}"), tier.desired
+    return _resize(store, tier, -count, f"sge shrink {count}")
+
+
+def _resize(store: Store, tier: Service, by: int, why: str) -> tuple[Service, int]:
+    try:
+        return store.services.resize(tier.id, by, why=why)
+    except UserError as exc:  # which command was refused, and the store's reason
+        raise UserError(f"{why}: {exc}") from None

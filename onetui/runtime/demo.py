@@ -25,6 +25,7 @@ from onetui.engine.loop import Engine
 from onetui.errors import UserError
 from onetui.model import expand_name
 from onetui.ops import instantiate
+from onetui.remote.hostkeys import KnownHosts
 from onetui.runtime.compose import build_engine
 from onetui.store import Store
 
@@ -119,8 +120,11 @@ def start_engine(store: Store, passes: int = 3) -> Engine:
 # -- the grid: the real SGE test bed, when the machine can run it ------------------------------
 
 BED_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "testbed" / "sge.sh"
-GRID_HOWTO = ("no grid in this demo: {why}; run `sudo bash scripts/demo.sh` on Debian "
-              "(it installs gridengine and starts scripts/testbed/sge.sh)")
+# Only onetui runs as root: `sudo bash scripts/demo.sh` would run setup.sh as root too and
+# leave the admin's .venv root-owned.
+GRID_HOWTO = ("no grid in this demo: {why}; on Debian, `sudo .venv/bin/onetui demo --grid` "
+              "runs it as root (it installs gridengine and starts scripts/testbed/sge.sh) "
+              "and leaves .venv yours")
 # The seed's `qsub test_1.sh; qsub test_2.sh`: jobs that work a while. Two more than the
 # grid has slots, so some run on all.q@… and the rest wait under PENDING JOBS.
 DEMO_JOB = b"#!/bin/sh\n# like the seed's test_1.sh: a job that works a while\nsleep 300\n"
@@ -145,7 +149,8 @@ class DemoGrid:
     once. It records what it started (sge.sh's ONETUI_SGE_RECORD), so leaving the demo stops
     exactly that: a grid that was already up stays up. The jobs it submitted are deleted.
 
-    `state` is what the SGE pane shows: starting, up, failed (with `message`), stopped."""
+    `state` is what the SGE pane shows: starting, up, failed (with `message`), stopped.
+    `left` is set when stopping failed: what to run to stop the rest (the record is kept)."""
 
     state_dir: Path  # the demo's: the grid's files go in grid/ under it
     script: Path = BED_SCRIPT
@@ -153,9 +158,12 @@ class DemoGrid:
     message: str = "starting the grid…"
     jobs: list[int] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
+    left: str = ""
+    step: str = ""  # the sge.sh step under way: status, install, up
     _proc: subprocess.Popen[bytes] | None = None
     _thread: threading.Thread | None = None
     _closing: threading.Event = field(default_factory=threading.Event)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def dir(self) -> Path:
@@ -189,27 +197,38 @@ class DemoGrid:
         self._thread = threading.Thread(target=self._bring_up, name="demo-grid", daemon=True)
         self._thread.start()
 
-    def _bed(self, *args: str, record: bool = False) -> int:
+    def _bed(self, step: str, record: bool = False) -> int | None:
+        """Run `sge.sh STEP` into the log; None when the demo is closing (not started)."""
         env = {**os.environ, **({"ONETUI_SGE_RECORD": str(self.record)} if record else {})}
-        with self.log.open("ab") as log:
-            self._proc = subprocess.Popen(["bash", str(self.script), *args], env=env,
+        # appended to, 0600, and a link in its place is not followed (as the crash log)
+        fd = os.open(self.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "ab") as log, self._lock:  # close() sees the step and its process
+            if self._closing.is_set():
+                return None
+            self.step = step
+            self._proc = subprocess.Popen(["bash", str(self.script), step], env=env,
                                           stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                           start_new_session=True)
-            return self._proc.wait()
+        return self._proc.wait()
 
     def _bring_up(self) -> None:
         try:
             if self._bed("status") != 0:
-                self.message = f"starting the grid… (sge.sh up: packages, qmaster, exec " \
-                               f"hosts; log: {self.log})"
-                if self._bed("up", record=True) != 0:
-                    lines = self.log.read_text(errors="replace").strip().splitlines()
-                    raise UserError(lines[-1] if lines else "sge.sh up failed")
+                self.message = f"starting the grid… (sge.sh install, then up: packages, " \
+                               f"qmaster, exec hosts; log: {self.log})"
+                # install on its own: quitting never interrupts apt-get or dpkg, only `up`
+                for step in ("install", "up"):
+                    rc = self._bed(step, record=step == "up")
+                    if rc is None:
+                        return
+                    if rc != 0:
+                        lines = self.log.read_text(errors="replace").strip().splitlines()
+                        raise UserError(lines[-1] if lines else f"sge.sh {step} failed")
             if self._closing.is_set():
                 return
             key_type, key, *_ = Path(self.env["ONETUI_SGE_HOST_KEY"]).read_text().split()
-            (self.dir / "known_hosts").write_text(
-                f"[127.0.0.1]:{self.env['ONETUI_SGE_SSH_PORT']} {key_type} {key}\n")
+            KnownHosts(self.dir / "known_hosts").set(
+                "127.0.0.1", int(self.env["ONETUI_SGE_SSH_PORT"]), [(key_type, key)])
             self._submit()
             self.state, self.message = "up", ""
         except Exception as exc:  # the console shows it in the SGE pane
@@ -234,29 +253,65 @@ class DemoGrid:
 
     def close(self) -> str:
         """Delete the demo's jobs and stop what the demo started (nothing else). Returns
-        what sge.sh said, for the demo to print."""
-        self._closing.set()
-        if self._thread is not None and self._thread.is_alive():
-            if self._proc is not None and self._proc.poll() is None:
-                os.killpg(self._proc.pid, signal.SIGTERM)  # an `up` still under way
-            self._thread.join(30)
-        if self.jobs:
-            from onetui.integrations.sge.master import Master, SgeConfig
+        what to print: what sge.sh said, and what is left to do when something failed."""
+        self._end_bring_up()
+        said: list[str] = []
+        try:
+            said.append(self._delete_jobs())
+        finally:  # whatever happened to the jobs, what the demo started is stopped
+            said.append(self._stop_recorded())
+            self.state = "stopped"
+        return "\n".join(line for line in said if line)
 
+    def _end_bring_up(self) -> None:
+        """No step starts any more; an `up` under way is stopped (its process group: what
+        it started so far is in the record), an `install` is let finish (apt-get and dpkg
+        are never interrupted); either way it has exited before anything is stopped."""
+        with self._lock:
+            self._closing.set()
+            proc = self._proc
+            if self.step == "up" and proc is not None and proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        if proc is not None:
+            try:
+                proc.wait(30 if self.step == "up" else None)
+            except subprocess.TimeoutExpired:  # it ignored TERM: nothing can ignore KILL
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        if self._thread is not None:
+            self._thread.join()  # no new step: it ends with the step it was in
+
+    def _delete_jobs(self) -> str:
+        if not self.jobs:
+            return ""
+        from onetui.integrations.sge.master import Master, SgeConfig
+
+        jobs = " ".join(map(str, self.jobs))
+        try:
             cfg = SgeConfig.from_config({"sge": self.config()})
             assert cfg is not None
             master = Master(cfg)
             try:
-                master.run("qdel", *map(str, self.jobs), check=False)
-                self.jobs.clear()
-            except UserError:
-                pass  # the grid is gone already: so are its jobs
+                master.run("qdel", *jobs.split(), check=False)
             finally:
                 master.close()
-        said = ""
-        if self.record.exists():
-            said = subprocess.run(["bash", str(self.script), "stop-recorded", str(self.record)],
-                                  capture_output=True, text=True).stdout.strip()
+        except Exception as exc:  # a grid gone already took its jobs with it
+            return f"the demo's jobs were not deleted ({exc}): qdel {jobs}"
+        self.jobs.clear()
+        return ""
+
+    def _stop_recorded(self) -> str:
+        """`sge.sh stop-recorded`; the record goes only once that succeeded, else it stays
+        (with the demo's state directory) and the exact command to finish is returned."""
+        if not self.record.exists():
+            return ""
+        done = subprocess.run(["bash", str(self.script), "stop-recorded", str(self.record)],
+                              capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        if done.returncode == 0:
             self.record.unlink()
-        self.state = "stopped"
-        return said
+            return done.stdout.strip()
+        self.left = f"bash {self.script} stop-recorded {self.record}"
+        return "\n".join(part for part in (
+            done.stdout.strip(), done.stderr.strip(),
+            f"the grid was not fully stopped (sge.sh exit {done.returncode}): run "
+            f"`{self.left}` as root to stop the rest (kept: {self.state_dir})") if part)

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
-import shutil
 import sqlite3
 import threading
 import time
@@ -180,6 +178,8 @@ class Database:
         """SQLite's errors about the file itself, said so that an admin knows what to do."""
         text = str(exc).lower()
         if "disk is full" in text or "disk full" in text:
+            import shutil  # only for this message: not on every command's start
+
             try:
                 free = shutil.disk_usage(self.path.parent).free // (1024 * 1024)
                 room = f" ({free} MB free)"
@@ -210,6 +210,8 @@ class Database:
                     ) from None
             except sqlite3.DatabaseError as exc:
                 raise self._explain(exc) from None
+            import random  # only when the store is busy: not on every command's start
+
             time.sleep(delay * (1 + random.random()))
             delay = min(delay * 2, 0.5)
         raise AssertionError("unreachable")

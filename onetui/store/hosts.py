@@ -46,7 +46,11 @@ class Hosts:
         return [host_from(r) for r in
                 self.db.read(f"SELECT * FROM hosts WHERE id IN ({marks})", tuple(ids))]
 
-    def list(self) -> list[Host]:
+    def list(self, limit: int | None = None) -> list[Host]:
+        """By id; `limit`: only the first ones (the console's first page)."""
+        if limit is not None:
+            return [host_from(r) for r in self.db.read("SELECT * FROM hosts ORDER BY id "
+                                                       "LIMIT ?", (limit,))]
         return [host_from(r) for r in self.db.read("SELECT * FROM hosts ORDER BY id")]
 
     def delete(self, ref: str | int) -> Host:

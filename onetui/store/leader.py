@@ -7,7 +7,6 @@ lease has expired (its holder died without releasing it). Any number of readers 
 from __future__ import annotations
 
 import os
-import socket
 import time
 
 from onetui.model.engine_lease import Lease
@@ -22,6 +21,8 @@ class Leader:
     def acquire(self, owner: str, ttl: float) -> int:
         """Take or renew the lease for `owner`. Returns its epoch (the fencing token, which
         grows at every takeover), or 0 while another live owner holds it."""
+        import socket  # the engine's: not on every command's start
+
         now = time.time()
         with self.db.transaction(fenced=False) as cur:
             row = cur.execute("SELECT owner, expires_at, epoch FROM leader "

@@ -8,7 +8,7 @@ import sqlite3
 import time
 from typing import Any
 
-from onetui.errors import Conflict, UserError
+from onetui.errors import Conflict, NotFound, UserError
 from onetui.model.services import Service
 from onetui.store.db import Database
 from onetui.store.events import record
@@ -62,6 +62,22 @@ class Services:
             record(cur, "service", svc.id,
                    f"service {svc.name}: desired size {svc.desired} → {desired} ({why})")
         return self.get(svc.id)
+
+    def resize(self, ref: str | int, by: int, why: str) -> tuple[Service, int]:
+        """Change the desired size by `by` (up or down), read and written in one
+        transaction: a concurrent change (another grow, an elastic rule) is added to, never
+        lost. Returns the service and its size before; out of min..max is refused."""
+        svc = self.get(ref)
+        with self.db.transaction() as cur:
+            row = cur.execute("SELECT * FROM services WHERE id = ?", (svc.id,)).fetchone()
+            if row is None:  # deleted meanwhile
+                raise NotFound(f"no service {svc.name!r} (see `onetui service list`)")
+            now = _service(row)
+            check_size(now.name, now.min_size, now.max_size, now.desired + by)
+            cur.execute("UPDATE services SET desired = desired + ? WHERE id = ?", (by, svc.id))
+            record(cur, "service", svc.id, f"service {svc.name}: desired size {now.desired} "
+                   f"→ {now.desired + by} ({why})")
+        return self.get(svc.id), now.desired
 
     def update_config(self, ref: str | int, changes: dict[str, Any],
                       event: str | None = None) -> Service:

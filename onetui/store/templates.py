@@ -10,7 +10,14 @@ from onetui.model import TemplateRecord
 from onetui.store.db import Database
 from onetui.store.events import record
 from onetui.store.records import by_name_or_id, check_name, next_id, template_from
-from onetui.template import parse, validate
+
+
+def _check(body: str, source: str) -> None:
+    """Parse and validate a template's text. The template language is imported here, by
+    the writes that need it: every command opens the store, few import a template."""
+    from onetui.template import parse, validate
+
+    validate(parse(body, source))
 
 
 class Templates:
@@ -20,7 +27,7 @@ class Templates:
     def add(self, name: str, body: str, source: str | None = None) -> TemplateRecord:
         """Store a template under `name`; it must parse (errors name `source`, line, column)."""
         check_name("template", name)
-        validate(parse(body, source or name))
+        _check(body, source or name)
         with self.db.transaction() as cur:
             try:
                 cur.execute(
@@ -50,7 +57,7 @@ class Templates:
         """Replace a template's text (checked first: a bad one changes nothing). VMs made
         from it keep their own copy, as in OpenNebula."""
         tpl = self.get(ref)
-        validate(parse(body, source or tpl.name))
+        _check(body, source or tpl.name)
         with self.db.transaction() as cur:
             cur.execute("UPDATE templates SET body = ? WHERE id = ?", (body, tpl.id))
             record(cur, "template", tpl.id, f"template {tpl.name} updated")

@@ -66,7 +66,9 @@ class VMs:
         return vm_from(rows[0])
 
     def list(self, states: Iterable[str] | None = None, include_done: bool = True,
-             host_id: int | None = None) -> builtins.list[VM]:
+             host_id: int | None = None, limit: int | None = None) -> builtins.list[VM]:
+        """By id; `limit`: only the first ones (the console's first page, drawn before the
+        whole list is read)."""
         where: builtins.list[str] = []
         params: builtins.list[Any] = []
         if states is not None:
@@ -79,6 +81,9 @@ class VMs:
             where.append("vms.host_id = ?")
             params.append(host_id)
         sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY vms.id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
         return [vm_from(r) for r in self.db.read(sql, tuple(params))]
 
     def by_ids(self, ids: Iterable[int]) -> builtins.list[VM]:

@@ -716,18 +716,19 @@ class QueuesPane(FitTable):
             (super().subtitle_parts() if self.grid is not None else [])
 
     def show(self, grid: Grid | None, stale_since: float | None, error: str,
-             configured: bool, waiting: str = "") -> None:
-        """`waiting`: the master is not asked yet (a grid still starting, or one that
-        could not start): the pane says so instead."""
+             configured: bool, waiting: tuple[str, str] | None = None) -> None:
+        """`waiting`: the master is not asked yet, (the grid's state, what to say): a grid
+        still starting, or one that could not start; the pane says so instead."""
         self.grid = grid
         self.lines = lines = []
 
         def line(key: str, *cells: str) -> None:
             lines.append((key, (*cells, *[""] * (len(QUEUE_COLUMNS) - len(cells)))))
 
-        if waiting:
-            self.note = "starting" if waiting.startswith("starting") else "no grid"
-            line("wait", waiting)
+        if waiting is not None:
+            state, message = waiting
+            self.note = "starting" if state == "starting" else "no grid"
+            line("wait", message)
         elif not configured:
             self.note = "not configured"
             line("hint", "no SGE master configured: add [sge] host, user, key_file")

@@ -6,7 +6,6 @@ from __future__ import annotations
 from onetui.errors import NotFound
 from onetui.model import VM, Event, intent_word
 from onetui.store import Store
-from onetui.template import Vector, parse
 from onetui.view.rows import NUMERIC, VM_COLUMNS, human_mb, pairs, stamp, table, vm_row
 
 
@@ -21,7 +20,10 @@ def _cloud_lines(v: VM) -> list[tuple[str, str]]:
 
 
 def _template_lines(body: str) -> list[tuple[str, str]]:
-    """The template as `onevm show` prints it: vectors as K=V,K=V."""
+    """The template as `onevm show` prints it: vectors as K=V,K=V. The template language
+    is imported here, by the show texts: the CLI's lists import this module too."""
+    from onetui.template import Vector, parse
+
     out = []
     for attr in parse(body, "template"):
         value = attr.value

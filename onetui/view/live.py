@@ -31,9 +31,11 @@ SPARKS_EVERY = 2.0  # seconds: the sparklines' slices are minutes wide, a pass i
 
 @dataclass
 class Delta:
-    """Rows to put (id → cells) or drop (id → None); `full` means: replace everything."""
+    """Rows to put (id → cells) or drop (id → None); `full` means: replace everything;
+    `page`: only the first rows of a full read (`LiveView.first`), the rest to follow."""
 
     full: bool = False
+    page: bool = False
     hosts: dict[int, tuple[str, ...] | None] = field(default_factory=dict)
     vms: dict[int, tuple[str, ...] | None] = field(default_factory=dict)
     services: dict[int, tuple[str, ...] | None] = field(default_factory=dict)
@@ -186,6 +188,12 @@ class LiveView:
         changed = self.sparks.changed("grid", "grid", grid)
         return hosts, services, grid if changed else None
 
+    def first(self, limit: int) -> Delta:
+        """The first read, to paint at once: at most `limit` hosts and VMs, in the panes'
+        default order (by id). When there are more (`page`), the view stays unread and
+        the next `poll` is the full read, which replaces them."""
+        return self._full(time.time(), limit)
+
     def _services(self) -> dict[int, tuple[str, ...] | None]:
         services = self.store.services.list()
         counts = service_counts(services, self.store.vms.list(include_done=False)
@@ -196,20 +204,27 @@ class LiveView:
         self._service_ids = {s.id for s in services}
         return rows
 
-    def _full(self, now: float) -> Delta:
-        self.seq = self.store.changes.current()
-        vms = self.store.vms.list(include_done=False)
-        self._host_rows = {h.id: host_row(h) for h in self.store.hosts.list()}
+    def _full(self, now: float, limit: int | None = None) -> Delta:
+        seq = self.store.changes.current()
+        more = None if limit is None else limit + 1
+        vms = self.store.vms.list(include_done=False, limit=more)
+        hosts = self.store.hosts.list(limit=more)
+        page = limit is not None and (len(vms) > limit or len(hosts) > limit)
+        if page:
+            vms, hosts = vms[:limit], hosts[:limit]
+        self._host_rows = {h.id: host_row(h) for h in hosts}
         # the sparklines follow with the next poll: a cold start does not wait for them
         self._sparks_due, self._sparks_at = True, 0.0
-        delta = Delta(full=True, at=now,
+        delta = Delta(full=True, page=page, at=now,
                       hosts={i: self._host_with_sparks(i) for i in self._host_rows},
                       vms={v.id: vm_row(v, now) for v in vms},
                       vm_started={v.id: v.created_at for v in vms})
         delta.services = self._services()
         recent = self.store.events.recent(EVENT_BACKLOG)
-        self.last_event = recent[0].id if recent else 0
         delta.events = list(reversed(recent))
+        if not page:  # the whole store was read: from here on, only what changed
+            self.seq = seq
+            self.last_event = recent[0].id if recent else 0
         return delta
 
     def _events(self) -> list[Event]:

@@ -32,6 +32,23 @@ chmod 755 "$BASE" "$BASE/home"
 log() { echo "sge testbed: $*"; }
 alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
 pid_is() { alive "$1" && [ "$(basename "$(readlink "/proc/$1/exe" 2>/dev/null)")" = "$2" ]; }
+# When PID started (clock ticks since boot, /proc/PID/stat field 22; "" when it is gone): a
+# pid and its start time name one process for good, where a pid alone may since have been
+# reused by another (a reused sshd pid is someone's login session).
+started() { local s; s=$(cat "/proc/$1/stat" 2>/dev/null) || return 0; s=${s##*) }; set -- $s; echo "${20}"; }
+is_proc() { # pid exe start: that very process, its program and its start time both match
+  pid_is "$1" "$2" && [ -n "${3:-}" ] && [ "$(started "$1")" = "$3" ]
+}
+# The start time of the process a pid file names, if it started before the file was
+# written (a later process that got the pid did not); "" otherwise. 1 s of slack: boot
+# time and file times are whole seconds.
+filed_start() { # pidfile
+  local p t boot
+  p=$(cat "$1" 2>/dev/null || true); [ -n "$p" ] || return 0
+  t=$(started "$p"); [ -n "$t" ] || return 0
+  boot=$(awk '$1=="btime"{print $2}' /proc/stat)
+  if [ $((boot + t / $(getconf CLK_TCK))) -le $(($(stat -c %Y "$1") + 1)) ]; then echo "$t"; fi
+}
 anchor() { cat "$ST/anchor.pid" 2>/dev/null || true; }
 inns() { local a; a=$(anchor); if pid_is "$a" sleep; then nsenter -t "$a" -m -- "$@"; else "$@"; fi; }
 Q() { inns qconf "$@"; }
@@ -76,7 +93,7 @@ start_anchor() {
     "echo \$\$ > '$ST/anchor.pid'; mount --bind '$ST/hosts' /etc/hosts && exec sleep infinity" \
     </dev/null >/dev/null 2>&1 &
   for _ in $(seq 50); do pid_is "$(anchor)" sleep && break; sleep 0.1; done
-  recorded anchor "$(anchor)"
+  recorded anchor "$(anchor)" "$(started "$(anchor)")"
   sleep 0.2
 }
 
@@ -88,7 +105,7 @@ start_qmaster() {
   inns /usr/sbin/sge_qmaster
   for _ in $(seq 150); do [ -s "$QM_PIDFILE" ] && break; sleep 0.1; done
   cp "$QM_PIDFILE" "$ST/qmaster.pid"
-  recorded qmaster "$(cat "$ST/qmaster.pid")"
+  recorded qmaster "$(cat "$ST/qmaster.pid")" "$(started "$(cat "$ST/qmaster.pid")")"
   for _ in $(seq 150); do inns qstat -f >/dev/null 2>&1 && return 0; sleep 0.2; done
   log "qmaster does not answer"; tail /var/spool/gridengine/qmaster/messages; exit 1
 }
@@ -182,7 +199,8 @@ start_execd() {
   for _ in $(seq 150); do
     for d in $dirs; do
       [ -s "$d/execd.pid" ] || continue
-      cp "$d/execd.pid" "$ST/execd-$h.pid"; recorded execd "$h" "$(cat "$d/execd.pid")"; return 0
+      cp "$d/execd.pid" "$ST/execd-$h.pid"
+      recorded execd "$h" "$(cat "$d/execd.pid")" "$(started "$(cat "$d/execd.pid")")"; return 0
     done
     sleep 0.1
   done
@@ -233,7 +251,7 @@ CONF
   /usr/sbin/sshd -t -f "$D/sshd_config"
   inns /usr/sbin/sshd -f "$D/sshd_config" -E "$D/sshd.log"
   for _ in $(seq 50); do
-    [ -s "$D/sshd.pid" ] && { recorded sshd "$(cat "$D/sshd.pid")"; return 0; }
+    [ -s "$D/sshd.pid" ] && { recorded sshd "$(cat "$D/sshd.pid")" "$(started "$(cat "$D/sshd.pid")")"; return 0; }
     sleep 0.1
   done
   log "sshd did not start"; cat "$D/sshd.log"; exit 1
@@ -251,32 +269,37 @@ do_up() {
   log "up: qmaster $(cat "$ST/qmaster.pid"), exec hosts $MASTER node2, sshd 127.0.0.1:$SSH_PORT"
 }
 
-stop_pid() { # pid exe
-  pid_is "$1" "$2" || return 0
-  kill -TERM "$1" 2>/dev/null
-  for _ in $(seq 150); do alive "$1" || return 0; sleep 0.1; done
+stop_pid() { # pid exe start: only that very process (a pid reused since is left alone)
+  is_proc "$1" "$2" "${3:-}" || return 0
+  kill -TERM "$1" 2>/dev/null || return 0  # it ended meanwhile
+  for _ in $(seq 150); do is_proc "$1" "$2" "$3" || return 0; sleep 0.1; done
   kill -KILL "$1" 2>/dev/null || true
 }
 
+stop_execd() { # pid start: its jobs' shepherds first (only an execd's), then the execd
+  local s
+  is_proc "$1" sge_execd "${2:-}" || return 0
+  for s in $(ps -o pid= --ppid "$1" 2>/dev/null); do stop_pid "$s" sge_shepherd "$(started "$s")"; done
+  stop_pid "$1" sge_execd "$2"
+}
+
 do_down() {
-  stop_pid "$(cat "$BASE/ssh/sshd.pid" 2>/dev/null || true)" sshd
+  stop_pid "$(cat "$BASE/ssh/sshd.pid" 2>/dev/null || true)" sshd "$(filed_start "$BASE/ssh/sshd.pid")"
   rm -f "$BASE/ssh/sshd.pid"
-  local f p qm
-  qm=$(cat "$ST/qmaster.pid" 2>/dev/null || true)
-  if pid_is "$qm" sge_qmaster; then inns qdel -f -u '*' >/dev/null 2>&1 || true; fi
+  local f qm qs
+  qm=$(cat "$ST/qmaster.pid" 2>/dev/null || true); qs=$(filed_start "$ST/qmaster.pid")
+  if is_proc "$qm" sge_qmaster "$qs"; then inns qdel -f -u '*' >/dev/null 2>&1 || true; fi
   for f in "$ST"/execd-*.pid; do
     [ -e "$f" ] || continue
-    p=$(cat "$f")
-    for s in $(ps -o pid= --ppid "$p" 2>/dev/null); do stop_pid "$s" sge_shepherd; done
-    stop_pid "$p" sge_execd; rm -f "$f"
+    stop_execd "$(cat "$f")" "$(filed_start "$f")"; rm -f "$f"
   done
-  if pid_is "$qm" sge_qmaster; then
+  if is_proc "$qm" sge_qmaster "$qs"; then
     inns qconf -km >/dev/null 2>&1 || true
-    for _ in $(seq 250); do alive "$qm" || break; sleep 0.1; done
-    stop_pid "$qm" sge_qmaster
+    for _ in $(seq 250); do is_proc "$qm" sge_qmaster "$qs" || break; sleep 0.1; done
+    stop_pid "$qm" sge_qmaster "$qs"
   fi
   rm -f "$ST/qmaster.pid"
-  stop_pid "$(anchor)" sleep; rm -f "$ST/anchor.pid"
+  stop_pid "$(anchor)" sleep "$(filed_start "$ST/anchor.pid")"; rm -f "$ST/anchor.pid"
   if [ -s "$ST/netns.list" ]; then
     for ns in $(sort -u "$ST/netns.list"); do ip netns del "$ns" 2>/dev/null || true; done
     rm -f "$ST/netns.list"
@@ -284,36 +307,50 @@ do_down() {
   log "down"
 }
 
-stop_execd() { # pid: its jobs' shepherds first, then the execd
-  local s
-  for s in $(ps -o pid= --ppid "$1" 2>/dev/null); do stop_pid "$s" sge_shepherd; done
-  stop_pid "$1" sge_execd
-}
-
 forget() { # pidfile pid: the pid file goes only while it still names that process
   [ "$(cat "$1" 2>/dev/null || true)" = "$2" ] && rm -f "$1"
   return 0
 }
 
+still_ours() { # kind pid exe start: false, and says so, when the pid is now another process
+  is_proc "$2" "$3" "$4" && return 0
+  if alive "$2"; then
+    log "left pid $2 alone: it is $(basename "$(readlink "/proc/$2/exe" 2>/dev/null)") started at" \
+        "$(started "$2"), the record names $1 ($3 started at ${4:-?})"
+  fi
+  return 1
+}
+
 do_stop_recorded() {
-  local file=$1 kind a b
+  local file=$1 kind a b c
   [ -s "$file" ] || { log "nothing recorded in $file: nothing to stop"; return 0; }
-  while read -r kind a b; do  # in this order: sshd, execds, qmaster, anchor, namespaces
-    if [ "$kind" = sshd ]; then stop_pid "$a" sshd; forget "$BASE/ssh/sshd.pid" "$a"; fi
+  # Each line is "KIND [NAME] PID START": a part is stopped only while that pid is still
+  # the program it names and started when it was recorded.
+  while read -r kind a b c; do  # in this order: sshd, execds, qmaster, anchor, namespaces
+    if [ "$kind" = sshd ]; then
+      if still_ours sshd "$a" sshd "$b"; then stop_pid "$a" sshd "$b"; fi
+      forget "$BASE/ssh/sshd.pid" "$a"
+    fi
   done <"$file"
-  while read -r kind a b; do
-    if [ "$kind" = execd ]; then stop_execd "$b"; forget "$ST/execd-$a.pid" "$b"; fi
+  while read -r kind a b c; do
+    if [ "$kind" = execd ]; then
+      if still_ours "execd $a" "$b" sge_execd "$c"; then stop_execd "$b" "$c"; fi
+      forget "$ST/execd-$a.pid" "$b"
+    fi
   done <"$file"
-  while read -r kind a b; do
-    if [ "$kind" = qmaster ] && pid_is "$a" sge_qmaster; then
+  while read -r kind a b c; do
+    if [ "$kind" = qmaster ] && still_ours qmaster "$a" sge_qmaster "$b"; then
       inns qconf -km >/dev/null 2>&1 || true
-      for _ in $(seq 250); do alive "$a" || break; sleep 0.1; done
-      stop_pid "$a" sge_qmaster
+      for _ in $(seq 250); do is_proc "$a" sge_qmaster "$b" || break; sleep 0.1; done
+      stop_pid "$a" sge_qmaster "$b"
     fi
     if [ "$kind" = qmaster ]; then forget "$ST/qmaster.pid" "$a"; fi
   done <"$file"
-  while read -r kind a b; do
-    if [ "$kind" = anchor ]; then stop_pid "$a" sleep; forget "$ST/anchor.pid" "$a"; fi
+  while read -r kind a b c; do
+    if [ "$kind" = anchor ]; then
+      if still_ours anchor "$a" sleep "$b"; then stop_pid "$a" sleep "$b"; fi
+      forget "$ST/anchor.pid" "$a"
+    fi
   done <"$file"
   while read -r kind a b; do
     if [ "$kind" = netns ]; then
@@ -338,7 +375,7 @@ case "${1:-}" in
   up) do_up ;;
   down) do_down ;;
   execd) start_anchor; make_netns "$2"; start_execd "$2" ;;
-  stop-execd) stop_pid "$(cat "$ST/execd-$2.pid" 2>/dev/null || true)" sge_execd
+  stop-execd) stop_pid "$(cat "$ST/execd-$2.pid" 2>/dev/null || true)" sge_execd "$(filed_start "$ST/execd-$2.pid")"
               rm -f "$ST/execd-$2.pid" ;;
   stop-recorded) do_stop_recorded "${2:?usage: $0 stop-recorded FILE}" ;;
   env) do_env ;;

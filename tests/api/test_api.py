@@ -324,8 +324,11 @@ def test_sge_grow_and_shrink_are_operations_on_the_grid_tier(
         "name": "sgebase", "before": 0, "after": 2}
     assert client.call("sge.shrink", count=1) == {"name": "sgebase", "before": 2, "after": 1}
     assert daemon.store.services.get("sgebase").desired == 1
-    with pytest.raises(ApiError, match=r"^sge shrink 5: tier sgebase has 1 exec host\(s\)$"):
+    with pytest.raises(ApiError, match=r"^sge shrink 5: service sgebase: size -4 is outside "
+                       r"0\.\.256$"):
         client.call("sge.shrink", count=5, template="sgebase")
+    with pytest.raises(ApiError, match=r"^sge grow '-1': expected a number of exec hosts"):
+        client.call("sge.grow", count="-1", template="sgebase")  # N as typed: one check
 
 
 def test_a_lab_belongs_to_the_caller_the_socket_names_unless_an_owner_is_given(

@@ -30,14 +30,21 @@ def test_grow_and_shrink_keep_the_tier_and_refuse_bad_input(
          "onetui: sge grow 0: expected a number of exec hosts of 1 or more\n"),
         (("sge", "grow", "two", "--template", "sgebase"),
          "onetui: sge grow 'two': expected a number of exec hosts of 1 or more\n"),
+        (("sge", "grow", "-1", "--template", "sgebase"),  # not click's usage block
+         "onetui: sge grow '-1': expected a number of exec hosts of 1 or more\n"),
+        (("sge", "grow", "1_0", "--template", "sgebase"),  # int() would take these two
+         "onetui: sge grow '1_0': expected a number of exec hosts of 1 or more\n"),
+        (("sge", "grow", " +3 ", "--template", "sgebase"),
+         "onetui: sge grow ' +3 ': expected a number of exec hosts of 1 or more\n"),
+        (("sge", "shrink", "-2"),
+         "onetui: sge shrink '-2': expected a number of exec hosts of 1 or more\n"),
         (("sge", "grow", "1", "--template", "nope"),
          "onetui: no template 'nope' (see `onetui template list`)\n"),
         (("sge", "grow", "1", "--template", "xen.local01"),
          "onetui: template xen.local01 has no SGE section, so its clones would not join the "
          'grid: expected SGE = [ QUEUE = "all.q", HOSTGROUP = "@allhosts", SLOTS = 1 ]\n'),
         (("sge", "grow", "300", "--template", "sgebase"),
-         "onetui: sge grow 300: tier sgebase has 0 exec host(s); expected at most 256 in "
-         "all\n"),
+         "onetui: sge grow 300: service sgebase: size 300 is outside 0..256\n"),
         (("sge", "grow", "1", "--template", "web"),
          "onetui: service web exists and is not an exec-host tier (made by `sge grow`): "
          "rename it, or scale it with `service scale`\n"),
@@ -61,7 +68,8 @@ def test_grow_and_shrink_keep_the_tier_and_refuse_bad_input(
     tier = onetui_json("service", "list", state=state)[1]
     assert (tier["name"], tier["min"], tier["desired"]) == ("sgebase", 0, 3)
     for args, err in [
-        (("sge", "shrink", "4"), "onetui: sge shrink 4: tier sgebase has 3 exec host(s)\n"),
+        (("sge", "shrink", "4"),
+         "onetui: sge shrink 4: service sgebase: size -1 is outside 0..256\n"),
         (("sge", "shrink", "1", "--template", "web"),
          "onetui: --template web: no exec hosts were grown from it (tiers: sgebase)\n"),
         (("sge", "grow", "1", "--template", "xen.local01"),

@@ -1,33 +1,55 @@
 """What a command loads: `onetui vm list` starts without the cloud, SSH, hypervisor and
-console libraries (each is imported by the command that needs it)."""
+console libraries (each is imported by the command that needs it), nor the template
+language and the other modules only some commands use; `onetui --help` lists every
+command without importing one."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import click
+
+from onetui.cli import COMMANDS
+
 HEAVY = ("boto3", "botocore", "paramiko", "libvirt", "textual", "cryptography",
          "xml.etree.ElementTree")
+# What only some commands need: templates (vm create, template ...), the config file,
+# shell completion, crash reports, the engine's lease, the store's busy/disk-full paths.
+NEEDLESS = ("onetui.template", "onetui.ops.instantiate", "platformdirs", "tomllib", "tomli_w",
+            "click.shell_completion", "traceback", "textwrap", "socket", "random", "shutil")
+COMMAND_MODULES = tuple(sorted({entry[0].partition(":")[0] for entry in COMMANDS.values()}))
 
 PROBE = """
 import json, sys
-from onetui.cli import main
+from onetui.cli import cli, main
+if {load_all!r}:
+    for name in cli.list_commands(None):
+        cli.get_command(None, name)
 try:
     main(sys.argv[1:])
 except SystemExit:
     pass
-print(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)), file=sys.stderr)
+print(json.dumps(sorted(m for m in {watch!r} if m in sys.modules)), file=sys.stderr)
 """
 
 
-def loaded(tmp_path: Path, *args: str) -> list[str]:
-    done = subprocess.run([sys.executable, "-c", PROBE.format(heavy=HEAVY), *args],
+def run(tmp_path: Path, *args: str, watch: tuple[str, ...] = HEAVY,
+        load_all: bool = False) -> tuple[str, list[str]]:
+    """The command's stdout, and which of `watch` it had imported by the end."""
+    done = subprocess.run([sys.executable, "-c", PROBE.format(watch=watch, load_all=load_all),
+                           *args],
                           capture_output=True, text=True, timeout=120,
                           env={"ONETUI_STATE": str(tmp_path / "s"), "PATH": "/usr/bin:/bin",
-                               "HOME": str(tmp_path)})
-    return list(json.loads(done.stderr.strip().splitlines()[-1]))
+                               "HOME": str(tmp_path), "COLUMNS": "100"})
+    return done.stdout, list(json.loads(done.stderr.strip().splitlines()[-1]))
+
+
+def loaded(tmp_path: Path, *args: str, watch: tuple[str, ...] = HEAVY) -> list[str]:
+    return run(tmp_path, *args, watch=watch)[1]
 
 
 def test_importing_the_cli_loads_no_heavy_library(tmp_path: Path) -> None:
@@ -40,5 +62,36 @@ def test_vm_and_host_lists_load_no_heavy_library(tmp_path: Path) -> None:
     assert loaded(tmp_path, "template", "list", "--csv") == []
 
 
+def test_vm_list_loads_only_what_listing_needs(tmp_path: Path) -> None:
+    assert loaded(tmp_path, "vm", "list", "--json", watch=NEEDLESS) == []
+    assert loaded(tmp_path, "host", "list", watch=NEEDLESS) == []
+
+
+def test_the_template_language_comes_with_the_commands_that_use_it(tmp_path: Path) -> None:
+    assert loaded(tmp_path, "vm", "create", "nosuch", watch=NEEDLESS) == [
+        "onetui.ops.instantiate", "onetui.template"]
+
+
 def test_the_console_gets_textual_when_it_starts(tmp_path: Path) -> None:
     assert "textual" in loaded(tmp_path, "--theme", "nosuch")  # refused after the import
+
+
+def test_help_lists_every_command_without_importing_one(tmp_path: Path) -> None:
+    lazy, imported = run(tmp_path, "--help", watch=COMMAND_MODULES)
+    assert imported == []
+    eager, imported = run(tmp_path, "--help", watch=COMMAND_MODULES, load_all=True)
+    assert imported == list(COMMAND_MODULES)
+    assert lazy == eager  # the same listing as from the commands themselves
+    assert all(f"  {name} " in lazy for name in COMMANDS)
+
+
+def test_each_summary_is_its_commands_first_paragraph() -> None:
+    """At every width --help may shorten to, a summary reads as its command's own help."""
+    for name, (target, summary) in COMMANDS.items():
+        module, _, attr = target.partition(":")
+        real: click.Command = getattr(importlib.import_module(module), attr)
+        assert not real.hidden, name
+        for limit in range(8, 160):
+            stand_in = click.Command(name, help=summary)
+            assert stand_in.get_short_help_str(limit) == real.get_short_help_str(limit), \
+                (name, limit)

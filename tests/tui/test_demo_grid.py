@@ -103,27 +103,48 @@ def test_demo_grid_shows_running_and_pending_jobs_and_leaves_no_trace(tmp_path: 
         assert not grid_up()
 
 
+def started(pid: int) -> str:
+    """When `pid` started (/proc/PID/stat field 22), as sge.sh records it."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+
+
 def test_stop_recorded_stops_only_what_the_record_names(tmp_path: Path) -> None:
     """What the demo runs on leaving: the parts its `up` recorded stop (here an anchor-like
-    `sleep` and a namespace of their own), and the bed's own parts and pid files stay."""
+    `sleep` and a namespace of their own), and the bed's own parts and pid files stay. A
+    recorded pid that is now another process (the pid reused) is left alone: one whose
+    start time is not the recorded one, and one running another program."""
     was_up = grid_up()
     pids_before = qmaster_pid() if was_up else ""
     anchor = subprocess.Popen(["sleep", "infinity"])
+    reused = subprocess.Popen(["sleep", "infinity"])  # a later `sleep` with an old pid
+    other = subprocess.Popen(["sleep", "infinity"])  # someone's program with the sshd's pid
     ns = f"onetui-demotest-{uuid.uuid4().hex[:4]}"
     subprocess.run(["ip", "netns", "add", ns], check=True)
     record = tmp_path / "started"
-    record.write_text(f"anchor {anchor.pid}\nnetns {ns}\n")
+    earlier = int(started(reused.pid)) - 100  # what the record's own process started at
+    record.write_text(f"anchor {anchor.pid} {started(anchor.pid)}\n"
+                      f"anchor {reused.pid} {earlier}\n"
+                      f"sshd {other.pid} {started(other.pid)}\nnetns {ns}\n")
     reaper = threading.Thread(target=anchor.wait)  # reaped at once, as init reaps the bed's
     reaper.start()
     try:
-        said = bed("stop-recorded", str(record))
-        assert said.strip() == (f"sge testbed: stopped what {record} recorded: "
-                                f"anchor {anchor.pid}, netns {ns}")
+        said = bed("stop-recorded", str(record)).strip().splitlines()
+        assert said == [
+            f"sge testbed: left pid {other.pid} alone: it is sleep started at "
+            f"{started(other.pid)}, the record names sshd (sshd started at "
+            f"{started(other.pid)})",
+            f"sge testbed: left pid {reused.pid} alone: it is sleep started at "
+            f"{started(reused.pid)}, the record names anchor (sleep started at {earlier})",
+            f"sge testbed: stopped what {record} recorded: anchor {anchor.pid}, "
+            f"anchor {reused.pid}, sshd {other.pid}, netns {ns}"]
         reaper.join(20)
         assert anchor.returncode == -15  # SIGTERM, by its pid
+        assert reused.poll() is None and other.poll() is None  # not what the record names
         assert ns not in subprocess.run(["ip", "netns", "list"], capture_output=True,
                                         text=True).stdout.split()
         assert grid_up() == was_up and (not was_up or qmaster_pid() == pids_before)
     finally:
-        anchor.kill()
+        for proc in (anchor, reused, other):
+            proc.kill()
+            proc.wait()
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)

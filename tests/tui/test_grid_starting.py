@@ -23,15 +23,29 @@ async def test_pane_says_starting_then_why_not_then_asks_the_master(
     cfg = {"sge": {"host": "127.0.0.1", "port": port, "user": "nobody",
                    "known_hosts": [str(tmp_path / "known_hosts")],
                    "ssh_config": str(tmp_path / "none")}}
-    status = ["starting", "starting the grid…"]
+    # the state decides what the pane is, not the words (which say what sge.sh does)
+    status = ["starting", "installing gridengine… (log: grid/sge.log)"]
+    asked = [0]  # polls that asked the grid's state (each poll asks once)
+
+    def grid_status() -> tuple[str, str]:
+        asked[0] += 1
+        return status[0], status[1]
+
     app = OnetuiApp(state_dir / "onetui.db", cfg=cfg, run_engine=False,
-                    grid_status=lambda: (status[0], status[1]))
+                    grid_status=grid_status)
     async with app.run_test(size=(140, 42)) as pilot:
         queues = app.query_one(QueuesPane)
-        await until(pilot, lambda: first_cell(queues) == "starting the grid…")
+        await until(pilot, lambda: first_cell(queues).startswith("installing gridengine"))
         assert queues.note == "starting"
-        await pilot.pause(1.5)  # polls go by: the master is not asked while it starts
-        assert first_cell(queues) == "starting the grid…"
+        # polls go by: the master is not asked while it starts. A poll is re-armed only
+        # once the last one's reading was shown, so the third ask means two were shown.
+        seen = asked[0]
+        await until(pilot, lambda: asked[0] >= seen + 3, tries=150)
+        assert first_cell(queues).startswith("installing gridengine")
+        assert queues.note == "starting"
+        status[:] = ["failed", "starting failed: qmaster does not answer"]
+        await until(pilot, lambda: first_cell(queues).startswith("starting failed"))
+        assert queues.note == "no grid"
         status[:] = ["failed", "the grid did not start: qmaster does not answer"]
         await until(pilot, lambda: first_cell(queues).startswith("the grid did not start"))
         assert queues.note == "no grid"

@@ -1,0 +1,46 @@
+"""The console's first read: a page of the rows a pane shows first, then the whole store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from onetui.store import Store
+from onetui.view.live import LiveView
+
+
+def _store(tmp_path: Path, vms: int, hosts: int) -> Store:
+    store = Store(tmp_path / "onetui.db")
+    for i in range(hosts):
+        store.hosts.add(f"node{i}", "libvirt", {"uri": "test:///default"})
+    store.vms.create([{"body": "CPU=1\nMEMORY=512\n", "name": f"vm{i}", "cpu": 1,
+                       "memory": 512} for i in range(vms)])
+    return store
+
+
+def test_a_first_page_holds_the_lowest_ids_and_the_full_read_follows(tmp_path: Path) -> None:
+    with _store(tmp_path, vms=7, hosts=2) as store:
+        view = LiveView(store)
+        page = view.first(5)
+        assert page.full and page.page
+        assert list(page.vms) == [1, 2, 3, 4, 5] and list(page.hosts) == [1, 2]
+        whole = view.poll()
+        assert whole.full and not whole.page and list(whole.vms) == [1, 2, 3, 4, 5, 6, 7]
+        store.vms.transition(7, "hold")
+        assert list(view.poll().vms) == [7]  # from then on, only what changed
+
+
+def test_a_store_that_fits_in_the_first_page_is_read_once(tmp_path: Path) -> None:
+    with _store(tmp_path, vms=3, hosts=3) as store:
+        view = LiveView(store)
+        first = view.first(3)
+        assert first.full and not first.page and len(first.vms) == len(first.hosts) == 3
+        after = view.poll()
+        assert not after.full and not after.vms
+
+
+def test_more_hosts_than_the_page_make_it_a_page_too(tmp_path: Path) -> None:
+    with _store(tmp_path, vms=1, hosts=4) as store:
+        view = LiveView(store)
+        page = view.first(3)
+        assert page.page and list(page.hosts) == [1, 2, 3] and list(page.vms) == [1]
+        assert len(view.poll().hosts) == 4

@@ -82,18 +82,19 @@ def serve(ctx: Context, interval: float, once: bool, lease_ttl: float,
         _one_pass(engine)
         _exit_even_if_a_host_hangs(ctx)
         return
-    api = None if no_api else _start_api(ctx, socket_path, socket_group)
-    try:
-        exporter = _exporter(engine, *address) if address else None
-    except BaseException:
-        if api is not None:
-            api.stop()
-        raise
-    stop = threading.Event()
-    reload = ConfigReload(ctx.store, engine, lambda msg: click.echo(msg, err=True))
-    engine.hooks = [*engine.hooks, reload]
+    stop = threading.Event()  # a SIGTERM while the exporter or the API starts ends it too
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    exporter = _exporter(engine, *address) if address else None  # a taken port: nothing ran
+    try:
+        api = None if no_api else _start_api(ctx, socket_path, socket_group)
+    except BaseException:
+        if exporter is not None:
+            exporter.close()
+        engine.close()
+        raise
+    reload = ConfigReload(ctx.store, engine, lambda msg: click.echo(msg, err=True))
+    engine.hooks = [*engine.hooks, reload]
     signal.signal(signal.SIGHUP, lambda *_: reload.wanted.set())
     log = EventLog(ctx.store, journal=bool(os.environ.get("JOURNAL_STREAM")))
     log.start()

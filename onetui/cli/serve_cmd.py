@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from onetui import config
-from onetui.access import role_groups
+from onetui.access import printable, role_groups
 from onetui.cli.context import Context
 from onetui.engine.hooks import Closer
 from onetui.engine.loop import Engine
@@ -167,9 +167,11 @@ class EventLog:
                 return
 
     def line(self, e: Event) -> str:
-        about = e.kind + (f" {e.obj_id}" if e.obj_id is not None else "")
-        who = f" [{e.user} pid {e.pid}]" if e.user else ""
-        message = " ".join(e.message.splitlines())  # one event, one line
+        """One event, one line, every control and bidi character escaped: a name a client
+        chose (a VM's, a lab's) cannot forge another line or recolour the journal."""
+        about = printable(e.kind) + (f" {e.obj_id}" if e.obj_id is not None else "")
+        who = f" [{printable(e.user)} pid {e.pid}]" if e.user else ""
+        message = printable(" ".join(e.message.splitlines()))
         if self.journal:
             return f"{_PRIORITY.get(e.level, '<6>')}{about}: {message}{who}"
         level = f"{e.level}: " if e.level in _PRIORITY else ""

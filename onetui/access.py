@@ -32,6 +32,7 @@ from typing import Any, NoReturn
 
 from onetui.errors import UserError
 from onetui.model.labs import Lab
+from onetui.model.secrets import is_secret
 from onetui.store import Store
 from onetui.store.events import acting
 
@@ -341,12 +342,6 @@ def _lab(store: Store, args: Mapping[str, Any]) -> Lab | None:
     return store.labs.get(ref)
 
 
-# Keys a non-owner's answer never carries, however deep: passwords, any secret or token,
-# key material, the admin's key path, user-data (a template's USERDATA, --userdata-var).
-_SECRET_KEY = re.compile(r"pass(word|wd)?s?$|secret|token|private|user_?data|admin_key|"
-                         r"key_?data|credential", re.IGNORECASE)
-
-
 def without_passwords(data: Any) -> Any:
     """`data` with every secret-looking field (`password`, `passwords`, `admin_password`,
     `secret_access_key`, `USERDATA`, `admin_key`, …) left out, however deep: a last guard on
@@ -354,7 +349,7 @@ def without_passwords(data: Any) -> Any:
     leaves the passwords out in the first place (`seat_rows(passwords=False)`)."""
     if isinstance(data, Mapping):
         return {k: without_passwords(v) for k, v in data.items()
-                if not (isinstance(k, str) and _SECRET_KEY.search(k))}
+                if not is_secret(k)}
     if isinstance(data, list | tuple):
         return [without_passwords(v) for v in data]
     return data

@@ -61,9 +61,9 @@ def labs(store: Store) -> Store:
     return store
 
 
-def _allowed(caller: Caller, op: str, store: Store) -> bool:
+def _allowed(caller: Caller, op: str, store: Store, lab: str | int = "os1") -> bool:
     try:
-        authorize(caller, op, {"lab": "os1"} if op.startswith("lab.") and op not in (
+        authorize(caller, op, {"lab": lab} if op.startswith("lab.") and op not in (
             "lab.list", "lab.create") else {}, store, CFG)
     except Refused:
         return False
@@ -74,10 +74,11 @@ def test_the_table_covers_every_operation() -> None:
     assert set(EXPECTED) == set(access.OPS)
 
 
+@pytest.mark.parametrize("lab", ["os1", 1, "1"])  # os1 is lab 1: by name, by id
 @pytest.mark.parametrize("op", sorted(EXPECTED))
 @pytest.mark.parametrize("who", sorted(WHO))
-def test_every_role_and_operation(labs: Store, op: str, who: str) -> None:
-    assert _allowed(WHO[who], op, labs) == (who in EXPECTED[op])
+def test_every_role_and_operation(labs: Store, op: str, who: str, lab: str | int) -> None:
+    assert _allowed(WHO[who], op, labs, lab) == (who in EXPECTED[op])
 
 
 @pytest.mark.parametrize("op", sorted(EXPECTED))

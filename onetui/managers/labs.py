@@ -95,7 +95,7 @@ class LabManager:
             labs.finish(self.store, lab.id)
             return
         if lab.expires_at is not None and now >= lab.expires_at:
-            labs.destroy(self.store, lab.name, why="it expired")
+            labs.destroy(self.store, lab, why="it expired")  # this lab, by its id
             return
         seats = self.store.labs.seats(lab.id)
         vms = {vm.id: vm for vm in self.store.vms.by_ids(

@@ -102,16 +102,18 @@ class OnetuiApp(App[None]):
         self._suspended = False
         self._asking_quit = False  # the quit question is on screen: `q` again adds none
         self._theme_applied = False  # from then on a theme change is the admin's choice
-        self._wanted_theme = theme or self.cfg.get("console", {}).get("theme") or DEFAULT
+        # The theme is set before the first screen is composed: set on mount, it restyled
+        # the whole dashboard a second time (a full pass over the stylesheet) before its
+        # first frame.
+        themes, self._theme_problems = load_themes()
+        for one in themes:
+            self.register_theme(one)
+        wanted = theme or self.cfg.get("console", {}).get("theme") or DEFAULT
+        self.theme = wanted if wanted in self.available_themes else DEFAULT
 
     def on_mount(self) -> None:
-        themes, problems = load_themes()
-        for theme in themes:
-            self.register_theme(theme)
-        for problem in problems:
+        for problem in self._theme_problems:
             self.notify(problem, severity="warning")
-        self.theme = self._wanted_theme if self._wanted_theme in self.available_themes \
-            else DEFAULT
         self._theme_applied = True
         if self.run_engine:
             self.engine_worker()

@@ -199,6 +199,10 @@ class DashboardScreen(ConsoleScreen):
     # a short terminal (80x24, 60x20) gives the five panes equal rows: none left empty
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
     COMMANDS = {ActionsProvider}
+    # the VM pane has the keys from the start: focused once as the screen is composed (a
+    # focus set on mount came after Textual's own on the first pane, and each focus change
+    # restyled the panes and redrew the keys)
+    AUTO_FOCUS = "#vms"
     BINDINGS = [
         # the app binds q as well; listed first here so the footer keeps it before the
         # dashboard's own keys
@@ -239,7 +243,6 @@ class DashboardScreen(ConsoleScreen):
         waiting = self._grid_waiting()
         self.query_one(QueuesPane).show(None, None, "", self.grid_watch is not None or
                                         bool(waiting), waiting=waiting)
-        self.query_one(VmsPane).focus()
         self.poll()
         # the clock, not a poll: TIME and the status line's age move on screen only
         self.set_interval(self.POLL_EVERY, self._tick)

@@ -21,7 +21,7 @@ from textual.binding import Binding
 from textual.containers import Grid as GridBox
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from onetui import config
 from onetui.errors import UserError
@@ -32,6 +32,7 @@ from onetui.remote.ssh import HostKeyUnknown, trust
 from onetui.store import Store
 from onetui.template import TemplateError, parse
 from onetui.tui.commands import VIEWS, ActionsProvider
+from onetui.tui.keys import Keys
 from onetui.tui.panes import (
     EventsPane,
     FilterBar,
@@ -233,7 +234,7 @@ class DashboardScreen(ConsoleScreen):
             yield EventsPane(id="events")
         yield FilterBar(id="filter")
         yield StatusLine(id="status")
-        yield Footer()
+        yield Keys()
 
     def on_mount(self) -> None:
         self.view = LiveView(self.console.store)

@@ -32,7 +32,6 @@ from textual.worker import Worker, WorkerState
 
 from onetui import config
 from onetui.drivers.base import error_line
-from onetui.runtime.compose import build_engine
 from onetui.store import Store
 from onetui.tui.messages import Notice
 from onetui.tui.screens.dashboard import ENGINE_HERE, DashboardScreen, engine_state
@@ -135,6 +134,10 @@ class OnetuiApp(App[None]):
 
     @work(thread=True, exclusive=True, group="engine", exit_on_error=False)
     def engine_worker(self) -> None:
+        # imported here, in the worker's thread: the engine brings the drivers (boto3,
+        # libvirt), which the dashboard's first frame does not wait for
+        from onetui.runtime.compose import build_engine
+
         with Store(self.store_path) as store:
             def problem(message: str) -> None:
                 # the engine goes on after it: a line for the admin, not a failed worker

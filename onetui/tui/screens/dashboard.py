@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -43,7 +43,6 @@ from onetui.tui.panes import (
     StatusLine,
     VmsPane,
 )
-from onetui.tui.plots import HistoryPanel
 from onetui.tui.screens.base import ConsoleScreen
 from onetui.tui.screens.dialogs import (
     AddWorkers,
@@ -55,10 +54,14 @@ from onetui.tui.screens.dialogs import (
     TrustKey,
     answering,
 )
-from onetui.tui.screens.labs import LabsScreen
 from onetui.view.describe import event_text, host_text, service_text, vm_text
 from onetui.view.live import Delta, LiveView
 from onetui.view.trends import WINDOWS
+
+if TYPE_CHECKING:
+    # imported when first shown (a detail's plot, `L`): plotext and the Labs screen are
+    # not on the way to the dashboard's first frame
+    from onetui.tui.plots import HistoryPanel
 
 SGE_EVERY = 5.0
 # the first read: at most this many hosts and VMs (a tall screen's rows, twice), painted
@@ -130,6 +133,8 @@ class LiveDetail(Detail):
         self.kind, self.ref = kind, ref
 
     def compose(self) -> ComposeResult:
+        from onetui.tui.plots import HistoryPanel
+
         history, key = HISTORY[self.kind]
         with Vertical(id="detail") as box:
             box.border_title = self.title_text
@@ -139,11 +144,16 @@ class LiveDetail(Detail):
                 yield Static(self.body, id="detail-body", markup=False)
 
     def action_window(self, key: str) -> None:
-        self.query_one(HistoryPanel).choose(key)
+        self._plot().choose(key)
 
     def follow(self) -> None:
         """The history or the events grew: the plot reads what it lacks."""
-        self.query_one(HistoryPanel).follow()
+        self._plot().follow()
+
+    def _plot(self) -> HistoryPanel:
+        from onetui.tui.plots import HistoryPanel
+
+        return self.query_one(HistoryPanel)
 
     def show(self, title: str, text: str) -> None:
         if text != self.body:
@@ -459,6 +469,8 @@ class DashboardScreen(ConsoleScreen):
                          "Ctrl-C gives up and returns to onetui")
 
     def action_labs(self) -> None:
+        from onetui.tui.screens.labs import LabsScreen
+
         self.app.push_screen(LabsScreen())
 
     def action_view(self, word: str) -> None:

@@ -4,16 +4,21 @@ on screen: the first read is a page of them, `LiveView.first`), then to every ro
 table (the rest are drawn in chunks after the first paint), one refresh tick in which 100
 VMs changed (store read + in-place table update + Textual's repaint), and a full rebuild
 of the VM table. The floors beside them, in the same process: a bare Textual App's first
-paint, and the dashboard's on a store of one VM.
+paint, and the dashboard's on a store of one VM; and what a `onetui console` process pays
+before either, importing the console, next to importing Textual alone (whole processes).
 
 Goals (issue 15): cold start < 0.5 s, tick < 20 ms + repaint < 30 ms.
-Run: .venv/bin/python bench/console.py
+Run: .venv/bin/python bench/console.py [--quick: the floors and the imports only, without
+filling a store of 10,000 VMs]
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -129,17 +134,42 @@ async def run(path: Path) -> None:
           f"{statistics.median(rebuilds) * 1000:.0f} ms")
 
 
+def imported(module: str, runs: int = 5) -> float:
+    """A whole process that imports `module`: the median of `runs`, after one to warm the
+    page cache."""
+    times = []
+    for _ in range(runs + 1):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", f"import {module}"], check=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times[1:])
+
+
+def imports() -> None:
+    textual = imported("textual.app")
+    console = imported("onetui.tui.app")
+    print(f"console: a process importing the console {console * 1000:.0f} ms; importing "
+          f"Textual alone {textual * 1000:.0f} ms")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="the floors and the imports only (no store of 10,000 VMs)")
+    quick = parser.parse_args().quick
     with tempfile.TemporaryDirectory(prefix="onetui-bench-") as tmp:
-        path = Path(tmp) / "onetui.db"
-        t0 = time.perf_counter()
-        fill(path)
-        print(f"(store filled in {time.perf_counter() - t0:.1f} s)")
         small = Path(tmp) / "one.db"
         with Store(small) as store:
             store.vms.create([{"body": "CPU=1\nMEMORY=512\n", "name": "vm", "cpu": 1,
                                "memory": 512}])
+        imports()
         asyncio.run(floors(small))
+        if quick:
+            return
+        path = Path(tmp) / "onetui.db"
+        t0 = time.perf_counter()
+        fill(path)
+        print(f"(store filled in {time.perf_counter() - t0:.1f} s)")
         asyncio.run(run(path))
 
 

@@ -32,6 +32,7 @@ from typing import Any, NoReturn
 
 from onetui.errors import UserError
 from onetui.model.labs import Lab
+from onetui.model.secrets import is_secret
 from onetui.store import Store
 from onetui.store.events import acting
 
@@ -73,14 +74,17 @@ class Caller:
 
     @classmethod
     def from_peer(cls, uid: int, gid: int, pid: int) -> Caller:
-        """Resolve the user's name and every group they are in now (the groups in
-        /etc/group, not those of the peer process: a user added to a group is let in
-        without logging in again, one removed is shut out at once)."""
+        """Resolve the user's name and every group they are in now, from the uid's own
+        passwd entry and /etc/group (never from the peer's gid, which a process can change
+        with setgid: a client running as nobody with gid 0 is not in group root). A user
+        added to a group is let in without logging in again, one removed is shut out at
+        once; a uid without a passwd entry is in no group at all."""
         try:
-            user = pwd.getpwuid(uid).pw_name
+            entry = pwd.getpwuid(uid)
         except KeyError:
-            return cls(uid, gid, pid, str(uid), _group_names([gid]))
-        return cls(uid, gid, pid, user, _group_names(os.getgrouplist(user, gid)))
+            return cls(uid, gid, pid, str(uid), ())
+        return cls(uid, gid, pid, entry.pw_name,
+                   _group_names(os.getgrouplist(entry.pw_name, entry.pw_gid)))
 
     @classmethod
     def current(cls) -> Caller:
@@ -123,10 +127,9 @@ def role_groups(cfg: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
 
 def role_of(user: str, groups: tuple[str, ...] | list[str], cfg: Mapping[str, Any]
             ) -> str | None:
-    """The user's role: admin for root, else the first role (admin, operator, labstaff,
-    viewer) one of whose groups the user is in; None when in none."""
-    if user == "root":
-        return ADMIN
+    """The first role (admin, operator, labstaff, viewer) one of whose groups the user is
+    in; None when in none. Never by the user's name: root is admin by its uid (see
+    `caller_role`), a user merely called "root" is nobody special."""
     mine = set(groups)
     for role, names in role_groups(cfg).items():
         if mine & set(names):
@@ -135,9 +138,9 @@ def role_of(user: str, groups: tuple[str, ...] | list[str], cfg: Mapping[str, An
 
 
 def caller_role(caller: Caller, cfg: Mapping[str, Any], store: Store) -> str | None:
-    """`role_of`, and admin for uid 0 and for the user the store file belongs to (they can
-    read it anyway: in user mode that is the user who runs onetui)."""
-    if caller.uid == 0:
+    """`role_of`, and admin by uid: 0, the daemon's own, and the user the store file
+    belongs to (they can read it anyway: in user mode that is the user who runs onetui)."""
+    if caller.uid in (0, os.geteuid()):
         return ADMIN
     try:
         if store.path.stat().st_uid == caller.uid:
@@ -237,11 +240,23 @@ LOCAL_COMMANDS = frozenset({"help", "completion", "demo", "serve", "template val
                             "system install", "system uninstall"})
 
 
+# lab create options an admin alone gives: the key is read by the daemon, as the daemon
+# (any key it can read would serve, and a check for the file says whether a path exists).
+ADMIN_LAB_OPTIONS = ("admin_key", "admin_user", "ssh_timeout")
+
+
+def owns_lab(caller: Caller, lab: Lab) -> bool:
+    """Whether `caller` owns `lab`: by uid, never by name (an account deleted and made
+    again under the same name is someone else); a lab without an owner's uid is nobody's."""
+    return lab.owner_uid is not None and lab.owner_uid == caller.uid
+
+
 @dataclass(frozen=True)
 class Grant:
-    """A request allowed: the caller's role, the lab it is about (when it names one), and
-    whether the answer may carry seat passwords (never for a viewer or an operator, nor for
-    labstaff about a lab that is not theirs)."""
+    """A request allowed: the caller's role, the lab it is about (when it names one: the
+    operation acts on this record, by its id, never on the request's `lab` looked up
+    again), and whether the answer may carry seat passwords (never for a viewer or an
+    operator, nor for labstaff about a lab that is not theirs)."""
 
     role: str
     lab: Lab | None = None
@@ -260,12 +275,17 @@ def authorize(caller: Caller, op: str, args: Mapping[str, Any], store: Store,
     if role is None:
         raise NoRole(no_role_text(caller, cfg))
     lab = _lab(store, args) if op != "lab.create" else None
-    owns = lab is not None and role == LABSTAFF and bool(lab.owner) and lab.owner == caller.user
+    owns = lab is not None and role == LABSTAFF and owns_lab(caller, lab)
     if op == "lab.create":
         owner = args.get("owner") or caller.user
         if role == LABSTAFF and owner != caller.user:
             _refuse(caller, role, op, args, ADMIN,
                     f"only an admin creates a lab for someone else ({owner})")
+        daemons = [f"--{k.replace('_', '-')}" for k in ADMIN_LAB_OPTIONS
+                   if args.get(k) not in (None, "")]
+        if daemons and role != ADMIN:
+            _refuse(caller, role, op, args, ADMIN,
+                    f"{', '.join(daemons)}: the daemon's own keys and SSH settings")
     if op == "lab.ssh" and args.get("admin") and role != ADMIN:
         _refuse(caller, role, op, args, ADMIN, "a seat's admin account is for admins")
     if op == "ec2.orphans" and args.get("terminate"):
@@ -297,8 +317,9 @@ def needs(rule: Rule) -> str:
 def _whose(lab: Lab | None) -> str:
     if lab is None:
         return ""
-    return f"lab {lab.name} is {lab.owner}'s" if lab.owner else \
-        f"lab {lab.name} has no owner (made before roles): admins only"
+    if lab.owner_uid is not None:
+        return f"lab {lab.name} is {lab.owner or lab.owner_uid}'s"
+    return f"lab {lab.name} has no owner (made before roles): admins only"
 
 
 def _refuse(caller: Caller, role: str, op: str, args: Mapping[str, Any], need: str,
@@ -314,16 +335,22 @@ def no_role_text(caller: Caller, cfg: Mapping[str, Any]) -> str:
 
 
 def _lab(store: Store, args: Mapping[str, Any]) -> Lab | None:
+    """The lab a request names: an int (or all digits) is its id, anything else its name
+    (no lab is named with digits only, so the two never meet)."""
     ref = args.get("lab")
-    return store.labs.get(ref) if ref not in (None, "") else None
+    if ref in (None, "") or isinstance(ref, bool):
+        return None
+    return store.labs.get(ref)
 
 
 def without_passwords(data: Any) -> Any:
-    """`data` with every `password` (and `passwords`) field left out, however deep: what
-    a read answer becomes for a caller whose grant carries no passwords."""
+    """`data` with every secret-looking field (`password`, `passwords`, `admin_password`,
+    `secret_access_key`, `USERDATA`, `admin_key`, …) left out, however deep: a last guard on
+    a read answer for a caller whose grant carries no passwords. What builds an answer
+    leaves the passwords out in the first place (`seat_rows(passwords=False)`)."""
     if isinstance(data, Mapping):
         return {k: without_passwords(v) for k, v in data.items()
-                if k not in ("password", "passwords")}
+                if not is_secret(k)}
     if isinstance(data, list | tuple):
         return [without_passwords(v) for v in data]
     return data
@@ -336,13 +363,40 @@ _KIND = {"vm": "vm", "host": "host", "ec2": "host", "ssh": "host", "template": "
          "net": "network", "service": "service", "lab": "lab", "sge": "sge",
          "events": "engine"}
 _POSITIONAL = ("lab", "name", "ref", "refs", "seat", "host", "size", "until")
-_SECRET = re.compile(r"pass|secret|token|key_?data", re.IGNORECASE)
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
+
+# The options an operation's event may show, per operation: an allow-list, so a secret a
+# request carries (a host's config with its secret_access_key, a template body with a root
+# password, an SSH key, user-data) never lands in the event log, whatever the key is called.
+# Only scalars are shown: a dict or a list (a config, a body) never is.
+_FLAGS: dict[str, tuple[str, ...]] = {
+    "vm.create": ("template", "count", "hold", "cpu", "memory"),
+    "vm.action": ("hard", "live"),
+    "host.create": ("driver",),
+    "host.enable": ("enable",),
+    "template.create": ("seed", "from"),
+    "net.create": ("range", "bridge"),
+    "ec2.orphans": ("terminate",),
+    "service.create": ("template", "burst_template", "min", "max", "port", "health", "grid"),
+    "service.rule": ("change", "cooldown"),
+    "lab.create": ("template", "seats", "network", "expires", "owner"),
+    "lab.creds": ("format",), "lab.handout": ("format",), "lab.ssh": ("admin",),
+    "sge.submit": ("template",), "sge.scale": ("template",),
+}
+# C0 and C1 controls, DEL, and the bidirectional overrides and isolates (U+202E makes a
+# terminal show `txt.exe` for `exe.txt`): never shown as they are, in an event or a log line.
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """`text` with every control or bidi character shown as its escape (`\\x1b`,
+    `\\u202e`): what the event log and journald lines carry."""
+    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def command_text(op: str, args: Mapping[str, Any]) -> str:
     """The request as the command that would make it: `lab creds os1 --csv`,
-    `vm shutdown 5`. Nothing that could be a secret, no control characters, bounded."""
+    `vm shutdown 5`. Only the operation's allowed options, only scalar values, no control
+    characters, bounded."""
     noun, _, verb = op.partition(".")
     if noun == "events":
         words = [noun]
@@ -350,11 +404,11 @@ def command_text(op: str, args: Mapping[str, Any]) -> str:
         words = [noun, _word(args.get("action", "?") if verb == "action" else verb)]
     for key in _POSITIONAL:
         value = args.get(key)
-        if value not in (None, "", [], ()):
-            words += [_word(v) for v in (value if isinstance(value, list | tuple) else [value])]
-    for key, value in args.items():
-        if key in (*_POSITIONAL, "action") or _SECRET.search(key) \
-                or value in (None, False, "", [], ()):
+        values = value if isinstance(value, list | tuple) else [value]
+        words += [_word(v) for v in values if _scalar(v) and v not in (None, "", False)]
+    for key in _FLAGS.get(op, ()):
+        value = args.get(key)
+        if not _scalar(value) or value in (None, False, ""):
             continue
         if key == "format":  # lab creds --csv, handout --md
             words.append(f"--{_word(value)}")
@@ -365,8 +419,17 @@ def command_text(op: str, args: Mapping[str, Any]) -> str:
     return text if len(text) <= 200 else text[:199] + "…"
 
 
+def _scalar(value: Any) -> bool:
+    return isinstance(value, str | int | float) and not (isinstance(value, str)
+                                                         and _SECRET_VALUE.match(value))
+
+
+# a value that is a key or a secret whatever the option: an SSH key, a PEM block
+_SECRET_VALUE = re.compile(r"\s*(ssh-|ecdsa-|sk-ssh-|-----BEGIN)")
+
+
 def _word(value: Any) -> str:
-    text = _UNSAFE.sub("?", str(value))
+    text = printable(str(value))
     return text if len(text) <= 60 else text[:59] + "…"
 
 

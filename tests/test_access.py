@@ -55,14 +55,15 @@ WHO = {"a": ADAM, "o": OLGA, "L": ALICE, "l": LARA, "v": BOB}
 def labs(store: Store) -> Store:
     """Lab os1, owned by alice; lab old, made before roles (no owner)."""
     net = store.networks.add("labnet", "127.0.4.10", "127.0.4.15")
-    store.labs.create("os1", None, net, [], "student%02i", None, {}, owner="alice")
+    store.labs.create("os1", None, net, [], "student%02i", None, {}, owner="alice",
+                      owner_uid=ALICE.uid)
     store.labs.create("old", None, net, [], "student%02i", None, {})
     return store
 
 
-def _allowed(caller: Caller, op: str, store: Store) -> bool:
+def _allowed(caller: Caller, op: str, store: Store, lab: str | int = "os1") -> bool:
     try:
-        authorize(caller, op, {"lab": "os1"} if op.startswith("lab.") and op not in (
+        authorize(caller, op, {"lab": lab} if op.startswith("lab.") and op not in (
             "lab.list", "lab.create") else {}, store, CFG)
     except Refused:
         return False
@@ -73,10 +74,11 @@ def test_the_table_covers_every_operation() -> None:
     assert set(EXPECTED) == set(access.OPS)
 
 
+@pytest.mark.parametrize("lab", ["os1", 1, "1"])  # os1 is lab 1: by name, by id
 @pytest.mark.parametrize("op", sorted(EXPECTED))
 @pytest.mark.parametrize("who", sorted(WHO))
-def test_every_role_and_operation(labs: Store, op: str, who: str) -> None:
-    assert _allowed(WHO[who], op, labs) == (who in EXPECTED[op])
+def test_every_role_and_operation(labs: Store, op: str, who: str, lab: str | int) -> None:
+    assert _allowed(WHO[who], op, labs, lab) == (who in EXPECTED[op])
 
 
 @pytest.mark.parametrize("op", sorted(EXPECTED))
@@ -151,9 +153,14 @@ def test_reads_carry_passwords_only_for_admins_and_the_labs_owner(
 
 def test_without_passwords_drops_them_however_deep() -> None:
     data = {"name": "os1", "seats": [{"user": "s1", "password": "abcd-efgh-ijkm"}],
-            "passwords": {"1": "x"}, "nested": ({"password": "y", "ip": "10.0.0.1"},)}
+            "passwords": {"1": "x"}, "nested": ({"password": "y", "ip": "10.0.0.1"},),
+            "admin_password": "ap", "config": {"secret_access_key": "sk", "region": "r1",
+                                               "access_token": "t"},
+            "attrs": {"USERDATA": {"ROOT_PW": "pw"}, "userdata_vars": {"K": "v"},
+                      "CPU": 1}, "admin_key": "/etc/onetui/id_ed25519"}
     assert access.without_passwords(data) == {
-        "name": "os1", "seats": [{"user": "s1"}], "nested": [{"ip": "10.0.0.1"}]}
+        "name": "os1", "seats": [{"user": "s1"}], "nested": [{"ip": "10.0.0.1"}],
+        "config": {"region": "r1"}, "attrs": {"CPU": 1}}
 
 
 def test_unknown_operations_and_labs_are_clear_errors(labs: Store) -> None:
@@ -166,7 +173,7 @@ def test_unknown_operations_and_labs_are_clear_errors(labs: Store) -> None:
 # -- roles from groups -----------------------------------------------------------------------
 
 def test_role_of_takes_the_first_role_whose_group_the_user_is_in() -> None:
-    assert access.role_of("root", (), {}) == "admin"
+    assert access.role_of("root", (), {}) is None  # a name is nobody: root is admin by uid
     assert access.role_of("olga", ("onetui-view", "onetui-ops"), CFG) == "operator"
     assert access.role_of("carol", ("users",), CFG) is None
     cfg = {"roles": {"operator": ["wheel"], "viewer": "staff"}}
@@ -203,6 +210,65 @@ def test_a_caller_from_peer_credentials_has_its_groups_from_the_system() -> None
     assert me.user == "root" and "root" in me.groups
     nobody = Caller.from_peer(59999, 59999, 1)  # a uid with no passwd entry
     assert nobody.user == "59999" and nobody.groups == ()
+    lost = Caller.from_peer(59999, 0, 1)  # ... whatever gid its process has
+    assert lost.groups == ()
+
+
+def test_the_peers_gid_is_not_a_group_the_user_is_in() -> None:
+    """A process may run with any gid it could setgid to; the groups come from the uid's
+    passwd and group entries only: nobody with gid 0 is not in group root."""
+    import pwd
+
+    entry = pwd.getpwnam("nobody")
+    caller = Caller.from_peer(entry.pw_uid, 0, 1)
+    assert caller.user == "nobody" and "root" not in caller.groups
+    assert access.role_of(caller.user, caller.groups, {"roles": {"admin": ["root"]}}) is None
+
+
+def test_a_user_named_root_is_not_admin(labs: Store) -> None:
+    fake = Caller(5009, 5009, 1, "root", ("users",))
+    with pytest.raises(NoRole):
+        authorize(fake, "vm.list", {}, labs, CFG)
+
+
+def test_a_lab_is_owned_by_uid_not_by_name(labs: Store) -> None:
+    """An account deleted and made again under the same name is someone else."""
+    again = Caller(6003, 6003, 1, "alice", ("alice", "onetui-labs"))
+    with pytest.raises(Refused, match=r"lab os1 is alice's"):
+        authorize(again, "lab.creds", {"lab": "os1"}, labs, CFG)
+    assert not authorize(again, "lab.show", {"lab": "os1"}, labs, CFG).passwords
+
+
+def test_labs_are_reached_by_id_or_by_name_never_one_for_the_other(store: Store) -> None:
+    """Lab 1 is adam's; alice's lab 2 would have been named "1" if names could be digits
+    only: `1` is lab 1 for everyone, and the grant carries the lab that was checked."""
+    net = store.networks.add("labnet", "127.0.4.10", "127.0.4.15")
+    store.labs.create("os1", None, net, [], "student%02i", None, {}, owner="adam",
+                      owner_uid=ADAM.uid)
+    with pytest.raises(UserError, match=r"^lab name '1': expected at least one letter"):
+        store.labs.create("1", None, net, [], "student%02i", None, {}, owner="alice",
+                          owner_uid=ALICE.uid)
+    store.labs.create("a1", None, net, [], "student%02i", None, {}, owner="alice",
+                      owner_uid=ALICE.uid)
+    for ref in (1, "1", "os1"):
+        with pytest.raises(Refused, match=r"is adam's"):
+            authorize(ALICE, "lab.creds", {"lab": ref}, store, CFG)
+    for ref in (2, "2", "a1"):
+        grant = authorize(ALICE, "lab.creds", {"lab": ref}, store, CFG)
+        assert grant.lab is not None and (grant.lab.id, grant.lab.name) == (2, "a1")
+    with pytest.raises(NotFound):
+        authorize(ALICE, "lab.creds", {"lab": 9}, store, CFG)
+
+
+def test_the_daemons_own_keys_and_ssh_settings_are_for_admins(labs: Store) -> None:
+    for key, value in (("admin_key", "/root/.ssh/id_ed25519"), ("admin_user", "root"),
+                       ("ssh_timeout", 5.0)):
+        flag = "--" + key.replace("_", "-")
+        with pytest.raises(Refused, match=rf"^lab create os2: refused for alice \(labstaff\): "
+                           rf"needs admin \({flag}: the daemon's own keys"):
+            authorize(ALICE, "lab.create", {"name": "os2", key: value}, labs, CFG)
+        assert authorize(ADAM, "lab.create", {"name": "os2", key: value}, labs,
+                         CFG).role == "admin"
 
 
 # -- every command has its operation -----------------------------------------------------------
@@ -258,9 +324,42 @@ def test_command_text_never_carries_a_secret_or_a_control_character() -> None:
         "name": "os1\n2026-11-29 alice (admin): host delete all", "admin_key": "/k",
         "password": "hunter2", "root_token": "t0k", "seats": 3, "hold": False})
     assert "\n" not in text and "hunter2" not in text and "t0k" not in text
-    assert text.startswith("lab create os1?2026-11-29") and "--seats 3" in text
-    assert "--hold" not in text
+    assert text.startswith("lab create os1\\n2026-11-29") and "--seats 3" in text
+    assert "--hold" not in text and "/k" not in text
     assert len(access.command_text("vm.create", {"name": "x" * 999})) <= 200
+
+
+@pytest.mark.parametrize(("op", "args", "secret"), [
+    ("host.create", {"name": "aws1", "driver": "ec2",
+                     "config": {"secret_access_key": "AKIASECRET", "region": "r"}}, "AKIASECRET"),
+    ("template.update", {"name": "t1", "body": "USERDATA=[ROOT_PW=hunter2]"}, "hunter2"),
+    ("template.create", {"name": "t1", "body": 'USERDATA = [ ROOT_PW = "hunter2" ]'}, "hunter2"),
+    ("ssh.trust", {"host": "h1", "key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB"}, "AAAAC3Nz"),
+    ("ssh.trust", {"name": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB"}, "AAAAC3Nz"),
+    ("host.update", {"name": "aws1", "user_data": "#cloud-config\npassword: x"}, "cloud"),
+    ("host.update", {"name": "aws1", "userdata_var": ["ROOT_PW=hunter2"]}, "hunter2"),
+    ("vm.create", {"name": "v", "requirements": ["ROOT_PW=hunter2"]}, "hunter2"),
+])
+def test_command_text_shows_only_the_operations_own_options(
+        op: str, args: dict[str, Any], secret: str) -> None:
+    text = access.command_text(op, args)
+    assert secret not in text
+    assert "{" not in text and "[" not in text  # no dict or list is ever stringified
+
+
+def test_command_text_escapes_c1_and_bidi_controls() -> None:
+    text = access.command_text("vm.create", {"name": "evil\x9b31m\u202etxt.exe\u2066"})
+    assert text == "vm create evil\\x9b31m\\u202etxt.exe\\u2066"
+
+
+def test_the_journal_line_of_an_event_escapes_controls(store: Store) -> None:
+    from onetui.cli.serve_cmd import EventLog
+
+    store.events.add("vm", 7, "VM x\x1b[2J\u202efdp.exe\rengine: all fine")
+    log = EventLog(store, journal=True)
+    (event,) = store.events.tail(1)
+    line = log.line(event)
+    assert line == "<6>vm 7: VM x\\x1b[2J\\u202efdp.exe engine: all fine"
 
 
 def test_events_written_while_acting_for_a_caller_name_them(labs: Store, tmp_path: Path) -> None:

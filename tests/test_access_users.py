@@ -6,6 +6,7 @@ VM change; bob only looks; olga shuts a VM down and the event names her."""
 from __future__ import annotations
 
 import os
+import pwd
 import secrets
 import shutil
 import socket
@@ -70,8 +71,10 @@ def test_alice_runs_her_lab_and_nothing_else_and_olga_is_named(
     alice, bob, olga = (peer(door, u) for u in ("alice", "bob", "olga"))
     net = store.networks.add("labnet", "127.0.4.10", "127.0.4.15")
     assert authorize(alice, "lab.create", {"name": "os1"}, store, {}).role == "labstaff"
-    store.labs.create("os1", None, net, [], "student%02i", None, {}, owner=alice.user)
-    store.labs.create("os2", None, net, [], "student%02i", None, {}, owner="adam")
+    store.labs.create("os1", None, net, [], "student%02i", None, {}, owner=alice.user,
+                      owner_uid=alice.uid)
+    store.labs.create("os2", None, net, [], "student%02i", None, {}, owner="adam",
+                      owner_uid=pwd.getpwnam("adam").pw_uid)
     assert authorize(alice, "lab.creds", {"lab": "os1"}, store, {}).passwords
     for op, args in (("lab.creds", {"lab": "os2"}), ("lab.destroy", {"lab": "os2"}),
                      ("host.update", {"name": "ursa03"}), ("host.delete", {"name": "ursa03"}),

@@ -3,8 +3,9 @@ socket (system mode /run/onetui/onetui.sock as root, else $XDG_RUNTIME_DIR/onetu
 that the CLI asks instead of opening the store itself.
 
 Fit for systemd (onetui.service): SIGTERM finishes the pass under way, releases the engine
-lease and exits 0; SIGHUP re-reads the config (the managers are made again from it at the
-end of the next pass, in the engine's own thread; a config they refuse keeps the old one);
+lease and exits 0; SIGHUP re-reads the config (in force for requests at once; the managers
+made again from it are swapped in at the top of the next pass, in the engine's own thread;
+a config they refuse keeps the old one);
 every event of the store is one line on stderr, with journald's priority prefix when
 stderr is the journal.
 """
@@ -22,12 +23,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from onetui import config
-from onetui.access import role_groups
+from onetui.access import printable, role_groups
 from onetui.cli.context import Context
-from onetui.engine.hooks import Closer
+from onetui.engine.hooks import Closer, Hook
 from onetui.engine.loop import Engine
 from onetui.errors import UserError
-from onetui.model import VM, Event
+from onetui.managers.labs import LabManager
+from onetui.model import Event
 from onetui.runtime.compose import build_engine, managers
 from onetui.store import Store
 
@@ -94,7 +96,7 @@ def serve(ctx: Context, interval: float, once: bool, lease_ttl: float,
         engine.close()
         raise
     reload = ConfigReload(ctx.store, engine, lambda msg: click.echo(msg, err=True))
-    engine.hooks = [*engine.hooks, reload]
+    reload.start()
     signal.signal(signal.SIGHUP, lambda *_: reload.wanted.set())
     log = EventLog(ctx.store, journal=bool(os.environ.get("JOURNAL_STREAM")))
     log.start()
@@ -103,6 +105,7 @@ def serve(ctx: Context, interval: float, once: bool, lease_ttl: float,
                    on_lead=lambda: click.echo(f"engine {engine.owner}: serving "
                                               f"{ctx.store.path}"))
     finally:
+        reload.close()
         log.stop()
         if exporter is not None:
             exporter.close()
@@ -113,27 +116,58 @@ def serve(ctx: Context, interval: float, once: bool, lease_ttl: float,
 
 
 class ConfigReload:
-    """The last of the engine's hooks: after a SIGHUP, at the end of the next pass (when no
-    manager is at work), the config is read again and the managers made anew from it; the
-    old ones are closed. A config that is refused (a bad [sge] or [roles] table) keeps the
-    managers in use, saying why. `cfg` is the config in force (for whoever serves requests)."""
+    """The config in force, and SIGHUP's reload of it.
+
+    A SIGHUP only sets `wanted`; a thread of its own reads the config again and checks it
+    (the [roles] table, the managers' tables). A config that is refused keeps the one in
+    use, saying why. One that passes is in force at once for requests (`cfg`, read per
+    request: roles do not wait for the engine, nor for a standby engine to lead), and its
+    managers are swapped in by the engine's own thread at the top of its next pass, when
+    no manager is at work (`swap`, the engine's `before_pass`). The old lab manager hands
+    its seats at work over (no seat gets two jobs) and is closed in the background."""
 
     def __init__(self, store: Store, engine: Engine, say: Callable[[str], None]) -> None:
         self.store = store
         self.engine = engine
         self.say = say
         self.wanted = threading.Event()
-        self.cfg: dict[str, Any] = config.load_config()
+        self._lock = threading.Lock()
+        self._cfg: dict[str, Any] = config.load_config()
+        self._pending: list[Hook] | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="onetui-config-reload",
+                                        daemon=True)
 
-    def vm_changed(self, vm: VM, old: str, new: str) -> None:
-        return
+    @property
+    def cfg(self) -> dict[str, Any]:
+        """The config in force: what a request is authorized against."""
+        with self._lock:
+            return self._cfg
 
-    def tick(self, running: list[VM]) -> None:
-        if self.wanted.is_set():
+    def start(self) -> None:
+        self.engine.before_pass = self.swap
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop the reload thread; managers made but never swapped in are closed."""
+        self._stop.set()
+        self.wanted.set()
+        self._thread.join(timeout=5)
+        with self._lock:
+            pending, self._pending = self._pending, None
+        _close_all(pending or [])
+
+    def _run(self) -> None:
+        while True:
+            self.wanted.wait()
+            if self._stop.is_set():
+                return
             self.wanted.clear()
             self.reload()
 
     def reload(self) -> None:
+        """Read and check the config; in force for requests at once, managers from the
+        engine's next pass."""
         path = config.config_path()
         try:
             cfg = config.load_config(path)
@@ -142,14 +176,37 @@ class ConfigReload:
         except UserError as exc:
             self.say(f"config not reloaded: {exc}; keeping the one in use")
             return
-        old = [h for h in self.engine.hooks if h is not self]
-        self.engine.hooks = [*fresh, self]
-        self.cfg = cfg
-        for hook in old:
-            if isinstance(hook, Closer):
-                hook.close()
+        with self._lock:
+            self._cfg = cfg
+            unused, self._pending = self._pending, fresh
+        _close_all(unused or [])  # a reload before the pass that would have used them
         self.say(f"config reloaded from {path}: managers "
                  f"{', '.join(type(h).__name__ for h in fresh)}")
+
+    def swap(self) -> None:
+        """In the engine's thread, before a pass: the reloaded managers replace the old."""
+        with self._lock:
+            fresh, self._pending = self._pending, None
+        if fresh is None:
+            return
+        old = self.engine.hooks
+        before = next((h for h in old if isinstance(h, LabManager)), None)
+        for hook in fresh:
+            if isinstance(hook, LabManager) and before is not None:
+                hook.take_over(before)  # closes it, in a thread of its own
+        self.engine.hooks = fresh
+        rest = [h for h in old if h is not before]
+        threading.Thread(target=_close_all, args=(rest,), name="onetui-old-managers",
+                         daemon=True).start()
+
+
+def _close_all(hooks: list[Hook]) -> None:
+    for hook in hooks:
+        if isinstance(hook, Closer):
+            try:
+                hook.close()
+            except Exception as exc:  # one manager's failure is not the reload's
+                click.echo(f"closing {type(hook).__name__}: {exc}", err=True)
 
 
 class EventLog:
@@ -189,9 +246,11 @@ class EventLog:
                 return
 
     def line(self, e: Event) -> str:
-        about = e.kind + (f" {e.obj_id}" if e.obj_id is not None else "")
-        who = f" [{e.user} pid {e.pid}]" if e.user else ""
-        message = " ".join(e.message.splitlines())  # one event, one line
+        """One event, one line, every control and bidi character escaped: a name a client
+        chose (a VM's, a lab's) cannot forge another line or recolour the journal."""
+        about = printable(e.kind) + (f" {e.obj_id}" if e.obj_id is not None else "")
+        who = f" [{printable(e.user)} pid {e.pid}]" if e.user else ""
+        message = printable(" ".join(e.message.splitlines()))
         if self.journal:
             return f"{_PRIORITY.get(e.level, '<6>')}{about}: {message}{who}"
         level = f"{e.level}: " if e.level in _PRIORITY else ""

@@ -86,8 +86,12 @@ def connect_uri(uri: str) -> str:
     ignored there (libvirt 9.0, checked: a key pinned only in that file fails with "Host key
     verification failed"). So a `+ssh` URI that names its known_hosts file — the one the
     host's key was pinned in (`onetui ssh trust NODE --known-hosts FILE`) — is opened
-    through libvirt's `+libssh` transport, which checks the key against exactly that file
-    and refuses an unknown or changed one (it never adds keys). Asking to skip the check
+    through libvirt's `+libssh2` transport, which checks the key against exactly that file
+    and refuses an unknown or changed one (it never adds keys without a user to ask).
+    Not `+libssh`: the same check, but the process died of a segmentation fault inside
+    virConnectGetInfo on such a connection while libvirt's event loop thread ran its
+    keepalive (seen once in a full test run on 2 loaded cores); libssh2's transport is
+    libvirt's older one, and its session is locked around every use. Asking to skip the check
     there (`no_verify=1`, `known_hosts_verify=auto|ignore`) contradicts the pin: refused."""
     parts = urlsplit(uri)
     if not parts.scheme.endswith("+ssh"):
@@ -100,7 +104,7 @@ def connect_uri(uri: str) -> str:
         raise DriverError(f"{uri}: known_hosts= pins the host key, but no_verify / "
                           "known_hosts_verify ask not to check it: expected no_verify=0 "
                           "(or left out)")
-    return urlunsplit(parts._replace(scheme=parts.scheme.removesuffix("+ssh") + "+libssh"))
+    return urlunsplit(parts._replace(scheme=parts.scheme.removesuffix("+ssh") + "+libssh2"))
 
 
 _SSH_TRANSPORTS = ("ssh", "libssh", "libssh2")

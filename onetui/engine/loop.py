@@ -77,6 +77,9 @@ class Engine:
         # for `serve --metrics`: each pass's duration in seconds, and the errors the engine
         # logged since it started (a failed pass or look, a broken hook, one failed object)
         self.on_pass: Callable[[float], None] | None = None
+        # called in the engine's thread before each pass, when no hook is at work: where
+        # `serve` swaps in the managers of a reloaded config
+        self.before_pass: Callable[[], None] | None = None
         self.errors: Counter[str] = Counter({"pass": 0, "hook": 0, "object": 0})
         self._renewed = 0.0  # when the lease was last written
         self.lifecycle = Lifecycle(store)
@@ -248,6 +251,8 @@ class Engine:
         """Monitor, carry out intents, schedule, deploy, hooks. Each step sees the writes of
         the one before through the snapshot, which reads only the rows that changed."""
         started = time.monotonic()
+        if self.before_pass is not None:
+            self.before_pass()
         stats = self.lifecycle.begin_pass()
         self.passes += 1
         with self._dirty_lock:  # this pass looks at them

@@ -55,11 +55,31 @@ class LabManager:
     def vm_changed(self, vm: VM, old: str, new: str) -> None:
         return None
 
-    def close(self) -> None:
+    def close(self, wait: float = 15.0) -> None:
+        """Stop: no job starts another step (a queued one never starts), those under way
+        are waited for at most `wait` seconds in all, then the SSH pool is closed."""
         self._stop.set()
+        deadline = time.monotonic() + wait
         for job in list(self._jobs.values()):
-            job.join(timeout=15)
+            job.join(timeout=max(0.0, deadline - time.monotonic()))
         self.pool.close()
+
+    def running(self) -> dict[tuple[int, int], threading.Thread]:
+        """The seat jobs still at work: (lab id, seat) → thread."""
+        return {key: job for key, job in self._jobs.items() if job.is_alive()}
+
+    def take_over(self, old: LabManager) -> None:
+        """Succeed `old` (a config reload): it is told to stop, and its seats still at work
+        count as busy here until its job ends, so no seat gets two jobs at once; the next
+        pass after, the seat (still waiting or making its account) is picked up here.
+        `old` is closed in a thread of its own: the engine's pass never waits for it."""
+        self._jobs.update(old.running())
+        old.stop()
+        threading.Thread(target=old.close, name="onetui-old-labs", daemon=True).start()
+
+    def stop(self) -> None:
+        """Tell every job to stop at its next step, without waiting for it."""
+        self._stop.set()
 
     def tick(self, _running: list[VM]) -> None:
         now = time.time()
@@ -77,7 +97,7 @@ class LabManager:
             labs.finish(self.store, lab.id)
             return
         if lab.expires_at is not None and now >= lab.expires_at:
-            labs.destroy(self.store, lab.name, why="it expired")
+            labs.destroy(self.store, lab, why="it expired")  # this lab, by its id
             return
         seats = self.store.labs.seats(lab.id)
         vms = {vm.id: vm for vm in self.store.vms.by_ids(
@@ -127,6 +147,8 @@ class LabManager:
 
     def _job(self, lab: Lab, seat: Seat, vm: VM) -> None:
         with self._slots:
+            if self._stop.is_set():
+                return  # queued while the manager was told to stop: its successor does it
             try:
                 if seat.state == WAITING:
                     waited = self._wait_for_ssh(lab, seat, vm)
@@ -204,6 +226,8 @@ class LabManager:
         """Make the account and log in as the student; again if the password was reset
         while we were at it."""
         for _ in range(3):
+            if self._stop.is_set():
+                return  # the seat stays `account`: the manager after this one goes on
             password = self.store.labs.password(lab.id, seat.seat)
             if not password:
                 return  # the lab is being destroyed: its credentials are gone

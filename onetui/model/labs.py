@@ -26,7 +26,8 @@ class Lab:
     state: str  # active | destroying
     created_at: float
     config: dict[str, Any] = field(default_factory=dict)
-    owner: str = ""  # the unix user who owns it ("" for a lab from before roles: admins only)
+    owner: str = ""  # the unix user who owns it, as named when the lab was made
+    owner_uid: int | None = None  # and their uid: what ownership is checked by (None: admins)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from onetui.ops import vm_actions as actions
 from onetui.ops.instantiate import Source, resolve, specs
 from onetui.remote.hostkeys import pinned_keys
 from onetui.store import Store
+from onetui.store.records import check_lab_name, is_id
 from onetui.template import Template, TemplateError, Vector, parse, sizes
 
 MAX_SEATS = 500
@@ -175,6 +176,7 @@ def create(store: Store, spec: LabSpec, cfg: dict[str, Any] | None = None) -> La
     """Check everything, then write the lab, its seats' VMs and leases in one transaction.
     Nothing is created when any check fails."""
     labs_cfg = (cfg or {}).get("labs", {})
+    check_lab_name(spec.name)
     if not 1 <= spec.seats <= MAX_SEATS:
         raise UserError(f"--seats: expected 1 to {MAX_SEATS}, got {spec.seats}")
     if store.labs.find(spec.name) is not None:
@@ -210,17 +212,19 @@ def create(store: Store, spec: LabSpec, cfg: dict[str, Any] | None = None) -> La
         "template": source.label,
     }
     expires = parse_expiry(spec.expires) if spec.expires else None
+    owner, owner_uid = _owner(spec.owner)
     return store.labs.create(spec.name, source.template_id, store.networks.get(network), seats,
-                             spec.user, expires, config, owner=_owner(spec.owner))
+                             spec.user, expires, config, owner=owner, owner_uid=owner_uid)
 
 
-def _owner(user: str) -> str:
-    """A lab's owner must be a unix user of this front-end (ownership is checked against
-    the user a request comes from)."""
+def _owner(user: str) -> tuple[str, int | None]:
+    """A lab's owner must be a unix user of this front-end: their name and uid (ownership
+    is checked against the uid a request comes from)."""
     if not user:
-        return ""
+        return "", None
     try:
-        return pwd.getpwnam(user).pw_name
+        entry = pwd.getpwnam(user)
+        return entry.pw_name, entry.pw_uid
     except (KeyError, ValueError):  # ValueError: a NUL in the name
         shown = user if len(user) <= 40 else user[:40] + "…"
         raise UserError(f"--owner {shown!r}: no such unix user on this host") from None
@@ -237,14 +241,24 @@ def seat_number(lab: Lab, seat: str | int) -> int:
     return int(m.group(1))
 
 
-def _active(store: Store, ref: str) -> Lab:
-    lab = store.labs.get(ref)
+LabRef = str | int | Lab  # an id, a name, or the lab a grant resolved (`Grant.lab`)
+
+
+def lab_of(store: Store, ref: LabRef) -> Lab:
+    """The lab as it is now: a `Lab` (what `authorize` resolved) is read again by its id,
+    so an operation acts on the very lab that was authorized, never on a name looked up
+    a second time."""
+    return store.labs.get(ref.id if isinstance(ref, Lab) else ref)
+
+
+def _active(store: Store, ref: LabRef) -> Lab:
+    lab = lab_of(store, ref)
     if lab.state != "active":
         raise Conflict(f"lab {lab.name} is {lab.state}")
     return lab
 
 
-def reset_password(store: Store, ref: str, seat: str | int) -> str:
+def reset_password(store: Store, ref: LabRef, seat: str | int) -> str:
     """A new password for the seat; the manager sets it and checks the login again."""
     lab = _active(store, ref)
     number = seat_number(lab, seat)
@@ -260,7 +274,7 @@ def reset_password(store: Store, ref: str, seat: str | int) -> str:
            "(see `onetui lab creds`)"
 
 
-def reset_seat(store: Store, ref: str, seat: str | int) -> str:
+def reset_seat(store: Store, ref: LabRef, seat: str | int) -> str:
     """Back to the master disk: the seat gets a fresh VM (same address, same account and
     password), so the student's slip stays valid."""
     lab = _active(store, ref)
@@ -276,7 +290,7 @@ def reset_seat(store: Store, ref: str, seat: str | int) -> str:
     return f"lab {lab.name} seat {number}: reset to the master disk (new VM {vm_id})"
 
 
-def extend(store: Store, ref: str, until: str) -> Lab:
+def extend(store: Store, ref: LabRef, until: str) -> Lab:
     lab = _active(store, ref)
     base = lab.expires_at if lab.expires_at and until.startswith("+") else None
     expires = parse_expiry(until, now=base)
@@ -285,12 +299,14 @@ def extend(store: Store, ref: str, until: str) -> Lab:
                              event=f"lab {lab.name}: extended until {when}")
 
 
-def destroy(store: Store, ref: str, why: str = "by the admin") -> str:
+def destroy(store: Store, ref: LabRef, why: str = "by the admin") -> str:
     """Cancel every seat's VM (the engine removes disks; leases go when each VM is done),
     wipe the credentials at once. A lab that is gone already is not an error."""
-    lab = store.labs.find(ref)
+    lab = store.labs.find(ref.id if isinstance(ref, Lab) else ref)
     if lab is None:
-        if store.labs.was_destroyed(ref):
+        if isinstance(ref, Lab):
+            ref = ref.name
+        if not is_id(ref) and store.labs.was_destroyed(str(ref)):
             return f"lab {ref}: destroyed already"
         raise NotFound(f"no lab {ref!r} (see `onetui lab list`)")
     seats = store.labs.seats(lab.id)

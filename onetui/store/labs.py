@@ -19,7 +19,7 @@ from onetui.model.networks import Network
 from onetui.store.db import Database
 from onetui.store.events import record
 from onetui.store.networks import lease_in
-from onetui.store.records import by_name_or_id, check_name, dumps, next_id
+from onetui.store.records import by_id_or_name, check_lab_name, dumps, is_id, next_id
 from onetui.store.secrets import SecretBox
 from onetui.store.vms import insert
 
@@ -27,7 +27,7 @@ from onetui.store.vms import insert
 def _lab(row: sqlite3.Row) -> Lab:
     return Lab(row["id"], row["name"], row["template_id"], row["network_id"], row["seats"],
                row["user_pattern"], row["expires_at"], row["state"], row["created_at"],
-               json.loads(row["config"]), row["owner"])
+               json.loads(row["config"]), row["owner"], row["owner_uid"])
 
 
 def _seat(row: sqlite3.Row) -> Seat:
@@ -47,19 +47,20 @@ class Labs:
 
     def create(self, name: str, template_id: int | None, network: Network,
                seats: list[dict[str, Any]], user_pattern: str, expires_at: float | None,
-               config: dict[str, Any], owner: str = "") -> Lab:
+               config: dict[str, Any], owner: str = "", owner_uid: int | None = None) -> Lab:
         """Create the lab, its seats' VMs (specs with `username`, `password`, `port`) and
-        their leases on `network`, owned by the unix user `owner`: all of it, or nothing."""
-        check_name("lab", name)
+        their leases on `network`, owned by the unix user `owner` (uid `owner_uid`, what
+        ownership is checked by): all of it, or nothing."""
+        check_lab_name(name)
         now = time.time()
         with self.db.transaction() as cur:
             try:
                 cur.execute(
                     "INSERT INTO labs(id, name, template_id, network_id, seats, user_pattern, "
-                    "expires_at, config, created_at, owner) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "expires_at, config, created_at, owner, owner_uid) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (next_id(cur, "labs"), name, template_id, network.id, len(seats),
-                     user_pattern, expires_at, dumps(config), now, owner))
+                     user_pattern, expires_at, dumps(config), now, owner, owner_uid))
             except sqlite3.IntegrityError:
                 raise Conflict(f"lab {name!r} exists already") from None
             lab_id = cur.lastrowid
@@ -81,10 +82,16 @@ class Labs:
         return self.get(lab_id)
 
     def get(self, ref: str | int) -> Lab:
-        return _lab(by_name_or_id(self.db, "labs", "lab", ref))
+        """The lab with id `ref` (an int, or digits only), else named `ref`: never both,
+        so `1` is lab 1 whatever another lab is called."""
+        return _lab(by_id_or_name(self.db, "labs", "lab", ref))
 
     def find(self, ref: str | int) -> Lab | None:
-        rows = self.db.read("SELECT * FROM labs WHERE name = ?", (str(ref),))
+        """As `get`, None when there is no such lab."""
+        if is_id(ref):
+            rows = self.db.read("SELECT * FROM labs WHERE id = ?", (int(ref),))
+        else:
+            rows = self.db.read("SELECT * FROM labs WHERE name = ?", (str(ref),))
         return _lab(rows[0]) if rows else None
 
     def list(self) -> list[Lab]:

@@ -26,6 +26,35 @@ def check_name(kind: str, name: str) -> str:
     return name
 
 
+def check_lab_name(name: str) -> str:
+    """A lab's name as `check_name` allows, but never digits only: a lab is reached by id
+    or by name, and `1` must mean one lab only (lab 1, not a lab named "1")."""
+    check_name("lab", name)
+    if name.isdigit():
+        raise UserError(f"lab name {name!r}: expected at least one letter, '.', '_' or '-' "
+                        "(digits alone are a lab's id)")
+    return name
+
+
+def is_id(ref: str | int) -> bool:
+    """Whether a reference is an id: an int, or a string of ASCII digits."""
+    if isinstance(ref, bool):
+        return False
+    return isinstance(ref, int) or (ref.isascii() and ref.isdigit())
+
+
+def by_id_or_name(db: Database, table: str, kind: str, ref: str | int) -> sqlite3.Row:
+    """The row with id `ref` when it is an id (`is_id`), else the row named `ref`: one or
+    the other, never a fallback from one to the other."""
+    if is_id(ref):
+        rows = db.read(f"SELECT * FROM {table} WHERE id = ?", (int(ref),))
+    else:
+        rows = db.read(f"SELECT * FROM {table} WHERE name = ?", (str(ref),))
+    if not rows:
+        raise NotFound(f"no {kind} {ref!r} (see `onetui {kind} list`)")
+    return rows[0]
+
+
 def by_name_or_id(db: Database, table: str, kind: str, ref: str | int) -> sqlite3.Row:
     """The row named `ref`, else the row with id `ref`; NotFound says how to list them."""
     rows = db.read(f"SELECT * FROM {table} WHERE name = ?", (str(ref),))

@@ -221,4 +221,10 @@ CREATE INDEX events_user ON events(user, id);
 ALTER TABLE labs ADD COLUMN owner TEXT NOT NULL DEFAULT '';
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V_ACCESS]
+# A lab's owner by uid too: a name can be deleted and given to someone else, who would
+# inherit the labs; ownership is checked by uid (NULL for labs from before: admins only).
+V_OWNER_UID = """
+ALTER TABLE labs ADD COLUMN owner_uid INTEGER;
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V_ACCESS, V_OWNER_UID]

@@ -32,7 +32,6 @@ from textual.worker import Worker, WorkerState
 
 from onetui import config
 from onetui.drivers.base import error_line
-from onetui.runtime.compose import build_engine
 from onetui.store import Store
 from onetui.tui.messages import Notice
 from onetui.tui.screens.dashboard import ENGINE_HERE, DashboardScreen, engine_state
@@ -102,16 +101,18 @@ class OnetuiApp(App[None]):
         self._suspended = False
         self._asking_quit = False  # the quit question is on screen: `q` again adds none
         self._theme_applied = False  # from then on a theme change is the admin's choice
-        self._wanted_theme = theme or self.cfg.get("console", {}).get("theme") or DEFAULT
+        # The theme is set before the first screen is composed: set on mount, it restyled
+        # the whole dashboard a second time (a full pass over the stylesheet) before its
+        # first frame.
+        themes, self._theme_problems = load_themes()
+        for one in themes:
+            self.register_theme(one)
+        wanted = theme or self.cfg.get("console", {}).get("theme") or DEFAULT
+        self.theme = wanted if wanted in self.available_themes else DEFAULT
 
     def on_mount(self) -> None:
-        themes, problems = load_themes()
-        for theme in themes:
-            self.register_theme(theme)
-        for problem in problems:
+        for problem in self._theme_problems:
             self.notify(problem, severity="warning")
-        self.theme = self._wanted_theme if self._wanted_theme in self.available_themes \
-            else DEFAULT
         self._theme_applied = True
         if self.run_engine:
             self.engine_worker()
@@ -133,6 +134,10 @@ class OnetuiApp(App[None]):
 
     @work(thread=True, exclusive=True, group="engine", exit_on_error=False)
     def engine_worker(self) -> None:
+        # imported here, in the worker's thread: the engine brings the drivers (boto3,
+        # libvirt), which the dashboard's first frame does not wait for
+        from onetui.runtime.compose import build_engine
+
         with Store(self.store_path) as store:
             def problem(message: str) -> None:
                 # the engine goes on after it: a line for the admin, not a failed worker

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from onetui.errors import NotFound
 from onetui.model import VM, Event, intent_word
+from onetui.model.secrets import HIDDEN, is_secret
 from onetui.store import Store
 from onetui.view.rows import NUMERIC, VM_COLUMNS, human_mb, pairs, stamp, table, vm_row
 
@@ -19,16 +20,21 @@ def _cloud_lines(v: VM) -> list[tuple[str, str]]:
     return [(label, str(info[key])) for label, key in keys if info.get(key)]
 
 
-def _template_lines(body: str) -> list[tuple[str, str]]:
-    """The template as `onevm show` prints it: vectors as K=V,K=V. The template language
-    is imported here, by the show texts: the CLI's lists import this module too."""
+def _template_lines(body: str, secrets: bool = True) -> list[tuple[str, str]]:
+    """The template as `onevm show` prints it: vectors as K=V,K=V. Without `secrets`,
+    USERDATA and every password-, key- or token-named attribute or vector key is shown as
+    (hidden). The template language is imported here, by the show texts: the CLI's lists
+    import this module too."""
     from onetui.template import Vector, parse
 
     out = []
     for attr in parse(body, "template"):
         value = attr.value
-        if isinstance(value, Vector):
-            value = ",".join(f"{k}={v}" for k, v in value.items)
+        if not secrets and is_secret(attr.name):
+            value = HIDDEN
+        elif isinstance(value, Vector):
+            value = ",".join(f"{k}={HIDDEN if not secrets and is_secret(k) else v}"
+                             for k, v in value.items)
         out.append((attr.name, value))
     return out
 
@@ -58,8 +64,9 @@ def event_text(e: Event) -> tuple[str, str]:
         "", "MESSAGE", e.message])
 
 
-def vm_text(store: Store, ref: int | str) -> tuple[str, str]:
-    """Everything about a VM, including why it is still pending and its recent events."""
+def vm_text(store: Store, ref: int | str, *, secrets: bool = True) -> tuple[str, str]:
+    """Everything about a VM, including why it is still pending and its recent events.
+    Without `secrets` (a caller who is not an admin) its template's secrets are masked."""
     v = store.vms.get(ref)
     events = store.events.recent(limit=10, kind="vm", obj_id=v.id)
     out = [f"VIRTUAL MACHINE {v.id} INFORMATION"]
@@ -78,7 +85,7 @@ def vm_text(store: Store, ref: int | str) -> tuple[str, str]:
         out.append("\nWHY PENDING")
         out.append(table(("HOST", "REASON"), [(r["host"], r["reason"]) for r in v.sched]))
     out.append("\n....: Template :....")
-    out.append(pairs(_template_lines(v.body)))
+    out.append(pairs(_template_lines(v.body, secrets)))
     if events:
         out.append("\nEVENTS")
         for e in reversed(events):
@@ -86,15 +93,19 @@ def vm_text(store: Store, ref: int | str) -> tuple[str, str]:
     return f"VM {v.id} {v.name}", "\n".join(out)
 
 
-def _setting(value: object) -> object:
-    """USERDATA's values as `KEY=value, KEY=value`, the way they were given."""
+def _setting(key: str, value: object, secrets: bool = True) -> object:
+    """USERDATA's values as `KEY=value, KEY=value`, the way they were given (masked, with
+    every secret-named setting, without `secrets`)."""
+    if not secrets and is_secret(key):
+        return HIDDEN
     if isinstance(value, dict):
         return ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
     return value
 
 
-def host_text(store: Store, ref: int | str) -> tuple[str, str]:
-    """A host's settings, its monitoring, its attributes and its VMs."""
+def host_text(store: Store, ref: int | str, *, secrets: bool = True) -> tuple[str, str]:
+    """A host's settings, its monitoring, its attributes and its VMs; without `secrets`,
+    its user-data values and secret-named settings are (hidden)."""
     h = store.hosts.get(ref)
     vms = store.vms.list(host_id=h.id, include_done=False)
     out: list[str] = []
@@ -102,7 +113,7 @@ def host_text(store: Store, ref: int | str) -> tuple[str, str]:
     out.append(f"HOST {h.id} INFORMATION")
     out.append(pairs([
         ("ID", h.id), ("NAME", h.name), ("DRIVER", h.driver),
-        *((k.upper(), _setting(v)) for k, v in h.config.items()),
+        *((k.upper(), _setting(k, v, secrets)) for k, v in h.config.items()),
         ("STATE", h.stat), ("ERROR", h.error or "-"), ("LAST MONITORED", stamp(h.monitored_at)),
     ]))
     out.append("\nHOST SHARES")
@@ -115,7 +126,8 @@ def host_text(store: Store, ref: int | str) -> tuple[str, str]:
     ]))
     if h.attrs:
         out.append("\nATTRIBUTES")
-        out.append(pairs(sorted(h.attrs.items())))
+        out.append(pairs(sorted((k, HIDDEN if not secrets and is_secret(k) else v)
+                                for k, v in h.attrs.items())))
     out.append("\nVIRTUAL MACHINES")
     out.append(table(VM_COLUMNS, [vm_row(vm) for vm in vms], right=NUMERIC))
     return f"Host {h.id} {h.name}", "\n".join(out)

@@ -47,6 +47,30 @@ def intent_of(path: Path, vm_id: int) -> str:
         return store.vms.get(vm_id).intent
 
 
+def key_line(app: OnetuiApp) -> list[str]:
+    """The descriptions the footer's key line shows, left to right."""
+    return [key.description for key in app.screen.query("FooterKey")]  # type: ignore[attr-defined]
+
+
+# -- the key line --------------------------------------------------------------------------
+
+async def test_key_line_shows_the_vm_keys_at_start_and_follows_the_focused_pane(
+        seeded: Path) -> None:
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=(160, 50)) as pilot:
+        # the VM pane has the keys from the first frame: its actions are on the line
+        await until(pilot, lambda: "Shutdown" in key_line(app))
+        assert isinstance(app.focused, VmsPane)
+        assert "Enable/disable" not in key_line(app)
+        app.query_one(HostsPane).focus()
+        await until(pilot, lambda: "Enable/disable" in key_line(app))
+        assert "Shutdown" not in key_line(app)
+        app.query_one(VmsPane).focus()
+        await until(pilot, lambda: "Shutdown" in key_line(app)
+                    and "Enable/disable" not in key_line(app))
+        assert key_line(app).count("Quit") == 1  # one build of the line, not two stacked
+
+
 # -- the palette ---------------------------------------------------------------------------
 
 async def test_ctrl_p_and_colon_open_the_palette_listing_every_action(seeded: Path) -> None:

@@ -179,3 +179,29 @@ def test_an_event_of_a_request_names_its_user_and_pid(store: Store) -> None:
         store.events.add("vm", 5, "olga (operator): vm shutdown 5")
     f = fields(event_text(store.events.recent(limit=1)[0])[1])
     assert (f["USER"], f["PID"]) == ("olga", "4242")
+
+
+def test_without_secrets_user_data_and_passwords_are_hidden(store: Store) -> None:
+    """What a caller who is not an admin sees of `vm show` and `host show`: every value
+    named like a secret is (hidden), the rest as it is."""
+    body = (BODY + 'USERDATA=[ROOT_PW="hunter2", VPN_KEY="k3y"]\n'
+            'CONTEXT=[ROOT_PW="hunter3", HOSTNAME="web"]\nADMIN_PASSWORD="s3cret"\n')
+    (vid,) = store.vms.create([{"name": "web-1", "body": body, "cpu": 0.5, "memory": 1536}])
+    shown = vm_text(store, vid)[1]
+    assert "hunter2" in shown and "s3cret" in shown  # an admin's own view
+    hidden = vm_text(store, vid, secrets=False)[1]
+    for secret in ("hunter2", "hunter3", "k3y", "s3cret"):
+        assert secret not in hidden
+    template = section(hidden, "....: Template :....")
+    assert any(line.startswith("USERDATA") and line.endswith("(hidden)") for line in template)
+    assert any("HOSTNAME=web" in line and "ROOT_PW=(hidden)" in line for line in template)
+
+    host = store.hosts.add("aws1", "ec2", {"region": "eu-west-1",
+                                           "userdata": {"ROOT_PW": "hunter4"},
+                                           "secret_access_key": "AKIAX"})
+    assert "hunter4" in host_text(store, host.id)[1]
+    text = host_text(store, host.id, secrets=False)[1]
+    assert "hunter4" not in text and "AKIAX" not in text
+    f = fields(text)
+    assert (f["REGION"], f["USERDATA"], f["SECRET_ACCESS_KEY"]) == ("eu-west-1", "(hidden)",
+                                                                    "(hidden)")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -21,7 +21,7 @@ from textual.binding import Binding
 from textual.containers import Grid as GridBox
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from onetui import config
 from onetui.errors import UserError
@@ -32,6 +32,7 @@ from onetui.remote.ssh import HostKeyUnknown, trust
 from onetui.store import Store
 from onetui.template import TemplateError, parse
 from onetui.tui.commands import VIEWS, ActionsProvider
+from onetui.tui.keys import Keys
 from onetui.tui.panes import (
     EventsPane,
     FilterBar,
@@ -42,7 +43,6 @@ from onetui.tui.panes import (
     StatusLine,
     VmsPane,
 )
-from onetui.tui.plots import HistoryPanel
 from onetui.tui.screens.base import ConsoleScreen
 from onetui.tui.screens.dialogs import (
     AddWorkers,
@@ -54,10 +54,14 @@ from onetui.tui.screens.dialogs import (
     TrustKey,
     answering,
 )
-from onetui.tui.screens.labs import LabsScreen
 from onetui.view.describe import event_text, host_text, service_text, vm_text
 from onetui.view.live import Delta, LiveView
 from onetui.view.trends import WINDOWS
+
+if TYPE_CHECKING:
+    # imported when first shown (a detail's plot, `L`): plotext and the Labs screen are
+    # not on the way to the dashboard's first frame
+    from onetui.tui.plots import HistoryPanel
 
 SGE_EVERY = 5.0
 # the first read: at most this many hosts and VMs (a tall screen's rows, twice), painted
@@ -131,6 +135,8 @@ class LiveDetail(Detail):
         self.kind, self.ref = kind, ref
 
     def compose(self) -> ComposeResult:
+        from onetui.tui.plots import HistoryPanel
+
         history, key = HISTORY[self.kind]
         with Vertical(id="detail") as box:
             box.border_title = self.title_text
@@ -140,11 +146,16 @@ class LiveDetail(Detail):
                 yield Static(self.body, id="detail-body", markup=False)
 
     def action_window(self, key: str) -> None:
-        self.query_one(HistoryPanel).choose(key)
+        self._plot().choose(key)
 
     def follow(self) -> None:
         """The history or the events grew: the plot reads what it lacks."""
-        self.query_one(HistoryPanel).follow()
+        self._plot().follow()
+
+    def _plot(self) -> HistoryPanel:
+        from onetui.tui.plots import HistoryPanel
+
+        return self.query_one(HistoryPanel)
 
     def show(self, title: str, text: str) -> None:
         if text != self.body:
@@ -201,6 +212,10 @@ class DashboardScreen(ConsoleScreen):
     # a short terminal (80x24, 60x20) gives the five panes equal rows: none left empty
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
     COMMANDS = {ActionsProvider}
+    # the VM pane has the keys from the start: focused once as the screen is composed (a
+    # focus set on mount came after Textual's own on the first pane, and each focus change
+    # restyled the panes and redrew the keys)
+    AUTO_FOCUS = "#vms"
     BINDINGS = [
         # the app binds q as well; listed first here so the footer keeps it before the
         # dashboard's own keys
@@ -231,7 +246,7 @@ class DashboardScreen(ConsoleScreen):
             yield EventsPane(id="events")
         yield FilterBar(id="filter")
         yield StatusLine(id="status")
-        yield Footer()
+        yield Keys()
 
     def on_mount(self) -> None:
         self.view = LiveView(self.console.store)
@@ -241,7 +256,6 @@ class DashboardScreen(ConsoleScreen):
         waiting = self._grid_waiting()
         self.query_one(QueuesPane).show(None, None, "", self.grid_watch is not None or
                                         waiting is not None, waiting=waiting)
-        self.query_one(VmsPane).focus()
         self.poll()
         # the clock, not a poll: TIME and the status line's age move on screen only
         self.set_interval(self.POLL_EVERY, self._tick)
@@ -459,6 +473,8 @@ class DashboardScreen(ConsoleScreen):
                          "Ctrl-C gives up and returns to onetui")
 
     def action_labs(self) -> None:
+        from onetui.tui.screens.labs import LabsScreen
+
         self.app.push_screen(LabsScreen())
 
     def action_view(self, word: str) -> None:

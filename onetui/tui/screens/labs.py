@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.reactive import var
-from textual.widgets import Button, Footer, Input, Label, Select, Static
+from textual.widgets import Button, Input, Label, Select, Static
 
 from onetui.access import Caller
 from onetui.errors import UserError
@@ -28,6 +28,7 @@ from onetui.model import expand_name, has_index
 from onetui.model.labs import Lab
 from onetui.ops import labs
 from onetui.store.records import check_name
+from onetui.tui.keys import Keys
 from onetui.tui.messages import Notice
 from onetui.tui.panes import FilterBar, LivePane
 from onetui.tui.screens.base import ConsoleScreen
@@ -126,7 +127,7 @@ class LabsScreen(ConsoleScreen):
                 yield Static(NO_LABS, id="lab-header", markup=False)
                 yield SeatsPane(id="seats")
         yield FilterBar(id="filter")
-        yield Footer()
+        yield Keys()
 
     def on_mount(self) -> None:
         self.view = LabView(self.console.store)

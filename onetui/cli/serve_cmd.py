@@ -302,13 +302,13 @@ def _start_api(ctx: Context, socket_path: str | None, group: str | None) -> Serv
     """The API server on its own thread and store connection. A socket asked for that
     cannot be served is an error (exit 2); the default one taken by another daemon (of
     another store) is said on stderr, and this one serves its engine without an API."""
-    from onetui.client import default_socket
+    from onetui.client import default_socket, system_socket
     from onetui.runtime.server import ApiServer, ServerThread
     from onetui.store import Store
 
     path = Path(socket_path) if socket_path else default_socket(serving=True)
-    if group is None and socket_path is None and os.getuid() == 0 and _has_group("onetui"):
-        group = "onetui"
+    if group is None and socket_path is None and path == system_socket():
+        group = _system_group()
     thread = ServerThread(ApiServer(Store(ctx.store.path), path, group=group))
     try:
         thread.start_serving()
@@ -319,6 +319,19 @@ def _start_api(ctx: Context, socket_path: str | None, group: str | None) -> Serv
         return None
     click.echo(f"api: {path}", err=True)
     return thread
+
+
+def _system_group() -> str | None:
+    """The group whose members reach system mode's socket: `onetui` when root serves it,
+    else the daemon's own primary group (onetui.service's Group=onetui)."""
+    import grp
+
+    if os.getuid() == 0:
+        return "onetui" if _has_group("onetui") else None
+    try:
+        return grp.getgrgid(os.getgid()).gr_name
+    except KeyError:
+        return None
 
 
 def _has_group(name: str) -> bool:

@@ -24,12 +24,16 @@ def user_socket() -> Path:
 
 def default_socket(*, serving: bool = False) -> Path:
     """$ONETUI_SOCKET, else: for a client, the user's socket when one is there, else the
-    system's; for `onetui serve`, the system's when run as root, else the user's."""
+    system's; for `onetui serve`, the system's when run as root or by onetui.service (its
+    RuntimeDirectory=onetui is systemd's $RUNTIME_DIRECTORY, /run/onetui: system mode's
+    daemon runs as its own user), else the user's."""
     given = os.environ.get("ONETUI_SOCKET")
     if given:
         return Path(given)
     if serving:
-        return system_socket() if os.getuid() == 0 else user_socket()
+        runtime = os.environ.get("RUNTIME_DIRECTORY", "").split(":")
+        system = os.getuid() == 0 or str(SYSTEM_SOCKET.parent) in runtime
+        return system_socket() if system else user_socket()
     mine = user_socket()
     return SYSTEM_SOCKET if not reachable(mine) and reachable(SYSTEM_SOCKET) else mine
 

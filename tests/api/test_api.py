@@ -349,3 +349,24 @@ def test_a_lab_belongs_to_the_caller_the_socket_names_unless_an_owner_is_given(
     assert [(r["name"], r["owner"]) for r in client.call("lab.list")] == [
         ("os1", me), ("os2", "daemon")]
     assert client.call("lab.show", ref="os2")["owner"] == "daemon"
+
+
+def test_onetui_service_serves_on_the_system_socket_as_its_own_user() -> None:
+    """The unit runs serve as user onetui with RuntimeDirectory=onetui: systemd's
+    $RUNTIME_DIRECTORY makes /run/onetui/onetui.sock its socket, where clients look."""
+    system_python = Path("/usr/bin/python3")  # paths needs only the stdlib
+    if os.getuid() != 0 or not system_python.exists():
+        pytest.skip("needs root (to run as another user) and /usr/bin/python3")
+    code = "from onetui.client import default_socket; print(default_socket(serving=True))"
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("ONETUI_SOCKET", "XDG_RUNTIME_DIR", "RUNTIME_DIRECTORY")}
+    env["PYTHONPATH"] = os.getcwd()
+
+    def served(**extra: str) -> str:
+        return subprocess.run(["runuser", "-u", "nobody", "--", str(system_python), "-c",
+                               code], capture_output=True, text=True, timeout=60, check=True,
+                              env={**env, **extra}).stdout.strip()
+
+    assert served(RUNTIME_DIRECTORY="/run/onetui") == "/run/onetui/onetui.sock"
+    assert served() == "/tmp/onetui-65534/onetui.sock"  # a user's own daemon
+    assert served(RUNTIME_DIRECTORY="/run/user/65534/other") == "/tmp/onetui-65534/onetui.sock"

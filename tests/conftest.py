@@ -5,8 +5,11 @@ fixtures come from tests/beds/, and a test that needs a bed is marked for it (`q
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import tempfile
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,12 +33,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Never touch the real ~/.local/share/onetui or ~/.config/onetui from a test."""
+def _isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Never touch the real ~/.local/share/onetui or ~/.config/onetui from a test, nor
+    the daemon's socket in /run/onetui (a test's socket is in a short /tmp directory of
+    its own: a Unix socket's path has at most 107 bytes)."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.delenv("ONETUI_STATE", raising=False)
     monkeypatch.delenv("ONETUI_CONFIG", raising=False)
+    sockets = tempfile.mkdtemp(prefix="onetui-t")
+    monkeypatch.setenv("ONETUI_SOCKET", f"{sockets}/onetui.sock")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", sockets)
+    yield
+    shutil.rmtree(sockets, ignore_errors=True)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import click
 
 from onetui import config
 from onetui.cli.context import Context
+from onetui.client import ApiError
 from onetui.errors import UserError
 
 
@@ -61,8 +62,8 @@ COMMANDS = {
             "reset-password, reset-seat, extend, destroy."),
     "sge": ("onetui.cli.sge_cmds:sge", "Sun Grid Engine: queues, hosts, jobs."),
     "ssh": ("onetui.cli.sge_cmds:ssh", "SSH host keys."),
-    "serve": ("onetui.cli.serve_cmd:serve", "Run the engine headless: schedule, deploy and "
-              "monitor until stopped (SIGTERM/^C)."),
+    "serve": ("onetui.cli.serve_cmd:serve", "Run the engine headless and answer the API on "
+              "a Unix socket: schedule, deploy and monitor until stopped (SIGTERM/^C)."),
     "demo": ("onetui.cli.demo_cmd:demo", "The seed's scenario on libvirt test-driver hosts "
              "and a local EC2 endpoint, in a throwaway store, opened in the console (with "
              "--headless: printed)."),
@@ -130,6 +131,9 @@ def main(argv: list[str] | None = None) -> None:
         plain = template is not None and isinstance(exc, template.TemplateError)
         click.echo(str(exc) if plain else f"onetui: {exc}", err=True)
         sys.exit(2)
+    except ApiError as exc:  # the daemon's (or the in-process handlers') one line
+        click.echo(str(exc) if exc.kind == "template" else f"onetui: {exc}", err=True)
+        sys.exit(1 if exc.status >= 500 else 2)
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception:

@@ -1,7 +1,13 @@
-"""What every subcommand shares: the state directory and a lazily opened store."""
+"""What every subcommand shares: the state directory, a lazily opened store, and the
+client of onetui's API (the daemon's socket, or the same handlers in-process)."""
 
 from __future__ import annotations
 
+import os
+import sys
+
+from onetui import config
+from onetui.client import ApiError, Client, DaemonGone, default_socket, reachable
 from onetui.store import Store
 
 
@@ -12,9 +18,56 @@ class Context:
         self.theme = theme
         self.init = init
         self._store: Store | None = None
+        self._client: Client | None = None
 
     @property
     def store(self) -> Store:
         if self._store is None:
             self._store = Store.open(self.state, init=self.init)
         return self._store
+
+    @property
+    def client(self) -> Client:
+        """The API as this command reaches it: the daemon on the socket when one serves
+        this command's store, else the same handlers run in this process (one way to do
+        a thing; only the transport differs)."""
+        if self._client is None:
+            self._client = self._daemon() or self._in_process()
+        return self._client
+
+    def close(self) -> None:
+        """Let go of the store and the daemon's connection (before exec'ing another
+        program)."""
+        if self._store is not None:
+            self._store.close()
+        if self._client is not None:
+            self._client.transport.close()
+
+    def _daemon(self) -> Client | None:
+        path = default_socket()
+        if self.init or not reachable(path):
+            return None
+        from onetui.client.transport import RECONNECT, SocketTransport  # a daemon may answer
+
+        transport = SocketTransport(path, reconnect=0.0)
+        client = Client(transport)
+        want = str(config.store_path(self.state).resolve())
+        try:
+            served = client.call("daemon.info")["store"]
+        except DaemonGone:
+            return None
+        except ApiError:
+            if os.access(want, os.R_OK | os.W_OK):
+                return None  # a daemon that refuses us, and a store of our own
+            raise
+        if served != want:
+            transport.close()
+            return None
+        transport.reconnect = RECONNECT
+        transport.on_wait = lambda msg: print(f"onetui: {msg}", file=sys.stderr)
+        return client
+
+    def _in_process(self) -> Client:
+        from onetui.api.local import LocalTransport
+
+        return Client(LocalTransport(self.store))

@@ -7,8 +7,6 @@ import click
 
 from onetui.cli.context import Context
 from onetui.cli.output import Output, list_options
-from onetui.drivers.base import BatchLauncher
-from onetui.drivers.registry import make_driver
 from onetui.errors import UserError
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -29,28 +27,9 @@ def orphans_cmd(ctx: Context, terminate: bool, out: Output) -> None:
     if terminate and out.shaped:
         raise UserError("--terminate ends every orphan and prints what it ended: --csv, "
                         "--no-header, -l/--list and --filter shape only the list")
-    rows = []
-    for h in ctx.store.hosts.list():
-        if h.driver == "ec2":
-            rows += [(h.name, iid) for iid in h.monitor.get("ORPHANS", [])]
     if not terminate:
-        out.emit(rows, row=lambda r: r, as_json=lambda r: {"host": r[0], "instance": r[1]})
+        out.emit(ctx.client.call("ec2.orphans"), row=lambda r: (r["host"], r["instance"]),
+                 as_json=lambda r: r)
         return
-    owned = {vm.deploy_id for vm in ctx.store.vms.list(include_done=False)}
-    for h in ctx.store.hosts.list():
-        ids = [iid for host, iid in rows if host == h.name and iid not in owned]
-        if not ids:
-            continue
-        driver = make_driver(h, ctx.store.store_id)
-        try:
-            live = driver.guests()  # still ours, still running?
-            ids = [iid for iid in ids if iid in live]
-            if isinstance(driver, BatchLauncher):
-                driver.terminate(ids)
-        except Exception as exc:
-            raise UserError(f"host {h.name}: {exc}") from None
-        finally:
-            driver.close()
-        for iid in ids:
-            ctx.store.events.add("host", h.id, f"orphan {iid} terminated by the admin")
-            click.echo(f"terminated {iid} on {h.name}")
+    for r in ctx.client.call("ec2.orphans", terminate=True):
+        click.echo(f"terminated {r['instance']} on {r['host']}")

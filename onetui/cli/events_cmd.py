@@ -16,8 +16,8 @@ import click
 
 from onetui.cli.context import Context
 from onetui.cli.history import age_seconds
+from onetui.client import Client
 from onetui.model import Event
-from onetui.store import Store
 from onetui.store.events import KINDS
 from onetui.view.rows import EVENT_COLUMNS, event_row
 
@@ -70,28 +70,35 @@ def events(ctx: Context, since: float | None, follow: bool, as_json: bool,
     """The event log, oldest first; --follow watches it.
 
     The lines are the console's Events pane's: number, time, message."""
-    store = ctx.store
-    with store.db.snapshot():  # the tail and where following starts: one moment
-        last = store.events.last_id()
-        shown = store.events.tail(limit or (-1 if since is not None else DEFAULT_LIMIT),
-                                  kinds=kinds, at_or_after=since, user=user)
+    client = ctx.client
+    got = client.call("events.list", limit=limit or (None if since is not None
+                                                     else DEFAULT_LIMIT),
+                      kinds=list(kinds), since=since,
+                      user=user)  # the tail and the newest id: one moment
+    last, shown = got["last"], _events(got["events"])
     width = max(len(EVENT_COLUMNS[0]), len(str(last)))
     try:
         if not as_json:
             click.echo(_line(EVENT_COLUMNS, width))
         _print(shown, as_json, width)
         if follow:
-            _follow(store, last, kinds, user, as_json, width)
+            _follow(client, last, kinds, user, as_json, width)
     except KeyboardInterrupt:  # Ctrl-C is how --follow ends: quietly, exit 0
         return
     except BrokenPipeError:  # `onetui events | head`: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
-def _follow(store: Store, last: int, kinds: tuple[str, ...], user: str | None,
+def _events(records: list[dict[str, Any]]) -> list[Event]:
+    return [Event(**r) for r in records]
+
+
+def _follow(client: Client, last: int, kinds: tuple[str, ...], user: str | None,
             as_json: bool, width: int) -> None:
     while True:
-        new = store.events.since(last, limit=1000, kinds=kinds, user=user)
+        new = _events(client.call("events.list", after=last, limit=1000, kinds=list(kinds),
+                                  user=user)
+                      ["events"])
         if new:
             _print(new, as_json, width)
             last = new[-1].id

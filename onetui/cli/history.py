@@ -6,16 +6,15 @@ here for `onetui events --since` too."""
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 
 from onetui.cli.output import Output, echo_json
-from onetui.store import Store
-from onetui.store.history import TIERS
-from onetui.view.rows import HISTORY_COLUMNS, history_json, history_row, table
+from onetui.client import Client
+from onetui.store.history import TIERS, Point
+from onetui.view.rows import HISTORY_COLUMNS, history_row, table
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -66,15 +65,17 @@ def refuse_opennebula(out: Output) -> None:
                                "--json): not with -x/--xml or --one")
 
 
-def print_history(store: Store, kind: str, key: str, window: int, as_json: bool) -> None:
-    """The points of one object (or the grid) over the last `window` seconds."""
-    now = time.time()
-    points = store.history.read(kind, key, now - window)
+def print_history(client: Client, kind: str, ref: str | None, window: int,
+                  as_json: bool) -> None:
+    """The points of one object (`ref`: a host, VM or service; None for the grid) over the
+    last `window` seconds, as the API's `history.read` answers them."""
+    points = client.call("history.read", kind=kind, ref=ref, window=window)
     if as_json:
-        echo_json([history_json(p) for p in points])
+        echo_json(points)
         return
     headers = HISTORY_COLUMNS[kind]
-    click.echo(table(headers, [history_row(kind, p) for p in points], right=headers[1:]))
+    rows = [history_row(kind, Point(p.pop("at"), p)) for p in points]
+    click.echo(table(headers, rows, right=headers[1:]))
     if not points:
         click.echo("(no points in this window: the engine records them as it runs — is "
                    "`onetui serve` or the console running?)", err=True)

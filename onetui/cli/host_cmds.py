@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
+from onetui.api.hosts import host_of
 from onetui.cli.completion import host_names
 from onetui.cli.context import Context
 from onetui.cli.history import history_option, print_history, refuse_opennebula
 from onetui.cli.output import Output, echo_json, list_options, pools, show_options
-from onetui.drivers.userdata import DEFAULTS, check_var
 from onetui.errors import UserError
-from onetui.model import Host
-from onetui.view.describe import host_text
 from onetui.view.rows import HOST_COLUMNS, NUMERIC, host_row
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -25,57 +22,6 @@ pass_ctx = click.make_pass_decorator(Context)
 @click.group()
 def host() -> None:
     """Hypervisor hosts: create, list, show, update, enable/disable, delete."""
-
-
-def _check_uri(uri: str) -> str:
-    if "://" not in uri:
-        raise UserError(f"--uri {uri!r}: expected a libvirt URI such as qemu:///system, "
-                        "xen:///system, qemu+ssh://user@host/system or test:///default")
-    if uri.startswith("test:///") and uri != "test:///default":
-        node = Path(uri.removeprefix("test://"))
-        if not node.is_file():
-            raise UserError(f"--uri {uri}: no test node file at {node}")
-    return uri
-
-
-def _libvirt_config(uri: str | None, domain_type: str | None) -> dict[str, Any]:
-    if not uri:
-        raise UserError("--uri is required for a libvirt host")
-    cfg = {"uri": _check_uri(uri)}
-    if domain_type:
-        cfg["domain_type"] = domain_type
-    return cfg
-
-
-
-
-def _ec2_config(ctx: Context, opts: dict) -> dict:
-    """An EC2 host's settings. No credentials: boto3 finds them (profile, environment,
-    instance role), and onetui never stores them."""
-    if not opts["region"]:
-        raise UserError("--region is required for an ec2 host (e.g. us-east-1)")
-    cfg = {k: opts[k] for k in ("region", "profile", "endpoint_url") if opts[k]}
-    limit = opts["max_instances"]
-    cfg["max_instances"] = limit
-    cfg["max_cpu"] = opts["max_cpu"] or limit * 100
-    cfg["max_memory"] = opts["max_memory"] or limit * 1700
-    if opts["network"]:
-        cfg["network"] = ctx.store.networks.get(opts["network"]).name
-    variables = {}
-    for item in opts["userdata_var"]:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise UserError(f"--userdata-var {item[:60]!r}: expected KEY=VALUE with KEY one "
-                            f"of {', '.join(DEFAULTS)}")
-        variables[key] = check_var(key, value)
-    if variables:
-        cfg["userdata"] = variables
-    if opts["userdata_template"]:
-        path = Path(opts["userdata_template"]).resolve()
-        if not path.is_file():
-            raise UserError(f"--userdata-template {path}: no such file")
-        cfg["userdata_template"] = str(path)
-    return cfg
 
 
 def _settings(create: bool) -> Callable[[Callable[..., None]], Callable[..., None]]:
@@ -112,18 +58,13 @@ def _settings(create: bool) -> Callable[[Callable[..., None]], Callable[..., Non
     return apply
 
 
-_LIBVIRT_OPTS = ("uri", "domain_type")
-
-
-def _config(ctx: Context, driver: str, opts: dict[str, Any]) -> dict[str, Any]:
-    given = [k for k, v in opts.items() if v not in (None, ())]
-    wrong = [k for k in given if (k in _LIBVIRT_OPTS) != (driver == "libvirt")]
-    if wrong:
-        names = ", ".join("--" + k.replace("_", "-") for k in wrong)
-        raise UserError(f"{names}: not a setting of {driver} hosts")
-    if driver == "ec2":
-        return _ec2_config(ctx, opts)
-    return _libvirt_config(str(opts["uri"] or ""), str(opts["domain_type"] or "") or None)
+def _given(opts: dict[str, Any]) -> dict[str, Any]:
+    """The settings given as the API takes them (a template file as an absolute path)."""
+    given = {k: list(v) if isinstance(v, tuple) else v for k, v in opts.items()
+             if v not in (None, ())}
+    if "userdata_template" in given:
+        given["userdata_template"] = str(Path(str(given["userdata_template"])).resolve())
+    return given
 
 
 @host.command("create")
@@ -136,8 +77,8 @@ def create_cmd(ctx: Context, name: str, driver: str, **opts: Any) -> None:
     """Add a host; the engine monitors it from its next pass."""
     if driver == "libvirt" and opts["max_instances"] == 20:
         opts["max_instances"] = None  # the default, not the admin's word
-    rec = ctx.store.hosts.add(name, driver, _config(ctx, driver, opts))
-    click.echo(f"ID: {rec.id}")
+    hid = ctx.client.call("host.create", name=name, driver=driver, settings=_given(opts))
+    click.echo(f"ID: {hid}")
 
 
 @host.command("list")
@@ -145,22 +86,19 @@ def create_cmd(ctx: Context, name: str, driver: str, **opts: Any) -> None:
 @pass_ctx
 def list_cmd(ctx: Context, out: Output) -> None:
     """OpenNebula's columns: CPU in percent (100 per core), memory in binary units."""
-    hosts = ctx.store.hosts.list()
-    out.emit(hosts, row=host_row, as_json=host_json,
-             one=lambda kept: pools().host_pool(kept, _vm_ids(ctx)))
+    records = ctx.client.call("host.list")
+    out.emit([(host_of(r), r) for r in records], row=lambda pair: host_row(pair[0]),
+             as_json=lambda pair: pair[1],
+             one=lambda kept: pools().host_pool([h for h, _ in kept], _vm_ids(ctx)))
 
 
 def _vm_ids(ctx: Context) -> dict[int, list[int]]:
     """The VMs on each host (done ones are on none), by host id."""
     on: dict[int, list[int]] = {}
-    for vm in ctx.store.vms.list(include_done=False):
-        if vm.host_id is not None:
-            on.setdefault(vm.host_id, []).append(vm.id)
+    for vm in ctx.client.call("vm.list", include_done=False):
+        if vm["host_id"] is not None:
+            on.setdefault(vm["host_id"], []).append(vm["id"])
     return on
-
-
-def host_json(h: Host) -> dict[str, Any]:
-    return {**dataclasses.asdict(h), "stat": h.stat}
 
 
 @host.command("show", help="Everything about a host: its driver, figures, attributes and VMs.")
@@ -171,18 +109,16 @@ def host_json(h: Host) -> dict[str, Any]:
 def show_cmd(ctx: Context, name: str, out: Output, history: int | None) -> None:
     if history is not None:
         refuse_opennebula(out)
-    h = ctx.store.hosts.get(name)
-    if history is not None:
-        print_history(ctx.store, "host", str(h.id), history, out.as_json)
+        print_history(ctx.client, "host", name, history, out.as_json)
         return
-    vms = ctx.store.vms.list(host_id=h.id, include_done=False)
+    shown = ctx.client.call("host.show", ref=name)
     if out.opennebula:
-        out.print_one(pools().host_element(h, [vm.id for vm in vms]))
+        out.print_one(pools().host_element(host_of(shown["host"]), shown["vms"]))
         return
     if out.as_json:
-        echo_json({**host_json(h), "vms": [vm.id for vm in vms]})
+        echo_json({**shown["host"], "vms": shown["vms"]})
         return
-    click.echo(host_text(ctx.store, h.id)[1])
+    click.echo(shown["text"])
 
 
 @host.command("update")
@@ -194,7 +130,6 @@ def update_cmd(ctx: Context, name: str, assignments: tuple[str, ...], **opts: An
     """Change a host in place: attributes REQUIREMENTS and RANK can use (KEY=VALUE; KEY=
     removes one) and driver settings (--endpoint-url, --uri, --max-instances, …; the
     others keep their values). VMs stay; the engine uses the new settings at its next pass."""
-    h = ctx.store.hosts.get(name)
     attrs: dict[str, str | None] = {}
     for item in assignments:
         key, sep, value = item.partition("=")
@@ -205,39 +140,7 @@ def update_cmd(ctx: Context, name: str, assignments: tuple[str, ...], **opts: An
     if not attrs and not given:
         raise click.UsageError("nothing to change: give KEY=VALUE attributes or settings "
                                "such as --endpoint-url (see --help)")
-    config = _config(ctx, h.driver, {**_options_of(h), **given,
-                                     "userdata_var": _merged_vars(h, given)}) \
-        if given else None
-    ctx.store.hosts.update(h.id, attrs=attrs, config=config)
-    click.echo(f"host {h.name} updated")
-
-
-def _options_of(h: Host) -> dict[str, Any]:
-    """A host's stored settings as the options that made them (limits derived from
-    --max-instances are left out, so they follow a new one)."""
-    cfg = h.config
-    if h.driver != "ec2":
-        return {k: cfg.get(k) for k in _LIBVIRT_OPTS}
-    limit = cfg.get("max_instances", 20)
-    derived = {"max_cpu": limit * 100, "max_memory": limit * 1700}
-    keys = ("region", "profile", "endpoint_url", "max_instances", "max_cpu", "max_memory",
-            "network", "userdata_template")
-    return {k: None if derived.get(k) == cfg.get(k) else cfg.get(k) for k in keys}
-
-
-def _merged_vars(h: Host, given: dict[str, Any]) -> tuple[str, ...]:
-    """The bootstrap values kept, changed by `--userdata-var KEY=VALUE`, removed by KEY=."""
-    merged = dict(h.config.get("userdata", {}))
-    for item in given.get("userdata_var", ()):
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise UserError(f"--userdata-var {item[:60]!r}: expected KEY=VALUE (KEY= removes "
-                            f"one) with KEY one of {', '.join(DEFAULTS)}")
-        if value:
-            merged[key] = value
-        else:
-            merged.pop(key, None)
-    return tuple(f"{k}={v}" for k, v in merged.items())
+    click.echo(ctx.client.call("host.update", ref=name, attrs=attrs, settings=_given(given)))
 
 
 def _enabling(name: str, enabled: bool, help_text: str) -> None:
@@ -246,7 +149,7 @@ def _enabling(name: str, enabled: bool, help_text: str) -> None:
     @pass_ctx
     def command(ctx: Context, names: tuple[str, ...]) -> None:
         for host_name in names:
-            ctx.store.hosts.set_enabled(host_name, enabled)
+            ctx.client.call("host.enable", ref=host_name, enabled=enabled)
 
 
 _enabling("enable", True, "Let the scheduler place VMs on these hosts again.")
@@ -258,5 +161,4 @@ _enabling("disable", False, "The scheduler places nothing new here; running VMs 
 @pass_ctx
 def delete_cmd(ctx: Context, names: tuple[str, ...]) -> None:
     for name in names:
-        h = ctx.store.hosts.delete(name)
-        click.echo(f"deleted host {h.id} {h.name}")
+        click.echo(ctx.client.call("host.delete", ref=name))

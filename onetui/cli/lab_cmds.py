@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import click
 
-from onetui import config
-from onetui.access import Caller
 from onetui.cli.completion import lab_names
 from onetui.cli.context import Context
 from onetui.cli.output import Output, echo_json, finite, json_option, list_options, pairs, table
+from onetui.cli.vm_cmds import template_file_text
 from onetui.ops import labs
 from onetui.view import handout
 
@@ -45,11 +45,11 @@ def create_cmd(ctx: Context, name: str, template: str, seats: int, network: str 
                user: str, expires: str | None, admin_user: str | None,
                admin_key: str | None, ssh_timeout: float | None, owner: str | None) -> None:
     """Create the seats (VM, disk, address and account each); the engine does the rest."""
-    spec = labs.LabSpec(name, template, seats, network, user, expires, admin_user, admin_key,
-                        ssh_timeout, owner=owner if owner is not None else Caller.current().user)
-    made = labs.create(ctx.store, spec, config.load_config())
-    click.echo(f"lab {made.name}: {made.seats} seat(s) created (ID {made.id}); "
-               f"`onetui lab show {made.name}` follows them")
+    click.echo(ctx.client.call(
+        "lab.create", name=name, template=template, seats=seats, network=network, user=user,
+        expires=expires, admin_user=admin_user,
+        admin_key=str(Path(admin_key).expanduser().resolve()) if admin_key else None,
+        ssh_timeout=ssh_timeout, owner=owner, text=template_file_text(template)))
 
 
 LAB_LIST_COLUMNS = ("ID", "NAME", "OWNER", "STATE", "SEATS", "READY", "FAILED", "EXPIRES")
@@ -59,14 +59,7 @@ LAB_LIST_COLUMNS = ("ID", "NAME", "OWNER", "STATE", "SEATS", "READY", "FAILED", 
 @list_options(LAB_LIST_COLUMNS, right=("ID", "SEATS", "READY", "FAILED"))
 @pass_ctx
 def list_cmd(ctx: Context, out: Output) -> None:
-    rows = []
-    for item in ctx.store.labs.list():
-        seats = ctx.store.labs.seats(item.id)
-        rows.append({"id": item.id, "name": item.name, "owner": item.owner,
-                     "state": item.state,
-                     "seats": item.seats, "ready": sum(s.state == "ready" for s in seats),
-                     "failed": sum(s.state == "failed" for s in seats),
-                     "expires": handout.when(item.expires_at)})
+    rows = ctx.client.call("lab.list")
     out.emit(rows, row=lambda r: [str(v) for v in r.values()], as_json=lambda r: r)
 
 
@@ -76,7 +69,7 @@ def list_cmd(ctx: Context, out: Output) -> None:
 @pass_ctx
 def show_cmd(ctx: Context, name: str, as_json: bool) -> None:
     """The lab and its seats (no passwords: see `lab creds`)."""
-    data = handout.lab_dict(ctx.store, ctx.store.labs.get(name))
+    data = ctx.client.call("lab.show", ref=name)
     if as_json:
         echo_json(data)
         return
@@ -104,8 +97,7 @@ def show_cmd(ctx: Context, name: str, as_json: bool) -> None:
 @pass_ctx
 def creds_cmd(ctx: Context, name: str, fmt: str | None, output: str | None) -> None:
     """The students' user names and passwords."""
-    text = handout.creds(ctx.store, ctx.store.labs.get(name), fmt or "text")
-    _emit(text, output)
+    _emit(ctx.client.call("lab.creds", ref=name, format=fmt or "text"), output)
 
 
 @lab.command("handout")
@@ -116,10 +108,9 @@ def creds_cmd(ctx: Context, name: str, fmt: str | None, output: str | None) -> N
 @pass_ctx
 def handout_cmd(ctx: Context, name: str, fmt: str | None, output: str | None) -> None:
     """Printable slips, one per student: address, user name, password, how to connect."""
-    item = ctx.store.labs.get(name)
     fmt = fmt or "text"
-    _emit(handout.slips(ctx.store, item, fmt),
-          output or f"{item.name}-handout.{'md' if fmt == 'md' else 'txt'}")
+    slips = ctx.client.call("lab.handout", ref=name, format=fmt)
+    _emit(slips["text"], output or f"{slips['name']}-handout.{'md' if fmt == 'md' else 'txt'}")
 
 
 def _emit(text: str, output: str | None) -> None:
@@ -139,11 +130,10 @@ def _emit(text: str, output: str | None) -> None:
 def ssh_cmd(ctx: Context, name: str, seat: str, command: tuple[str, ...], admin: bool) -> None:
     """Log in to a seat with the system ssh (or run COMMAND there: `-- uptime`), its host
     key checked against the one onetui learned from the seat's console."""
-    item = ctx.store.labs.get(name)
-    argv = handout.ssh_argv(ctx.store, item, labs.seat_number(item, seat), admin=admin)
+    argv = ctx.client.call("lab.ssh_argv", ref=name, seat=seat, admin=admin)
     if command:
         argv += ["-o", "BatchMode=yes", "--", *command]
-    ctx.store.close()
+    ctx.close()
     os.execvp(argv[0], argv)
 
 
@@ -153,7 +143,7 @@ def ssh_cmd(ctx: Context, name: str, seat: str, command: tuple[str, ...], admin:
 @pass_ctx
 def reset_password_cmd(ctx: Context, name: str, seat: str) -> None:
     """A new password for one seat (set and checked by the engine)."""
-    click.echo(labs.reset_password(ctx.store, name, seat))
+    click.echo(ctx.client.call("lab.reset_password", ref=name, seat=seat))
 
 
 @lab.command("reset-seat")
@@ -162,7 +152,7 @@ def reset_password_cmd(ctx: Context, name: str, seat: str) -> None:
 @pass_ctx
 def reset_seat_cmd(ctx: Context, name: str, seat: str) -> None:
     """Back to the master disk: a fresh VM, same address, same login."""
-    click.echo(labs.reset_seat(ctx.store, name, seat))
+    click.echo(ctx.client.call("lab.reset_seat", ref=name, seat=seat))
 
 
 @lab.command("extend")
@@ -171,8 +161,7 @@ def reset_seat_cmd(ctx: Context, name: str, seat: str) -> None:
 @pass_ctx
 def extend_cmd(ctx: Context, name: str, until: str) -> None:
     """Move the expiry: a date (2026-12-18), or +3d/+12h from the current expiry."""
-    item = labs.extend(ctx.store, name, until)
-    click.echo(f"lab {item.name}: expires {handout.when(item.expires_at)}")
+    click.echo(ctx.client.call("lab.extend", ref=name, until=until))
 
 
 @lab.command("destroy")
@@ -180,4 +169,4 @@ def extend_cmd(ctx: Context, name: str, until: str) -> None:
 @pass_ctx
 def destroy_cmd(ctx: Context, name: str) -> None:
     """Every seat's VM, disk and lease; the credentials are wiped at once."""
-    click.echo(labs.destroy(ctx.store, name))
+    click.echo(ctx.client.call("lab.destroy", ref=name))

@@ -3,7 +3,6 @@ the /etc/hosts lines for their leases."""
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 
 import click
@@ -12,7 +11,6 @@ from onetui.cli.completion import network_names
 from onetui.cli.context import Context
 from onetui.cli.output import Output, echo_json, json_option, list_options, pairs, table
 from onetui.integrations.hostsfile import write_block
-from onetui.store.networks import parse_range
 
 pass_ctx = click.make_pass_decorator(Context)
 
@@ -32,10 +30,9 @@ def net() -> None:
 @pass_ctx
 def create_cmd(ctx: Context, name: str, ip_range: str, hostname: str,
                bridge: str | None) -> None:
-    first, last = parse_range(ip_range)
-    rec = ctx.store.networks.add(name, first, last, hostname,
-                                 {"bridge": bridge} if bridge else {})
-    click.echo(f"ID: {rec.id}")
+    nid = ctx.client.call("net.create", name=name, range=ip_range, hostname=hostname,
+                          bridge=bridge)
+    click.echo(f"ID: {nid}")
 
 
 @net.command("list", help="Networks with their ranges and free addresses.")
@@ -43,14 +40,10 @@ def create_cmd(ctx: Context, name: str, ip_range: str, hostname: str,
               right=("ID", "SIZE", "LEASED"))
 @pass_ctx
 def list_cmd(ctx: Context, out: Output) -> None:
-    nets = [(n, n.size - ctx.store.networks.free(n.id)) for n in ctx.store.networks.list()]
-    out.emit(nets,
-             row=lambda x: (str(x[0].id), x[0].name, f"{x[0].first_ip}-{x[0].last_ip}",
-                            x[0].hostname or "-", str(x[0].size), str(x[1])),
-             as_json=lambda x: {"id": x[0].id, "name": x[0].name,
-                                "range": f"{x[0].first_ip}-{x[0].last_ip}",
-                                "hostname": x[0].hostname, "size": x[0].size,
-                                "leased": x[1], "config": x[0].config})
+    out.emit(ctx.client.call("net.list"),
+             row=lambda n: (str(n["id"]), n["name"], n["range"], n["hostname"] or "-",
+                            str(n["size"]), str(n["leased"])),
+             as_json=lambda n: n)
 
 
 @net.command("show", help="A network and its leases.")
@@ -58,27 +51,18 @@ def list_cmd(ctx: Context, out: Output) -> None:
 @json_option
 @pass_ctx
 def show_cmd(ctx: Context, name: str, as_json: bool) -> None:
-    n = ctx.store.networks.get(name)
-    leases = ctx.store.networks.leases(n.id)
+    n = ctx.client.call("net.show", ref=name)
     if as_json:
-        echo_json({"id": n.id, "name": n.name, "first_ip": n.first_ip, "last_ip": n.last_ip,
-                   "hostname": n.hostname, "config": n.config,
-                   "leases": [{"ip": x.ip, "mac": x.mac, "hostname": x.hostname,
-                               "vm_id": x.vm_id} for x in leases]})
+        echo_json({k: v for k, v in n.items() if k not in ("size", "free")})
         return
-    click.echo(f"NETWORK {n.id} INFORMATION")
-    click.echo(pairs([("NAME", n.name), ("RANGE", f"{n.first_ip}-{n.last_ip}"),
-                      ("HOSTNAME", n.hostname or "-"), ("SIZE", n.size),
-                      ("FREE", ctx.store.networks.free(n.id))]))
+    click.echo(f"NETWORK {n['id']} INFORMATION")
+    click.echo(pairs([("NAME", n["name"]), ("RANGE", f"{n['first_ip']}-{n['last_ip']}"),
+                      ("HOSTNAME", n["hostname"] or "-"), ("SIZE", n["size"]),
+                      ("FREE", n["free"])]))
     click.echo("\nLEASES")
     click.echo(table(("IP", "MAC", "HOSTNAME", "VM"),
-                     [(x.ip, x.mac, x.hostname or "-", x.vm_id) for x in leases]))
-
-
-def hosts_lines(ctx: Context, name: str) -> list[str]:
-    leases = ctx.store.networks.leases(name)
-    ordered = sorted(leases, key=lambda x: int(ipaddress.IPv4Address(x.ip)))
-    return [f"{x.ip}\t{x.hostname}" for x in ordered if x.hostname]
+                     [(x["ip"], x["mac"], x["hostname"] or "-", x["vm_id"])
+                      for x in n["leases"]]))
 
 
 @net.command("hosts")
@@ -88,9 +72,10 @@ def hosts_lines(ctx: Context, name: str) -> list[str]:
 @pass_ctx
 def hosts_cmd(ctx: Context, name: str, path: str | None) -> None:
     """The /etc/hosts lines of the network's leases."""
-    lines = hosts_lines(ctx, name)
-    if path:
-        write_block(Path(path), ctx.store.networks.get(name).name, lines)
+    got = ctx.client.call("net.hosts", ref=name)
+    lines = got["lines"]
+    if path:  # written here, with the caller's rights, not the daemon's
+        write_block(Path(path), got["name"], lines)
         click.echo(f"{path}: {len(lines)} line(s) in the onetui {name} block")
     else:
         for line in lines:
@@ -102,5 +87,4 @@ def hosts_cmd(ctx: Context, name: str, path: str | None) -> None:
 @pass_ctx
 def delete_cmd(ctx: Context, names: tuple[str, ...]) -> None:
     for name in names:
-        n = ctx.store.networks.delete(name)
-        click.echo(f"deleted network {n.id} {n.name}")
+        click.echo(ctx.client.call("net.delete", ref=name))

@@ -1,4 +1,6 @@
-"""`onetui serve`: the engine without the console (a service on the front-end server).
+"""`onetui serve`: the daemon: the engine without the console, and onetui's API on a Unix
+socket (system mode /run/onetui/onetui.sock as root, else $XDG_RUNTIME_DIR/onetui/onetui.sock)
+that the CLI asks instead of opening the store itself.
 
 Fit for systemd (onetui.service): SIGTERM finishes the pass under way, releases the engine
 lease and exits 0; SIGHUP re-reads the config (in force for requests at once; the managers
@@ -15,6 +17,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -35,6 +38,7 @@ _PRIORITY = {"error": "<3>", "warning": "<4>"}  # sd-daemon(3); info is <6>
 
 if TYPE_CHECKING:
     from onetui.runtime.prometheus import Exporter
+    from onetui.runtime.server import ServerThread
 
 pass_ctx = click.make_pass_decorator(Context)
 
@@ -55,11 +59,20 @@ pass_ctx = click.make_pass_decorator(Context)
               "(loopback only, e.g. 127.0.0.1:9464, unless --metrics-public).")
 @click.option("--metrics-public", is_flag=True,
               help="Allow --metrics on an address other machines can reach.")
+@click.option("--socket", "socket_path", metavar="PATH",
+              help="Serve the API on this Unix socket (default: /run/onetui/onetui.sock as "
+              "root, else $XDG_RUNTIME_DIR/onetui/onetui.sock; $ONETUI_SOCKET changes the "
+              "default).")
+@click.option("--socket-group", metavar="GROUP", help="Make the socket 0660 and this "
+              "group's (system mode: the group whose members may connect); else 0600.")
+@click.option("--no-api", is_flag=True, help="Run the engine only, with no socket.")
 @pass_ctx
 def serve(ctx: Context, interval: float, once: bool, lease_ttl: float,
           host_timeout: float, look_every: float, metrics: str | None,
-          metrics_public: bool) -> None:
-    """Run the engine headless: schedule, deploy and monitor until stopped (SIGTERM/^C)."""
+          metrics_public: bool, socket_path: str | None, socket_group: str | None,
+          no_api: bool) -> None:
+    """Run the engine headless and answer the API on a Unix socket: schedule, deploy and
+    monitor until stopped (SIGTERM/^C)."""
     if not (0 < lease_ttl < 86400 and 0 < host_timeout < 86400 and 0 < interval < 86400
             and 0 <= look_every < 86400):
         raise click.BadParameter("--interval, --lease-ttl, --host-timeout and --look-every "
@@ -71,12 +84,19 @@ def serve(ctx: Context, interval: float, once: bool, lease_ttl: float,
         _one_pass(engine)
         _exit_even_if_a_host_hangs(ctx)
         return
-    exporter = _exporter(engine, *address) if address else None
-    stop = threading.Event()
-    reload = ConfigReload(ctx.store, engine, lambda msg: click.echo(msg, err=True))
-    reload.start()
+    stop = threading.Event()  # a SIGTERM while the exporter or the API starts ends it too
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    exporter = _exporter(engine, *address) if address else None  # a taken port: nothing ran
+    try:
+        api = None if no_api else _start_api(ctx, socket_path, socket_group)
+    except BaseException:
+        if exporter is not None:
+            exporter.close()
+        engine.close()
+        raise
+    reload = ConfigReload(ctx.store, engine, lambda msg: click.echo(msg, err=True))
+    reload.start()
     signal.signal(signal.SIGHUP, lambda *_: reload.wanted.set())
     log = EventLog(ctx.store, journal=bool(os.environ.get("JOURNAL_STREAM")))
     log.start()
@@ -89,6 +109,8 @@ def serve(ctx: Context, interval: float, once: bool, lease_ttl: float,
         log.stop()
         if exporter is not None:
             exporter.close()
+        if api is not None:
+            api.stop()
     click.echo("engine stopped")
     _exit_even_if_a_host_hangs(ctx)
 
@@ -274,6 +296,52 @@ def _exporter(engine: Engine, host: str, port: int) -> Exporter:
         raise
     click.echo(f"metrics: http://{host if ':' not in host else f'[{host}]'}:{port}/metrics")
     return exporter
+
+
+def _start_api(ctx: Context, socket_path: str | None, group: str | None) -> ServerThread | None:
+    """The API server on its own thread and store connection. A socket asked for that
+    cannot be served is an error (exit 2); the default one taken by another daemon (of
+    another store) is said on stderr, and this one serves its engine without an API."""
+    from onetui.client import default_socket, system_socket
+    from onetui.runtime.server import ApiServer, ServerThread
+    from onetui.store import Store
+
+    path = Path(socket_path) if socket_path else default_socket(serving=True)
+    if group is None and socket_path is None and path == system_socket():
+        group = _system_group()
+    thread = ServerThread(ApiServer(Store(ctx.store.path), path, group=group))
+    try:
+        thread.start_serving()
+    except (UserError, OSError) as exc:
+        if socket_path is not None:
+            raise UserError(str(exc)) from None
+        click.echo(f"onetui: no API: {exc}", err=True)
+        return None
+    click.echo(f"api: {path}", err=True)
+    return thread
+
+
+def _system_group() -> str | None:
+    """The group whose members reach system mode's socket: `onetui` when root serves it,
+    else the daemon's own primary group (onetui.service's Group=onetui)."""
+    import grp
+
+    if os.getuid() == 0:
+        return "onetui" if _has_group("onetui") else None
+    try:
+        return grp.getgrgid(os.getgid()).gr_name
+    except KeyError:
+        return None
+
+
+def _has_group(name: str) -> bool:
+    import grp
+
+    try:
+        grp.getgrnam(name)
+    except KeyError:
+        return False
+    return True
 
 
 def _exit_even_if_a_host_hangs(ctx: Context) -> None:

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from onetui.cli.completion import service_names
 from onetui.cli.context import Context
 from onetui.cli.history import history_option, print_history
 from onetui.cli.output import Output, echo_json, json_option, list_options
-from onetui.errors import UserError
-from onetui.managers.elasticity import check_rule
-from onetui.view.describe import service_text
-from onetui.view.rows import NUMERIC, SERVICE_COLUMNS, service_counts, service_row
+from onetui.model.services import Service
+from onetui.view.rows import NUMERIC, SERVICE_COLUMNS, service_row
 
 pass_ctx = click.make_pass_decorator(Context)
 
@@ -49,19 +45,12 @@ def create_cmd(ctx: Context, name: str, template: str, burst_template: str | Non
                min_size: int, max_size: int, port: int, lb_conf: str | None, lb_upstream: str,
                lb_host: str | None, lb_nginx: str, lb_prefix: str | None,
                lb_status_url: str | None, grid: bool, health: str) -> None:
-    store = ctx.store
-    tpl = store.templates.get(template)
-    burst = store.templates.get(burst_template).id if burst_template else None
-    config: dict = {"port": port, "health": health, **({"grid": True} if grid else {})}
-    if lb_conf:
-        if not lb_host and not Path(lb_conf).is_file():
-            raise UserError(f"--lb-conf {lb_conf}: no such file")
-        config["lb"] = {"conf": lb_conf, "upstream": lb_upstream, "nginx": lb_nginx,
-                        **({"host": lb_host} if lb_host else {}),
-                        **({"prefix": lb_prefix} if lb_prefix else {}),
-                        **({"status_url": lb_status_url} if lb_status_url else {})}
-    svc = store.services.add(name, tpl.id, burst, min_size, max_size, config)
-    click.echo(f"ID: {svc.id}")
+    lb = {"conf": lb_conf, "upstream": lb_upstream, "nginx": lb_nginx, "host": lb_host,
+          "prefix": lb_prefix, "status_url": lb_status_url} if lb_conf else None
+    sid = ctx.client.call("service.create", name=name, template=template,
+                          burst_template=burst_template, min_size=min_size,
+                          max_size=max_size, port=port, health=health, lb=lb, grid=grid)
+    click.echo(f"ID: {sid}")
 
 
 @service.command("scale")
@@ -70,24 +59,20 @@ def create_cmd(ctx: Context, name: str, template: str, burst_template: str | Non
 @pass_ctx
 def scale_cmd(ctx: Context, name: str, size: int) -> None:
     """Set the desired size; the engine creates or shuts down (newest first) members."""
-    svc = ctx.store.services.scale(name, size)
-    click.echo(f"service {svc.name}: desired {svc.desired}")
-
-
-def _members(ctx: Context, svc_id: int) -> list:
-    return [v for v in ctx.store.vms.list(include_done=False) if v.info.get("service") == svc_id]
+    click.echo(ctx.client.call("service.scale", ref=name, size=size))
 
 
 @service.command("list", help="Services with their sizes and members.")
 @list_options(SERVICE_COLUMNS, right=NUMERIC)
 @pass_ctx
 def list_cmd(ctx: Context, out: Output) -> None:
-    services = ctx.store.services.list()
-    counts = service_counts(services, ctx.store.vms.list(include_done=False))
-    out.emit(services, row=lambda s: service_row(s, *counts[s.id]),
-             as_json=lambda s: {"id": s.id, "name": s.name, "min": s.min_size,
-                                "max": s.max_size, "desired": s.desired,
-                                "running": counts[s.id][0], "members": counts[s.id][1]})
+    out.emit(ctx.client.call("service.list"), row=_row, as_json=lambda s: s)
+
+
+def _row(s: dict) -> tuple[str, ...]:
+    """The Services pane's row (view.rows) of a `service list --json` record."""
+    svc = Service(s["id"], s["name"], None, None, s["min"], s["max"], s["desired"], {})
+    return service_row(svc, s["running"], s["members"])
 
 
 @service.command("show", help="A service, its members and the state of its rules.")
@@ -96,18 +81,17 @@ def list_cmd(ctx: Context, out: Output) -> None:
 @history_option("service")
 @pass_ctx
 def show_cmd(ctx: Context, name: str, as_json: bool, history: int | None) -> None:
-    s = ctx.store.services.get(name)
     if history is not None:
-        print_history(ctx.store, "service", str(s.id), history, as_json)
+        print_history(ctx.client, "service", name, history, as_json)
         return
-    members = _members(ctx, s.id)
+    s = ctx.client.call("service.show", ref=name)
+    members = s["members"]
     if as_json:
-        echo_json({"id": s.id, "name": s.name, "min": s.min_size, "max": s.max_size,
-                   "desired": s.desired, "config": s.config,
-                   "members": [{"id": v.id, "name": v.name, "state": v.state, "ip": v.ip,
-                                "tier": v.info.get("tier")} for v in members]})
+        echo_json({**{k: v for k, v in s.items() if k != "text"},
+                   "members": [{k: v for k, v in m.items() if k != "host_name"}
+                               for m in members]})
         return
-    click.echo(service_text(ctx.store, s.id)[1])
+    click.echo(s["text"])
 
 
 @service.command("delete")
@@ -116,8 +100,7 @@ def show_cmd(ctx: Context, name: str, as_json: bool, history: int | None) -> Non
 def delete_cmd(ctx: Context, names: tuple[str, ...]) -> None:
     """Forget the service; its VMs stay (shut them down with `vm shutdown`)."""
     for name in names:
-        s = ctx.store.services.delete(name)
-        click.echo(f"deleted service {s.id} {s.name}")
+        click.echo(ctx.client.call("service.delete", ref=name))
 
 
 @service.group("rule")
@@ -136,12 +119,8 @@ def rule() -> None:
 @pass_ctx
 def rule_add(ctx: Context, name: str, when: str, hold: float, change: int,
              cooldown: float) -> None:
-    new = check_rule(when, hold, change, cooldown)
-    svc = ctx.store.services.get(name)
-    rules = [*svc.config.get("rules", []), new.to_dict()]
-    ctx.store.services.update_config(svc.id, {"rules": rules, "rule_state": []},
-                                     event=f"rule added: {when} for {hold:g} s → {change:+d}")
-    click.echo(f"rule {len(rules) - 1} added to {svc.name}")
+    click.echo(ctx.client.call("service.rule_add", ref=name, when=when, hold=hold,
+                               change=change, cooldown=cooldown))
 
 
 @rule.command("delete", help="Remove a service's elasticity rule by its number.")
@@ -149,10 +128,4 @@ def rule_add(ctx: Context, name: str, when: str, hold: float, change: int,
 @click.argument("index", type=int)
 @pass_ctx
 def rule_delete(ctx: Context, name: str, index: int) -> None:
-    svc = ctx.store.services.get(name)
-    rules = list(svc.config.get("rules", []))
-    if not 0 <= index < len(rules):
-        raise UserError(f"service {svc.name} has no rule {index} (it has {len(rules)})")
-    gone = rules.pop(index)
-    ctx.store.services.update_config(svc.id, {"rules": rules, "rule_state": []},
-                                     event=f"rule deleted: {gone['when']}")
+    ctx.client.call("service.rule_delete", ref=name, index=index)

@@ -4,33 +4,23 @@ SSH host key after comparing its fingerprint."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 import click
 
-from onetui import config
 from onetui.cli.completion import template_names
 from onetui.cli.context import Context
 from onetui.cli.history import Window, print_history
 from onetui.cli.output import Output, echo_json, list_options
 from onetui.errors import UserError
 from onetui.integrations.sge.grid import GridError, parse_qhost, parse_qstat, render_qstat
-from onetui.integrations.sge.master import Master, SgeConfig
 from onetui.remote.ssh import resolve, scan_key, trust
-from onetui.store.history import GRID_KEY
 
 T = TypeVar("T")
 pass_ctx = click.make_pass_decorator(Context)
-
-
-def master() -> Master:
-    cfg = SgeConfig.from_config(config.load_config())
-    if cfg is None:
-        raise UserError(f"no SGE master configured: add an [sge] table (host, user, key_file) "
-                        f"to {config.config_path()}")
-    return Master(cfg)
 
 
 @click.group()
@@ -56,20 +46,18 @@ def saved(xml_file: str, parse: Callable[[str], T]) -> T:
 @click.option("--xml-file", type=click.Path(dir_okay=False),
               help="Render a saved `qstat -f -xml` (or `qstat -xml`) output instead of "
                    "asking the master.")
-def qstat_cmd(as_json: bool, xml_file: str | None) -> None:
+@pass_ctx
+def qstat_cmd(ctx: Context, as_json: bool, xml_file: str | None) -> None:
     """The grid in `qstat -f`'s layout (all users' jobs)."""
-    if xml_file:
+    if xml_file:  # a saved file: read and rendered here, no daemon needed
         grid = saved(xml_file, parse_qstat)
+        shown = {"grid": grid.to_json(), "text": render_qstat(grid)}
     else:
-        m = master()
-        try:
-            grid = m.qstat()
-        finally:
-            m.close()
+        shown = ctx.client.call("sge.qstat")
     if as_json:
-        echo_json(grid.to_json())
+        echo_json(shown["grid"])
     else:
-        click.echo(render_qstat(grid))
+        click.echo(shown["text"])
 
 
 @sge.command("history")
@@ -81,7 +69,7 @@ def history_cmd(ctx: Context, window: int, as_json: bool) -> None:
     """The grid's running and pending jobs and the oldest pending job's age over the last
     WINDOW (30m, 6h, 1d, 1w), as the engine recorded them: read from the store, so it
     answers without reaching the master (and while it is down)."""
-    print_history(ctx.store, "grid", GRID_KEY, window, as_json)
+    print_history(ctx.client, "grid", None, window, as_json)
 
 
 @sge.command("hosts")
@@ -89,16 +77,10 @@ def history_cmd(ctx: Context, window: int, as_json: bool) -> None:
               right=("NCPU", "LOAD", "MEMTOT", "MEMUSE"))
 @click.option("--xml-file", type=click.Path(dir_okay=False),
               help="Render a saved `qhost -xml` output instead of asking the master.")
-def hosts_cmd(out: Output, xml_file: str | None) -> None:
+@pass_ctx
+def hosts_cmd(ctx: Context, out: Output, xml_file: str | None) -> None:
     """Exec hosts as `qhost` reports them."""
-    if xml_file:
-        hosts = saved(xml_file, parse_qhost)
-    else:
-        m = master()
-        try:
-            hosts = m.qhost()
-        finally:
-            m.close()
+    hosts = saved(xml_file, parse_qhost) if xml_file else ctx.client.call("sge.hosts")
     cols = ("name", "arch_string", "num_proc", "load_avg", "mem_total", "mem_used")
     out.emit(hosts, row=lambda h: [str(h.get(c, "-")) for c in cols], as_json=lambda h: h)
 
@@ -106,17 +88,16 @@ def hosts_cmd(out: Output, xml_file: str | None) -> None:
 @sge.command("submit")
 @click.argument("script", type=click.Path(dir_okay=False))
 @click.option("--name", help="Job name (qsub -N).")
-def submit_cmd(script: str, name: str | None) -> None:
+@pass_ctx
+def submit_cmd(ctx: Context, script: str, name: str | None) -> None:
     """qsub SCRIPT as the configured SGE user; prints the job id."""
     try:
         body = Path(script).read_bytes()
     except OSError as exc:
         raise UserError(f"{script}: {exc.strerror}") from None
-    m = master()
-    try:
-        click.echo(f"Your job {m.submit(body, name or Path(script).name)} has been submitted")
-    finally:
-        m.close()
+    job = ctx.client.call("sge.submit", script_b64=base64.b64encode(body).decode(),
+                          name=name or Path(script).name)
+    click.echo(f"Your job {job} has been submitted")
 
 
 TIER_NEXT = {"grow": "the engine starts the clones and joins each to SGE as it runs",
@@ -138,33 +119,24 @@ def _tier_line(verb: str, name: str, before: int, after: int) -> str:
 @click.argument("count", metavar="N")
 @click.option("--template", required=True, shell_complete=template_names,
               help="The exec host template to clone (it must have an SGE = [...] section).")
-@click.pass_obj
+@pass_ctx
 def grow_cmd(ctx: Context, count: str, template: str) -> None:
     """N more exec hosts cloned from --template: started, and joined to SGE (qconf -ah,
     -as, the hostgroup, slots) when they run — the seed's scenario 4."""
-    from onetui.managers.sge import exec_host_count, grow
-
-    n = exec_host_count("grow", count)
-    if SgeConfig.from_config(config.load_config()) is None:  # clones that could never join
-        raise UserError(f"sge grow: no SGE master configured, so the exec hosts could not "
-                        f"join it: add an [sge] table (host, user, key_file) to "
-                        f"{config.config_path()}")
-    tier, before = grow(ctx.store, n, template)
-    click.echo(_tier_line("grow", tier.name, before, tier.desired))
+    tier = ctx.client.call("sge.grow", count=count, template=template)
+    click.echo(_tier_line("grow", tier["name"], tier["before"], tier["after"]))
 
 
 @sge.command("shrink", **COUNT_ARGUMENT)
 @click.argument("count", metavar="N")
 @click.option("--template", shell_complete=template_names,
               help="Whose exec hosts (needed when several were grown).")
-@click.pass_obj
+@pass_ctx
 def shrink_cmd(ctx: Context, count: str, template: str | None) -> None:
     """N fewer exec hosts, newest first: each drained (its queue instance disabled, its jobs
     left to end or drain_timeout), removed from SGE, then shut down."""
-    from onetui.managers.sge import exec_host_count, shrink
-
-    tier, before = shrink(ctx.store, exec_host_count("shrink", count), template)
-    click.echo(_tier_line("shrink", tier.name, before, tier.desired))
+    tier = ctx.client.call("sge.shrink", count=count, template=template)
+    click.echo(_tier_line("shrink", tier["name"], tier["before"], tier["after"]))
 
 
 @click.group()

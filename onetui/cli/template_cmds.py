@@ -9,11 +9,11 @@ from pathlib import Path
 
 import click
 
+from onetui.api.templates import default_name, template_of
 from onetui.cli.completion import template_names, template_names_or_files
 from onetui.cli.context import Context
 from onetui.cli.output import Output, echo_json, list_options, pairs, pools, show_options
 from onetui.cli.vm_cmds import create_cmd
-from onetui.data import SHIPPED_TEMPLATES, TEMPLATES
 from onetui.errors import UserError
 from onetui.model import TemplateRecord
 from onetui.template import Template, TemplateError, load, parse, validate, write
@@ -51,11 +51,15 @@ def _loaded(ctx: Context, ref: str) -> tuple[Template, dict | None]:
         tpl = load(ref)
         validate(tpl)
         return tpl, None
-    rec = ctx.store.templates.get(ref)
+    rec = _stored(ctx, ref)
     return parse(rec.body, rec.name), {
         "ID": rec.id, "NAME": rec.name,
         "REGISTER TIME": time.strftime("%m/%d %H:%M:%S", time.localtime(rec.created_at)),
     }
+
+
+def _stored(ctx: Context, ref: str) -> TemplateRecord:
+    return template_of(ctx.client.call("template.get", ref=ref))
 
 
 @template.command("show")
@@ -70,7 +74,7 @@ def show_cmd(ctx: Context, ref: str, out: Output) -> None:
         if info is None:
             raise UserError(f"{ref}: -x and --one show a stored template (`template import "
                             f"{ref}` first); --json prints a file's attributes")
-        out.print_one(pools().template_element(ctx.store.templates.get(ref)))
+        out.print_one(pools().template_element(_stored(ctx, ref)))
         return
     if out.as_json:
         named = {"ID": info["ID"], "NAME": info["NAME"]} if info else {}
@@ -80,7 +84,7 @@ def show_cmd(ctx: Context, ref: str, out: Output) -> None:
         click.echo(f"TEMPLATE {info['ID']} INFORMATION")
         click.echo(pairs(list(info.items())))
         click.echo("\nTEMPLATE CONTENTS")
-        click.echo(ctx.store.templates.get(ref).body.rstrip("\n"))
+        click.echo(_stored(ctx, ref).body.rstrip("\n"))
     else:
         click.echo(write(tpl), nl=False)
 
@@ -97,17 +101,13 @@ def import_cmd(ctx: Context, file: str | None, name: str | None, seed: bool) -> 
     if seed == bool(file) or (seed and name):
         raise click.UsageError("give a FILE (and maybe --name), or --seed alone")
     if seed:
-        for shipped in SHIPPED_TEMPLATES:
-            stored = default_name(shipped)
-            if ctx.store.templates.find(stored) is not None:
-                click.echo(f"{stored}: stored already")
-                continue
-            rec = ctx.store.templates.add(stored, _read(str(TEMPLATES / shipped)))
-            click.echo(f"{stored}: ID {rec.id}")
+        for line in ctx.client.call("template.seed"):
+            click.echo(line)
         return
     assert file is not None
-    rec = ctx.store.templates.add(name or default_name(file), _read(file), source=file)
-    click.echo(f"ID: {rec.id}")
+    tid = ctx.client.call("template.add", name=name or default_name(file), body=_read(file),
+                          source=file)
+    click.echo(f"ID: {tid}")
 
 
 def _read(file: str) -> str:
@@ -127,14 +127,8 @@ def _read(file: str) -> str:
 def update_cmd(ctx: Context, ref: str, file: str, append: bool) -> None:
     """Replace a stored template's text with FILE's (checked first; VMs made from it keep
     their copy)."""
-    body = _read(file)
-    if append:
-        merged = parse(ctx.store.templates.get(ref).body, ref)
-        for attr in parse(body, file):
-            merged.set(attr.name, attr.value)
-        body = write(merged)
-    rec = ctx.store.templates.update(ref, body, source=file)
-    click.echo(f"template {rec.id} {rec.name} updated")
+    click.echo(ctx.client.call("template.update", ref=ref, body=_read(file), source=file,
+                               append=append))
 
 
 @template.command("clone")
@@ -143,13 +137,7 @@ def update_cmd(ctx: Context, ref: str, file: str, append: bool) -> None:
 @pass_ctx
 def clone_cmd(ctx: Context, ref: str, new_name: str) -> None:
     """Store a copy of a template under NEW_NAME."""
-    rec = ctx.store.templates.clone(ref, new_name)
-    click.echo(f"ID: {rec.id}")
-
-
-def default_name(file: str) -> str:
-    base = Path(file).name
-    return base.removesuffix(".template") or base
+    click.echo(f"ID: {ctx.client.call('template.clone', ref=ref, name=new_name)}")
 
 
 @template.command("list")
@@ -157,7 +145,8 @@ def default_name(file: str) -> str:
 @pass_ctx
 def list_cmd(ctx: Context, out: Output) -> None:
     """Stored templates."""
-    out.emit(ctx.store.templates.list(), row=_template_row, as_json=_template_json,
+    records = [template_of(r) for r in ctx.client.call("template.list")]
+    out.emit(records, row=_template_row, as_json=_template_json,
              one=lambda kept: pools().template_pool(kept))
 
 
@@ -175,8 +164,7 @@ def _template_json(r: TemplateRecord) -> dict:
 def delete_cmd(ctx: Context, names: tuple[str, ...]) -> None:
     """Delete stored templates (VMs made from them keep their copy)."""
     for name in names:
-        rec = ctx.store.templates.delete(name)
-        click.echo(f"deleted template {rec.id} {rec.name}")
+        click.echo(ctx.client.call("template.delete", ref=name))
 
 
 # one command, two names: `onetemplate instantiate` habits, the same options as vm create

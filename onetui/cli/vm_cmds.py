@@ -5,19 +5,18 @@ from __future__ import annotations
 import dataclasses
 import sys
 import time
-from collections.abc import Callable
+from pathlib import Path
 
 import click
 
+from onetui.api.hosts import host_of
 from onetui.cli.completion import host_names, template_names_or_files, vm_ids
 from onetui.cli.context import Context
 from onetui.cli.history import history_option, print_history, refuse_opennebula
 from onetui.cli.output import Output, echo_json, list_options, pools, show_options
+from onetui.client import Client
 from onetui.errors import UserError
-from onetui.model import VM
-from onetui.ops import vm_actions as actions
-from onetui.store import Store
-from onetui.view.describe import vm_text
+from onetui.model import VM, Host
 from onetui.view.rows import NUMERIC, VM_COLUMNS, vm_row
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -49,30 +48,58 @@ def create_cmd(ctx: Context, template: str, count: int, name: str | None, hold: 
                cpu: str | None, memory: str | None, requirements: str | None,
                host: str | None, wait: bool, timeout: float) -> None:
     """Write the VMs' intents and print their IDs; the engine deploys them."""
-    from onetui.ops import instantiate  # with the template language: only `vm create` needs it
-
     overrides = {k: v for k, v in (("CPU", cpu), ("MEMORY", memory),
                                    ("REQUIREMENTS", requirements)) if v is not None}
-    ids = instantiate.create(ctx.store, template, count=count, name=name, hold=hold,
-                             overrides=overrides, host=host)
+    ids = ctx.client.call("vm.create", template=template, count=count, name=name,
+                          hold=hold, overrides=overrides, host=host,
+                          text=template_file_text(template))
     for vid in ids:
         click.echo(f"ID: {vid}")
     if wait and not hold:
-        _wait(ctx.store, ids, timeout)
+        _wait(ctx.client, ids, timeout)
 
 
-def _wait(store: Store, ids: list[int], timeout: float) -> None:
+def template_file_text(ref: str) -> str | None:
+    """The template file `ref` names, read here with the caller's own rights (the daemon
+    never opens a path a client names); None when there is no such file (then `ref` is a
+    stored template's name, or the daemon says there is none). A file the parser would
+    refuse unread (too large, not UTF-8, unreadable) is refused here in its words."""
+    from onetui.template.parser import MAX_BYTES, load  # only commands sending a template
+
+    path = Path(ref)
+    if not path.is_file():
+        return None
+    try:
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)
+        if len(raw) <= MAX_BYTES:
+            return raw.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        pass
+    load(path)  # raises the TemplateError the parser gives for this file
+    return None
+
+
+def vms_of(records: list[dict]) -> list[VM]:
+    """VM records from the API (onetui's JSON shape) as the model's VMs, for the rows."""
+    return [VM(**{f: r[f] for f in _VM_FIELDS}) for r in records]
+
+
+_VM_FIELDS = tuple(f.name for f in dataclasses.fields(VM))
+
+
+def _wait(client: Client, ids: list[int], timeout: float) -> None:
     """Print each VM's state as it changes until all run or failed. At the timeout or
     Ctrl-C, say what is left and why (the WHY PENDING reason); the VMs stay either way."""
-    lease = store.leader.current()
-    if lease is None or not lease.alive:
+    lease = client.call("engine.lease")
+    if lease is None or not lease["alive"]:
         click.echo("onetui: no engine is running; `onetui serve` (or the console) deploys "
                    "these VMs", err=True)
     deadline = time.monotonic() + timeout
     seen: dict[int, str] = {}
     try:
         while True:
-            vms = store.vms.by_ids(ids)
+            vms = vms_of(client.call("vm.by_ids", ids=ids))
             for v in vms:
                 if seen.get(v.id) != v.state:
                     seen[v.id] = v.state
@@ -84,7 +111,8 @@ def _wait(store: Store, ids: list[int], timeout: float) -> None:
                 raise UserError(f"timed out after {timeout:g} s; " + _left(vms))
             time.sleep(0.3)
     except KeyboardInterrupt:
-        click.echo(f"onetui: interrupted; {_left(store.vms.by_ids(ids))}", err=True)
+        click.echo(f"onetui: interrupted; {_left(vms_of(client.call('vm.by_ids', ids=ids)))}",
+                   err=True)
         sys.exit(130)
     failed = [v for v in vms if v.state != "runn"]
     for v in failed:
@@ -106,14 +134,15 @@ def _left(vms: list[VM]) -> str:
 @list_options(VM_COLUMNS, right=NUMERIC, one="VM")
 @pass_ctx
 def list_cmd(ctx: Context, show_all: bool, out: Output) -> None:
-    vms = ctx.store.vms.list(include_done=show_all)
+    records = ctx.client.call("vm.list", include_done=show_all)
     now = time.time()
-    out.emit(vms, row=lambda v: vm_row(v, now), as_json=vm_json,
-             one=lambda kept: pools().vm_pool(kept, ctx.store.hosts.list()))
+    out.emit(list(zip(vms_of(records), records, strict=True)),
+             row=lambda pair: vm_row(pair[0], now), as_json=lambda pair: pair[1],
+             one=lambda kept: pools().vm_pool([v for v, _ in kept], _hosts(ctx)))
 
 
-def vm_json(v: VM) -> dict:
-    return {**dataclasses.asdict(v), "vm_state": v.vm_state, "lcm_state": v.lcm_state}
+def _hosts(ctx: Context) -> list[Host]:
+    return [host_of(h) for h in ctx.client.call("host.list")]
 
 
 @vm.command("show")
@@ -125,37 +154,39 @@ def show_cmd(ctx: Context, ref: str, out: Output, history: int | None) -> None:
     """Everything about a VM, including why it is still pending."""
     if history is not None:
         refuse_opennebula(out)
-    v = ctx.store.vms.get(ref)
-    if history is not None:
-        print_history(ctx.store, "vm", str(v.id), history, out.as_json)
+        print_history(ctx.client, "vm", ref, history, out.as_json)
         return
+    shown = ctx.client.call("vm.show", ref=ref)
     if out.opennebula:
-        host = ctx.store.hosts.by_ids({v.host_id}) if v.host_id is not None else []
-        out.print_one(pools().vm_element(v, host[0] if host else None))
+        host = host_of(shown["host"]) if shown["host"] else None
+        out.print_one(pools().vm_element(vms_of([shown["vm"]])[0], host))
         return
     if out.as_json:
-        events = ctx.store.events.recent(limit=10, kind="vm", obj_id=v.id)
-        echo_json({**vm_json(v), "events": [dataclasses.asdict(e) for e in events]})
+        echo_json({**shown["vm"], "events": shown["events"]})
         return
-    click.echo(vm_text(ctx.store, v.id)[1])
+    click.echo(shown["text"])
 
 
-def _action_command(name: str, action: Callable[[Store, str], str], help_text: str) -> None:
+def _act(ctx: Context, ref: str, action: str, **fields: object) -> None:
+    click.echo(ctx.client.call("vm.action", ref=ref, action=action, **fields))
+
+
+def _action_command(name: str, help_text: str) -> None:
     @vm.command(name, help=help_text)
     @click.argument("refs", nargs=-1, required=True, metavar="ID...", shell_complete=vm_ids)
     @pass_ctx
     def command(ctx: Context, refs: tuple[str, ...]) -> None:
         for ref in refs:
-            click.echo(action(ctx.store, ref))
+            _act(ctx, ref, name)
 
 
-_action_command("shutdown", actions.shutdown, "Shut VMs down (ACPI), then clean up.")
-_action_command("delete", actions.delete, "Destroy VMs at once and remove their disks.")
-_action_command("hold", actions.hold, "Keep pending VMs from being scheduled.")
-_action_command("release", actions.release, "Let held VMs be scheduled.")
-_action_command("suspend", actions.suspend, "Pause running VMs (they keep their host).")
-_action_command("stop", actions.stop, "Save VMs to disk, freeing their host's CPU and memory.")
-_action_command("resume", actions.resume, "Resume suspended or stopped VMs.")
+_action_command("shutdown", "Shut VMs down (ACPI), then clean up.")
+_action_command("delete", "Destroy VMs at once and remove their disks.")
+_action_command("hold", "Keep pending VMs from being scheduled.")
+_action_command("release", "Let held VMs be scheduled.")
+_action_command("suspend", "Pause running VMs (they keep their host).")
+_action_command("stop", "Save VMs to disk, freeing their host's CPU and memory.")
+_action_command("resume", "Resume suspended or stopped VMs.")
 
 
 
@@ -166,7 +197,7 @@ _action_command("resume", actions.resume, "Resume suspended or stopped VMs.")
 def reboot_cmd(ctx: Context, refs: tuple[str, ...], hard: bool) -> None:
     """Reboot running VMs (they keep their host, disks and addresses)."""
     for ref in refs:
-        click.echo(actions.reboot(ctx.store, ref, hard=hard))
+        _act(ctx, ref, "reboot", hard=hard)
 
 
 @vm.command("poweroff")
@@ -177,7 +208,7 @@ def poweroff_cmd(ctx: Context, refs: tuple[str, ...], hard: bool) -> None:
     """Power VMs off but keep them on their host with their disks (`vm resume` boots
     them); unlike shutdown, nothing is removed."""
     for ref in refs:
-        click.echo(actions.poweroff(ctx.store, ref, hard=hard))
+        _act(ctx, ref, "poweroff", hard=hard)
 
 
 @vm.command("migrate")
@@ -188,7 +219,7 @@ def poweroff_cmd(ctx: Context, refs: tuple[str, ...], hard: bool) -> None:
 def migrate_cmd(ctx: Context, ref: str, host: str, live: bool) -> None:
     """Move a running VM to another libvirt host (libvirt's migration: both hypervisors
     must allow it and see the VM's disks; else the VM stays, with libvirt's reason)."""
-    click.echo(actions.migrate(ctx.store, ref, host, live=live))
+    _act(ctx, ref, "migrate", host=host, live=live)
 
 
 @vm.command("resched")
@@ -197,7 +228,7 @@ def migrate_cmd(ctx: Context, ref: str, host: str, live: bool) -> None:
 def resched_cmd(ctx: Context, refs: tuple[str, ...]) -> None:
     """Move running VMs to the host the scheduler now likes best (another one)."""
     for ref in refs:
-        click.echo(actions.resched(ctx.store, ref))
+        _act(ctx, ref, "resched")
 
 
 @vm.command("deploy")
@@ -207,4 +238,4 @@ def resched_cmd(ctx: Context, refs: tuple[str, ...]) -> None:
 def deploy_cmd(ctx: Context, ref: str, host: str) -> None:
     """Deploy a pending or held VM on HOST, past REQUIREMENTS and RANK (not past the
     host's free CPU and memory: then it waits, saying so)."""
-    click.echo(actions.deploy(ctx.store, ref, host))
+    _act(ctx, ref, "deploy", host=host)

@@ -36,12 +36,17 @@ class Source:
     label: str
 
 
-def resolve(store: Store, ref: str) -> Source:
-    """A stored template by name or id, or else a template file."""
+def resolve(store: Store, ref: str, text: str | None = None, *,
+            files: bool = True) -> Source:
+    """A stored template by name or id, or else a template file: `text` is that file's
+    contents as a client read it; `files=False` never opens a path (the daemon, which must
+    not read files for its clients)."""
     rec = store.templates.find(ref)
     if rec is not None:
         return Source(parse(rec.body, rec.name), rec.id, rec.name)
-    if Path(ref).is_file():
+    if text is not None:
+        return Source(parse(text, ref), None, ref)
+    if files and Path(ref).is_file():
         tpl = load(ref)
         return Source(tpl, None, ref)
     raise UserError(f"no template {ref!r}: neither a stored template (see `onetui template "
@@ -80,10 +85,12 @@ def specs(source: Source, count: int = 1, name: str | None = None,
 
 def create(store: Store, ref: str, count: int = 1, name: str | None = None,
            hold: bool = False, overrides: dict[str, str] | None = None,
-           host: str | None = None) -> list[int]:
+           host: str | None = None, text: str | None = None,
+           files: bool = True) -> list[int]:
     """Write the intents for `count` VMs of template `ref`; the engine does the rest.
-    `host` deploys them there (past REQUIREMENTS, not past its room), as `vm deploy`."""
-    made = specs(resolve(store, ref), count, name, overrides)
+    `host` deploys them there (past REQUIREMENTS, not past its room), as `vm deploy`;
+    `text` and `files` as in resolve."""
+    made = specs(resolve(store, ref, text, files=files), count, name, overrides)
     if host is not None:
         pin = f"deploy:{store.hosts.get(host).id}"
         made = [{**spec, "intent": pin} for spec in made]

@@ -49,6 +49,8 @@ class LabSpec:
     admin_key: str | None = None
     ssh_timeout: float | None = None
     owner: str = ""  # the unix user it belongs to (labstaff act only on their own labs)
+    template_text: str | None = None  # the template file's text, read by the client
+    files: bool = True  # may `template` be opened as a file here (not in the daemon)
 
 
 # -- expiry ----------------------------------------------------------------------------------
@@ -185,7 +187,7 @@ def create(store: Store, spec: LabSpec, cfg: dict[str, Any] | None = None) -> La
     if taken:
         raise UserError(f"--user {spec.user!r} names {', '.join(sorted(taken))}: the seats' "
                         "own accounts must not be root's or the admin's")
-    source = resolve(store, spec.template)
+    source = resolve(store, spec.template, spec.template_text, files=spec.files)
     known = {n.name for n in store.networks.list()}
     tpl, network = _seat_nic(source.template, spec.network, known)
     free = store.networks.free(network)

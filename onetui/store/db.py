@@ -235,8 +235,13 @@ def _prepare_file(path: Path, init: bool) -> None:
             os.chmod(path.parent, 0o700)  # whatever the umask
         if not init:
             _refuse_lost_store(path)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-        os.close(fd)
+        if path.is_symlink() or not path.exists() or not os.access(path, os.R_OK | os.W_OK):
+            # made here (0600), or refused in one line (a link, no rights). Never opened and
+            # closed when it is there to use: closing any descriptor of the file drops every
+            # POSIX lock this process holds on it, those of a connection already open here
+            # too (serve's engine, when its API opens its own), and SQLite then loses commits.
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+            os.close(fd)
     except OSError as exc:
         raise StoreError(f"{path}: cannot open the store: {exc.strerror}") from None
 

@@ -1,0 +1,162 @@
+"""The operations the API offers, by name ("vm.list", "vm.action", …), and the one path
+every request takes: check its fields, authorize the caller, run the handler, and answer
+with a status and a JSON body. The daemon (over the socket) and the CLI's in-process
+transport both call `respond`, so the two cannot drift apart."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from onetui.access import Caller, Refused
+from onetui.api.guard import authorize
+from onetui.errors import Conflict, NotFound, UserError
+from onetui.store import Store
+from onetui.store.events import acting
+
+Handler = Callable[..., Any]  # (store, caller, **fields) -> JSON-able
+
+
+@dataclass(frozen=True)
+class Field:
+    """One request field: the JSON types it takes and its default (REQUIRED: none)."""
+
+    types: tuple[type, ...]
+    default: Any = None
+    required: bool = False
+
+
+def required(*types: type) -> Field:
+    return Field(types, required=True)
+
+
+def optional(default: Any, *types: type) -> Field:
+    return Field(types, default=default)
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str
+    handler: Handler
+    fields: dict[str, Field] = field(default_factory=dict)
+    writes: bool = False  # changes something (the audit trail will record these)
+
+
+REGISTRY: dict[str, Operation] = {}
+
+# An operation's first word → the module of onetui.api that registers it. Modules load
+# when one of their operations is first asked for, so `onetui vm list` does not load what
+# `lab` or `sge` need (cryptography, paramiko, ElementTree).
+MODULES = {"vm": "vms", "host": "hosts", "template": "templates", "net": "networks",
+           "service": "services", "lab": "labs", "sge": "grid", "ec2": "grid",
+           "events": "events", "changes": "events", "daemon": "daemon", "engine": "daemon",
+           "history": "history"}
+
+
+def lookup(name: str) -> Operation | None:
+    """The operation `name`, loading its module first if need be."""
+    if name not in REGISTRY:
+        module = MODULES.get(name.partition(".")[0])
+        if module is not None:
+            importlib.import_module(f"onetui.api.{module}")
+    return REGISTRY.get(name)
+
+
+def load_all() -> dict[str, Operation]:
+    """Every operation (for listing them)."""
+    for module in set(MODULES.values()):
+        importlib.import_module(f"onetui.api.{module}")
+    return REGISTRY
+
+
+def operation(op_name: str, /, *, writes: bool = False,
+              **fields: Field) -> Callable[[Handler], Handler]:
+    """Register the decorated function as the operation `op_name` taking `fields`."""
+
+    def register(fn: Handler) -> Handler:
+        if op_name in REGISTRY:
+            raise ValueError(f"operation {op_name} registered twice")
+        REGISTRY[op_name] = Operation(op_name, fn, fields, writes)
+        return fn
+
+    return register
+
+
+class BadRequest(UserError):
+    """The request itself is wrong: an unknown operation, field or type."""
+
+
+def check(op: Operation, body: Any) -> dict[str, Any]:
+    """The handler's arguments from a request body, or BadRequest naming what is wrong
+    (every unknown field, a missing one, a wrong type) and what was expected."""
+    if body is None:
+        body = {}
+    if not isinstance(body, dict):
+        raise BadRequest(f"{op.name}: the body must be a JSON object, got "
+                         f"{type(body).__name__}")
+    unknown = sorted(set(body) - set(op.fields))
+    if unknown:
+        expected = ", ".join(sorted(op.fields)) or "no fields"
+        raise BadRequest(f"{op.name}: unknown field(s) {', '.join(map(repr, unknown))}; "
+                         f"expected: {expected}")
+    args: dict[str, Any] = {}
+    for name, spec in op.fields.items():
+        if name not in body:
+            if spec.required:
+                raise BadRequest(f"{op.name}: field {name!r} is required")
+            args[name] = spec.default
+            continue
+        value = body[name]
+        ok = isinstance(value, spec.types) and not (
+            isinstance(value, bool) and bool not in spec.types)
+        if not ok and not (value is None and not spec.required and spec.default is None):
+            want = " or ".join(_JSON_NAMES.get(t, t.__name__) for t in spec.types)
+            raise BadRequest(f"{op.name}: field {name!r} must be {want}, got "
+                             f"{_JSON_NAMES.get(type(value), type(value).__name__)}")
+        args[name] = value
+    return args
+
+
+_JSON_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true/false",
+               list: "a list", dict: "an object", type(None): "null"}
+
+
+def respond(store: Store, caller: Caller, name: str, body: Any) -> tuple[int, dict[str, Any]]:
+    """Run operation `name` for `caller`: (HTTP status, JSON body). A success is
+    {"result": …}; a failure {"error": one line, "kind": …} (and "needs" when refused)."""
+    try:
+        op = lookup(name)
+        if op is None:
+            raise NotFound(f"no operation {name!r}; the API offers: "
+                           f"{', '.join(sorted(load_all()))}")
+        args = check(op, body)
+        authorize(caller, name, args)
+        with acting(caller.user, caller.pid):  # the events it causes name the caller
+            return 200, {"result": op.handler(store, caller, **args)}
+    except Refused as exc:
+        return 403, {"error": str(exc), "kind": "refused", "needs": exc.needs}
+    except BadRequest as exc:
+        return 400, {"error": str(exc), "kind": "bad-request"}
+    except NotFound as exc:
+        return 404, {"error": str(exc), "kind": "not-found"}
+    except Conflict as exc:
+        return 409, {"error": str(exc), "kind": "conflict"}
+    except UserError as exc:  # a TemplateError is file:line:col: message, as the CLI prints it
+        kind = "template" if _is_template_error(exc) else "user-error"
+        return 422, {"error": str(exc), "kind": kind}
+    except Exception as exc:  # the daemon keeps serving; the caller gets one line
+        import logging  # only now: it imports traceback, which a plain command never needs
+
+        logging.getLogger("onetui.api").exception("%s for %s failed", name, caller.user)
+        return 500, {"error": f"{name} failed inside the daemon ({type(exc).__name__}: "
+                     f"{exc}); the daemon's log has the details", "kind": "internal"}
+
+
+def _is_template_error(exc: UserError) -> bool:
+    """Whether `exc` is the template language's error, without importing the language for
+    operations that never use it (one that raised it has it loaded)."""
+    errors = sys.modules.get("onetui.template.errors")
+    return errors is not None and isinstance(exc, errors.TemplateError)

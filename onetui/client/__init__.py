@@ -1,0 +1,33 @@
+"""The client side of onetui's API: what the CLI (and later the console) use to ask the
+daemon. It imports only the standard library (http.client over an AF_UNIX socket), so a
+command that talks to the daemon loads nothing heavy — and a command with no daemon to
+talk to not even the HTTP client: the socket transport loads when first named.
+
+A `Client` sends operations by name ("vm.list", "vm.action", …) with a JSON object of
+fields through a transport: `SocketTransport` to a running `onetui serve`, or the
+in-process one (onetui.api.local) that runs the very same handlers when no daemon answers.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from onetui.client.calls import Client, Transport
+from onetui.client.errors import ApiError, DaemonGone
+from onetui.client.paths import default_socket, reachable, system_socket, user_socket
+
+if TYPE_CHECKING:
+    from onetui.client.transport import SocketTransport, UnixHTTPConnection
+
+__all__ = ["ApiError", "Client", "DaemonGone", "SocketTransport", "Transport",
+           "UnixHTTPConnection", "default_socket", "reachable", "system_socket",
+           "user_socket"]
+
+
+def __getattr__(name: str) -> Any:
+    """SocketTransport and UnixHTTPConnection, imported (with http.client) when named."""
+    if name in ("SocketTransport", "UnixHTTPConnection"):
+        from onetui.client import transport
+
+        return getattr(transport, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

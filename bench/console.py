@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from textual.app import App, ComposeResult
 from textual.widgets import Static
@@ -72,11 +73,17 @@ async def first_paint(path: Path) -> float:
     start = time.perf_counter()
     app = OnetuiApp(path, cfg={}, run_engine=False)
     async with app.run_test(size=(160, 50)) as pilot:
-        vms = app.screen.query_one(VmsPane)
-        while not vms.row_count:
-            await pilot.pause(0.01)
-        await painted(vms)
+        await first_rows(app, pilot)
         return time.perf_counter() - start
+
+
+async def first_rows(app: OnetuiApp, pilot: Any) -> VmsPane:
+    """The VM pane, once its first rows are on screen."""
+    vms = app.screen.query_one(VmsPane)
+    while not vms.row_count:
+        await pilot.pause(0.01)
+    await painted(vms)
+    return vms
 
 
 async def floors(small: Path) -> None:
@@ -91,10 +98,7 @@ async def run(path: Path) -> None:
     start = time.perf_counter()
     app = OnetuiApp(path, cfg={}, run_engine=False)
     async with app.run_test(size=(160, 50)) as pilot:
-        vms = app.screen.query_one(VmsPane)
-        while not vms.row_count:
-            await pilot.pause(0.01)
-        await painted(vms)
+        vms = await first_rows(app, pilot)
         cold = time.perf_counter() - start
         while vms.row_count < VMS:
             await pilot.pause(0.01)

@@ -26,13 +26,14 @@ import grp
 import os
 import pwd
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, NoReturn
 
 from onetui.errors import UserError
 from onetui.model.labs import Lab
-from onetui.model.secrets import is_secret
+from onetui.model.secrets import HIDDEN, is_secret
 from onetui.store import Store
 from onetui.store.events import acting
 
@@ -104,6 +105,15 @@ def _group_names(gids: list[int]) -> tuple[str, ...]:
 
 # -- roles ----------------------------------------------------------------------------------
 
+# The config, or what reads it when first needed: the in-process client's caller is the
+# store's own user (admin by uid), for whom the config is never read.
+Config = Mapping[str, Any] | Callable[[], Mapping[str, Any]]
+
+
+def _config(cfg: Config) -> Mapping[str, Any]:
+    return cfg() if callable(cfg) else cfg
+
+
 def role_groups(cfg: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
     """The config's `[roles]` table (role → unix groups), checked; the default groups when
     there is none. A wrong table is one line naming the key and what was expected."""
@@ -137,7 +147,7 @@ def role_of(user: str, groups: tuple[str, ...] | list[str], cfg: Mapping[str, An
     return None
 
 
-def caller_role(caller: Caller, cfg: Mapping[str, Any], store: Store) -> str | None:
+def caller_role(caller: Caller, cfg: Config, store: Store) -> str | None:
     """`role_of`, and admin by uid: 0, the daemon's own, and the user the store file
     belongs to (they can read it anyway: in user mode that is the user who runs onetui)."""
     if caller.uid in (0, os.geteuid()):
@@ -147,7 +157,7 @@ def caller_role(caller: Caller, cfg: Mapping[str, Any], store: Store) -> str | N
             return ADMIN
     except OSError:
         pass
-    return role_of(caller.user, caller.groups, cfg)
+    return role_of(caller.user, caller.groups, _config(cfg))
 
 
 # -- what each role may do ------------------------------------------------------------------
@@ -264,7 +274,7 @@ class Grant:
 
 
 def authorize(caller: Caller, op: str, args: Mapping[str, Any], store: Store,
-              cfg: Mapping[str, Any]) -> Grant:
+              cfg: Config) -> Grant:
     """Allow the request or raise: `NoRole` for a caller in no role, `Refused` (naming
     the role needed) for one whose role may not, `UserError` for an unknown operation,
     `NotFound` for a lab that does not exist."""
@@ -273,9 +283,11 @@ def authorize(caller: Caller, op: str, args: Mapping[str, Any], store: Store,
         raise UserError(f"unknown operation {op!r}")
     role = caller_role(caller, cfg, store)
     if role is None:
-        raise NoRole(no_role_text(caller, cfg))
-    lab = _lab(store, args) if op != "lab.create" else None
+        raise NoRole(no_role_text(caller, _config(cfg)))
+    lab = _lab(store, op, args) if op != "lab.create" else None
     owns = lab is not None and role == LABSTAFF and owns_lab(caller, lab)
+    if op == "lab.destroy" and lab is None and role == LABSTAFF:
+        owns = True  # a lab gone already: nothing is destroyed, the answer says so
     if op == "lab.create":
         owner = args.get("owner") or caller.user
         if role == LABSTAFF and owner != caller.user:
@@ -334,13 +346,14 @@ def no_role_text(caller: Caller, cfg: Mapping[str, Any]) -> str:
             f"the groups {', '.join(groups) or '(none configured in [roles])'}")
 
 
-def _lab(store: Store, args: Mapping[str, Any]) -> Lab | None:
+def _lab(store: Store, op: str, args: Mapping[str, Any]) -> Lab | None:
     """The lab a request names: an int (or all digits) is its id, anything else its name
-    (no lab is named with digits only, so the two never meet)."""
+    (no lab is named with digits only, so the two never meet). NotFound when there is
+    none, except for a destroy (a second destroy is no error: None)."""
     ref = args.get("lab")
     if ref in (None, "") or isinstance(ref, bool):
         return None
-    return store.labs.get(ref)
+    return store.labs.find(ref) if op == "lab.destroy" else store.labs.get(ref)
 
 
 def without_passwords(data: Any) -> Any:
@@ -349,11 +362,32 @@ def without_passwords(data: Any) -> Any:
     a read answer for a caller whose grant carries no passwords. What builds an answer
     leaves the passwords out in the first place (`seat_rows(passwords=False)`)."""
     if isinstance(data, Mapping):
-        return {k: without_passwords(v) for k, v in data.items()
-                if not is_secret(k)}
+        return {k: masked_body(v) if k == "body" and isinstance(v, str)
+                else without_passwords(v) for k, v in data.items() if not is_secret(k)}
     if isinstance(data, list | tuple):
         return [without_passwords(v) for v in data]
     return data
+
+
+@lru_cache(maxsize=256)
+def masked_body(body: str) -> str:
+    """A template's text with every secret attribute and vector key (ROOT_PW, USERDATA,
+    CONTEXT's PASSWORD, …) shown as (hidden): what a VM's or a template's `body` is for a
+    caller without passwords. Cached: ten thousand VMs share a few bodies. A body that no
+    longer parses is hidden whole (what it holds cannot be told apart)."""
+    from onetui.template import TemplateError, Vector, parse, write
+
+    try:
+        template = parse(body, "template")
+    except TemplateError:
+        return HIDDEN
+    for attr in template:
+        if is_secret(attr.name):
+            attr.value = HIDDEN
+        elif isinstance(attr.value, Vector):
+            attr.value = Vector(tuple((k, HIDDEN if is_secret(k) else v)
+                                      for k, v in attr.value.items))
+    return write(template)
 
 
 # -- the audit trail ------------------------------------------------------------------------

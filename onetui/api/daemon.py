@@ -9,15 +9,17 @@ import time
 from typing import Any
 
 from onetui.access import Caller
-from onetui.api.registry import operation
+from onetui.api.registry import granted, operation
 from onetui.store import Store
 
 
 @operation("daemon.info")
 def daemon_info(store: Store, caller: Caller) -> dict[str, Any]:
-    """A client checks the store before it talks to a daemon: one serving another store
-    is not its daemon."""
-    return {"store": str(store.path.resolve()), "caller": dataclasses.asdict(caller)}
+    """A client checks the store before it talks to a daemon (one serving another store
+    is not its daemon when it has a store of its own), and learns who the daemon sees
+    asking and their role (the console's status line)."""
+    return {"store": str(store.path.resolve()), "caller": dataclasses.asdict(caller),
+            "role": granted().role}
 
 
 @operation("engine.lease")

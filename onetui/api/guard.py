@@ -2,20 +2,21 @@
 
 The caller is onetui.access's `Caller`: the daemon takes it from the socket's peer
 credentials (SO_PEERCRED), never from anything the client sends; the in-process transport
-is this process (`Caller.current()`). `authorize` here is still a placeholder: root and the
-daemon's own user may do everything, nobody else anything (deny by default). Roles from
-unix groups (onetui.access.authorize) replace its body, not its callers; each operation's
-name in onetui.access.OPS is `access_op` already, so that swap is made here alone.
+is this process (`Caller.current()`). The decision is onetui.access.authorize's (roles from
+unix groups in the config's [roles] table; root, the daemon's user and the store's owner
+are admins); this module only says which of its operations an API request is
+(`access_op`) and with which arguments (`access_args`: the API names a lab `ref`, the
+rules and the audit trail name it `lab`).
 """
 
 from __future__ import annotations
 
-import os
-import pwd
 from collections.abc import Mapping
 from typing import Any
 
-from onetui.access import ADMIN, Caller, Grant, Refused
+from onetui import access
+from onetui.access import Caller, Config, Grant
+from onetui.store import Store
 
 # The API's operation names that differ from onetui.access.OPS (where a command's verb
 # has an API operation per part, or an operation serves a read everyone may make).
@@ -43,22 +44,18 @@ def access_op(name: str, args: Mapping[str, Any]) -> str:
     return ACCESS_OPS.get(name, name)
 
 
-def authorize(caller: Caller, name: str, args: Mapping[str, Any]) -> Grant:
-    """Allow the request or raise Refused. For now: root and the daemon's own user may do
-    everything, nobody else anything (roles come with onetui.access.authorize)."""
-    if caller.uid in (0, os.getuid()):
-        return Grant(ADMIN, passwords=True)
-    op = access_op(name, args)
-    raise Refused(f"{caller.user} (uid {caller.uid}) may not {name}: only {_us()} may "
-                  "use this onetui daemon until roles are set up", op=op, role=None,
-                  needs=ADMIN)
+def access_args(name: str, args: Mapping[str, Any]) -> dict[str, Any]:
+    """The request's arguments as onetui.access reads them: a lab operation's `ref` is
+    the `lab` it is about (whose owner decides; `lab creds os1` in the audit trail)."""
+    out = dict(args)
+    if name.startswith("lab.") and name != "lab.create" and "ref" in out:
+        out["lab"] = out.pop("ref")
+    return out
 
 
-def _us() -> str:
-    """Who may, in words: root, and the daemon's own user when that is not root."""
-    if os.getuid() == 0:
-        return "root"
-    try:
-        return f"root and {pwd.getpwuid(os.getuid()).pw_name}"
-    except KeyError:
-        return f"root and uid {os.getuid()}"
+def authorize(caller: Caller, name: str, args: Mapping[str, Any], store: Store,
+              cfg: Config) -> Grant:
+    """The grant of API operation `name` for `caller`, or NoRole / Refused (the role it
+    needs), as onetui.access decides."""
+    return access.authorize(caller, access_op(name, args), access_args(name, args), store,
+                            cfg)

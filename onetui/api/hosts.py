@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from onetui.access import Caller
-from onetui.api.registry import BadRequest, operation, optional, required
+from onetui.api.registry import BadRequest, granted, operation, optional, required
 from onetui.drivers.userdata import DEFAULTS, check_var
 from onetui.errors import UserError
 from onetui.model import Host
@@ -49,7 +49,7 @@ def host_show(store: Store, caller: Caller, ref: str | int) -> dict[str, Any]:
     with store.db.snapshot():
         h = store.hosts.get(ref)
         vms = store.vms.list(host_id=h.id, include_done=False)
-        text = host_text(store, h.id)[1]
+        text = host_text(store, h.id, secrets=granted().passwords)[1]
     return {"host": host_record(h), "vms": [vm.id for vm in vms], "text": text}
 
 

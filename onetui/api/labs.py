@@ -9,10 +9,18 @@ from typing import Any
 
 from onetui import config
 from onetui.access import Caller
-from onetui.api.registry import BadRequest, operation, optional, required
+from onetui.api.registry import BadRequest, granted, operation, optional, required
+from onetui.model.labs import Lab
 from onetui.ops import labs
 from onetui.store import Store
 from onetui.view import handout
+
+
+def _lab(store: Store, ref: str | int) -> Lab:
+    """The lab the request was authorized on (read again by its id: a lab renamed or
+    made again under the name meanwhile is not the one the caller may act on)."""
+    lab = granted().lab
+    return labs.lab_of(store, lab if lab is not None else ref)
 
 
 @operation("lab.create", writes=True, name=required(str), template=required(str),
@@ -52,7 +60,7 @@ def lab_list(store: Store, caller: Caller) -> list[dict[str, Any]]:
 @operation("lab.show", ref=required(str, int))
 def lab_show(store: Store, caller: Caller, ref: str | int) -> dict[str, Any]:
     """The lab and its seats, without passwords."""
-    return handout.lab_dict(store, store.labs.get(ref))
+    return handout.lab_dict(store, _lab(store, ref))
 
 
 @operation("lab.creds", ref=required(str, int), format=optional("text", str))
@@ -61,7 +69,7 @@ def lab_creds(store: Store, caller: Caller, ref: str | int, format: str) -> str:
     if format not in handout.FORMATS:
         raise BadRequest(f"lab.creds: format {format!r}; expected one of: "
                          f"{', '.join(handout.FORMATS)}")
-    return handout.creds(store, store.labs.get(ref), format)
+    return handout.creds(store, _lab(store, ref), format)
 
 
 @operation("lab.handout", ref=required(str, int), format=optional("text", str))
@@ -70,7 +78,7 @@ def lab_handout(store: Store, caller: Caller, ref: str | int,
     """Printable slips (text or md) and the lab's name (for the default file name)."""
     if format not in ("text", "md"):
         raise BadRequest(f"lab.handout: format {format!r}; expected text or md")
-    item = store.labs.get(ref)
+    item = _lab(store, ref)
     return {"name": item.name, "text": handout.slips(store, item, format)}
 
 
@@ -79,26 +87,29 @@ def lab_handout(store: Store, caller: Caller, ref: str | int,
 def lab_ssh_argv(store: Store, caller: Caller, ref: str | int, seat: str | int,
                  admin: bool) -> list[str]:
     """The system ssh's argv into a seat (the client runs it)."""
-    item = store.labs.get(ref)
+    item = _lab(store, ref)
     return handout.ssh_argv(store, item, labs.seat_number(item, seat), admin=admin)
 
 
 @operation("lab.reset_password", writes=True, ref=required(str), seat=required(str, int))
 def lab_reset_password(store: Store, caller: Caller, ref: str, seat: str | int) -> str:
-    return labs.reset_password(store, ref, seat)
+    return labs.reset_password(store, _lab(store, ref), seat)
 
 
 @operation("lab.reset_seat", writes=True, ref=required(str), seat=required(str, int))
 def lab_reset_seat(store: Store, caller: Caller, ref: str, seat: str | int) -> str:
-    return labs.reset_seat(store, ref, seat)
+    return labs.reset_seat(store, _lab(store, ref), seat)
 
 
 @operation("lab.extend", writes=True, ref=required(str), until=required(str))
 def lab_extend(store: Store, caller: Caller, ref: str, until: str) -> str:
-    item = labs.extend(store, ref, until)
+    item = labs.extend(store, _lab(store, ref), until)
     return f"lab {item.name}: expires {handout.when(item.expires_at)}"
 
 
 @operation("lab.destroy", writes=True, ref=required(str))
 def lab_destroy(store: Store, caller: Caller, ref: str) -> str:
-    return labs.destroy(store, ref)
+    lab = granted().lab
+    if lab is None:  # gone when authorized: never a lab made under its name since
+        return labs.gone(store, ref)
+    return labs.destroy(store, lab)

@@ -11,7 +11,7 @@ import time
 import urllib.parse
 from typing import Any
 
-from onetui.access import Caller
+from onetui.access import Caller, Config
 from onetui.api.registry import respond
 from onetui.store import Store
 
@@ -36,19 +36,31 @@ def changes_wait(query: str) -> tuple[dict[str, Any], float]:
     return {"since": since}, wait
 
 
-class LocalTransport:
-    """Answers requests in this process, on `store`, as `caller` (default: this process)."""
+def _config_file() -> dict[str, Any]:
+    from onetui import config
 
-    def __init__(self, store: Store, caller: Caller | None = None) -> None:
+    return config.load_config()
+
+
+class LocalTransport:
+    """Answers requests in this process, on `store`, as `caller` (default: this process),
+    under the roles of `cfg` (default: the config file, read only if a role must be looked
+    up: the store's own user is an admin without it)."""
+
+    def __init__(self, store: Store, caller: Caller | None = None,
+                 cfg: Config | None = None) -> None:
         self.store = store
         self.caller = caller or Caller.current()
+        self.cfg: Config = cfg if cfg is not None else _config_file
+
 
     def request(self, method: str, path: str, body: Any = None, *,
                 idempotent: bool = False) -> tuple[int, Any]:
         plain = json.loads(json.dumps(body)) if body is not None else None
         route, _, query = path.partition("?")
         if method == "POST" and route.startswith(OPS):
-            status, answer = respond(self.store, self.caller, route[len(OPS):], plain)
+            status, answer = respond(self.store, self.caller, route[len(OPS):], plain,
+                                     self.cfg)
         elif method == "GET" and route == "/v1/changes":
             status, answer = self._changes(query)
         else:
@@ -62,7 +74,7 @@ class LocalTransport:
             return 400, {"error": f"/v1/changes: {exc}", "kind": "bad-request"}
         deadline = time.monotonic() + wait
         while True:
-            status, answer = respond(self.store, self.caller, "changes", fields)
+            status, answer = respond(self.store, self.caller, "changes", fields, self.cfg)
             if status != 200 or answer["result"]["seq"] != fields["since"] \
                     or time.monotonic() >= deadline:
                 return status, answer

@@ -1,18 +1,24 @@
 """The operations the API offers, by name ("vm.list", "vm.action", …), and the one path
-every request takes: check its fields, authorize the caller, run the handler, and answer
-with a status and a JSON body. The daemon (over the socket) and the CLI's in-process
-transport both call `respond`, so the two cannot drift apart."""
+every request takes: check its fields, authorize the caller, run the handler, write the
+audit trail, and answer with a status and a JSON body. The daemon (over the socket) and
+the CLI's in-process transport both call `respond`, so the two cannot drift apart.
+
+A handler learns what the caller was granted from `granted()` (whether its answer may
+carry passwords, the lab the request was authorized on); whatever it returns, an answer
+for a caller without passwords goes through `access.without_passwords` last."""
 
 from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from onetui.access import Caller, Refused
-from onetui.api.guard import authorize
+from onetui import access
+from onetui.access import VIEWER, Caller, Config, Grant, NoRole, Refused
+from onetui.api.guard import access_args, access_op, authorize
 from onetui.errors import Conflict, NotFound, UserError
 from onetui.store import Store
 from onetui.store.events import acting
@@ -124,18 +130,30 @@ _JSON_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "tru
                list: "a list", dict: "an object", type(None): "null"}
 
 
-def respond(store: Store, caller: Caller, name: str, body: Any) -> tuple[int, dict[str, Any]]:
-    """Run operation `name` for `caller`: (HTTP status, JSON body). A success is
-    {"result": …}; a failure {"error": one line, "kind": …} (and "needs" when refused)."""
+# What the request being answered was granted (a handler's thread: one request at a time).
+# Outside `respond` nothing is granted: no passwords.
+_GRANT: ContextVar[Grant | None] = ContextVar("grant", default=None)
+_NOTHING = Grant(VIEWER)
+
+
+def granted() -> Grant:
+    """The grant of the request this handler answers."""
+    return _GRANT.get() or _NOTHING
+
+
+def respond(store: Store, caller: Caller, name: str, body: Any,
+            cfg: Config) -> tuple[int, dict[str, Any]]:
+    """Run operation `name` for `caller` under the roles of `cfg` (the config, or what
+    reads it): (HTTP status, JSON body). A success is {"result": …}; a failure
+    {"error": one line, "kind": …} (and "needs" when refused)."""
     try:
         op = lookup(name)
         if op is None:
             raise NotFound(f"no operation {name!r}; the API offers: "
                            f"{', '.join(sorted(load_all()))}")
-        args = check(op, body)
-        authorize(caller, name, args)
-        with acting(caller.user, caller.pid):  # the events it causes name the caller
-            return 200, {"result": op.handler(store, caller, **args)}
+        return 200, {"result": _run(op, store, caller, check(op, body), cfg)}
+    except NoRole as exc:
+        return 403, {"error": str(exc), "kind": "no-role", "needs": "a role"}
     except Refused as exc:
         return 403, {"error": str(exc), "kind": "refused", "needs": exc.needs}
     except BadRequest as exc:
@@ -153,6 +171,67 @@ def respond(store: Store, caller: Caller, name: str, body: Any) -> tuple[int, di
         logging.getLogger("onetui.api").exception("%s for %s failed", name, caller.user)
         return 500, {"error": f"{name} failed inside the daemon ({type(exc).__name__}: "
                      f"{exc}); the daemon's log has the details", "kind": "internal"}
+
+
+def _run(op: Operation, store: Store, caller: Caller, args: dict[str, Any],
+         cfg: Config) -> Any:
+    """Authorize, run the handler with its grant, leave out what the grant does not
+    cover, write the audit trail: the result."""
+    given = _given(op, args)  # what a refusal and the audit line show
+    try:
+        grant = authorize(caller, op.name, given, store, cfg)
+    except (NoRole, Refused) as exc:
+        _audit_refusal(store, caller, exc, op.name, given)
+        raise
+    token = _GRANT.set(grant)
+    try:
+        with acting(caller.user, caller.pid):  # the events it causes name the caller
+            result = op.handler(store, caller, **args)
+    finally:
+        _GRANT.reset(token)
+    if not grant.passwords:
+        result = access.without_passwords(result)
+    _audit(store, caller, grant, op.name, given)
+    return result
+
+
+def _given(op: Operation, args: dict[str, Any]) -> dict[str, Any]:
+    """The arguments the request gave (not those at their defaults): what its audit line
+    shows, as the command the caller typed would."""
+    return {k: v for k, v in args.items() if k not in op.fields
+            or op.fields[k].required or v != op.fields[k].default}
+
+
+def _audit(store: Store, caller: Caller, grant: Grant, name: str,
+           args: Mapping[str, Any]) -> None:
+    """The event of a change or a credential hand-out carried out (reads are not events):
+    `alice (labstaff): lab creds os1 --csv (12 seats)`."""
+    op = access_op(name, args)
+    if not access.should_audit(op):
+        return
+    lab = grant.lab
+    secret = access.OPS[op].secrets
+    outcome = f"{lab.seats} seat(s)" if secret and lab is not None else ""
+    access.audit(store, caller, grant.role, op, access_args(name, args), outcome,
+                 obj_id=lab.id if lab is not None else _obj_id(args))
+
+
+def _audit_refusal(store: Store, caller: Caller, exc: NoRole | Refused, name: str,
+                   args: Mapping[str, Any]) -> None:
+    """The event of a refusal: `bob (viewer): refused vm shutdown 5 (needs operator)`. A
+    store that cannot take it (full, locked) does not turn the refusal into a 500."""
+    try:
+        access.audit_refusal(store, caller, exc, access_op(name, args),
+                             access_args(name, args), obj_id=_obj_id(args))
+    except Exception:
+        import logging
+
+        logging.getLogger("onetui.api").exception("auditing a refusal of %s", name)
+
+
+def _obj_id(args: Mapping[str, Any]) -> int | None:
+    ref = args.get("ref")
+    return ref if isinstance(ref, int) and not isinstance(ref, bool) else None
 
 
 def _is_template_error(exc: UserError) -> bool:

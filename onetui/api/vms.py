@@ -10,7 +10,7 @@ from typing import Any
 
 from onetui.access import Caller
 from onetui.api.hosts import host_record
-from onetui.api.registry import BadRequest, operation, optional, required
+from onetui.api.registry import BadRequest, granted, operation, optional, required
 from onetui.model import VM
 from onetui.ops import vm_actions as actions
 from onetui.store import Store
@@ -41,7 +41,7 @@ def vm_show(store: Store, caller: Caller, ref: str | int) -> dict[str, Any]:
         v = store.vms.get(ref)
         hosts = store.hosts.by_ids({v.host_id}) if v.host_id is not None else []
         events = store.events.recent(limit=10, kind="vm", obj_id=v.id)
-        text = vm_text(store, v.id)[1]
+        text = vm_text(store, v.id, secrets=granted().passwords)[1]
     return {"vm": vm_record(v), "host": host_record(hosts[0]) if hosts else None,
             "events": [dataclasses.asdict(e) for e in events], "text": text}
 

@@ -88,14 +88,16 @@ def serve(ctx: Context, interval: float, once: bool, lease_ttl: float,
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     exporter = _exporter(engine, *address) if address else None  # a taken port: nothing ran
+    # the config in force, for the engine's managers and for the API's roles (SIGHUP)
+    reload = ConfigReload(ctx.store, engine, lambda msg: click.echo(msg, err=True))
     try:
-        api = None if no_api else _start_api(ctx, socket_path, socket_group)
+        api = None if no_api else _start_api(ctx, socket_path, socket_group,
+                                             lambda: reload.cfg)
     except BaseException:
         if exporter is not None:
             exporter.close()
         engine.close()
         raise
-    reload = ConfigReload(ctx.store, engine, lambda msg: click.echo(msg, err=True))
     reload.start()
     signal.signal(signal.SIGHUP, lambda *_: reload.wanted.set())
     log = EventLog(ctx.store, journal=bool(os.environ.get("JOURNAL_STREAM")))
@@ -133,6 +135,7 @@ class ConfigReload:
         self.wanted = threading.Event()
         self._lock = threading.Lock()
         self._cfg: dict[str, Any] = config.load_config()
+        role_groups(self._cfg)  # a wrong [roles] table: exit 2 before anything serves
         self._pending: list[Hook] | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="onetui-config-reload",
@@ -298,7 +301,8 @@ def _exporter(engine: Engine, host: str, port: int) -> Exporter:
     return exporter
 
 
-def _start_api(ctx: Context, socket_path: str | None, group: str | None) -> ServerThread | None:
+def _start_api(ctx: Context, socket_path: str | None, group: str | None,
+               cfg: Callable[[], dict[str, Any]]) -> ServerThread | None:
     """The API server on its own thread and store connection. A socket asked for that
     cannot be served is an error (exit 2); the default one taken by another daemon (of
     another store) is said on stderr, and this one serves its engine without an API."""
@@ -309,7 +313,7 @@ def _start_api(ctx: Context, socket_path: str | None, group: str | None) -> Serv
     path = Path(socket_path) if socket_path else default_socket(serving=True)
     if group is None and socket_path is None and path == system_socket():
         group = _system_group()
-    thread = ServerThread(ApiServer(Store(ctx.store.path), path, group=group))
+    thread = ServerThread(ApiServer(Store(ctx.store.path), path, group=group, cfg=cfg))
     try:
         thread.start_serving()
     except (UserError, OSError) as exc:

@@ -304,11 +304,7 @@ def destroy(store: Store, ref: LabRef, why: str = "by the admin") -> str:
     wipe the credentials at once. A lab that is gone already is not an error."""
     lab = store.labs.find(ref.id if isinstance(ref, Lab) else ref)
     if lab is None:
-        if isinstance(ref, Lab):
-            ref = ref.name
-        if not is_id(ref) and store.labs.was_destroyed(str(ref)):
-            return f"lab {ref}: destroyed already"
-        raise NotFound(f"no lab {ref!r} (see `onetui lab list`)")
+        return gone(store, ref.name if isinstance(ref, Lab) else ref)
     seats = store.labs.seats(lab.id)
     vm_ids = store.labs.start_destroy(lab.id, why)
     for vm_id in vm_ids:
@@ -321,6 +317,14 @@ def destroy(store: Store, ref: LabRef, why: str = "by the admin") -> str:
         hosts.forget(seat.ip, seat.port)
     finish(store, lab.id)
     return f"lab {lab.name}: destroying {len(vm_ids)} seat VM(s); credentials wiped"
+
+
+def gone(store: Store, ref: str | int) -> str:
+    """What destroying a lab that is not there says: destroyed already (a second destroy
+    is no error), or NotFound when no lab of that name ever was."""
+    if not is_id(ref) and store.labs.was_destroyed(str(ref)):
+        return f"lab {ref}: destroyed already"
+    raise NotFound(f"no lab {ref!r} (see `onetui lab list`)")
 
 
 def finish(store: Store, lab_id: int) -> bool:

@@ -33,7 +33,8 @@ from typing import Any
 
 from aiohttp import web
 
-from onetui.access import Caller
+from onetui import config
+from onetui.access import Caller, Config
 from onetui.api import lookup, respond
 from onetui.api.local import MAX_WAIT, changes_wait
 from onetui.errors import UserError
@@ -72,11 +73,14 @@ class ApiServer:
     `group`: the socket is 0660 and that group's (system mode); else 0600."""
 
     def __init__(self, store: Store, path: str | os.PathLike[str], *, group: str | None = None,
+                 cfg: Config | None = None,
                  max_body: int = MAX_BODY, deadline: float = DEADLINE, idle: float = IDLE,
                  max_connections: int = MAX_CONNECTIONS) -> None:
         self.store = store
         self.path = Path(path)
         self.group = group
+        # the config whose [roles] decide: serve's ConfigReload.cfg (SIGHUP re-reads it)
+        self.cfg: Config = cfg if cfg is not None else config.load_config()
         self.max_body = max_body
         self.deadline = deadline
         self.idle = idle
@@ -174,7 +178,7 @@ class ApiServer:
         except (ValueError, UnicodeDecodeError) as exc:
             return _error(400, f"{name}: the body is not JSON ({exc})", "bad-request")
         caller = peer(request)
-        status, answer = await self._run(respond, self.store, caller, name, body)
+        status, answer = await self._run(respond, self.store, caller, name, body, self.cfg)
         op = lookup(name)
         if op is not None and op.writes and self._look_now is not None:
             self._look_now.set()  # long-polls hear of a change made here at once
@@ -189,7 +193,8 @@ class ApiServer:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
         while True:
-            status, answer = await self._run(respond, self.store, caller, "changes", fields)
+            status, answer = await self._run(respond, self.store, caller, "changes", fields,
+                                           self.cfg)
             left = deadline - loop.time()
             if status != 200 or answer["result"]["seq"] != fields["since"] or left <= 0:
                 return web.json_response(answer, status=status)

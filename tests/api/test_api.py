@@ -74,8 +74,9 @@ def test_the_caller_is_the_kernels_peer_not_what_is_sent(daemon: Daemon) -> None
         client.call("daemon.info", uid=1234)
 
 
-def test_another_user_is_refused_saying_which_role_it_needs(daemon: Daemon) -> None:
-    """authorize's seam: until roles exist, only root and the daemon's user may ask."""
+def test_a_user_in_no_role_is_told_so_and_the_refusal_is_audited(daemon: Daemon) -> None:
+    """nobody is in none of the role groups: not even a look, one line saying what to
+    do, and the refusal is an event naming them."""
     system_python = Path("/usr/bin/python3")  # the client needs only the stdlib
     if os.getuid() != 0 or not system_python.exists():
         pytest.skip("needs root (to run a client as another user) and /usr/bin/python3")
@@ -84,12 +85,16 @@ def test_another_user_is_refused_saying_which_role_it_needs(daemon: Daemon) -> N
     code = ("from onetui.client import Client, SocketTransport, ApiError\n"
             f"c = Client(SocketTransport({str(daemon.socket)!r}))\n"
             "try:\n    c.call('vm.list')\n"
-            "except ApiError as e:\n    print(e.status, e.needs, e)\n")
+            "except ApiError as e:\n    print(e.status, e.kind, e)\n")
     out = subprocess.run(["runuser", "-u", "nobody", "--", str(system_python), "-c", code],
                          capture_output=True, text=True, timeout=60,
                          env={**os.environ, "PYTHONPATH": os.getcwd()})
-    assert out.stdout.strip() == ("403 admin nobody (uid 65534) may not vm.list: only root "
-                                  "may use this onetui daemon until roles are set up"), out.stderr
+    assert out.stdout.strip() == (
+        "403 no-role you are not in any onetui role (nobody); an admin adds you to one of "
+        "the groups onetui-admin, onetui-labs, onetui-ops, onetui-view"), out.stderr
+    refused = daemon.store.events.recent(5)[0]
+    assert (refused.user, refused.level) == ("nobody", "warning")
+    assert refused.message == "nobody (no role): refused vm list (needs a role)"
 
 
 def test_a_long_poll_answers_when_another_client_writes(daemon: Daemon) -> None:
@@ -272,10 +277,11 @@ def test_events_a_request_causes_name_its_caller_and_user_picks_them(daemon: Dae
     me = client.call("daemon.info")["caller"]["user"]
     mine = client.call("events.list", user=me)["events"]
     assert [(e["message"], e["user"], e["pid"]) for e in mine] == [
-        (f"VM {vid} one-{vid} created (pend)", me, os.getpid())]
+        (f"VM {vid} one-{vid} created (pend)", me, os.getpid()),
+        (f"{me} (admin): vm create --template xen.local01", me, os.getpid())]
     assert client.call("events.list", user="nobody-here")["events"] == []
     assert [e["message"] for e in client.call("events.list", after=0, user=me)["events"]] \
-        == [mine[0]["message"]]
+        == [e["message"] for e in mine]
 
 
 def test_history_is_read_by_kind_and_name_with_bad_requests_refused(daemon: Daemon,

@@ -28,7 +28,10 @@ def test_a_lab_belongs_to_its_maker_or_to_the_owner_given(store: Store, lab_env:
     assert text[0].split()[:3] == ["ID", "NAME", "OWNER"] and text[2].split()[:3] == [
         "2", "os2", "daemon"]
     assert "OWNER    : daemon" in onetui("lab", "show", "os2", state=state_dir).stdout
-    assert "owned by daemon" in store.events.tail(5, kinds=("lab",))[-1].message
+    lab_events = [e.message for e in store.events.tail(5, kinds=("lab",))]
+    assert any("owned by daemon" in m for m in lab_events), lab_events
+    assert lab_events[-1] == (f"{me} (admin): lab create os2 --template master --seats 1 "
+                              "--owner daemon")
 
 
 def test_an_owner_who_is_no_user_here_is_refused_and_nothing_is_made(

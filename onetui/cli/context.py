@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from onetui import config
 from onetui.client import ApiError, Client, DaemonGone, default_socket, reachable
 from onetui.store import Store
+
+if TYPE_CHECKING:
+    from onetui.client.transport import SocketTransport
 
 
 class Context:
@@ -47,7 +51,7 @@ class Context:
         path = default_socket()
         if self.init or not reachable(path):
             return None
-        from onetui.client.transport import RECONNECT, SocketTransport  # a daemon may answer
+        from onetui.client.transport import SocketTransport  # a daemon may answer
 
         transport = SocketTransport(path, reconnect=0.0)
         client = Client(transport)
@@ -55,17 +59,36 @@ class Context:
         try:
             served = client.call("daemon.info")["store"]
         except DaemonGone:
-            return None
+            if self._own_store(want):
+                return None
+            # no store of ours: the daemon's socket is the only door, so wait for it
+            # (killed, restarting under systemd) as a client that was talking to it does
+            self._wait_for_it(transport)
+            served = client.call("daemon.info")["store"]
         except ApiError:
             if os.access(want, os.R_OK | os.W_OK):
                 return None  # a daemon that refuses us, and a store of our own
             raise
-        if served != want:
+        if served != want and self._own_store(want):
             transport.close()
             return None
+        self._wait_for_it(transport)
+        return client
+
+    @staticmethod
+    def _wait_for_it(transport: SocketTransport) -> None:
+        """From now on a daemon gone is waited for (RECONNECT s), saying so once."""
+        from onetui.client.transport import RECONNECT
+
         transport.reconnect = RECONNECT
         transport.on_wait = lambda msg: print(f"onetui: {msg}", file=sys.stderr)
-        return client
+
+    def _own_store(self, want: str) -> bool:
+        """Whether this command means a store of its own rather than the daemon's: one
+        named (--state, $ONETUI_STATE), or the user's default store when it exists. A
+        user of a shared front-end has neither: their commands go to the daemon, whose
+        store they could not open anyway (system mode)."""
+        return bool(self.state or os.environ.get("ONETUI_STATE")) or os.path.exists(want)
 
     def _in_process(self) -> Client:
         from onetui.api.local import LocalTransport

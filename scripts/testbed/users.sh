@@ -59,7 +59,9 @@ up() {
       made "user:$u" || echo "users.sh: $u exists already (not made here): left as it is" >&2
       continue
     fi
-    useradd --create-home --home-dir "$HOMES/$u" --shell /bin/bash \
+    # password "*": no password logs in, but the account is not locked ("!"), which sshd
+    # refuses even a key for (the tests log in over a real sshd with a key)
+    useradd --create-home --home-dir "$HOMES/$u" --shell /bin/bash --password "*" \
       --groups "onetui,$g" --comment "onetui test user" "$u"
     record "user:$u"
   done

@@ -67,6 +67,16 @@ def test_vm_list_loads_only_what_listing_needs(tmp_path: Path) -> None:
     assert loaded(tmp_path, "host", "list", watch=NEEDLESS) == []
 
 
+def test_only_commands_that_reach_ssh_load_paramiko(tmp_path: Path) -> None:
+    """paramiko (~0.2 s) comes with an SSH connection: labs, help topics, EC2 and system
+    commands name seat accounts or the SGE master's config without connecting."""
+    for args in (("lab", "list"), ("help", "config"), ("ec2", "orphans"), ("system", "--help"),
+                 ("service", "list"), ("net", "list")):
+        assert loaded(tmp_path, *args, watch=("paramiko",)) == [], args
+    assert loaded(tmp_path, "ssh", "trust", "127.0.0.1", "--port", "1",
+                  watch=("paramiko",)) == ["paramiko"]
+
+
 def test_the_template_language_comes_with_the_commands_that_use_it(tmp_path: Path) -> None:
     assert loaded(tmp_path, "vm", "create", "nosuch", watch=NEEDLESS) == [
         "onetui.ops.instantiate", "onetui.template"]

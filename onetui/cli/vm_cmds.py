@@ -9,7 +9,6 @@ from pathlib import Path
 
 import click
 
-from onetui.api.hosts import host_of
 from onetui.cli.completion import host_names, template_names_or_files, vm_ids
 from onetui.cli.context import Context
 from onetui.cli.history import history_option, print_history, refuse_opennebula
@@ -142,6 +141,8 @@ def list_cmd(ctx: Context, show_all: bool, out: Output) -> None:
 
 
 def _hosts(ctx: Context) -> list[Host]:
+    from onetui.api.hosts import host_of  # the API's modules: not when a daemon answers
+
     return [host_of(h) for h in ctx.client.call("host.list")]
 
 
@@ -158,6 +159,8 @@ def show_cmd(ctx: Context, ref: str, out: Output, history: int | None) -> None:
         return
     shown = ctx.client.call("vm.show", ref=ref)
     if out.opennebula:
+        from onetui.api.hosts import host_of
+
         host = host_of(shown["host"]) if shown["host"] else None
         out.print_one(pools().vm_element(vms_of([shown["vm"]])[0], host))
         return

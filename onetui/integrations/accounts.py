@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from onetui.errors import UserError
-from onetui.remote.ssh import Connection, Target
+
+if TYPE_CHECKING:  # paramiko (~0.2 s) loads when a login is checked, not for check_user
+    from onetui.remote.ssh import Connection, Target
 
 USER_RE = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 
@@ -64,6 +67,8 @@ def make_account(admin: Connection, user: str, password: str) -> None:
 def verify_login(target: Target, user: str, password: str, timeout: float = 15) -> None:
     """Log in as the student with the password alone (no keys, no agent), host key checked
     like every connection of ours; raises when the login or `id -un` does not say `user`."""
+    from onetui.remote.ssh import Connection
+
     conn = Connection(replace(target, user=user, key_files=()), timeout=timeout, password=password)
     try:
         result = conn.run(["id", "-un"], timeout=timeout)

@@ -3,23 +3,54 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from onetui import config
-from onetui.store.changes import ChangeLog
 from onetui.store.db import Database
-from onetui.store.events import Events
-from onetui.store.history import History
-from onetui.store.hosts import Hosts
-from onetui.store.labs import Labs
-from onetui.store.launches import Launches
-from onetui.store.leader import Leader
-from onetui.store.networks import Networks
-from onetui.store.secrets import SecretBox
-from onetui.store.services import Services
-from onetui.store.templates import Templates
-from onetui.store.vms import VMs
+
+if TYPE_CHECKING:
+    from onetui.store.changes import ChangeLog
+    from onetui.store.events import Events
+    from onetui.store.history import History
+    from onetui.store.hosts import Hosts
+    from onetui.store.labs import Labs
+    from onetui.store.launches import Launches
+    from onetui.store.leader import Leader
+    from onetui.store.networks import Networks
+    from onetui.store.services import Services
+    from onetui.store.templates import Templates
+    from onetui.store.vms import VMs
+
+T = TypeVar("T")
+
+
+class _area(Generic[T]):
+    """One area of the store (hosts, vms, labs, …), made on first use: its module and the
+    model records it needs load then, so `onetui vm list` does not import what labs,
+    services or launches need. Made once per Store under its lock (two engine threads
+    asking at once get the same object); after that it is a plain attribute."""
+
+    def __init__(self, make: Callable[[Any], T]) -> None:
+        self.make = make
+        self.name = make.__name__
+        self.__doc__ = make.__doc__
+
+    @overload
+    def __get__(self, store: None, owner: type) -> _area[T]: ...
+    @overload
+    def __get__(self, store: Store, owner: type) -> T: ...
+
+    def __get__(self, store: Store | None, owner: type) -> _area[T] | T:
+        if store is None:
+            return self
+        with store._areas_lock:  # noqa: SLF001 (Store's own lock, for its own areas)
+            if self.name not in store.__dict__:
+                store.__dict__[self.name] = self.make(store)
+        return store.__dict__[self.name]  # type: ignore[no-any-return]
 
 
 class Store:
@@ -27,17 +58,63 @@ class Store:
 
     def __init__(self, path: Path, *, init: bool = False, read_only: bool = False) -> None:
         self.db = Database(path, init=init, read_only=read_only)
-        self.hosts = Hosts(self.db)
-        self.templates = Templates(self.db)
-        self.vms = VMs(self.db)
-        self.events = Events(self.db)
-        self.changes = ChangeLog(self.db)
-        self.leader = Leader(self.db)
-        self.launches = Launches(self.db)
-        self.networks = Networks(self.db)
-        self.services = Services(self.db)
-        self.history = History(self.db)
-        self.labs = Labs(self.db, SecretBox(path.parent / "secrets.key"))
+        self._areas_lock = threading.Lock()
+
+    @_area
+    def hosts(self) -> Hosts:
+        from onetui.store.hosts import Hosts
+        return Hosts(self.db)
+
+    @_area
+    def templates(self) -> Templates:
+        from onetui.store.templates import Templates
+        return Templates(self.db)
+
+    @_area
+    def vms(self) -> VMs:
+        from onetui.store.vms import VMs
+        return VMs(self.db)
+
+    @_area
+    def events(self) -> Events:
+        from onetui.store.events import Events
+        return Events(self.db)
+
+    @_area
+    def changes(self) -> ChangeLog:
+        from onetui.store.changes import ChangeLog
+        return ChangeLog(self.db)
+
+    @_area
+    def leader(self) -> Leader:
+        from onetui.store.leader import Leader
+        return Leader(self.db)
+
+    @_area
+    def launches(self) -> Launches:
+        from onetui.store.launches import Launches
+        return Launches(self.db)
+
+    @_area
+    def networks(self) -> Networks:
+        from onetui.store.networks import Networks
+        return Networks(self.db)
+
+    @_area
+    def services(self) -> Services:
+        from onetui.store.services import Services
+        return Services(self.db)
+
+    @_area
+    def history(self) -> History:
+        from onetui.store.history import History
+        return History(self.db)
+
+    @_area
+    def labs(self) -> Labs:
+        from onetui.store.labs import Labs
+        from onetui.store.secrets import SecretBox
+        return Labs(self.db, SecretBox(self.path.parent / "secrets.key"))
 
     @classmethod
     def open(cls, state: str | os.PathLike[str] | None = None, *, init: bool = False,

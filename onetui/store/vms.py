@@ -13,7 +13,6 @@ from onetui.errors import Conflict, NotFound, UserError
 from onetui.model import VM, VM_STATES
 from onetui.store.db import Database
 from onetui.store.events import record
-from onetui.store.networks import release_in
 from onetui.store.records import dumps, next_id, vm_from
 
 _SELECT = ("SELECT vms.*, hosts.name AS host_name, hosts.monitored_at AS host_polled_at, "
@@ -123,6 +122,8 @@ class VMs:
                 ).fetchone()[0]
             if state == "done":
                 times["stopped_at"] = now
+                from onetui.store.networks import release_in  # not on every read's import
+
                 release_in(cur, vm_id)
             self._update(cur, vm_id, {**fields, **times}, allow_state=True)
             text = f"VM {vm_id} {row['name']}: {row['state']} → {state}"

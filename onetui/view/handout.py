@@ -13,13 +13,15 @@ import secrets
 import shlex
 import stat
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from onetui.errors import UserError
 from onetui.model.labs import READY, Lab, Seat
 from onetui.remote.hostkeys import pinned_keys
-from onetui.remote.ssh import Target
 from onetui.store import Store
+
+if TYPE_CHECKING:  # a name for the type only: paramiko loads with a connection, not here
+    from onetui.remote.ssh import Target
 
 FORMATS = ("text", "csv", "json", "md")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,8 @@ from pathlib import Path
 import click
 
 from onetui.cli import COMMANDS
+from onetui.runtime.server import ApiServer, ServerThread
+from onetui.store import Store
 
 HEAVY = ("boto3", "botocore", "paramiko", "libvirt", "textual", "cryptography",
          "xml.etree.ElementTree")
@@ -21,6 +24,11 @@ HEAVY = ("boto3", "botocore", "paramiko", "libvirt", "textual", "cryptography",
 # shell completion, crash reports, the engine's lease, the store's busy/disk-full paths.
 NEEDLESS = ("onetui.template", "onetui.ops.instantiate", "platformdirs", "tomllib", "tomli_w",
             "click.shell_completion", "traceback", "textwrap", "socket", "random", "shutil")
+# Store areas (and their model records) a VM list never reads: the store makes each area
+# when it is first used.
+OTHER_AREAS = ("onetui.store.labs", "onetui.store.launches", "onetui.store.leader",
+               "onetui.store.networks", "onetui.store.services", "onetui.model.networks",
+               "onetui.model.launches", "onetui.model.engine_lease")
 COMMAND_MODULES = tuple(sorted({entry[0].partition(":")[0] for entry in COMMANDS.values()}))
 
 PROBE = """
@@ -38,13 +46,13 @@ print(json.dumps(sorted(m for m in {watch!r} if m in sys.modules)), file=sys.std
 
 
 def run(tmp_path: Path, *args: str, watch: tuple[str, ...] = HEAVY,
-        load_all: bool = False) -> tuple[str, list[str]]:
+        load_all: bool = False, env: dict[str, str] | None = None) -> tuple[str, list[str]]:
     """The command's stdout, and which of `watch` it had imported by the end."""
     done = subprocess.run([sys.executable, "-c", PROBE.format(watch=watch, load_all=load_all),
                            *args],
                           capture_output=True, text=True, timeout=120,
                           env={"ONETUI_STATE": str(tmp_path / "s"), "PATH": "/usr/bin:/bin",
-                               "HOME": str(tmp_path), "COLUMNS": "100"})
+                               "HOME": str(tmp_path), "COLUMNS": "100", **(env or {})})
     return done.stdout, list(json.loads(done.stderr.strip().splitlines()[-1]))
 
 
@@ -65,6 +73,33 @@ def test_vm_and_host_lists_load_no_heavy_library(tmp_path: Path) -> None:
 def test_vm_list_loads_only_what_listing_needs(tmp_path: Path) -> None:
     assert loaded(tmp_path, "vm", "list", "--json", watch=NEEDLESS) == []
     assert loaded(tmp_path, "host", "list", watch=NEEDLESS) == []
+    assert loaded(tmp_path, "vm", "list", "--json", watch=OTHER_AREAS) == []
+
+
+def test_through_a_daemon_vm_list_is_a_client_only(tmp_path: Path) -> None:
+    """With `onetui serve` answering for the store, `vm list` loads none of the API's
+    handlers, access rules or drivers: the daemon runs them."""
+    with Store.open(tmp_path / "s") as store:
+        thread = ServerThread(ApiServer(store, Path(os.environ["ONETUI_SOCKET"])))
+        thread.start_serving()
+        try:
+            out, imported = run(tmp_path, "vm", "list", "--json",
+                                watch=("onetui.api", "onetui.access", "onetui.drivers"),
+                                env={"ONETUI_SOCKET": os.environ["ONETUI_SOCKET"]})
+        finally:
+            thread.stop()
+    assert json.loads(out) == []
+    assert imported == []
+
+
+def test_only_commands_that_reach_ssh_load_paramiko(tmp_path: Path) -> None:
+    """paramiko (~0.2 s) comes with an SSH connection: labs, help topics, EC2 and system
+    commands name seat accounts or the SGE master's config without connecting."""
+    for args in (("lab", "list"), ("help", "config"), ("ec2", "orphans"), ("system", "--help"),
+                 ("service", "list"), ("net", "list")):
+        assert loaded(tmp_path, *args, watch=("paramiko",)) == [], args
+    assert loaded(tmp_path, "ssh", "trust", "127.0.0.1", "--port", "1",
+                  watch=("paramiko",)) == ["paramiko"]
 
 
 def test_the_template_language_comes_with_the_commands_that_use_it(tmp_path: Path) -> None:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from onetui.errors import UserError
 from onetui.integrations.sge.grid import Grid, GridError, parse_qhost, parse_qstat
-from onetui.remote.ssh import Local, Pool, Result, resolve, safe_name
+
+if TYPE_CHECKING:
+    from onetui.remote.ssh import Pool, Result
 
 
 class SgeError(UserError):
@@ -57,12 +59,24 @@ class SgeConfig:
         return out
 
 
+def _pool() -> Pool:
+    from onetui.remote.ssh import Pool
+
+    return Pool()
+
+
 @dataclass
 class Master:
+    """The SGE master. onetui.remote.ssh (and paramiko, ~0.2 s) loads when the first one is
+    made, not with this module: `onetui help` and the `ec2` commands load this module
+    without reaching a grid."""
+
     config: SgeConfig
-    pool: Pool = field(default_factory=Pool)
+    pool: Pool = field(default_factory=_pool)
 
     def __post_init__(self) -> None:
+        from onetui.remote.ssh import Local, resolve
+
         if self.config.transport == "local":
             self.runner: Any = Local()
         else:
@@ -92,6 +106,8 @@ class Master:
 
     def submit(self, script: bytes, name: str | None = None) -> int:
         """qsub the script (sent on stdin, so its content never meets a shell line)."""
+        from onetui.remote.ssh import safe_name
+
         argv = ["qsub", "-terse"]
         if name:
             argv += ["-N", safe_name("job name", name)]
@@ -111,6 +127,8 @@ class Master:
              slots: int = 1) -> list[str]:
         """Make `host` an admin and submit host, put it in the hostgroup and set its slots.
         Idempotent: steps already done are skipped. Returns the steps it took."""
+        from onetui.remote.ssh import safe_name
+
         safe_name("host", host)
         safe_name("queue", queue)
         safe_name("hostgroup", hostgroup)
@@ -142,10 +160,14 @@ class Master:
         return 0 if inst is None else len(inst.jobs)
 
     def disable(self, host: str, queue: str = "all.q") -> None:
+        from onetui.remote.ssh import safe_name
+
         self.run("qmod", "-d", f"{safe_name('queue', queue)}@{safe_name('host', host)}")
 
     def remove(self, host: str, queue: str = "all.q", hostgroup: str = "@allhosts") -> None:
         """Take `host` out of SGE entirely. Each step tolerates "already gone"."""
+        from onetui.remote.ssh import safe_name
+
         safe_name("host", host)
         steps = [("qconf", "-dattr", "hostgroup", "hostlist", host, hostgroup),
                  ("qconf", "-purge", "queue", "slots", f"{queue}@{host}"),

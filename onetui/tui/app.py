@@ -153,9 +153,6 @@ class OnetuiApp(App[None]):
 
     def on_unmount(self) -> None:
         self._stop.set()
-        self.client.transport.close()
-        if self._own_store is not None:
-            self._own_store.close()
 
     # -- who is asking ----------------------------------------------------------------------
 

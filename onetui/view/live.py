@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from onetui.client import Client
-from onetui.model import Event
+from onetui.model import VM, Event
 from onetui.view import trends
 from onetui.view.handout import when
 from onetui.view.records import event_of, host_of, point_of, service_of, vms_of
@@ -29,6 +29,7 @@ from onetui.view.trends import (
 )
 
 EVENT_BACKLOG = 200
+PAGE = 500  # VMs in one answer of a full read
 SPARKS_EVERY = 2.0  # seconds: the sparklines' slices are minutes wide, a pass is a second
 
 
@@ -215,7 +216,7 @@ class LiveView:
         # the cursor first: what changes while the lists are read is read again next poll
         seq = self.client.call("changes.current")
         more = None if limit is None else limit + 1
-        vms = vms_of(self.client.call("vm.list", include_done=False, limit=more))
+        vms = self._vms(more)
         hosts = [host_of(r) for r in self.client.call("host.list", limit=more)]
         page = limit is not None and (len(vms) > limit or len(hosts) > limit)
         if page:
@@ -234,6 +235,20 @@ class LiveView:
             self.seq = seq
             self.last_event = delta.events[-1].id if delta.events else 0
         return delta
+
+    def _vms(self, limit: int | None) -> list[VM]:
+        """The VMs not done, by id: the first `limit`, or all of them in pages of PAGE (a
+        whole list's JSON is made and read in one piece, holding the GIL — and the
+        console's event loop — for as long)."""
+        if limit is not None:
+            return vms_of(self.client.call("vm.list", include_done=False, limit=limit))
+        out: list[VM] = []
+        while True:
+            page = vms_of(self.client.call("vm.list", include_done=False, limit=PAGE,
+                                           after=out[-1].id if out else None))
+            out += page
+            if len(page) < PAGE:
+                return out
 
     def _events(self) -> list[Event]:
         got = self.client.call("events.list", after=self.last_event, limit=EVENT_BACKLOG)

@@ -23,19 +23,27 @@ def _kinds(kinds: list[Any]) -> tuple[str, ...]:
 
 @operation("events.list", limit=optional(None, int), kinds=optional([], list),
            since=optional(None, float, int), after=optional(None, int),
-           user=optional(None, str))
+           user=optional(None, str), obj=optional(None, int))
 def events_list(store: Store, caller: Caller, limit: int | None, kinds: list[Any],
-                since: float | None, after: int | None, user: str | None) -> dict[str, Any]:
+                since: float | None, after: int | None, user: str | None,
+                obj: int | None) -> dict[str, Any]:
     """Either the newest `limit` events (none given: from `since` on, all of them; else
     the newest MAX_EVENTS), or, with `after`, those newer than that id (MAX_EVENTS at
     most); oldest first, with the newest id there is (where following starts). With
-    `user`, only the events of that unix user's requests (their audit trail)."""
+    `user`, only the events of that unix user's requests (their audit trail); with `obj`
+    (and one kind), only those of that object (the marks on a detail's plot)."""
     picked = _kinds(kinds)
     if limit is not None and not 1 <= limit <= MAX_EVENTS:
         raise BadRequest(f"events.list: 'limit' must be 1 to {MAX_EVENTS}, got {limit}")
+    if obj is not None and (len(picked) != 1 or after is not None or since is not None
+                            or user is not None):
+        raise BadRequest("events.list: 'obj' goes with exactly one kind and 'limit' alone")
     with store.db.snapshot():
         last = store.events.last_id()
-        if after is not None:
+        if obj is not None:
+            events = list(reversed(store.events.recent(limit or MAX_EVENTS, kind=picked[0],
+                                                       obj_id=obj)))
+        elif after is not None:
             events = store.events.since(after, limit=limit or MAX_EVENTS, kinds=picked,
                                        user=user)
         else:
@@ -52,3 +60,10 @@ def changes(store: Store, caller: Caller, since: int) -> dict[str, Any]:
     got = store.changes.since(since)
     return {"seq": got.seq, "complete": got.complete,
             "ids": {kind: sorted(ids) for kind, ids in got.ids.items()}}
+
+
+@operation("changes.current")
+def changes_current(store: Store, caller: Caller) -> int:
+    """The change sequence's cursor now: a client that reads everything takes it first, and
+    follows `changes` from it."""
+    return store.changes.current()

@@ -22,7 +22,10 @@ from onetui.store import Store
 # has an API operation per part, or an operation serves a read everyone may make).
 # tests/test_access.py checks that every operation the API offers maps to one there.
 ACCESS_OPS: dict[str, str] = {
-    "vm.by_ids": "vm.list",
+    "vm.by_ids": "vm.list", "host.by_ids": "host.list",
+    # the panes' sparklines: part of the lists they stand in (every kind's history is a
+    # read everyone may make, as history.read's HISTORY_OPS below)
+    "history.read_many": "host.list",
     "template.get": "template.show", "template.add": "template.create",
     "template.seed": "template.create", "template.clone": "template.create",
     "service.rule_add": "service.rule", "service.rule_delete": "service.rule",
@@ -30,7 +33,8 @@ ACCESS_OPS: dict[str, str] = {
     "lab.reset_seat": "lab.reset-seat",
     "sge.grow": "sge.scale", "sge.shrink": "sge.scale",
     # reads every role may make, with no operation of their own in access.OPS
-    "changes": "events.list", "daemon.info": "events.list", "engine.lease": "events.list",
+    "changes": "events.list", "changes.current": "events.list", "daemon.info": "events.list",
+    "engine.lease": "events.list",
 }
 # history.read is the read of the object it is about (`kind`)
 HISTORY_OPS = {"host": "host.show", "vm": "vm.show", "service": "service.show",

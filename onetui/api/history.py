@@ -42,3 +42,25 @@ def history_read(store: Store, caller: Caller, kind: str, ref: str | int | None,
                          f"kept for a week), got {window}")
     points = store.history.read(kind, _key(store, kind, ref), time.time() - window)
     return [history_json(p) for p in points]
+
+
+MAX_KEYS = 10_000  # objects in one read_many (a pane's hosts)
+
+
+@operation("history.read_many", kind=required(str), keys=required(list),
+           since=required(float, int))
+def history_read_many(store: Store, caller: Caller, kind: str, keys: list[Any],
+                      since: float) -> dict[str, list[dict[str, Any]]]:
+    """The points of several objects of one kind (by their history keys: ids as strings,
+    "grid" for the grid) from `since` on, each stored row decoded once: the panes'
+    sparklines, read incrementally from the newest point a client has."""
+    if kind not in KINDS:
+        raise BadRequest(f"history.read_many: no kind {kind!r}; expected one of: "
+                         f"{', '.join(KINDS)}")
+    if len(keys) > MAX_KEYS or not all(isinstance(k, str) and (k.isdigit() or k == GRID_KEY)
+                                       for k in keys):
+        raise BadRequest(f"history.read_many: 'keys' must be at most {MAX_KEYS} ids as "
+                         "strings (or \"grid\")")
+    since = max(float(since), time.time() - KEPT)
+    return {key: [history_json(p) for p in points]
+            for key, points in store.history.read_many(kind, keys, since).items()}

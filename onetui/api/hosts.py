@@ -15,6 +15,9 @@ from onetui.errors import UserError
 from onetui.model import Host
 from onetui.store import Store
 from onetui.view.describe import host_text
+from onetui.view.records import host_of
+
+__all__ = ["host_of", "host_record"]  # host_of: the record as the model's Host (view.records)
 
 _HOST_FIELDS = tuple(f.name for f in dataclasses.fields(Host))
 
@@ -34,14 +37,21 @@ def host_record(h: Host) -> dict[str, Any]:
     return {**{f: getattr(h, f) for f in _HOST_FIELDS}, "stat": h.stat}
 
 
-def host_of(record: dict[str, Any]) -> Host:
-    """A host record from the API as the model's Host (for rows and OpenNebula's shapes)."""
-    return Host(**{f: record[f] for f in _HOST_FIELDS})
+@operation("host.list", limit=optional(None, int))
+def host_list(store: Store, caller: Caller, limit: int | None) -> list[dict[str, Any]]:
+    """Every host by id, or the first `limit` of them (the console's first page)."""
+    if limit is not None and limit < 1:
+        raise BadRequest(f"host.list: 'limit' must be at least 1, got {limit}")
+    return [host_record(h) for h in store.hosts.list(limit=limit)]
 
 
-@operation("host.list")
-def host_list(store: Store, caller: Caller) -> list[dict[str, Any]]:
-    return [host_record(h) for h in store.hosts.list()]
+@operation("host.by_ids", ids=required(list))
+def host_by_ids(store: Store, caller: Caller, ids: list[Any]) -> list[dict[str, Any]]:
+    """These hosts (those that exist): the console reads again only the hosts that
+    changed."""
+    if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        raise BadRequest("host.by_ids: field 'ids' must be a list of integers")
+    return [host_record(h) for h in store.hosts.by_ids(set(ids))]
 
 
 @operation("host.show", ref=required(str, int))

@@ -82,6 +82,20 @@ def lab_handout(store: Store, caller: Caller, ref: str | int,
     return {"name": item.name, "text": handout.slips(store, item, format)}
 
 
+@operation("lab.reveal", ref=required(str, int), seats=optional(None, list))
+def lab_reveal(store: Store, caller: Caller, ref: str | int,
+               seats: list[Any] | None) -> dict[str, str]:
+    """The passwords of these seats of the lab (None: every seat), by seat number: the
+    console's Labs screen opens only the rows the admin revealed or copies one login. A
+    credential hand-out, like `lab.creds`: nothing else is in the answer."""
+    if seats is not None and not all(isinstance(n, int) and not isinstance(n, bool)
+                                     for n in seats):
+        raise BadRequest("lab.reveal: field 'seats' must be a list of seat numbers")
+    item = store.labs.get(ref)
+    clear = store.labs.passwords(item.id, None if seats is None else set(seats))
+    return {str(number): password for number, password in clear.items()}
+
+
 @operation("lab.ssh_argv", ref=required(str, int), seat=required(str, int),
            admin=optional(False, bool))
 def lab_ssh_argv(store: Store, caller: Caller, ref: str | int, seat: str | int,

@@ -51,7 +51,9 @@ def service_list(store: Store, caller: Caller) -> list[dict[str, Any]]:
     """Each service as `service list --json` prints it."""
     with store.db.snapshot():
         services = store.services.list()
-        counts = service_counts(services, store.vms.list(include_done=False))
+        # no services (most stores): the VMs are not read at all
+        counts = service_counts(services, store.vms.list(include_done=False)
+                                if services else [])
     return [{"id": s.id, "name": s.name, "min": s.min_size, "max": s.max_size,
              "desired": s.desired, "running": counts[s.id][0], "members": counts[s.id][1]}
             for s in services]

@@ -28,9 +28,16 @@ def vm_record(v: VM) -> dict[str, Any]:
 _VM_FIELDS = tuple(f.name for f in dataclasses.fields(VM))
 
 
-@operation("vm.list", include_done=optional(True, bool))
-def vm_list(store: Store, caller: Caller, include_done: bool) -> list[dict[str, Any]]:
-    return [vm_record(v) for v in store.vms.list(include_done=include_done)]
+@operation("vm.list", include_done=optional(True, bool), limit=optional(None, int),
+           after=optional(None, int))
+def vm_list(store: Store, caller: Caller, include_done: bool, limit: int | None,
+            after: int | None) -> list[dict[str, Any]]:
+    """Every VM by id, or the first `limit` of them (after id `after`): the console reads
+    ten thousand in pages, so that no one answer holds its event loop up."""
+    if limit is not None and limit < 1:
+        raise BadRequest(f"vm.list: 'limit' must be at least 1, got {limit}")
+    return [vm_record(v) for v in store.vms.list(include_done=include_done, limit=limit,
+                                                 after=after)]
 
 
 @operation("vm.show", ref=required(str, int))

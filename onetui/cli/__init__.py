@@ -105,8 +105,16 @@ def cli(ctx: click.Context, state: str | None, theme: str | None, no_engine: boo
         if theme is not None and theme not in theme_names():
             raise click.BadParameter(f"no theme {theme!r}; expected one of: "
                                      f"{', '.join(theme_names())}", param_hint="--theme")
-        ctx.obj.store.close()  # a lost or damaged store is one line here, not a traceback
-        OnetuiApp(config.store_path(state), theme=theme, run_engine=not no_engine).run()
+        # The console asks what the commands ask, the way they do: the daemon on its socket
+        # when one serves this store (it runs the engine), else the same handlers in this
+        # process on the store (a lost or damaged store is one line here, not a traceback),
+        # with the engine in the console's worker.
+        from onetui.client.transport import SocketTransport
+
+        client = ctx.obj.client
+        daemon = isinstance(client.transport, SocketTransport)
+        OnetuiApp(None if daemon else config.store_path(state), client=client, daemon=daemon,
+                  theme=theme, run_engine=not no_engine).run()
 
 
 

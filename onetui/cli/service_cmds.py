@@ -8,7 +8,7 @@ from onetui.cli.completion import service_names
 from onetui.cli.context import Context
 from onetui.cli.history import history_option, print_history
 from onetui.cli.output import Output, echo_json, json_option, list_options
-from onetui.model.services import Service
+from onetui.view.records import service_of
 from onetui.view.rows import NUMERIC, SERVICE_COLUMNS, service_row
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -71,8 +71,7 @@ def list_cmd(ctx: Context, out: Output) -> None:
 
 def _row(s: dict) -> tuple[str, ...]:
     """The Services pane's row (view.rows) of a `service list --json` record."""
-    svc = Service(s["id"], s["name"], None, None, s["min"], s["max"], s["desired"], {})
-    return service_row(svc, s["running"], s["members"])
+    return service_row(service_of(s), s["running"], s["members"])
 
 
 @service.command("show", help="A service, its members and the state of its rules.")

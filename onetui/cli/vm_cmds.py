@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ from onetui.cli.output import Output, echo_json, list_options, pools, show_optio
 from onetui.client import Client
 from onetui.errors import UserError
 from onetui.model import VM, Host
+from onetui.view.records import vms_of
 from onetui.view.rows import NUMERIC, VM_COLUMNS, vm_row
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -77,14 +77,6 @@ def template_file_text(ref: str) -> str | None:
         pass
     load(path)  # raises the TemplateError the parser gives for this file
     return None
-
-
-def vms_of(records: list[dict]) -> list[VM]:
-    """VM records from the API (onetui's JSON shape) as the model's VMs, for the rows."""
-    return [VM(**{f: r[f] for f in _VM_FIELDS}) for r in records]
-
-
-_VM_FIELDS = tuple(f.name for f in dataclasses.fields(VM))
 
 
 def _wait(client: Client, ids: list[int], timeout: float) -> None:

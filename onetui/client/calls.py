@@ -23,7 +23,8 @@ class Transport(Protocol):
 
 
 # Operations that only read (their last word): sent again after a daemon died mid-answer.
-READ_VERBS = frozenset({"list", "show", "info", "by_ids", "changes"})
+READ_VERBS = frozenset({"list", "show", "info", "by_ids", "changes", "current", "read",
+                        "read_many", "lease"})
 
 
 class Client:

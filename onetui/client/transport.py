@@ -8,6 +8,7 @@ import http.client
 import json
 import os
 import socket
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,8 @@ class SocketTransport:
     """Requests to the daemon on `path` over one kept-alive connection. When the daemon
     is gone (killed, restarting), a request waits up to `reconnect` seconds for it to
     answer again, telling `on_wait` once; a read is re-sent even if the daemon died while
-    answering it, a write only if it never reached the daemon."""
+    answering it, a write only if it never reached the daemon. Threads take turns on the
+    one connection (the console asks from several worker threads)."""
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 120.0,
                  reconnect: float = RECONNECT, on_wait: Any = None) -> None:
@@ -56,6 +58,7 @@ class SocketTransport:
         self.reconnect = reconnect
         self.on_wait = on_wait
         self._conn: UnixHTTPConnection | None = None
+        self._turn = threading.Lock()
 
     def close(self) -> None:
         if self._conn is not None:
@@ -64,6 +67,11 @@ class SocketTransport:
 
     def request(self, method: str, path: str, body: Any = None, *,
                 idempotent: bool = False) -> tuple[int, Any]:
+        with self._turn:
+            return self._request(method, path, body, idempotent)
+
+    def _request(self, method: str, path: str, body: Any,
+                 idempotent: bool) -> tuple[int, Any]:
         data = None if body is None else json.dumps(body).encode()
         safe = idempotent or method == "GET"
         deadline = time.monotonic() + self.reconnect

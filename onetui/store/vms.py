@@ -65,11 +65,15 @@ class VMs:
         return vm_from(rows[0])
 
     def list(self, states: Iterable[str] | None = None, include_done: bool = True,
-             host_id: int | None = None, limit: int | None = None) -> builtins.list[VM]:
+             host_id: int | None = None, limit: int | None = None,
+             after: int | None = None) -> builtins.list[VM]:
         """By id; `limit`: only the first ones (the console's first page, drawn before the
-        whole list is read)."""
+        whole list is read); `after`: only those with a higher id (the next page)."""
         where: builtins.list[str] = []
         params: builtins.list[Any] = []
+        if after is not None:
+            where.append("vms.id > ?")
+            params.append(after)
         if states is not None:
             states = list(states)
             where.append(f"vms.state IN ({','.join('?' * len(states))})")

@@ -1,10 +1,13 @@
 """The onetui console: a thin app over its screens (the dashboard, Labs, the dialogs).
 
-The app holds what every screen shares: the store and its path, the config, the themes,
-the engine (in a worker thread, unless another process holds its lease), the one
-confirm-then-act, the hand-off of the terminal to `ssh`, and quitting (which asks when it
-would stop the engine). The dashboard's panes, keys and actions are `DashboardScreen`'s
-(screens/dashboard.py).
+The app holds what every screen shares: the API's client (the daemon on its socket, or the
+same handlers in this process on the store, `LocalTransport`), who is asking and in which
+role, the config, the themes, the engine (in a worker thread, when no daemon runs it and
+no other process holds its lease), the one confirm-then-act, the hand-off of the terminal
+to `ssh`, and quitting (which asks when it would stop the engine). The console never
+opens the store itself beside the client: in system mode a labstaff or viewer user could
+not, and what they may do is the daemon's to decide. The dashboard's panes, keys and
+actions are `DashboardScreen`'s (screens/dashboard.py).
 
 Workers post their results as messages; a worker that fails raises, and the app's one
 `on_worker_state_changed` reports it on screen (every screen runs its workers on the app
@@ -30,10 +33,12 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.worker import Worker, WorkerState
 
-from onetui import config
-from onetui.drivers.base import error_line
+from onetui import access, config
+from onetui.client import Client, DaemonGone
+from onetui.client.transport import SocketTransport
 from onetui.store import Store
-from onetui.tui.messages import Notice
+from onetui.tui.messages import DaemonWait, Notice, failure_line
+from onetui.tui.panes import StatusLine
 from onetui.tui.screens.dashboard import ENGINE_HERE, DashboardScreen, engine_state
 from onetui.tui.screens.dialogs import Confirm
 from onetui.tui.themes import DEFAULT, load_themes
@@ -85,17 +90,36 @@ class OnetuiApp(App[None]):
         Binding("shift+tab", "focus_previous", "Previous pane", show=False),
     ]
 
-    def __init__(self, store_path: Path, *, theme: str | None = None, run_engine: bool = True,
+    def __init__(self, store_path: Path | None = None, *, client: Client | None = None,
+                 daemon: bool = False, theme: str | None = None, run_engine: bool = True,
                  cfg: dict[str, Any] | None = None, engine_interval: float = 2.0,
                  grid_status: Callable[[], tuple[str, str]] | None = None) -> None:
+        """`client`: the API as `onetui` reached it (`daemon`: over the socket, where the
+        daemon runs the engine); none: the handlers in this process on `store_path`."""
         super().__init__()
-        self.store_path = store_path
         # A grid still being brought up (the demo's): (state, message), "up" once it answers;
         # until then the SGE pane shows the message instead of asking the master.
         self.grid_status = grid_status
         self.cfg = config.load_config() if cfg is None else cfg
-        self.store = Store(store_path)
-        self.run_engine = run_engine
+        self._own_store: Store | None = None
+        if client is None:
+            if store_path is None:
+                raise ValueError("OnetuiApp needs a client or a store path")
+            from onetui.api.local import LocalTransport
+
+            self._own_store = Store(store_path)
+            client = Client(LocalTransport(self._own_store))
+        self.client = client
+        self.daemon = daemon
+        if isinstance(client.transport, SocketTransport):  # a daemon going away is shown
+            client.transport.on_wait = lambda text: self.post_message(DaemonWait(text))
+        info = client.call("daemon.info")
+        self.store_path = Path(info["store"]) if store_path is None else store_path
+        self.user = str(info.get("caller", {}).get("user", ""))
+        # the daemon says the caller's role; one that does not yet lets in only those
+        # it treats as admins (root and its own user)
+        self.role: str | None = info.get("role", access.ADMIN)
+        self.run_engine = run_engine and not daemon
         self.engine_interval = engine_interval
         self._stop = threading.Event()
         self._suspended = False
@@ -130,6 +154,25 @@ class OnetuiApp(App[None]):
     def on_unmount(self) -> None:
         self._stop.set()
 
+    # -- who is asking ----------------------------------------------------------------------
+
+    @property
+    def who(self) -> str:
+        """`user (role)`, as the status line says it."""
+        return f"{self.user} ({self.role or 'no role'})"
+
+    def may(self, op: str, *, owns_lab: bool = False) -> bool:
+        """Whether this console's role may ask for operation `op` (onetui.access.OPS): keys
+        and palette commands it may not are not offered. The daemon decides in the end."""
+        return access.may(self.role, op, owns_lab=owns_lab)
+
+    def on_daemon_wait(self, message: DaemonWait) -> None:
+        """The daemon went away: said once here, on the status line until it is back."""
+        self.notify(message.text, severity="warning", timeout=10)
+        for screen in self.screen_stack:
+            for line in screen.query(StatusLine):
+                line.daemon = "daemon gone, reconnecting"
+
     # -- the engine --------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="engine", exit_on_error=False)
@@ -155,7 +198,9 @@ class OnetuiApp(App[None]):
         if event.state != WorkerState.ERROR or worker.error is None:
             return
         prefix, timeout = FAILURES.get(worker.group, ("", None))
-        self.notify(prefix + error_line(worker.error), severity="error", timeout=timeout)
+        if isinstance(worker.error, DaemonGone) and worker.group == "poll":
+            return  # the status line says so; the next poll waits for the daemon again
+        self.notify(prefix + failure_line(worker.error), severity="error", timeout=timeout)
 
     def on_notice(self, message: Notice) -> None:
         if message.clipboard is not None:
@@ -184,7 +229,7 @@ class OnetuiApp(App[None]):
     def _quit_check(self) -> None:
         here = True  # the lease could not be read: ask, to be on the safe side
         try:
-            here = engine_state(self.store) == ENGINE_HERE
+            here = engine_state(self.client) == ENGINE_HERE
         finally:
             self.post_message(QuitChecked(here))
 

@@ -1,13 +1,16 @@
 """Every dashboard action in the command palette (`:` or ctrl+p), listed as soon as it
 opens, and k9s's view switching: `vm`, `host`, `svc`, `sge`, `events` focus that pane,
 `lab` opens the Labs screen. The provider belongs to the dashboard (its `COMMANDS`): the
-palette opened over another screen does not offer actions on panes that are not there."""
+palette opened over another screen does not offer actions on panes that are not there, nor
+the actions the caller's role may not use (the screen's `check_action`, which hides their
+keys too)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
 
+from textual.actions import parse
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 ACTIONS = (
@@ -53,6 +56,15 @@ class ActionsProvider(Provider):
         # run on the screen the palette was opened over (the dashboard)
         return partial(self.screen.run_action, action)
 
+    def _offered(self) -> list[tuple[str, str, str]]:
+        """The actions this role may use (the app's own, `app.…`, are everyone's)."""
+        out = []
+        for title, action, key in ACTIONS:
+            namespace, name, params = parse(action)
+            if namespace or self.screen.check_action(name, params) is not False:
+                out.append((title, action, key))
+        return out
+
     @staticmethod
     def _help(key: str) -> str:
         return f"key: {key}" if key else "palette only"
@@ -60,7 +72,7 @@ class ActionsProvider(Provider):
     async def discover(self) -> Hits:
         """What the palette lists before anything is typed: every action, then the
         views."""
-        for title, action, key in ACTIONS:
+        for title, action, key in self._offered():
             yield DiscoveryHit(title, self._run(action), help=self._help(key))
         for word, (shows, _pane) in VIEWS.items():
             yield DiscoveryHit(f"{word}: {shows}", self._run(f"view('{word}')"),
@@ -75,7 +87,7 @@ class ActionsProvider(Provider):
             if score > 0:
                 yield Hit(score, matcher.highlight(text), self._run(f"view('{view}')"),
                           help=f"type {view}")
-        for title, action, key in ACTIONS:
+        for title, action, key in self._offered():
             score = matcher.match(f"{title} {key}")
             if score > 0:
                 yield Hit(score, matcher.highlight(title), self._run(action),

@@ -763,11 +763,14 @@ LEVEL_STYLES = {"error": "bold red", "warning": "yellow"}
 
 
 class EventsPane(LivePane):
-    """The event log, newest first; Enter opens one in full."""
+    """The event log, newest first, with the unix user whose request caused each (blank:
+    the engine's own); Enter opens one in full."""
 
-    COLUMNS = (*EVENT_COLUMNS, "LEVEL")
-    PRIORITY = ("TIME", "MESSAGE", "#")  # LEVEL colours the message, never a column
-    ORDER = ("#", "TIME", "MESSAGE")
+    COLUMNS = (*EVENT_COLUMNS, "USER", "LEVEL")
+    # LEVEL colours the message, never a column
+    PRIORITY = ("TIME", "USER", "MESSAGE", "#")
+    ORDER = ("#", "TIME", "USER", "MESSAGE")
+    KEEP = 3
     SHORT: ClassVar[dict[str, tuple[Callable[[str], str], int]]] = {
         "TIME": (lambda stamp: stamp[-8:], 8)}  # 07/21 15:42:47 → 15:42:47
     DEFAULT_SORT = ("#", True)
@@ -781,7 +784,7 @@ class EventsPane(LivePane):
 
     def cell(self, column: str, value: str, row: tuple[str, ...]) -> Text:
         if column == "MESSAGE":
-            return Text(value, style=LEVEL_STYLES.get(row[3], ""))
+            return Text(value, style=LEVEL_STYLES.get(row[-1], ""))
         return Text(value, style="dim", justify="right" if column == "#" else "left")
 
     def add(self, events: list[Event], full: bool = False) -> None:
@@ -793,15 +796,16 @@ class EventsPane(LivePane):
         for rid in gone:
             del self.events[rid]
         rows: dict[int, tuple[str, ...] | None] = {
-            e.id: (*event_row(e), e.level) for e in events
+            e.id: (*event_row(e), e.user, e.level) for e in events
             if e.id in self.events}
         rows.update((rid, None) for rid in gone)
         self.apply(rows, full)
 
 
 class StatusLine(Widget):
-    """The line under the panes: who runs the engine, which store, how fresh the panes are.
-    It renders from its reactive attributes; the dashboard only sets them."""
+    """The line under the panes: how fresh the panes are (or that the daemon is gone), who
+    is asking in which role, who runs the engine, which store. It renders from its
+    reactive attributes; the dashboard only sets them."""
 
     DEFAULT_CSS = """
     StatusLine { height: 1; background: $panel; color: $text-muted; padding: 0 1; }
@@ -810,6 +814,8 @@ class StatusLine(Widget):
 
     engine: reactive[str] = reactive("no engine running")
     store: reactive[str] = reactive("")
+    who: reactive[str] = reactive("")  # `user (role)`
+    daemon: reactive[str] = reactive("")  # "daemon gone, reconnecting" while it is
     refreshed_at: reactive[float] = reactive(0.0)  # the last poll put on screen; 0: none yet
     now: reactive[float] = reactive(0.0)  # the dashboard's clock, set once a second
 
@@ -817,9 +823,12 @@ class StatusLine(Widget):
         age = self.now - self.refreshed_at
         fresh = ("loading…" if not self.refreshed_at else
                  "live" if age < self.STALE_AFTER else f"refreshed {age:.0f}s ago")
+        if self.daemon:
+            fresh = f"{self.daemon} ({fresh})"
+        who = f"{self.who}  │  " if self.who else ""
         # Text, not markup: a store path with `[` in it shows as it is. The freshness
         # first, the (long) store path last: a narrow terminal cuts only the path
-        return Text(f"{fresh}  │  {self.engine}  │  store {self.store}")
+        return Text(f"{fresh}  │  {who}{self.engine}  │  store {self.store}")
 
 
 class FilterBar(Horizontal):

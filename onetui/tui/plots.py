@@ -2,11 +2,12 @@
 themes): one object's figures over a window the admin chooses (`1` hour, `6` hours, `d`ay,
 `w`eek), the window's events marked as vertical lines and listed under it.
 
-The store is read in a thread worker: the whole window when the window changes, then only
-the points after the last one shown when the dashboard's poll saw the history grow (the
-change sequence), so an open plot follows the engine without reading a week again each
-second. What to draw is computed in the worker too (`view.trends.plot_data`, the points
-averaged into about as many slices as the plot is wide); the event loop only draws."""
+The history is read through the API in a thread worker (`history.read_many` from a time
+on): the whole window when the window changes, then only the points after the last one
+shown when the dashboard's poll saw the history grow (the change sequence), so an open
+plot follows the engine without reading a week again each second. What to draw is
+computed in the worker too (`view.trends.plot_data`, the points averaged into about as
+many slices as the plot is wide); the event loop only draws."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from textual_plotext import PlotextPlot
 
 from onetui.model import Event
 from onetui.view import trends
+from onetui.view.records import event_of, point_of
 from onetui.view.trends import DEFAULT_WINDOW, EVENT_KIND, WINDOWS, PlotData, Sample, Window
 
 if TYPE_CHECKING:
@@ -169,16 +171,18 @@ class HistoryPanel(Vertical):
     def _load(self, generation: int, window: Window, known: list[Sample], width: int) -> None:
         """In a thread: the points of the window not yet known, the events to mark, and
         what to draw of them."""
-        store = self.console.store
+        client = self.console.client
         until = trends.now()
         start = until - window.span
         last = max(known[-1].at, start) if known else start
-        points = trends.follow_points(known, store.history.read(self.kind, self.key, last),
+        read = client.call("history.read_many", kind=self.kind, keys=[self.key], since=last)
+        points = trends.follow_points(known, [point_of(p) for p in read[self.key]],
                                       start, last)
         events: list[Event] = []
         kind = EVENT_KIND.get(self.kind)
         if kind is not None:
-            events = store.events.recent(EVENTS_READ, kind=kind, obj_id=int(self.key))
+            events = [event_of(e) for e in client.call(
+                "events.list", kinds=[kind], obj=int(self.key), limit=EVENTS_READ)["events"]]
         data = trends.plot_data(f"{self.title}, {window.label}", self.kind, points,
                                 events, window, until, width)
         self.post_message(PlotRead(generation, points, data))

@@ -53,6 +53,15 @@ def _pending_action(store: Store, intent: str) -> str:
     return intent_word(intent)
 
 
+TITLES = {"vm": "VM", "host": "Host", "service": "Service"}
+
+
+def title(kind: str, obj_id: int, name: str) -> str:
+    """A VM's, host's or service's detail title, as the console's detail screen shows it
+    (whether its text came from the store here or through the API)."""
+    return f"{TITLES[kind]} {obj_id} {name}"
+
+
 def event_text(e: Event) -> tuple[str, str]:
     """One event in full, as the console opens it from the Events pane: the pane cuts the
     message at its width. USER and PID: whose request caused it (the engine's own: -)."""
@@ -90,7 +99,7 @@ def vm_text(store: Store, ref: int | str, *, secrets: bool = True) -> tuple[str,
         out.append("\nEVENTS")
         for e in reversed(events):
             out.append(f"{stamp(e.at)}  {e.message}")
-    return f"VM {v.id} {v.name}", "\n".join(out)
+    return title("vm", v.id, v.name), "\n".join(out)
 
 
 def _setting(key: str, value: object, secrets: bool = True) -> object:
@@ -130,7 +139,7 @@ def host_text(store: Store, ref: int | str, *, secrets: bool = True) -> tuple[st
                                 for k, v in h.attrs.items())))
     out.append("\nVIRTUAL MACHINES")
     out.append(table(VM_COLUMNS, [vm_row(vm) for vm in vms], right=NUMERIC))
-    return f"Host {h.id} {h.name}", "\n".join(out)
+    return title("host", h.id, h.name), "\n".join(out)
 
 
 def service_text(store: Store, ref: int | str) -> tuple[str, str]:
@@ -158,4 +167,4 @@ def service_text(store: Store, ref: int | str) -> tuple[str, str]:
     out.append(table(("ID", "NAME", "STAT", "IP", "TIER", "HOSTNAME"),
                      [(v.id, v.name, v.state, v.ip or "-", v.info.get("tier", "-"),
                        v.host_name or "-") for v in members], right=("ID",)))
-    return f"Service {s.id} {s.name}", "\n".join(out)
+    return title("service", s.id, s.name), "\n".join(out)

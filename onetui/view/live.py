@@ -1,22 +1,25 @@
-"""What the console's live panes need from the store, as deltas keyed by id.
+"""What the console's live panes need, as deltas keyed by id, read through onetui's API.
 
-Kept apart from the widgets (k9s's model layer): it reads the store — in a worker thread —
-and answers "which rows changed since last time", so a pane updates a hundred rows in
-place instead of rebuilding ten thousand. Rows come from `render`, the same cells the CLI
-prints.
+Kept apart from the widgets (k9s's model layer): it asks the API — the daemon on its
+socket, or the same handlers in this process — in a worker thread, and answers "which rows
+changed since last time" from the change sequence (`changes` since a cursor, then only
+those ids: `vm.by_ids`, `host.by_ids`), so a pane updates a hundred rows in place instead
+of rebuilding ten thousand. Rows come from view.rows, the same cells the CLI prints, of the
+API's records turned back into the model's values (view.records).
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
-from onetui.model import Event
-from onetui.model.labs import Lab, Seat
-from onetui.store import Store
+from onetui.client import Client
+from onetui.model import VM, Event
 from onetui.view import trends
-from onetui.view.handout import seat_rows, when
-from onetui.view.rows import host_row, service_counts, service_row, vm_row
+from onetui.view.handout import when
+from onetui.view.records import event_of, host_of, point_of, service_of, vms_of
+from onetui.view.rows import host_row, service_row, vm_row
 from onetui.view.trends import (
     SPARK_SPAN,
     Slices,
@@ -26,6 +29,7 @@ from onetui.view.trends import (
 )
 
 EVENT_BACKLOG = 200
+PAGE = 500  # VMs in one answer of a full read
 SPARKS_EVERY = 2.0  # seconds: the sparklines' slices are minutes wide, a pass is a second
 
 
@@ -53,12 +57,13 @@ class Delta:
 
 class Sparks:
     """What the panes' sparklines draw, kept per object as the means of the last hour's
-    slices (`Slices`) and read incrementally: each refresh asks the store (one `read_many`
-    per kind: each stored row decoded once for all hosts) only for the points from the
-    newest one added on, and a sparkline is redrawn only when its characters change."""
+    slices (`Slices`) and read incrementally: each refresh asks the API (one
+    `history.read_many` per kind: each stored row decoded once for all hosts) only for the
+    points from the newest one added on, and a sparkline is redrawn only when its
+    characters change."""
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, client: Client) -> None:
+        self.client = client
         self.slices: dict[tuple[str, str], Slices] = {}
         self.newest: dict[str, float] = {}  # per kind: the newest point read
         self.drawn: dict[tuple[str, str], tuple[str, ...]] = {}
@@ -73,7 +78,9 @@ class Sparks:
         for group, since in ((known, max(newest, start)), (new, start)):
             if not group:
                 continue
-            for key, fresh in self.store.history.read_many(kind, group, since).items():
+            read = self.client.call("history.read_many", kind=kind, keys=group, since=since)
+            for key, records in read.items():
+                fresh = [point_of(p) for p in records]
                 slices = out[key] = self.slices.setdefault((kind, key), Slices())
                 slices.follow(fresh, start)
                 if fresh:
@@ -102,13 +109,13 @@ class Sparks:
 
 
 class LiveView:
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, client: Client) -> None:
+        self.client = client
         self.seq: int | None = None
         self.last_event = 0
         self._service_ids: set[int] = set()
         self._host_rows: dict[int, tuple[str, ...]] = {}  # without their sparklines
-        self.sparks = Sparks(store)
+        self.sparks = Sparks(client)
         self._sparks_due = False
         self._sparks_at = 0.0  # when the sparklines were last read
 
@@ -118,21 +125,22 @@ class LiveView:
         now = time.time()
         if self.seq is None:
             return self._full(now)
-        changes = self.store.changes.since(self.seq)
-        if not changes.complete:
+        changes = self.client.changes(self.seq)
+        if not changes["complete"]:  # the log no longer reaches back (a new daemon's store)
             return self._full(now)
-        self.seq = changes.seq
-        delta = Delta(at=now, history="history" in changes.ids)
+        self.seq = changes["seq"]
+        ids: dict[str, list[int]] = changes["ids"]
+        delta = Delta(at=now, history="history" in ids)
         self._sparks_due = self._sparks_due or delta.history
-        host_ids = set(changes.ids.get("host", set()))
+        host_ids = set(ids.get("host", ()))
         self._read_hosts(host_ids)
-        services = bool(changes.ids.get("service"))
+        services = bool(ids.get("service"))
         if self._sparks_due and now - self._sparks_at >= SPARKS_EVERY:
             sparked, services_sparked, delta.grid = self._read_sparks(trends.now())
             host_ids |= sparked
             services = services or services_sparked
         delta.hosts = {i: self._host_with_sparks(i) for i in host_ids}
-        vm_ids = changes.ids.get("vm", set())
+        vm_ids = set(ids.get("vm", ()))
         self._read_vms(vm_ids, delta)
         if services or (vm_ids and self._service_ids):
             delta.services = self._services()  # a few rows: recounted whole
@@ -143,7 +151,8 @@ class LiveView:
         """These VMs' rows (a deleted or done one dropped) into the delta."""
         if not vm_ids:
             return
-        found_vms = {v.id: v for v in self.store.vms.by_ids(vm_ids)}
+        found_vms = {v.id: v for v in vms_of(self.client.call("vm.by_ids",
+                                                              ids=sorted(vm_ids)))}
         for i in vm_ids:
             vm = found_vms.get(i)
             if vm is None or vm.state == "done":
@@ -156,7 +165,8 @@ class LiveView:
         """The rows of these hosts read again (a deleted one dropped)."""
         if not host_ids:
             return
-        found = {h.id: h for h in self.store.hosts.by_ids(host_ids)}
+        found = {r["id"]: host_of(r) for r in self.client.call("host.by_ids",
+                                                               ids=sorted(host_ids))}
         for i in host_ids:
             if i in found:
                 self._host_rows[i] = host_row(found[i])
@@ -195,20 +205,19 @@ class LiveView:
         return self._full(time.time(), limit)
 
     def _services(self) -> dict[int, tuple[str, ...] | None]:
-        services = self.store.services.list()
-        counts = service_counts(services, self.store.vms.list(include_done=False)
-                                if services else [])
+        records = self.client.call("service.list")
         rows: dict[int, tuple[str, ...] | None] = {i: None for i in self._service_ids}
-        rows.update({s.id: (*service_row(s, *counts[s.id]), *self.sparks.service(s.id))
-                     for s in services})
-        self._service_ids = {s.id for s in services}
+        rows.update({r["id"]: (*service_row(service_of(r), r["running"], r["members"]),
+                               *self.sparks.service(r["id"])) for r in records})
+        self._service_ids = {r["id"] for r in records}
         return rows
 
     def _full(self, now: float, limit: int | None = None) -> Delta:
-        seq = self.store.changes.current()
+        # the cursor first: what changes while the lists are read is read again next poll
+        seq = self.client.call("changes.current")
         more = None if limit is None else limit + 1
-        vms = self.store.vms.list(include_done=False, limit=more)
-        hosts = self.store.hosts.list(limit=more)
+        vms = self._vms(more)
+        hosts = [host_of(r) for r in self.client.call("host.list", limit=more)]
         page = limit is not None and (len(vms) > limit or len(hosts) > limit)
         if page:
             vms, hosts = vms[:limit], hosts[:limit]
@@ -220,15 +229,30 @@ class LiveView:
                       vms={v.id: vm_row(v, now) for v in vms},
                       vm_started={v.id: v.created_at for v in vms})
         delta.services = self._services()
-        recent = self.store.events.recent(EVENT_BACKLOG)
-        delta.events = list(reversed(recent))
+        recent = self.client.call("events.list", limit=EVENT_BACKLOG)
+        delta.events = [event_of(e) for e in recent["events"]]
         if not page:  # the whole store was read: from here on, only what changed
             self.seq = seq
-            self.last_event = recent[0].id if recent else 0
+            self.last_event = delta.events[-1].id if delta.events else 0
         return delta
 
+    def _vms(self, limit: int | None) -> list[VM]:
+        """The VMs not done, by id: the first `limit`, or all of them in pages of PAGE (a
+        whole list's JSON is made and read in one piece, holding the GIL — and the
+        console's event loop — for as long)."""
+        if limit is not None:
+            return vms_of(self.client.call("vm.list", include_done=False, limit=limit))
+        out: list[VM] = []
+        while True:
+            page = vms_of(self.client.call("vm.list", include_done=False, limit=PAGE,
+                                           after=out[-1].id if out else None))
+            out += page
+            if len(page) < PAGE:
+                return out
+
     def _events(self) -> list[Event]:
-        new = self.store.events.since(self.last_event, limit=EVENT_BACKLOG)
+        got = self.client.call("events.list", after=self.last_event, limit=EVENT_BACKLOG)
+        new = [event_of(e) for e in got["events"]]
         if new:
             self.last_event = new[-1].id
         return new
@@ -245,37 +269,46 @@ class LabSnapshot:
     labs: dict[int, tuple[str, ...]] = field(default_factory=dict)
     seats: dict[int, tuple[str, ...]] = field(default_factory=dict)
     header: str = ""
-    lab: Lab | None = None  # the selected lab's record: actions need no store read
+    # the selected lab as `lab.show` answers it (id, name, owner, seats, expires_at, …,
+    # without its seats): actions need no read
+    lab: dict[str, Any] | None = None
 
 
 class LabView:
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    """The Labs screen's reads, through the API. A revealed seat's password is asked for
+    once (`lab.reveal`, a credential hand-out the daemon audits) and kept while it stays
+    revealed, not asked again every second."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self._clear: dict[tuple[int, int], str] = {}  # (lab, seat) → its password, revealed
+
+    def forget(self, lab_id: int | None = None, seat: int | None = None) -> None:
+        """Drop the passwords kept (of one lab, or one seat): hidden again, or changed."""
+        self._clear = {k: v for k, v in self._clear.items()
+                       if not ((lab_id is None or k[0] == lab_id)
+                               and (seat is None or k[1] == seat))}
 
     def poll(self, lab_id: int | None, revealed: set[int], reveal_all: bool) -> LabSnapshot:
         snap = LabSnapshot()
-        labs = self.store.labs.list()
-        by_lab: dict[int, list[Seat]] = {}
-        for seat in self.store.labs.seats():  # every lab's seats in one read
-            by_lab.setdefault(seat.lab_id, []).append(seat)
+        labs = self.client.call("lab.list")
         for lab in labs:
-            ready = sum(s.state == "ready" for s in by_lab.get(lab.id, []))
-            state = "" if lab.state == "active" else f" ({lab.state})"
-            snap.labs[lab.id] = (str(lab.id), lab.name + state, f"{ready}/{lab.seats}",
-                                 when(lab.expires_at))
-        current = next((lab for lab in labs if lab.id == lab_id), labs[0] if labs else None)
+            state = "" if lab["state"] == "active" else f" ({lab['state']})"
+            snap.labs[lab["id"]] = (str(lab["id"]), lab["name"] + state,
+                                    f"{lab['ready']}/{lab['seats']}", lab["expires"])
+        current = next((lab for lab in labs if lab["id"] == lab_id), labs[0] if labs else None)
         if current is None:
             return snap
-        snap.lab = current
-        network = self.store.networks.get(current.network_id).name \
-            if current.network_id else ""
-        snap.header = (f"{current.name}: {current.seats} seat(s) of "
-                       f"{current.config.get('template', '?')} on {network}, users "
-                       f"{current.user_pattern}, admin {current.config.get('admin_user')}, "
-                       f"expires {when(current.expires_at)}")
-        clear = self.store.labs.passwords(current.id, None if reveal_all else revealed) \
-            if reveal_all or revealed else {}
-        for row in seat_rows(self.store, current, seats=by_lab.get(current.id, [])):
+        shown = self.client.call("lab.show", ref=current["id"])
+        seats = shown.pop("seat_list")
+        snap.lab = shown
+        snap.header = (f"{shown['name']}: {shown['seats']} seat(s) of "
+                       f"{shown['template'] or '?'} on {shown['network']}, users "
+                       f"{shown['user_pattern']}, admin {shown['admin_user']}, "
+                       f"expires {when(shown['expires_at'])}")
+        clear = self._passwords(shown["id"], [row["seat"] for row in seats], revealed,
+                                reveal_all)
+        for row in seats:
             number = row["seat"]
             password = clear.get(number, MASK) or "(wiped)"
             address = row["ip"] + ("" if row["port"] == 22 else f":{row['port']}")
@@ -284,3 +317,17 @@ class LabView:
                 f"{number:02d}", str(row["vm_id"] or ""), row["vm_state"], address,
                 row["user"], password, "yes" if row["ready"] else "no", state)
         return snap
+
+    def _passwords(self, lab_id: int, numbers: list[int], revealed: set[int],
+                   reveal_all: bool) -> dict[int, str]:
+        """The revealed seats' passwords: those not kept yet asked for in one request."""
+        wanted = set(numbers) if reveal_all else revealed & set(numbers)
+        self._clear = {k: v for k, v in self._clear.items()
+                       if k[0] != lab_id or k[1] in wanted}
+        missing = sorted(n for n in wanted if (lab_id, n) not in self._clear)
+        if missing:
+            got = self.client.call("lab.reveal", ref=lab_id,
+                                   seats=None if reveal_all else missing)
+            self._clear.update(((lab_id, int(n)), p) for n, p in got.items()
+                               if int(n) in wanted)
+        return {n: self._clear[(lab_id, n)] for n in wanted if (lab_id, n) in self._clear}

@@ -56,7 +56,7 @@ def test_unknown_fields_and_operations_are_refused_naming_them(daemon: Daemon) -
         client.call("vm.list", include_done=True, colour="red", uid=0)
     assert err.value.status == 400
     assert str(err.value) == ("vm.list: unknown field(s) 'colour', 'uid'; expected: "
-                              "include_done")
+                              "after, include_done, limit")
     with pytest.raises(ApiError, match="field 'include_done' must be true/false, got a "
                                        "string"):
         client.call("vm.list", include_done="yes")

@@ -8,10 +8,9 @@ from onetui import access
 from onetui.api import access_op, load_all
 from onetui.api.guard import HISTORY_OPS
 
-# access operations no API operation is: the console's own, a local command, and what
+# access operations no API operation is: a local command, and what
 # access.authorize derives from another operation's fields
 NOT_THROUGH_THE_API = {
-    "lab.reveal": "the console shows or copies one seat's password",
     "ssh.trust": "`onetui ssh trust` writes the caller's own known_hosts",
     "ec2.terminate": "ec2.orphans with terminate=true",
 }

@@ -5,6 +5,7 @@ Labs screen (the columns that matter first, the rest counted in the border). See
 with fixed times (created in the future, so TIME shows 00 00:00:00) keeps them stable; the
 store lives under the test's tmp_path, made the home folder, so the status line shows the
 same `~/onetui-snapshot-state/onetui.db` in every run.
+The status line names the user as `ada (admin)` (`console`).
 Update on purpose with: pytest tests/tui/test_snapshots.py --snapshot-update"""
 
 from __future__ import annotations
@@ -28,7 +29,15 @@ WHEN = 4_000_000_000.0  # far ahead: every age reads 0, every stamp is the same
 
 @pytest.fixture
 def snapshot_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> OnetuiApp:
-    return OnetuiApp(seed(tmp_path, monkeypatch), cfg={}, run_engine=False)
+    return console(seed(tmp_path, monkeypatch))
+
+
+def console(path: Path) -> OnetuiApp:
+    """The console on the seeded store, its status line naming the same user (`ada`) in
+    every run, whoever runs the tests."""
+    app = OnetuiApp(path, cfg={}, run_engine=False)
+    app.user = "ada"
+    return app
 
 
 def seed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lab: bool = False) -> Path:
@@ -90,7 +99,7 @@ def test_dashboard_80x24(snap_compare, snapshot_app: OnetuiApp) -> None:  # type
 def test_labs_80x24(snap_compare, tmp_path: Path,  # type: ignore[no-untyped-def]
                     monkeypatch: pytest.MonkeyPatch) -> None:
     """The seats with SEAT, USER, PASSWORD (masked), READY and STATE."""
-    app = OnetuiApp(seed(tmp_path, monkeypatch, lab=True), cfg={}, run_engine=False)
+    app = console(seed(tmp_path, monkeypatch, lab=True))
 
     async def open_labs(pilot) -> None:  # type: ignore[no-untyped-def]
         await pilot.press("L")
@@ -142,7 +151,7 @@ def test_host_detail_plot(snap_compare, tmp_path: Path,  # type: ignore[no-untyp
                          level="error")
         store.db.conn.execute("UPDATE events SET at = ? WHERE level = 'error'",
                               (WHEN - 1800,))
-    app = OnetuiApp(path, cfg={}, run_engine=False)
+    app = console(path)
 
     async def open_detail(pilot) -> None:  # type: ignore[no-untyped-def]
         await _settle(pilot)

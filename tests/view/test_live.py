@@ -1,11 +1,18 @@
-"""The console's first read: a page of the rows a pane shows first, then the whole store."""
+"""The console's first read: a page of the rows a pane shows first, then the whole store;
+through the API's client (here in-process, on the store), as the console reads."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from onetui.api.local import LocalTransport
+from onetui.client import Client
 from onetui.store import Store
 from onetui.view.live import LiveView
+
+
+def _view(store: Store) -> LiveView:
+    return LiveView(Client(LocalTransport(store)))
 
 
 def _store(tmp_path: Path, vms: int, hosts: int) -> Store:
@@ -19,7 +26,7 @@ def _store(tmp_path: Path, vms: int, hosts: int) -> Store:
 
 def test_a_first_page_holds_the_lowest_ids_and_the_full_read_follows(tmp_path: Path) -> None:
     with _store(tmp_path, vms=7, hosts=2) as store:
-        view = LiveView(store)
+        view = _view(store)
         page = view.first(5)
         assert page.full and page.page
         assert list(page.vms) == [1, 2, 3, 4, 5] and list(page.hosts) == [1, 2]
@@ -31,7 +38,7 @@ def test_a_first_page_holds_the_lowest_ids_and_the_full_read_follows(tmp_path: P
 
 def test_a_store_that_fits_in_the_first_page_is_read_once(tmp_path: Path) -> None:
     with _store(tmp_path, vms=3, hosts=3) as store:
-        view = LiveView(store)
+        view = _view(store)
         first = view.first(3)
         assert first.full and not first.page and len(first.vms) == len(first.hosts) == 3
         after = view.poll()
@@ -40,7 +47,7 @@ def test_a_store_that_fits_in_the_first_page_is_read_once(tmp_path: Path) -> Non
 
 def test_more_hosts_than_the_page_make_it_a_page_too(tmp_path: Path) -> None:
     with _store(tmp_path, vms=1, hosts=4) as store:
-        view = LiveView(store)
+        view = _view(store)
         page = view.first(3)
         assert page.page and list(page.hosts) == [1, 2, 3] and list(page.vms) == [1]
         assert len(view.poll().hosts) == 4

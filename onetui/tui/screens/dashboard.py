@@ -1,11 +1,13 @@
 """The dashboard: live panes for hosts, VMs, services, SGE queues and events, the status
 line, and the keys that act on them.
 
-Only intents are written from here (the same `onetui.ops` calls as the CLI). Every store
-read and write runs in a thread worker that posts its result as a message; the event loop
-only applies deltas. One poller re-arms itself after each read (`ConsoleScreen.poll`), so
-reads never overlap; it goes on under a dialog (and reads the open VM or host detail
-again), and pauses while Labs is on top or the terminal is handed to `ssh`.
+Only intents are written from here, through the API (the same operations as the CLI:
+`vm.action`, `vm.create`, …). Every read and write runs in a thread worker that posts its
+result as a message; the event loop only applies deltas. Keys and palette commands the
+caller's role may not use are not offered (`check_action`). One poller re-arms itself
+after each read (`ConsoleScreen.poll`), so reads never overlap; it goes on under a dialog
+(and reads the open VM or host detail again), and pauses while Labs is on top or the
+terminal is handed to `ssh`.
 """
 
 from __future__ import annotations
@@ -24,12 +26,10 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from onetui import config
+from onetui.client import ApiError, Client
 from onetui.errors import UserError
 from onetui.integrations.sge.master import GridWatch, Master, SgeConfig
-from onetui.ops import instantiate
-from onetui.ops import vm_actions as actions
 from onetui.remote.ssh import HostKeyUnknown, trust
-from onetui.store import Store
 from onetui.template import TemplateError, parse
 from onetui.tui.commands import VIEWS, ActionsProvider
 from onetui.tui.keys import Keys
@@ -54,8 +54,9 @@ from onetui.tui.screens.dialogs import (
     TrustKey,
     answering,
 )
-from onetui.view.describe import event_text, host_text, service_text, vm_text
+from onetui.view.describe import event_text, title
 from onetui.view.live import Delta, LiveView
+from onetui.view.records import vm_of
 from onetui.view.trends import WINDOWS
 
 if TYPE_CHECKING:
@@ -76,15 +77,29 @@ ASK_FIRST = {"shutdown": "Shut down VM {vm} now (its guest is told to power off)
 ENGINE_HERE = "engine: this console"
 
 
-def engine_state(store: Store) -> str:
-    """Who holds the engine's lease, as the status line says it (a store read: call it in
-    a worker)."""
-    lease = store.leader.current()
-    if lease is None or not lease.alive:
+# the dashboard's actions → the operation of onetui.access.OPS each asks for: a role that
+# may not is not offered the key (nor the palette command)
+ACTION_OPS = {"create": "vm.create", "add_workers": "vm.create", "vm_action": "vm.action",
+              "vm_delete": "vm.action", "vm_hold": "vm.action", "scale": "service.scale",
+              "toggle_host": "host.enable"}
+
+
+def engine_state(client: Client) -> str:
+    """Who holds the engine's lease, as the status line says it (a request: call it in a
+    worker)."""
+    lease = client.call("engine.lease")
+    if lease is None or not lease["alive"]:
         return "no engine running"
-    if lease.pid == os.getpid():
+    if lease["pid"] == os.getpid():
         return ENGINE_HERE
-    return f"engine: pid {lease.pid} on {lease.hostname}"
+    return f"engine: pid {lease['pid']} on {lease['hostname']}"
+
+
+def detail_text(client: Client, kind: str, ref: str) -> tuple[str, str]:
+    """A VM's, host's or service's detail: its title and `show`'s text, through the API."""
+    shown = client.call(f"{kind}.show", ref=int(ref))
+    record = shown.get(kind, shown)  # vm.show and host.show nest the record
+    return title(kind, record["id"], record["name"]), shown["text"]
 
 
 # -- what the dashboard's workers post back (to the dashboard itself) -----------------------
@@ -169,7 +184,7 @@ class LiveDetail(Detail):
 HISTORY: dict[str, tuple[str, str | None]] = {
     "vm": ("vm", None), "host": ("host", None), "service": ("service", None),
     "queue": ("grid", "grid")}
-DESCRIBE = {"vm": vm_text, "host": host_text, "service": service_text}
+DESCRIBED = ("vm", "host", "service")  # read again with each poll (a queue's: SGE's)
 
 
 class SshAddress(Message, bubble=False):
@@ -229,7 +244,7 @@ class DashboardScreen(ConsoleScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.view: LiveView | None = None  # on mount: it reads the app's store
+        self.view: LiveView | None = None  # on mount: it reads through the app's client
         self.grid_watch: GridWatch | None = None
         self._last_sge = 0.0
         self._asked: set[str] = set()  # host key fingerprints asked about already
@@ -249,10 +264,12 @@ class DashboardScreen(ConsoleScreen):
         yield Keys()
 
     def on_mount(self) -> None:
-        self.view = LiveView(self.console.store)
+        self.view = LiveView(self.console.client)
         sge = SgeConfig.from_config(self.console.cfg)
         self.grid_watch = GridWatch(Master(sge)) if sge else None
-        self.query_one(StatusLine).store = shown_path(self.console.store_path)
+        status = self.query_one(StatusLine)
+        status.store = shown_path(self.console.store_path)
+        status.who = self.console.who
         waiting = self._grid_waiting()
         self.query_one(QueuesPane).show(None, None, "", self.grid_watch is not None or
                                         waiting is not None, waiting=waiting)
@@ -294,7 +311,7 @@ class DashboardScreen(ConsoleScreen):
                 self._last_sge = time.monotonic()
                 self.grid_watch.poll()
                 grid = self.grid_watch
-            polled = Polled(delta, grid, engine_state(self.console.store),
+            polled = Polled(delta, grid, engine_state(self.console.client),
                             self._read_detail(), waiting)
         finally:
             # also after a failure (the app reports it): the handler re-arms the poll
@@ -314,25 +331,20 @@ class DashboardScreen(ConsoleScreen):
         """The open detail's text, read again (in the poll's thread); a VM deleted
         meanwhile says so in place of its text."""
         detail = self.detail
-        describe = DESCRIBE.get(detail.kind) if detail is not None else None
-        if detail is None or describe is None:
+        if detail is None or detail.kind not in DESCRIBED:
             return None  # a queue's jobs come from the SGE pane's reading
         try:
-            return describe(self.console.store, detail.ref)
-        except UserError as exc:
+            return detail_text(self.console.client, detail.kind, detail.ref)
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
             return detail.title_text, f"{exc} (it was deleted)"
-
-    def _engine_state(self) -> str:
-        lease = self.console.store.leader.current()
-        if lease is None or not lease.alive:
-            return "no engine running"
-        if lease.pid == os.getpid():
-            return "engine: this console"
-        return f"engine: pid {lease.pid} on {lease.hostname}"
 
     def on_polled(self, message: Polled) -> None:
         if message.delta is not None:
-            self.query_one(StatusLine).engine = message.engine
+            status = self.query_one(StatusLine)
+            status.engine = message.engine
+            status.daemon = ""  # answered: a daemon that was gone is back
             self.apply(message.delta, message.grid, message.grid_waiting)
         detail = self.detail
         if detail is not None and detail.is_attached:
@@ -414,8 +426,17 @@ class DashboardScreen(ConsoleScreen):
         self.poll_now()
 
     @work(thread=True, group="action", exit_on_error=False)
-    def intent(self, action: Any, vm_id: int) -> None:
-        self.post_message(Done(action(self.console.store, vm_id)))
+    def intent(self, action: str, vm_id: int) -> None:
+        self.post_message(Done(self.console.client.call("vm.action", ref=vm_id,
+                                                        action=action)))
+
+    # -- who may -----------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A key (or palette command) whose operation the role may not ask for is not
+        offered: Textual hides its binding and does not run it."""
+        op = ACTION_OPS.get(action)
+        return op is None or self.console.may(op)
 
     # -- actions -----------------------------------------------------------------------
 
@@ -425,24 +446,23 @@ class DashboardScreen(ConsoleScreen):
         vm_id = self.selected_vm()
         if vm_id is None:
             return
-        action = getattr(actions, name)
         question = ASK_FIRST.get(name)
         if question:
-            self.console.confirm(question.format(vm=vm_id), lambda: self.intent(action, vm_id))
+            self.console.confirm(question.format(vm=vm_id), lambda: self.intent(name, vm_id))
         else:
-            self.intent(action, vm_id)
+            self.intent(name, vm_id)
 
     def action_vm_delete(self) -> None:
         vm_id = self.selected_vm()
         if vm_id is not None:
             self.console.confirm(f"Delete VM {vm_id} now (destroy, remove its disks)?",
-                                 lambda: self.intent(actions.delete, vm_id))
+                                 lambda: self.intent("delete", vm_id))
 
     def action_vm_hold(self) -> None:
         vm_id = self.selected_vm()
         if vm_id is not None:
             state = self.query_one(VmsPane).rows_by_id.get(vm_id, ("", "", ""))[2]
-            self.intent(actions.release if state == "hold" else actions.hold, vm_id)
+            self.intent("release" if state == "hold" else "hold", vm_id)
 
     def action_copy_id(self) -> None:
         pane = self.focused_pane()
@@ -458,7 +478,10 @@ class DashboardScreen(ConsoleScreen):
 
     @work(thread=True, group="action", exit_on_error=False)
     def _ssh_address(self, vm_id: int) -> None:
-        vm = self.console.store.vms.get(vm_id)
+        found = self.console.client.call("vm.by_ids", ids=[vm_id])
+        if not found:
+            raise UserError(f"no VM {vm_id} (it was deleted)")
+        vm = vm_of(found[0])
         vpn = vm.info.get("vpn_ip")
         named = f"VM {vm_id} ({vm.name})" if vm.name else f"VM {vm_id}"
         self.post_message(SshAddress(vm_id, vpn or vm.ip or "",
@@ -541,8 +564,7 @@ class DashboardScreen(ConsoleScreen):
 
     @work(thread=True, group="action", exit_on_error=False)
     def _detail(self, kind: str, ref: str) -> None:
-        title, text = DESCRIBE[kind](self.console.store, ref)
-        self.post_message(DetailRead(kind, ref, title, text))
+        self.post_message(DetailRead(kind, ref, *detail_text(self.console.client, kind, ref)))
 
     def on_detail_read(self, message: DetailRead) -> None:
         if isinstance(self.app.screen, Detail):
@@ -564,10 +586,9 @@ class DashboardScreen(ConsoleScreen):
 
     @work(thread=True, group="action", exit_on_error=False)
     def _scale(self, svc_id: int, step: int) -> None:
-        store = self.console.store
-        svc = store.services.get(svc_id)
-        svc = store.services.scale(svc_id, svc.desired + step, why="from the console")
-        self.post_message(Done(f"service {svc.name}: desired {svc.desired}"))
+        client = self.console.client
+        desired = client.call("service.show", ref=svc_id)["desired"]
+        self.post_message(Done(client.call("service.scale", ref=svc_id, size=desired + step)))
 
     def action_toggle_host(self) -> None:
         host_id = self.query_one(HostsPane).selected_id()
@@ -576,21 +597,23 @@ class DashboardScreen(ConsoleScreen):
 
     @work(thread=True, group="action", exit_on_error=False)
     def _toggle_host(self, host_id: int) -> None:
-        """A write: off the event loop, like every other store write from the console."""
-        store = self.console.store
-        host = store.hosts.get(host_id)
-        store.hosts.set_enabled(host_id, not host.enabled)
-        self.post_message(Done(f"host {host.name} "
-                               f"{'disabled' if host.enabled else 'enabled'}"))
+        """A write: off the event loop, like every other request from the console."""
+        client = self.console.client
+        found = client.call("host.by_ids", ids=[host_id])
+        if not found:
+            raise UserError(f"no host {host_id} (it was deleted)")
+        self.post_message(Done(client.call("host.enable", ref=host_id,
+                                           enabled=not found[0]["enabled"])))
 
     def action_create(self) -> None:
         self._create_choices()
 
     @work(thread=True, group="action", exit_on_error=False)
     def _create_choices(self) -> None:
-        store = self.console.store
-        self.post_message(CreateChoices({t.name: t.body for t in store.templates.list()},
-                                        [h.name for h in store.hosts.list()]))
+        client = self.console.client
+        self.post_message(CreateChoices({t["name"]: t["body"]
+                                         for t in client.call("template.list")},
+                                        [h["name"] for h in client.call("host.list")]))
 
     def on_create_choices(self, message: CreateChoices) -> None:
         if isinstance(self.app.screen, InstantiateForm):
@@ -604,8 +627,9 @@ class DashboardScreen(ConsoleScreen):
         """The form's request: the form closes when the VMs were written, and shows why
         not when the store refused them."""
         with answering(form):
-            ids = instantiate.create(self.console.store, request.template, request.count,
-                                     request.name, request.hold, request.overrides)
+            ids = self.console.client.call(
+                "vm.create", template=request.template, count=request.count,
+                name=request.name, hold=request.hold, overrides=request.overrides or None)
             self.post_message(Done(f"created VM(s) {', '.join(map(str, ids))}"))
 
     def action_add_workers(self) -> None:
@@ -614,10 +638,10 @@ class DashboardScreen(ConsoleScreen):
     @work(thread=True, group="action", exit_on_error=False)
     def _ec2_choices(self) -> None:
         ec2 = []
-        for t in self.console.store.templates.list():
+        for t in self.console.client.call("template.list"):
             try:
-                if parse(t.body, t.name).get("EC2") is not None:
-                    ec2.append(t.name)
+                if parse(t["body"], t["name"]).get("EC2") is not None:
+                    ec2.append(t["name"])
             except TemplateError:
                 continue
         self.post_message(Ec2Choices(ec2))

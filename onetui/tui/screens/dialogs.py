@@ -19,11 +19,13 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
+from onetui.client import ApiError
 from onetui.drivers.base import error_line
 from onetui.errors import UserError
 from onetui.model import expand_name, has_index
 from onetui.store.records import check_name
 from onetui.template import TemplateError, parse_requirements
+from onetui.tui.messages import failure_line
 
 ResultT = TypeVar("ResultT")
 
@@ -167,6 +169,11 @@ def answering(form: Form[RequestT]) -> Iterator[None]:
         yield
     except UserError as exc:
         form.post_message(Answered(error_line(exc)))
+    except ApiError as exc:
+        if exc.status >= 500:  # the daemon failed, or is gone: the app reports it
+            form.post_message(Answered("not done: see the notice"))
+            raise
+        form.post_message(Answered(failure_line(exc)))  # refused: bad input, a role
     except BaseException:
         form.post_message(Answered("not done: see the notice"))
         raise

@@ -1,9 +1,11 @@
 """The Labs screen (the console's SSH pane): labs on the left, the selected lab's seats on
 the right with their logins; reveal, copy, reset, hand-outs, and SSH into a seat.
 
-Like the dashboard it reads the store in a thread worker whose result re-arms the next
-read (`ConsoleScreen.poll`), so polls never overlap; it goes on under a dialog and pauses
-while the terminal is handed to `ssh`. Passwords are opened only for the rows the admin revealed.
+Like the dashboard it reads through the API in a thread worker whose result re-arms the
+next read (`ConsoleScreen.poll`), so polls never overlap; it goes on under a dialog and
+pauses while the terminal is handed to `ssh`. Passwords are asked for (`lab.reveal`) only
+for the rows the admin revealed; keys the caller's role may not use on the selected lab
+(labstaff: only on their own labs; a viewer: none) are not offered.
 """
 
 from __future__ import annotations
@@ -21,11 +23,10 @@ from textual.message import Message
 from textual.reactive import var
 from textual.widgets import Button, Input, Label, Select, Static
 
-from onetui.access import Caller
+from onetui.access import ADMIN
 from onetui.errors import UserError
 from onetui.integrations.accounts import USER_RE
 from onetui.model import expand_name, has_index
-from onetui.model.labs import Lab
 from onetui.ops import labs
 from onetui.store.records import check_name
 from onetui.tui.keys import Keys
@@ -38,6 +39,12 @@ from onetui.view.live import LabSnapshot, LabView
 from onetui.view.rows import LAB_COLUMNS, SEAT_COLUMNS
 
 NO_LABS = "no labs yet: n makes one (or `onetui lab create`)"
+# the Labs screen's actions → the operation of onetui.access.OPS each asks for (on the
+# selected lab: labstaff may on their own); `ssh(True)`, as the seat's admin: admins only
+ACTION_OPS = {"new_lab": "lab.create", "reveal": "lab.reveal", "reveal_all": "lab.reveal",
+              "copy": "lab.reveal", "ssh": "lab.ssh", "reset_password": "lab.reset-password",
+              "reset_seat": "lab.reset-seat", "handout": "lab.handout",
+              "extend": "lab.extend", "destroy": "lab.destroy"}
 
 
 class LabsPane(LivePane):
@@ -116,7 +123,7 @@ class LabsScreen(ConsoleScreen):
     def __init__(self) -> None:
         super().__init__()
         self.view: LabView | None = None
-        self.current: Lab | None = None
+        self.current: dict[str, Any] | None = None  # the selected lab, as lab.show says
         self.revealed: set[int] = set()
         self.reveal_all = False
 
@@ -130,7 +137,7 @@ class LabsScreen(ConsoleScreen):
         yield Keys()
 
     def on_mount(self) -> None:
-        self.view = LabView(self.console.store)
+        self.view = LabView(self.console.client)
         self.query_one(SeatsPane).focus()
         self.poll()
 
@@ -164,10 +171,13 @@ class LabsScreen(ConsoleScreen):
 
     def show(self, snap: LabSnapshot) -> None:
         labs_pane, seats = self.query_one(LabsPane), self.query_one(SeatsPane)
+        owner = self.current.get("owner") if self.current else None
         self.current = snap.lab
+        if (snap.lab.get("owner") if snap.lab else None) != owner:
+            self.refresh_bindings()  # another owner: the keys the role may use change
         gone = {i: None for i in labs_pane.rows_by_id if i not in snap.labs}
         labs_pane.apply({**snap.labs, **gone})
-        shown = snap.lab.id if snap.lab else None
+        shown = snap.lab["id"] if snap.lab else None
         if shown != self.lab_id:
             self.lab_id = shown  # the lab asked for is gone, or none was chosen yet
             seats.apply(snap.seats, full=True)
@@ -183,11 +193,24 @@ class LabsScreen(ConsoleScreen):
                 self.lab_id = chosen
                 self.poll_now()
 
+    # -- who may -----------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A key the role may not use (on the selected lab) is not offered; a lab's admin
+        account (`a`) is for admins alone."""
+        op = ACTION_OPS.get(action)
+        if op is None:
+            return True
+        if action == "ssh" and parameters and parameters[0]:
+            return self.console.role == ADMIN
+        mine = self.current is not None and self.current.get("owner") == self.console.user
+        return self.console.may(op, owns_lab=mine)
+
     # -- selection -----------------------------------------------------------------------
 
-    def _lab(self) -> Lab | None:
-        """The selected lab as the last poll saw it (no store read on the event loop)."""
-        if self.current is None or self.current.id != self.lab_id:
+    def _lab(self) -> dict[str, Any] | None:
+        """The selected lab as the last poll saw it (no read on the event loop)."""
+        if self.current is None or self.current["id"] != self.lab_id:
             self.notify("no lab selected", severity="warning")
             return None
         return self.current
@@ -217,12 +240,15 @@ class LabsScreen(ConsoleScreen):
             self._copy(lab, seat)
 
     @work(thread=True, group="lab-action", exit_on_error=False)
-    def _copy(self, lab: Lab, number: int) -> None:
-        store = self.console.store
-        seat = store.labs.seat(lab.id, number)
-        text = (f"{handout.ssh_command(seat.username, seat.ip, seat.port)}\n"
-                f"password: {store.labs.password(lab.id, number)}\n")
-        self.app.post_message(Notice(f"copied the login of seat {number} ({seat.username}) "
+    def _copy(self, lab: dict[str, Any], number: int) -> None:
+        client = self.console.client
+        seat = next((row for row in client.call("lab.show", ref=lab["id"])["seat_list"]
+                     if row["seat"] == number), None)
+        if seat is None:
+            raise UserError(f"lab {lab['name']} has no seat {number}")
+        password = client.call("lab.reveal", ref=lab["id"], seats=[number]).get(str(number))
+        text = f"{seat['ssh']}\npassword: {password}\n"
+        self.app.post_message(Notice(f"copied the login of seat {number} ({seat['user']}) "
                                      "to the clipboard", clipboard=text))
 
     def action_ssh(self, admin: bool) -> None:
@@ -231,10 +257,10 @@ class LabsScreen(ConsoleScreen):
             self._ssh(lab, seat, admin)
 
     @work(thread=True, group="lab-action", exit_on_error=False)
-    def _ssh(self, lab: Lab, seat: int, admin: bool) -> None:
-        argv = handout.ssh_argv(self.console.store, lab, seat, admin=admin)
+    def _ssh(self, lab: dict[str, Any], seat: int, admin: bool) -> None:
+        argv = self.console.client.call("lab.ssh_argv", ref=lab["id"], seat=seat, admin=admin)
         self.post_message(SeatLogin(argv, f"connecting to {argv[-1]} (seat {seat} of lab "
-                                          f"{lab.name})… Ctrl-C gives up and returns to "
+                                          f"{lab['name']})… Ctrl-C gives up and returns to "
                                           "onetui"))
 
     def on_seat_login(self, message: SeatLogin) -> None:
@@ -244,21 +270,22 @@ class LabsScreen(ConsoleScreen):
     def action_reset_password(self) -> None:
         lab, seat = self._lab(), self._seat()
         if lab is not None and seat is not None:
-            self._ask(f"Give seat {seat} of lab {lab.name} a new password? The old one stops "
-                      "working.", lambda: self._do(labs.reset_password, lab.name, str(seat)))
+            self._ask(f"Give seat {seat} of lab {lab['name']} a new password? The old one "
+                      "stops working.",
+                      lambda: self._do("lab.reset_password", lab, ref=lab["name"], seat=seat))
 
     def action_reset_seat(self) -> None:
         lab, seat = self._lab(), self._seat()
         if lab is not None and seat is not None:
-            self._ask(f"Reset seat {seat} of lab {lab.name} to the master disk? The student's "
-                      "files on it are lost; the login stays.",
-                      lambda: self._do(labs.reset_seat, lab.name, str(seat)))
+            self._ask(f"Reset seat {seat} of lab {lab['name']} to the master disk? The "
+                      "student's files on it are lost; the login stays.",
+                      lambda: self._do("lab.reset_seat", lab, ref=lab["name"], seat=seat))
 
     def action_destroy(self) -> None:
         lab = self._lab()
         if lab is not None:
-            self._ask(f"Destroy lab {lab.name}: all {lab.seats} seats, their disks and logins?",
-                      lambda: self._do(labs.destroy, lab.name))
+            self._ask(f"Destroy lab {lab['name']}: all {lab['seats']} seats, their disks and "
+                      "logins?", lambda: self._do("lab.destroy", lab, ref=lab["name"]))
 
     def _ask(self, question: str, then: Any) -> None:
         self.console.confirm(question, then)
@@ -266,15 +293,16 @@ class LabsScreen(ConsoleScreen):
     def action_extend(self) -> None:
         lab = self._lab()
         if lab is not None:
-            self._prompt(f"Extend lab {lab.name} (expires {handout.when(lab.expires_at)}): "
-                         "+1d, +12h or a date", "+1d",
-                         lambda text: self._do(labs.extend, lab.name, text))
+            self._prompt(f"Extend lab {lab['name']} (expires "
+                         f"{handout.when(lab['expires_at'])}): +1d, +12h or a date", "+1d",
+                         lambda text: self._do("lab.extend", lab, ref=lab["name"],
+                                               until=text))
 
     def action_handout(self) -> None:
         lab = self._lab()
         if lab is not None:
             self._prompt("Write the hand-out slips to (.md for Markdown; 0600)",
-                         str(Path.cwd() / f"{lab.name}-handout.txt"),
+                         str(Path.cwd() / f"{lab['name']}-handout.txt"),
                          lambda path: self._write_handout(lab, path))
 
     def _prompt(self, label: str, value: str, then: Any) -> None:
@@ -285,29 +313,34 @@ class LabsScreen(ConsoleScreen):
         self.app.push_screen(Prompt(label, value), done)
 
     @work(thread=True, group="lab-action", exit_on_error=False)
-    def _write_handout(self, lab: Lab, path: str) -> None:
+    def _write_handout(self, lab: dict[str, Any], path: str) -> None:
+        """The slips come from the daemon (a credential hand-out it audits); the file is
+        written here, with the console user's own rights, 0600."""
         fmt = "md" if path.endswith(".md") else "text"
+        slips = self.console.client.call("lab.handout", ref=lab["id"], format=fmt)["text"]
         try:
-            written = handout.write_private(path, handout.slips(self.console.store, lab, fmt))
+            written = handout.write_private(path, slips)
         except OSError as exc:
             raise UserError(f"{path}: {exc.strerror}") from exc  # short, as the app shows it
-        self.app.post_message(Notice(f"wrote {lab.seats} slip(s) to {written}"))
+        self.app.post_message(Notice(f"wrote {lab['seats']} slip(s) to {written}"))
 
     @work(thread=True, group="lab-action", exit_on_error=False)
-    def _do(self, action: Any, *args: str) -> None:
-        result = action(self.console.store, *args)
-        message = result if isinstance(result, str) else f"lab {result.name}: expires " \
-                                                          f"{handout.when(result.expires_at)}"
-        self.app.post_message(Notice(message))
+    def _do(self, op: str, lab: dict[str, Any], **fields: Any) -> None:
+        """A lab operation; its one-line answer as a notice. A new password is asked for
+        again when its seat is revealed."""
+        result = self.console.client.call(op, **fields)
+        if self.view is not None and op == "lab.reset_password":
+            self.view.forget(lab["id"], fields.get("seat"))
+        self.app.post_message(Notice(str(result)))
 
     def action_new_lab(self) -> None:
         self._lab_choices()
 
     @work(thread=True, group="lab-action", exit_on_error=False)
     def _lab_choices(self) -> None:
-        store = self.console.store
-        self.post_message(LabChoices([t.name for t in store.templates.list()],
-                                     [n.name for n in store.networks.list()]))
+        client = self.console.client
+        self.post_message(LabChoices([t["name"] for t in client.call("template.list")],
+                                     [n["name"] for n in client.call("net.list")]))
 
     def on_lab_choices(self, message: LabChoices) -> None:
         if isinstance(self.app.screen, LabForm):
@@ -320,10 +353,14 @@ class LabsScreen(ConsoleScreen):
         """The form's lab: the form closes once it was made, and shows why not when it was
         refused (a name taken, too few addresses, no room)."""
         with answering(form):
-            made = labs.create(self.console.store, spec, self.console.cfg)
-            self.post_message(LabMade(made.id))
-            self.app.post_message(Notice(f"lab {made.name}: {made.seats} seat(s) created; "
-                                         "they come up here"))
+            client = self.console.client
+            client.call("lab.create", name=spec.name, template=spec.template,
+                        seats=spec.seats, network=spec.network, user=spec.user,
+                        expires=spec.expires)  # owned by the caller, as the daemon sees them
+            made = client.call("lab.show", ref=spec.name)
+            self.post_message(LabMade(made["id"]))
+            self.app.post_message(Notice(f"lab {made['name']}: {made['seats']} seat(s) "
+                                         "created; they come up here"))
 
     def on_lab_made(self, message: LabMade) -> None:
         self.lab_id = message.lab_id
@@ -453,5 +490,4 @@ class LabForm(Form[labs.LabSpec]):
             return
         self.send(labs.LabSpec(values["name"].strip(), values["template"],
                                int(values["seats"]), values["network"] or None,
-                               values["user"].strip(), values["expires"].strip() or None,
-                               owner=Caller.current().user))
+                               values["user"].strip(), values["expires"].strip() or None))

@@ -1,0 +1,49 @@
+"""The API's records (onetui's JSON shapes, as `--json` prints them) as the model's values
+again, so that a client's rows come from the same view.rows functions as the store's: one
+way to say what a cell shows, whether the record came over the daemon's socket or from
+the store in this process."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from typing import Any
+
+from onetui.model import VM, Event, Host
+from onetui.model.services import Service
+from onetui.store.history import Point
+
+_VM_FIELDS = tuple(f.name for f in dataclasses.fields(VM))
+_HOST_FIELDS = tuple(f.name for f in dataclasses.fields(Host))
+_EVENT_FIELDS = tuple(f.name for f in dataclasses.fields(Event))
+
+
+def vm_of(record: dict[str, Any]) -> VM:
+    """A `vm list --json` record as the model's VM."""
+    return VM(**{f: record[f] for f in _VM_FIELDS})
+
+
+def vms_of(records: Iterable[dict[str, Any]]) -> list[VM]:
+    return [vm_of(r) for r in records]
+
+
+def host_of(record: dict[str, Any]) -> Host:
+    """A `host list --json` record as the model's Host."""
+    return Host(**{f: record[f] for f in _HOST_FIELDS})
+
+
+def event_of(record: dict[str, Any]) -> Event:
+    """An event as `events --json` prints it."""
+    return Event(**{f: record[f] for f in _EVENT_FIELDS if f in record})
+
+
+def service_of(record: dict[str, Any]) -> Service:
+    """A `service list --json` record as the model's Service (what its row shows: the
+    template, burst template and config are not in the list)."""
+    return Service(record["id"], record["name"], None, None, record["min"], record["max"],
+                   record["desired"], {})
+
+
+def point_of(record: dict[str, Any]) -> Point:
+    """A history point as `history.read` answers it ({at, field: value, …})."""
+    return Point(record["at"], {k: v for k, v in record.items() if k != "at"})

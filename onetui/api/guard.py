@@ -23,9 +23,6 @@ from onetui.store import Store
 # tests/test_access.py checks that every operation the API offers maps to one there.
 ACCESS_OPS: dict[str, str] = {
     "vm.by_ids": "vm.list", "host.by_ids": "host.list",
-    # the panes' sparklines: part of the lists they stand in (every kind's history is a
-    # read everyone may make, as history.read's HISTORY_OPS below)
-    "history.read_many": "host.list",
     "template.get": "template.show", "template.add": "template.create",
     "template.seed": "template.create", "template.clone": "template.create",
     "service.rule_add": "service.rule", "service.rule_delete": "service.rule",
@@ -36,14 +33,15 @@ ACCESS_OPS: dict[str, str] = {
     "changes": "events.list", "changes.current": "events.list", "daemon.info": "events.list",
     "engine.lease": "events.list",
 }
-# history.read is the read of the object it is about (`kind`)
+# history.read (one object) and history.read_many (the panes' sparklines) are reads of
+# what they are about (`kind`)
 HISTORY_OPS = {"host": "host.show", "vm": "vm.show", "service": "service.show",
                "grid": "sge.history"}
 
 
 def access_op(name: str, args: Mapping[str, Any]) -> str:
     """The operation of onetui.access.OPS that API operation `name` with `args` is."""
-    if name == "history.read":
+    if name in ("history.read", "history.read_many"):
         return HISTORY_OPS.get(str(args.get("kind")), "sge.history")
     return ACCESS_OPS.get(name, name)
 

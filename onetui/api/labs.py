@@ -91,7 +91,7 @@ def lab_reveal(store: Store, caller: Caller, ref: str | int,
     if seats is not None and not all(isinstance(n, int) and not isinstance(n, bool)
                                      for n in seats):
         raise BadRequest("lab.reveal: field 'seats' must be a list of seat numbers")
-    item = store.labs.get(ref)
+    item = _lab(store, ref)
     clear = store.labs.passwords(item.id, None if seats is None else set(seats))
     return {str(number): password for number, password in clear.items()}
 

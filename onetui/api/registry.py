@@ -211,7 +211,9 @@ def _audit(store: Store, caller: Caller, grant: Grant, name: str,
         return
     lab = grant.lab
     secret = access.OPS[op].secrets
-    outcome = f"{lab.seats} seat(s)" if secret and lab is not None else ""
+    asked = args.get("seats")  # lab.reveal: the seats whose passwords were shown
+    count = len(asked) if isinstance(asked, list) else lab.seats if lab is not None else 0
+    outcome = f"{count} seat(s)" if secret and lab is not None else ""
     access.audit(store, caller, grant.role, op, access_args(name, args), outcome,
                  obj_id=lab.id if lab is not None else _obj_id(args))
 

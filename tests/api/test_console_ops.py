@@ -36,7 +36,8 @@ def test_an_objects_events_and_many_objects_history(daemon: Daemon) -> None:
     store.events.add("vm", vid + 1, "another VM's event")
     mine = client.call("events.list", kinds=["vm"], obj=vid, limit=10)["events"]
     assert mine and all(e["obj_id"] == vid for e in mine)
-    assert mine[-1]["message"].endswith("(released)")
+    assert mine[-2]["message"].endswith("(released)")
+    assert mine[-1]["message"].endswith(f"(admin): vm release {vid}")  # the audit line
     now = time.time()
     with store.db.transaction() as cur:
         store.history.record(cur, now - 30, [("host", "1", {"cpu": 10.0, "mem": 20.0}),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import signal
 import subprocess
 import sys
@@ -65,7 +66,8 @@ def test_cli_commands_go_through_the_daemon(served: tuple[Path, Path, list]) -> 
                                                "(needs runn)\n")
     events = [json.loads(line)["message"] for line in
               onetui("events", "--json", "--kind", "vm", state=state).stdout.splitlines()]
-    assert events[-1] == "VM 2 one-2: hold → pend (released)"
+    me = pwd.getpwuid(os.getuid()).pw_name
+    assert events[-2:] == ["VM 2 one-2: hold → pend (released)", f"{me} (admin): vm release 2"]
 
 
 def test_after_kill_9_and_a_restart_a_client_carries_on(served: tuple[Path, Path, list]

@@ -99,8 +99,9 @@ def lab_reveal(store: Store, caller: Caller, ref: str | int,
 @operation("lab.ssh_argv", ref=required(str, int), seat=required(str, int),
            admin=optional(False, bool))
 def lab_ssh_argv(store: Store, caller: Caller, ref: str | int, seat: str | int,
-                 admin: bool) -> list[str]:
-    """The system ssh's argv into a seat (the client runs it)."""
+                 admin: bool) -> dict[str, Any]:
+    """The system ssh's argv into a seat and the seat's pinned host keys (the client
+    writes them to a known_hosts of its own and runs the argv: onetui.client.seats)."""
     item = _lab(store, ref)
     return handout.ssh_argv(store, item, labs.seat_number(item, seat), admin=admin)
 

@@ -5,6 +5,7 @@ there before it loads any of the HTTP client."""
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 SYSTEM_SOCKET = Path("/run/onetui/onetui.sock")
@@ -36,6 +37,19 @@ def default_socket(*, serving: bool = False) -> Path:
         return system_socket() if system else user_socket()
     mine = user_socket()
     return SYSTEM_SOCKET if not reachable(mine) and reachable(SYSTEM_SOCKET) else mine
+
+
+def private_dir() -> Path:
+    """The caller's own 0700 directory for what onetui keeps for them (a seat's pinned
+    host keys): user_socket()'s directory. One that is a link, or not theirs, is refused
+    (under /tmp another user could have made it first)."""
+    base = user_socket().parent
+    base.mkdir(mode=0o700, parents=True, exist_ok=True)
+    st = base.lstat()
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        raise PermissionError(f"{base}: not a private directory of this user (a link, "
+                              "another user's, or open to others); remove it")
+    return base
 
 
 def reachable(path: Path) -> bool:

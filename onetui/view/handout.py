@@ -15,6 +15,7 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from onetui.client.seats import KNOWN_HOSTS
 from onetui.errors import UserError
 from onetui.model.labs import READY, Lab, Seat
 from onetui.remote.hostkeys import pinned_keys
@@ -34,13 +35,18 @@ def ssh_command(user: str, ip: str, port: int) -> str:
     return f"ssh {user}@{ip}" if port == 22 else f"ssh -p {port} {user}@{ip}"
 
 
-def ssh_argv(store: Store, lab: Lab, number: int, admin: bool = False) -> list[str]:
+def ssh_argv(store: Store, lab: Lab, number: int, admin: bool = False) -> dict[str, Any]:
     """The system `ssh` into a seat, as the student (who types the password) or as the
-    lab's admin (with its key), checking the host key onetui pinned from the console."""
+    lab's admin (with its key), checking the host key onetui pinned from the console:
+    {"argv": …, "known_hosts": the seat's pinned lines}. The argv names its known_hosts
+    file as KNOWN_HOSTS: the caller writes the lines to a file of its own and puts that
+    there (onetui.client.seats), since the daemon's known_hosts is not theirs to read."""
     seat = store.labs.seat(lab.id, number)
     user = lab.config.get("admin_user", "root") if admin else seat.username
-    known = pinned_keys(store.path.parent).path
-    argv = ["ssh", "-p", str(seat.port), "-o", f"UserKnownHostsFile={known}",
+    pinned = pinned_keys(store.path.parent)
+    name = pinned.name(seat.ip, seat.port)
+    lines = "".join(f"{name} {kind} {data}\n" for kind, data in pinned.get(seat.ip, seat.port))
+    argv = ["ssh", "-p", str(seat.port), "-o", f"UserKnownHostsFile={KNOWN_HOSTS}",
             "-o", "StrictHostKeyChecking=yes"]
     if admin and lab.config.get("admin_key"):
         argv += ["-i", lab.config["admin_key"]]
@@ -51,7 +57,7 @@ def ssh_argv(store: Store, lab: Lab, number: int, admin: bool = False) -> list[s
                "-o", "StrictHostKeyChecking=yes", *(a for k in node.key_files for a in ("-i", k)),
                "-W", "%h:%p", f"{node.user}@{node.hostname}" if node.user else node.hostname]
         argv += ["-o", f"ProxyCommand={shlex.join(hop)}"]
-    return [*argv, f"{user}@{seat.ip}"]
+    return {"argv": [*argv, f"{user}@{seat.ip}"], "known_hosts": lines}
 
 
 def _node(store: Store, seat: Seat) -> Target | None:

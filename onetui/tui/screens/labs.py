@@ -258,7 +258,10 @@ class LabsScreen(ConsoleScreen):
 
     @work(thread=True, group="lab-action", exit_on_error=False)
     def _ssh(self, lab: dict[str, Any], seat: int, admin: bool) -> None:
-        argv = self.console.client.call("lab.ssh_argv", ref=lab["id"], seat=seat, admin=admin)
+        from onetui.client.seats import seat_argv
+
+        argv = seat_argv(self.console.client.call("lab.ssh_argv", ref=lab["id"], seat=seat,
+                                                  admin=admin))
         self.post_message(SeatLogin(argv, f"connecting to {argv[-1]} (seat {seat} of lab "
                                           f"{lab['name']})… Ctrl-C gives up and returns to "
                                           "onetui"))

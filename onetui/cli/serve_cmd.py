@@ -304,8 +304,9 @@ def _exporter(engine: Engine, host: str, port: int) -> Exporter:
 def _start_api(ctx: Context, socket_path: str | None, group: str | None,
                cfg: Callable[[], dict[str, Any]]) -> ServerThread | None:
     """The API server on its own thread and store connection. A socket asked for that
-    cannot be served is an error (exit 2); the default one taken by another daemon (of
-    another store) is said on stderr, and this one serves its engine without an API."""
+    cannot be served is an error (exit 2); the default one taken by another daemon is said
+    on stderr, and this one stands by: it takes the socket over when that daemon goes (as
+    its engine takes the lease over)."""
     from onetui.client import default_socket, system_socket
     from onetui.runtime.server import ApiServer, ServerThread
     from onetui.store import Store
@@ -313,7 +314,8 @@ def _start_api(ctx: Context, socket_path: str | None, group: str | None,
     path = Path(socket_path) if socket_path else default_socket(serving=True)
     if group is None and socket_path is None and path == system_socket():
         group = _system_group()
-    thread = ServerThread(ApiServer(Store(ctx.store.path), path, group=group, cfg=cfg))
+    thread = ServerThread(ApiServer(Store(ctx.store.path), path, group=group, cfg=cfg),
+                          standby=socket_path is None, say=lambda m: click.echo(m, err=True))
     try:
         thread.start_serving()
     except (UserError, OSError) as exc:
@@ -321,7 +323,11 @@ def _start_api(ctx: Context, socket_path: str | None, group: str | None,
             raise UserError(str(exc)) from None
         click.echo(f"onetui: no API: {exc}", err=True)
         return None
-    click.echo(f"api: {path}", err=True)
+    if thread.standing_by:
+        click.echo(f"onetui: {thread.standing_by}; standing by to take the socket over "
+                   "when it goes", err=True)
+    else:
+        click.echo(f"api: {path}", err=True)
     return thread
 
 

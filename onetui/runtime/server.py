@@ -92,6 +92,7 @@ class ApiServer:
         self._look_now: asyncio.Event | None = None
         self._watch: asyncio.Task[None] | None = None
         self._admitted: set[asyncio.Transport] = set()
+        self.bound = False
 
     # --- starting and stopping ---------------------------------------------------------
 
@@ -106,6 +107,7 @@ class ApiServer:
                                     keepalive_timeout=self.idle, shutdown_timeout=1.0)
         await self.runner.setup()
         await web.UnixSite(self.runner, str(self.path), backlog=1024).start()
+        self.bound = True  # the socket file is ours from here: close() removes it
         os.chmod(self.path, 0o660 if gid is not None else 0o600)
         if gid is not None:
             os.chown(self.path, -1, gid)
@@ -119,8 +121,10 @@ class ApiServer:
             self._watch.cancel()
         if self.runner is not None:
             await self.runner.cleanup()
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
+        if self.bound:  # never another daemon's socket, which a failed start found there
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
+            self.bound = False
         self.pool.shutdown(wait=False, cancel_futures=True)
 
     def _gid(self) -> int | None:
@@ -250,15 +254,30 @@ def prepare_socket(path: Path, *, system: bool) -> None:
         pass
     finally:
         probe.close()
-    raise UserError(f"--socket {path}: another onetui daemon answers there")
+    raise SocketTaken(f"--socket {path}: another onetui daemon answers there")
+
+
+class SocketTaken(UserError):
+    """Another daemon answers on the socket: left alone (a standby waits for it to go)."""
+
+
+STANDBY_EVERY = 2.0  # seconds between a standby's looks at a socket another daemon holds
 
 
 class ServerThread(threading.Thread):
-    """The API server on an event loop of its own, beside the engine's thread."""
+    """The API server on an event loop of its own, beside the engine's thread.
 
-    def __init__(self, server: ApiServer) -> None:
+    `standby`: when another daemon answers on the socket, wait (`standing_by` says why)
+    and take the socket over as soon as that one is gone, as a standby engine takes the
+    lease over: clients waiting for "their" daemon find this one (`say` tells when)."""
+
+    def __init__(self, server: ApiServer, *, standby: bool = False,
+                 say: Callable[[str], None] | None = None) -> None:
         super().__init__(name="onetui-api", daemon=True)
         self.server = server
+        self.standby = standby
+        self.say = say
+        self.standing_by = ""
         self.ready = threading.Event()
         self.failed: BaseException | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -270,18 +289,38 @@ class ServerThread(threading.Thread):
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._quit = asyncio.Event()
-        try:
-            await self.server.start()
-        except BaseException as exc:
-            self.failed = exc
-            self.ready.set()
-            await self.server.close()
-            return
+        while True:
+            try:
+                await self.server.start()
+                break
+            except SocketTaken as exc:
+                if not self.standby:
+                    await self._failed(exc)
+                    return
+                if not self.ready.is_set():
+                    self.standing_by = str(exc)
+                    self.ready.set()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(STANDBY_EVERY):
+                        await self._quit.wait()
+                if self._quit.is_set():
+                    await self.server.close()
+                    return
+            except BaseException as exc:
+                await self._failed(exc)
+                return
+        if self.standing_by and self.say is not None:
+            self.say(f"api: {self.server.path} (taken over: the daemon there went away)")
         self.ready.set()
         try:
             await self._quit.wait()
         finally:
             await self.server.close()
+
+    async def _failed(self, exc: BaseException) -> None:
+        self.failed = exc
+        self.ready.set()
+        await self.server.close()
 
     def start_serving(self, timeout: float = 30.0) -> None:
         """Start, and wait until the socket answers (or raise what stopped it)."""

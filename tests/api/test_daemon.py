@@ -88,3 +88,50 @@ def test_after_kill_9_and_a_restart_a_client_carries_on(served: tuple[Path, Path
     assert [v["id"] for v in answers[0]] == [vid]  # nothing lost
     assert waits == [f"daemon gone ({sock}), reconnecting"]
     assert client.call("vm.action", ref=vid, action="release") == f"VM {vid}: released"
+
+
+def test_a_second_daemon_leaves_the_first_ones_socket_alone(
+        served: tuple[Path, Path, list[subprocess.Popen[str]]]) -> None:
+    """`serve --socket` where a daemon answers: exit 2 and one line; the socket stays the
+    first daemon's (a failed start once removed it, leaving that daemon unreachable)."""
+    state, sock, _ = served
+    second = subprocess.run([sys.executable, "-m", "onetui", "--state", str(state), "serve",
+                             "--socket", str(sock)], capture_output=True, text=True, timeout=120)
+    assert second.returncode == 2
+    assert f"--socket {sock}: another onetui daemon answers there" in second.stderr
+    assert sock.exists()
+    assert Client(SocketTransport(sock, reconnect=0.0)).call("vm.list") == []
+
+
+def test_a_standby_daemon_takes_the_socket_over_when_the_first_goes(
+        served: tuple[Path, Path, list[subprocess.Popen[str]]]) -> None:
+    """Two `onetui serve` on the default socket: the second stands by (for the engine's
+    lease and the socket alike); the first killed, the second answers on the socket and its
+    engine leads, so a client waiting for its daemon carries on."""
+    state, sock, procs = served
+    standby = subprocess.Popen([sys.executable, "-m", "onetui", "--state", str(state), "serve",
+                                "--interval", "0.5", "--lease-ttl", "2"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    procs.append(standby)
+    assert standby.stderr is not None
+    said = ""
+    while "standing by" not in said:
+        line = standby.stderr.readline()
+        assert line, f"the standby ended: {standby.communicate()}"
+        said += line
+    assert "another onetui daemon answers there" in said
+    client = Client(SocketTransport(sock, reconnect=60.0))
+    (vid,) = client.call("vm.create", template="xen.local01", hold=True)
+    procs[0].kill()
+    procs[0].wait()
+    while "taken over" not in said:
+        line = standby.stderr.readline()
+        assert line, f"the standby ended: {standby.communicate()}"
+        said += line
+    assert [v["id"] for v in client.call("vm.list")] == [vid]  # the same client, reconnected
+    assert client.call("vm.action", ref=vid, action="release") == f"VM {vid}: released"
+    lease = client.call("engine.lease")
+    while lease is None or lease["pid"] != standby.pid:  # its engine takes the lease over
+        time.sleep(0.1)
+        lease = client.call("engine.lease")
+    assert lease["alive"]

@@ -115,10 +115,8 @@ class OnetuiApp(App[None]):
             client.transport.on_wait = lambda text: self.post_message(DaemonWait(text))
         info = client.call("daemon.info")
         self.store_path = Path(info["store"]) if store_path is None else store_path
-        self.user = str(info.get("caller", {}).get("user", ""))
-        # the daemon says the caller's role; one that does not yet lets in only those
-        # it treats as admins (root and its own user)
-        self.role: str | None = info.get("role", access.ADMIN)
+        self.user = str(info["caller"]["user"])
+        self.role: str | None = info["role"]  # the daemon's word; it decides each request
         self.run_engine = run_engine and not daemon
         self.engine_interval = engine_interval
         self._stop = threading.Event()

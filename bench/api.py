@@ -1,14 +1,16 @@
 """The daemon's API, measured: `vm list` of 1,000 VMs through the socket next to a direct
 store read in the same run (ratio), and the whole `onetui vm list --json` command with and
 without a daemon; a live-update round trip (one client writes an intent, another's
-long-poll hears of it); requests per second with 20 concurrent clients doing `vm list`,
-and the daemon's memory.
+long-poll hears of it, and until another client's console (headless, through Textual's
+test harness) has painted it); requests per second with 20 concurrent clients doing `vm
+list`, and the daemon's memory.
 
 Run: .venv/bin/python bench/api.py
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import multiprocessing
 import os
@@ -89,6 +91,7 @@ def main() -> None:
                 print(f"onetui vm list --json ({VMS} VMs): {with_daemon:.0f} ms through the "
                       f"daemon, {no_daemon:.0f} ms in-process (no daemon)")
                 round_trip(sock, store)
+            asyncio.run(console_round_trip(sock))
             idle = rss_kb(daemon.pid)
             counts: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
             until = time.monotonic() + SECONDS
@@ -134,6 +137,39 @@ def round_trip(sock: Path, store: Store) -> None:
     print(f"live-update round trip (intent written by one client until another's long-poll "
           f"answers): median {statistics.median(times) * 1000:.1f} ms, max "
           f"{max(times) * 1000:.1f} ms")
+
+
+async def console_round_trip(sock: Path) -> None:
+    """A writer holds/releases VM 1; a console of the same daemon (its own client, as
+    `onetui` opens it) has the new state painted in its VM pane: the time from the write's
+    start to that frame."""
+    from onetui.tui.app import OnetuiApp  # the console only for this figure
+    from onetui.tui.panes import VmsPane
+    from onetui.view.rows import VM_COLUMNS
+
+    writer = Client(SocketTransport(sock))
+    app = OnetuiApp(client=Client(SocketTransport(sock)), daemon=True, cfg={})
+    stat = VM_COLUMNS.index("STAT")
+    times = []
+    async with app.run_test(size=(160, 50)) as pilot:
+        vms = app.screen.query_one(VmsPane)
+        while len(vms.rows_by_id) < VMS:
+            await pilot.pause(0.01)
+        for _ in range(10):
+            want, action = ("pend", "release") if vms.rows_by_id[1][stat] == "hold" \
+                else ("hold", "hold")
+            await asyncio.sleep(0.3)  # not right after the console's last read
+            start = time.perf_counter()
+            await asyncio.to_thread(writer.call, "vm.action", ref=1, action=action)
+            while vms.rows_by_id[1][stat] != want:
+                await asyncio.sleep(0.002)
+            drawn = asyncio.Event()
+            vms.call_after_refresh(drawn.set)
+            await drawn.wait()
+            times.append(time.perf_counter() - start)
+    print(f"live-update round trip to a console (intent written by one client until "
+          f"another's console painted it): median {statistics.median(times) * 1000:.0f} ms, "
+          f"max {max(times) * 1000:.0f} ms")
 
 
 if __name__ == "__main__":

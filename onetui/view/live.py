@@ -119,13 +119,14 @@ class LiveView:
         self._sparks_due = False
         self._sparks_at = 0.0  # when the sparklines were last read
 
-    def poll(self) -> Delta:
+    def poll(self, wait: float = 0.0) -> Delta:
         """Everything on the first call (or when the change log no longer reaches back),
-        afterwards only what changed."""
-        now = time.time()
+        afterwards only what changed: with `wait`, as soon as something changes, or after
+        `wait` s with nothing (the daemon's long-poll)."""
         if self.seq is None:
-            return self._full(now)
-        changes = self.client.changes(self.seq)
+            return self._full(time.time())
+        changes = self.client.changes(self.seq, wait=wait)
+        now = time.time()
         if not changes["complete"]:  # the log no longer reaches back (a new daemon's store)
             return self._full(now)
         self.seq = changes["seq"]

@@ -18,12 +18,17 @@ if TYPE_CHECKING:
     from onetui.tui.app import OnetuiApp
 
 POLL_EVERY = 1.0
+AFTER_CHANGE = 0.2  # s after a long-poll's read is on screen: a burst of changes coalesces
 
 
 class ConsoleScreen(Screen[None]):
     """A screen that reads the store in thread workers and shows what they post back."""
 
     POLL_EVERY = POLL_EVERY
+    # How long a read may wait on the API for a change (its long-poll on the change
+    # sequence): a change then shows as soon as it is made, and the next read starts
+    # AFTER_CHANGE after this one is on screen. 0: a read every POLL_EVERY.
+    WAIT = 0.0
     BINDINGS = [
         Binding("z", "zoom", "Zoom"),
         Binding("escape", "back", "Back", show=False),
@@ -67,7 +72,7 @@ class ConsoleScreen(Screen[None]):
         if self._polling or not self.is_attached:
             return
         if self.covered() or self.console.suspended_for_ssh:
-            self._arm()
+            self._arm(self.POLL_EVERY)
             return
         self._polling = True
         self.read()
@@ -84,11 +89,12 @@ class ConsoleScreen(Screen[None]):
         (then with none), so that the chain of polls goes on."""
         raise NotImplementedError
 
-    def polled(self) -> None:
-        """The read's result is on screen: arm the next poll."""
+    def polled(self, ok: bool = True) -> None:
+        """The read's result is on screen (`ok`: it did not fail): arm the next poll, soon
+        when the read waited for its change, a POLL_EVERY later otherwise."""
         self._polling = False
         if self.is_attached:
-            self._arm()
+            self._arm(AFTER_CHANGE if ok and self.WAIT else self.POLL_EVERY)
 
     def poll_now(self) -> None:
         """In place of the pending poll (an action's effect, another lab chosen); when a
@@ -98,10 +104,10 @@ class ConsoleScreen(Screen[None]):
                 self._next_poll.stop()
             self.poll()
 
-    def _arm(self) -> None:
+    def _arm(self, delay: float) -> None:
         if self._next_poll is not None:
             self._next_poll.stop()
-        self._next_poll = self.set_timer(self.POLL_EVERY, self.poll)
+        self._next_poll = self.set_timer(delay, self.poll)
 
     # -- `/`, `z`, Escape ---------------------------------------------------------------------
 

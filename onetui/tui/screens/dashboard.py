@@ -224,6 +224,7 @@ class Trusted(Message, bubble=False):
 
 class DashboardScreen(ConsoleScreen):
     CSS_PATH = "dashboard.tcss"
+    WAIT = 1.0  # its rows follow the change sequence (a long-poll): a change shows at once
     # a short terminal (80x24, 60x20) gives the five panes equal rows: none left empty
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
     COMMANDS = {ActionsProvider}
@@ -300,7 +301,7 @@ class DashboardScreen(ConsoleScreen):
         try:
             assert self.view is not None
             first, self._first = self._first, False
-            delta = self.view.first(FIRST_PAGE) if first else self.view.poll()
+            delta = self.view.first(FIRST_PAGE) if first else self.view.poll(self.WAIT)
             grid = None
             waiting = self._grid_waiting()
             if waiting is not None:
@@ -357,7 +358,7 @@ class DashboardScreen(ConsoleScreen):
             self._polling = False
             self.call_after_refresh(self.poll)
             return
-        self.polled()
+        self.polled(message.delta is not None)
 
     def apply(self, delta: Delta, grid: GridWatch | None,
               waiting: tuple[str, str] | None = None) -> None:

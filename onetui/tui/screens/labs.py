@@ -167,7 +167,7 @@ class LabsScreen(ConsoleScreen):
     def on_lab_rows(self, message: LabRows) -> None:
         if message.snapshot is not None:
             self.show(message.snapshot)
-        self.polled()
+        self.polled(message.snapshot is not None)
 
     def show(self, snap: LabSnapshot) -> None:
         labs_pane, seats = self.query_one(LabsPane), self.query_one(SeatsPane)

@@ -3,7 +3,6 @@ follow (`changes`: the ids changed since a cursor; the daemon's long-poll waits 
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from onetui.access import Caller
@@ -50,7 +49,9 @@ def events_list(store: Store, caller: Caller, limit: int | None, kinds: list[Any
             everything = -1 if since is not None else MAX_EVENTS
             events = store.events.tail(limit or everything, kinds=picked, at_or_after=since,
                                        user=user)
-    return {"last": last, "events": [dataclasses.asdict(e) for e in events]}
+    # an event's fields are all scalars: its __dict__ copied is what dataclasses.asdict's
+    # deep copy gives, at a fifth of the cost (a console's tick reads up to 200 of them)
+    return {"last": last, "events": [dict(vars(e)) for e in events]}
 
 
 @operation("changes", since=optional(0, int))

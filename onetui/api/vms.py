@@ -20,12 +20,9 @@ from onetui.view.describe import vm_text
 def vm_record(v: VM) -> dict[str, Any]:
     """A VM as `vm list --json` prints it: its fields and OpenNebula's two state names.
     (Shallow: the record goes straight to JSON; dataclasses.asdict's deep copy was a
-    third of a 1,000-VM list's time.)"""
-    return {**{f: getattr(v, f) for f in _VM_FIELDS}, "vm_state": v.vm_state,
-            "lcm_state": v.lcm_state}
-
-
-_VM_FIELDS = tuple(f.name for f in dataclasses.fields(VM))
+    third of a 1,000-VM list's time; its __dict__, which holds exactly the fields of the
+    frozen dataclass in their order, is half the cost of a getattr per field.)"""
+    return {**vars(v), "vm_state": v.vm_state, "lcm_state": v.lcm_state}
 
 
 @operation("vm.list", include_done=optional(True, bool), limit=optional(None, int),

@@ -51,3 +51,19 @@ def test_more_hosts_than_the_page_make_it_a_page_too(tmp_path: Path) -> None:
         page = view.first(3)
         assert page.page and list(page.hosts) == [1, 2, 3] and list(page.vms) == [1]
         assert len(view.poll().hosts) == 4
+
+
+def test_a_vm_read_through_the_api_is_the_stores_vm_and_shows_the_same_row(
+        tmp_path: Path) -> None:
+    """vm.list's records, through JSON and back into VMs (view.records.vm_of fills them in
+    directly), are the very VMs the store holds: the console's rows are the CLI's."""
+    from onetui.view.records import vms_of
+    from onetui.view.rows import vm_row
+
+    with _store(tmp_path, vms=3, hosts=1) as store:
+        store.vms.transition(2, "hold")
+        stored = store.vms.list(include_done=False)
+        read = vms_of(Client(LocalTransport(store)).call("vm.list", include_done=False))
+        assert read == stored
+        assert [vm_row(v, 0.0) for v in read] == [vm_row(v, 0.0) for v in stored]
+        assert [v.vm_state for v in read] == ["PENDING", "HOLD", "PENDING"]

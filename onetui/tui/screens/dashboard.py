@@ -354,9 +354,12 @@ class DashboardScreen(ConsoleScreen):
             if message.delta is not None and (message.delta.history or message.delta.events):
                 detail.follow()  # its plot reads the points and events it lacks
         if message.delta is not None and message.delta.page:
-            # the full read right after the first page is painted, not a poll later
+            # the full read right after the first page is painted, not a poll later. After
+            # the VM pane's refresh, not the screen's: the screen's callbacks run as soon
+            # as the screen itself is idle, before the panes have drawn their rows, and the
+            # full read (10,000 VMs through the API) then took the GIL from the first frame
             self._polling = False
-            self.call_after_refresh(self.poll)
+            self.query_one(VmsPane).call_after_refresh(self.poll)
             return
         self.polled(message.delta is not None)
 

@@ -24,11 +24,11 @@ import threading
 import time
 from pathlib import Path
 
-from onetui.api.vms import vm_record
 from onetui.client import Client, SocketTransport
 from onetui.data import TEMPLATES
 from onetui.ops import instantiate
 from onetui.store import Store
+from onetui.view.records import vm_record
 
 VMS = 1000
 CLIENTS = 20

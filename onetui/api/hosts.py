@@ -4,7 +4,6 @@ so every client gets the same checks and messages."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +14,10 @@ from onetui.errors import UserError
 from onetui.model import Host
 from onetui.store import Store
 from onetui.view.describe import host_text
-from onetui.view.records import host_of
+from onetui.view.records import host_of, host_record
 
 __all__ = ["host_of", "host_record"]  # host_of: the record as the model's Host (view.records)
 
-_HOST_FIELDS = tuple(f.name for f in dataclasses.fields(Host))
 
 # setting → (JSON types, bounds for integers): what host create/update accept
 SETTINGS: dict[str, tuple[tuple[type, ...], tuple[int, int] | None]] = {
@@ -30,11 +28,6 @@ SETTINGS: dict[str, tuple[tuple[type, ...], tuple[int, int] | None]] = {
     "userdata_var": ((list,), None), "userdata_template": ((str,), None),
 }
 _LIBVIRT_OPTS = ("uri", "domain_type")
-
-
-def host_record(h: Host) -> dict[str, Any]:
-    """A host as `host list --json` prints it: its fields and the STAT column's word."""
-    return {**{f: getattr(h, f) for f in _HOST_FIELDS}, "stat": h.stat}
 
 
 @operation("host.list", limit=optional(None, int))

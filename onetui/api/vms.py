@@ -9,20 +9,11 @@ from collections.abc import Callable
 from typing import Any
 
 from onetui.access import Caller
-from onetui.api.hosts import host_record
 from onetui.api.registry import BadRequest, granted, operation, optional, required
-from onetui.model import VM
 from onetui.ops import vm_actions as actions
 from onetui.store import Store
 from onetui.view.describe import vm_text
-
-
-def vm_record(v: VM) -> dict[str, Any]:
-    """A VM as `vm list --json` prints it: its fields and OpenNebula's two state names.
-    (Shallow: the record goes straight to JSON; dataclasses.asdict's deep copy was a
-    third of a 1,000-VM list's time; its __dict__, which holds exactly the fields of the
-    frozen dataclass in their order, is half the cost of a getattr per field.)"""
-    return {**vars(v), "vm_state": v.vm_state, "lcm_state": v.lcm_state}
+from onetui.view.records import host_record, vm_record
 
 
 @operation("vm.list", include_done=optional(True, bool), limit=optional(None, int),

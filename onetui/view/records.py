@@ -1,4 +1,5 @@
-"""The API's records (onetui's JSON shapes, as `--json` prints them) as the model's values
+"""The API's records (onetui's JSON shapes, as `--json` prints them) made from the model's
+values (`vm_record`, `host_record`: what the API answers) and as the model's values
 again, so that a client's rows come from the same view.rows functions as the store's: one
 way to say what a cell shows, whether the record came over the daemon's socket or from
 the store in this process."""
@@ -17,6 +18,19 @@ _VM_FIELDS = tuple(f.name for f in dataclasses.fields(VM))
 _HOST_FIELDS = tuple(f.name for f in dataclasses.fields(Host))
 _EVENT_FIELDS = tuple(f.name for f in dataclasses.fields(Event))
 _new = object.__new__
+
+
+def vm_record(v: VM) -> dict[str, Any]:
+    """A VM as `vm list --json` prints it: its fields and OpenNebula's two state names.
+    (Shallow: the record goes straight to JSON; dataclasses.asdict's deep copy was a
+    third of a 1,000-VM list's time; its __dict__, which holds exactly the fields of the
+    frozen dataclass in their order, is half the cost of a getattr per field.)"""
+    return {**vars(v), "vm_state": v.vm_state, "lcm_state": v.lcm_state}
+
+
+def host_record(h: Host) -> dict[str, Any]:
+    """A host as `host list --json` prints it: its fields and the STAT column's word."""
+    return {**{f: getattr(h, f) for f in _HOST_FIELDS}, "stat": h.stat}
 
 
 def vm_of(record: dict[str, Any]) -> VM:

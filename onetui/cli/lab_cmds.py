@@ -130,9 +130,9 @@ def _emit(text: str, output: str | None) -> None:
 def ssh_cmd(ctx: Context, name: str, seat: str, command: tuple[str, ...], admin: bool) -> None:
     """Log in to a seat with the system ssh (or run COMMAND there: `-- uptime`), its host
     key checked against the one onetui learned from the seat's console."""
-    from onetui.client.seats import seat_argv
+    from onetui.view.handout import seat_login
 
-    argv = seat_argv(ctx.client.call("lab.ssh_argv", ref=name, seat=seat, admin=admin))
+    argv = seat_login(ctx.client.call("lab.ssh_argv", ref=name, seat=seat, admin=admin))
     if command:
         argv += ["-o", "BatchMode=yes", "--", *command]
     ctx.close()

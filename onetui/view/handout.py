@@ -15,7 +15,7 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from onetui.client.seats import KNOWN_HOSTS
+from onetui.client.paths import private_dir
 from onetui.errors import UserError
 from onetui.model.labs import READY, Lab, Seat
 from onetui.remote.hostkeys import pinned_keys
@@ -35,12 +35,15 @@ def ssh_command(user: str, ip: str, port: int) -> str:
     return f"ssh {user}@{ip}" if port == 22 else f"ssh -p {port} {user}@{ip}"
 
 
+KNOWN_HOSTS = "{known_hosts}"  # what ssh_argv's argv names until the caller's file is there
+
+
 def ssh_argv(store: Store, lab: Lab, number: int, admin: bool = False) -> dict[str, Any]:
     """The system `ssh` into a seat, as the student (who types the password) or as the
     lab's admin (with its key), checking the host key onetui pinned from the console:
     {"argv": …, "known_hosts": the seat's pinned lines}. The argv names its known_hosts
     file as KNOWN_HOSTS: the caller writes the lines to a file of its own and puts that
-    there (onetui.client.seats), since the daemon's known_hosts is not theirs to read."""
+    there (`seat_login`), since the daemon's known_hosts is not theirs to read."""
     seat = store.labs.seat(lab.id, number)
     user = lab.config.get("admin_user", "root") if admin else seat.username
     pinned = pinned_keys(store.path.parent)
@@ -58,6 +61,15 @@ def ssh_argv(store: Store, lab: Lab, number: int, admin: bool = False) -> dict[s
                "-W", "%h:%p", f"{node.user}@{node.hostname}" if node.user else node.hostname]
         argv += ["-o", f"ProxyCommand={shlex.join(hop)}"]
     return {"argv": [*argv, f"{user}@{seat.ip}"], "known_hosts": lines}
+
+
+def seat_login(answer: dict[str, Any]) -> list[str]:
+    """`lab.ssh_argv`'s answer as an argv to run, in the caller's process: the seat's host
+    keys written to `seats_known_hosts` in the caller's private directory (write_private:
+    never through a link), that file in the argv. So the seat's key is checked against what
+    onetui pinned from its console, and nothing else, by whoever runs the ssh."""
+    path = write_private(private_dir() / "seats_known_hosts", str(answer["known_hosts"]))
+    return [str(arg).replace(KNOWN_HOSTS, str(path)) for arg in answer["argv"]]
 
 
 def _node(store: Store, seat: Seat) -> Target | None:

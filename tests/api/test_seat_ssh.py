@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from onetui.client.paths import private_dir
-from onetui.client.seats import seat_argv
 from onetui.remote.hostkeys import pinned_keys
+from onetui.view.handout import seat_login
 from tests.api.conftest import Daemon
 
 KEY = "AAAAC3NzaC1lZDI1NTE5AAAAIHhX0mYQ9nQ0b3C3n7Jk2x0m8r3m0o8f7J6w5q4e3r2t"
@@ -28,7 +28,7 @@ def test_the_seat_is_checked_against_the_callers_own_copy_of_its_keys(daemon: Da
     pinned_keys(store.path.parent).set("127.0.4.11", 2202, [("ssh-ed25519", KEY)])
     pinned_keys(store.path.parent).set("127.0.4.10", 2201, [("ssh-ed25519", "AAAAother")])
 
-    argv = seat_argv(client.call("lab.ssh_argv", ref="os1", seat=2))
+    argv = seat_login(client.call("lab.ssh_argv", ref="os1", seat=2))
     mine = private_dir() / "seats_known_hosts"
     assert argv[-1] == "student02@127.0.4.11"
     assert f"UserKnownHostsFile={mine}" in argv and "StrictHostKeyChecking=yes" in argv
@@ -46,5 +46,5 @@ def test_a_private_directory_that_is_a_link_is_refused(tmp_path: Path,
     monkeypatch.delenv("ONETUI_SOCKET", raising=False)
     os.symlink(elsewhere, tmp_path / "elsewhere" / "onetui")  # run/onetui is a link
     with pytest.raises(PermissionError, match="not a private directory"):
-        seat_argv({"argv": ["ssh", "x"], "known_hosts": ""})
+        seat_login({"argv": ["ssh", "x"], "known_hosts": ""})
     assert os.listdir(elsewhere) == ["onetui"]

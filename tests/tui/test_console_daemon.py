@@ -5,42 +5,22 @@ then carries on by itself, showing a change made after the restart."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from onetui.cli.context import Context
 from onetui.client import Client, SocketTransport
-from onetui.data import TEMPLATES
 from onetui.tui.app import OnetuiApp
 from onetui.tui.panes import StatusLine, VmsPane
-from tests.api.test_daemon import start_daemon
-from tests.beds.cli import onetui
+from tests.api.test_daemon import served, start_daemon  # noqa: F401  (served: the fixture)
 from tests.tui.test_console import until
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[Path, Path, list[subprocess.Popen[str]]]]:
-    state, sock = tmp_path / "state", Path(os.environ["ONETUI_SOCKET"])
-    onetui("template", "import", str(TEMPLATES / "xen.local01"), state=state)
-    procs = [start_daemon(state, sock)]
-    try:
-        yield state, sock, procs
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.communicate(timeout=30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.communicate()
 
 
 def status(app: OnetuiApp) -> str:
@@ -52,7 +32,7 @@ def names(app: OnetuiApp) -> set[str]:
 
 
 async def test_the_console_follows_the_daemon_through_a_kill_9(
-        served: tuple[Path, Path, list[subprocess.Popen[str]]]) -> None:
+        served: tuple[Path, Path, list[subprocess.Popen[str]]]) -> None:  # noqa: F811
     state, sock, procs = served
     client = Context(str(state)).client  # as `onetui` finds it: the daemon on the socket
     assert isinstance(client.transport, SocketTransport)

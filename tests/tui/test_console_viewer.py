@@ -22,7 +22,7 @@ import pytest
 from onetui.data import TEMPLATES
 from onetui.store import Store
 from tests.beds.users import interpreter
-from tests.tui.test_tmux import tmux
+from tests.tui.test_tmux import quit_status, tmux
 
 pytestmark = [pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
               pytest.mark.slow]
@@ -112,11 +112,7 @@ def test_a_viewer_console_is_read_only_and_never_shows_a_password(
         tmux("send-keys", "-t", session, "Escape")
         shows("seen-by-bob")
         tmux("send-keys", "-t", session, "q")  # no engine here: quits at once
-        deadline = time.monotonic() + 30
-        while not done.exists():
-            assert time.monotonic() < deadline, "the console did not quit"
-            time.sleep(0.2)
-        assert done.read_text().strip() == "0"
+        assert quit_status(done) == "0"
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
         done.unlink(missing_ok=True)

@@ -41,6 +41,15 @@ def wait_screen(session: str, check: Callable[[str], bool], timeout: float = 60)
     raise AssertionError(f"timed out; the screen was:\n{screen}")
 
 
+def quit_status(done: Path, timeout: float = 30) -> str:
+    """The exit status the console's shell wrote to `done` once it quit."""
+    deadline = time.monotonic() + timeout
+    while not done.exists():
+        assert time.monotonic() < deadline, "the console did not quit"
+        time.sleep(0.2)
+    return done.read_text().strip()
+
+
 def vm_line(screen: str, name: str) -> str:
     return next((line for line in screen.splitlines() if f" {name} " in line), "")
 
@@ -68,11 +77,7 @@ def test_demo_add_a_worker_and_quit(tmp_path: Path) -> None:
         tmux("send-keys", "-t", session, "q")  # the demo's engine runs here: asked first
         wait_screen(session, lambda s: "quitting stops it" in s)
         tmux("send-keys", "-t", session, "y")
-        deadline = time.monotonic() + 30
-        while not done.exists():
-            assert time.monotonic() < deadline, "the console did not quit"
-            time.sleep(0.2)
-        assert done.read_text().strip() == "0"
+        assert quit_status(done) == "0"
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
     assert os.environ.get("ONETUI_STATE") is None
@@ -137,11 +142,7 @@ def test_ctrl_c_in_ssh_gives_up_and_the_console_stays(tmp_path: Path) -> None:
         tmux("send-keys", "-t", session, "q")  # it runs the engine: asked first
         wait_screen(session, lambda s: "quitting stops it" in s)
         tmux("send-keys", "-t", session, "y")
-        deadline = time.monotonic() + 30
-        while not done.exists():
-            assert time.monotonic() < deadline, "the console did not quit"
-            time.sleep(0.2)
-        assert done.read_text().strip() == "0"
+        assert quit_status(done) == "0"
         # what ssh printed was cleared, not left on the terminal under the console
         assert "connecting to" not in tmux("capture-pane", "-t", session, "-p")
     finally:

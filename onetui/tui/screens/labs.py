@@ -258,9 +258,9 @@ class LabsScreen(ConsoleScreen):
 
     @work(thread=True, group="lab-action", exit_on_error=False)
     def _ssh(self, lab: dict[str, Any], seat: int, admin: bool) -> None:
-        from onetui.client.seats import seat_argv
+        from onetui.view.handout import seat_login
 
-        argv = seat_argv(self.console.client.call("lab.ssh_argv", ref=lab["id"], seat=seat,
+        argv = seat_login(self.console.client.call("lab.ssh_argv", ref=lab["id"], seat=seat,
                                                   admin=admin))
         self.post_message(SeatLogin(argv, f"connecting to {argv[-1]} (seat {seat} of lab "
                                           f"{lab['name']})… Ctrl-C gives up and returns to "

@@ -250,9 +250,18 @@ LOCAL_COMMANDS = frozenset({"help", "completion", "demo", "serve", "template val
                             "system install", "system uninstall"})
 
 
-# lab create options an admin alone gives: the key is read by the daemon, as the daemon
-# (any key it can read would serve, and a check for the file says whether a path exists).
-ADMIN_LAB_OPTIONS = ("admin_key", "admin_user", "ssh_timeout")
+# Options only an admin gives, per operation, and why: each makes the daemon read, write
+# or run something of the caller's choosing, as the daemon.
+_KEYS = "the daemon's own keys and SSH settings"  # any key it can read would serve
+_TEMPLATE = ("a template of your own (not a stored one): it reaches the hypervisor as it is "
+             "(RAW, DISK SOURCE, …); ask an admin to store it")
+ADMIN_OPTIONS: dict[str, dict[str, str]] = {
+    "lab.create": {"admin_key": _KEYS, "admin_user": _KEYS, "ssh_timeout": _KEYS,
+                   "text": _TEMPLATE},
+    "vm.create": {"text": _TEMPLATE},
+    "service.create": {"lb": "a load balancer's config file and nginx program, which the "
+                             "daemon writes and runs"},
+}
 
 
 def owns_lab(caller: Caller, lab: Lab) -> bool:
@@ -271,6 +280,7 @@ class Grant:
     role: str
     lab: Lab | None = None
     passwords: bool = False
+    op: str = ""  # the rule of OPS it was granted by (ec2.orphans --terminate: ec2.terminate)
 
 
 def authorize(caller: Caller, op: str, args: Mapping[str, Any], store: Store,
@@ -293,18 +303,20 @@ def authorize(caller: Caller, op: str, args: Mapping[str, Any], store: Store,
         if role == LABSTAFF and owner != caller.user:
             _refuse(caller, role, op, args, ADMIN,
                     f"only an admin creates a lab for someone else ({owner})")
-        daemons = [f"--{k.replace('_', '-')}" for k in ADMIN_LAB_OPTIONS
-                   if args.get(k) not in (None, "")]
-        if daemons and role != ADMIN:
-            _refuse(caller, role, op, args, ADMIN,
-                    f"{', '.join(daemons)}: the daemon's own keys and SSH settings")
+    given = [k for k in ADMIN_OPTIONS.get(op, {}) if args.get(k) not in (None, "", {})]
+    if given and role != ADMIN:
+        why = ADMIN_OPTIONS[op][given[0]]
+        flags = ", ".join("a template file" if k == "text" else f"--{k.replace('_', '-')}"
+                          for k in given)
+        _refuse(caller, role, op, args, ADMIN, f"{flags}: {why}")
     if op == "lab.ssh" and args.get("admin") and role != ADMIN:
         _refuse(caller, role, op, args, ADMIN, "a seat's admin account is for admins")
+    granted_as = op
     if op == "ec2.orphans" and args.get("terminate"):
-        rule = OPS["ec2.terminate"]
+        granted_as, rule = "ec2.terminate", OPS["ec2.terminate"]
     if not _passes(rule, role, owns):
         _refuse(caller, role, op, args, needs(rule), _whose(lab) if rule.own_lab else "")
-    return Grant(role, lab, passwords=role == ADMIN or owns)
+    return Grant(role, lab, passwords=role == ADMIN or owns, op=granted_as)
 
 
 def may(role: str | None, op: str, *, owns_lab: bool = False) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from onetui import config
-from onetui.access import Caller
+from onetui.access import ADMIN, Caller
 from onetui.api.registry import BadRequest, granted, operation, optional, required
 from onetui.model.labs import Lab
 from onetui.ops import labs
@@ -35,6 +35,8 @@ def lab_create(store: Store, caller: Caller, name: str, template: str, seats: in
                text: str | None) -> str:
     """The lab's seats written; `owner` the unix user it belongs to (default: the caller,
     as the kernel names them: `lab create --owner USER` is for someone else)."""
+    if owner == "":
+        raise BadRequest("lab.create: 'owner' must be a unix user's name")
     spec = labs.LabSpec(name, template, seats, network, user, expires, admin_user, admin_key,
                         ssh_timeout, owner=caller.user if owner is None else owner,
                         template_text=text, files=False)
@@ -103,7 +105,8 @@ def lab_ssh_argv(store: Store, caller: Caller, ref: str | int, seat: str | int,
     """The system ssh's argv into a seat and the seat's pinned host keys (the client
     writes them to a known_hosts of its own and runs the argv: onetui.client.seats)."""
     item = _lab(store, ref)
-    return handout.ssh_argv(store, item, labs.seat_number(item, seat), admin=admin)
+    return handout.ssh_argv(store, item, labs.seat_number(item, seat), admin=admin,
+                            through_node=granted().role == ADMIN)
 
 
 @operation("lab.reset_password", writes=True, ref=required(str), seat=required(str, int))

@@ -70,6 +70,9 @@ def vm_action(store: Store, caller: Caller, ref: str | int, action: str, hard: b
                      f"{', '.join(ACTIONS)}")
 
 
+OVERRIDABLE = frozenset({"CPU", "MEMORY", "REQUIREMENTS"})
+
+
 @operation("vm.create", writes=True, template=required(str), count=optional(1, int),
            name=optional(None, str), hold=optional(False, bool),
            overrides=optional(None, dict), host=optional(None, str), text=optional(None, str))
@@ -82,6 +85,10 @@ def vm_create(store: Store, caller: Caller, template: str, count: int, name: str
 
     if overrides is not None and not all(isinstance(v, str) for v in overrides.values()):
         raise BadRequest("vm.create: field 'overrides' must map names to strings")
+    bad = sorted({k.upper() for k in overrides or {}} - OVERRIDABLE)
+    if bad:  # what `vm create --cpu/--memory/--requirements` and the console's form give
+        raise BadRequest(f"vm.create: 'overrides' may set {', '.join(sorted(OVERRIDABLE))}; "
+                         f"not {', '.join(bad)}")
     return instantiate.create(store, template, count=count, name=name, hold=hold,
                               overrides=overrides, host=host, text=text,
                               files=False)

@@ -10,6 +10,7 @@ from typing import Any
 
 from onetui.errors import Conflict, UserError
 from onetui.model import Host
+from onetui.model.secrets import HIDDEN, is_secret
 from onetui.store.db import Database
 from onetui.store.events import record
 from onetui.store.records import by_name_or_id, check_name, dumps, host_from, next_id
@@ -95,8 +96,10 @@ class Hosts:
         with self.db.transaction() as cur:
             if attrs:
                 cur.execute("UPDATE hosts SET attrs = ? WHERE id = ?", (dumps(merged), host.id))
-                shown = ", ".join(f"{k}={v}" if v is not None else f"-{k}"
-                                  for k, v in attrs.items())
+                # an attribute named like a secret (SSH_PASSWORD) is named, not shown:
+                # every role reads the event log
+                shown = ", ".join(f"-{k}" if v is None else f"{k}={HIDDEN}" if is_secret(k)
+                                  else f"{k}={v}" for k, v in attrs.items())
                 record(cur, "host", host.id, f"host {host.name} attributes: {shown}")
             if config is not None and config != host.config:
                 cur.execute("UPDATE hosts SET config = ? WHERE id = ?",

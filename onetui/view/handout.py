@@ -38,12 +38,15 @@ def ssh_command(user: str, ip: str, port: int) -> str:
 KNOWN_HOSTS = "{known_hosts}"  # what ssh_argv's argv names until the caller's file is there
 
 
-def ssh_argv(store: Store, lab: Lab, number: int, admin: bool = False) -> dict[str, Any]:
+def ssh_argv(store: Store, lab: Lab, number: int, admin: bool = False, *,
+             through_node: bool = True) -> dict[str, Any]:
     """The system `ssh` into a seat, as the student (who types the password) or as the
     lab's admin (with its key), checking the host key onetui pinned from the console:
     {"argv": …, "known_hosts": the seat's pinned lines}. The argv names its known_hosts
     file as KNOWN_HOSTS: the caller writes the lines to a file of its own and puts that
-    there (`seat_login`), since the daemon's known_hosts is not theirs to read."""
+    there (`seat_login`), since the daemon's known_hosts is not theirs to read. A seat on a
+    node reached over SSH goes through it with the daemon's key: `through_node` False
+    (whoever is not an admin) refuses that, naming the node."""
     seat = store.labs.seat(lab.id, number)
     user = lab.config.get("admin_user", "root") if admin else seat.username
     pinned = pinned_keys(store.path.parent)
@@ -54,6 +57,11 @@ def ssh_argv(store: Store, lab: Lab, number: int, admin: bool = False) -> dict[s
     if admin and lab.config.get("admin_key"):
         argv += ["-i", lab.config["admin_key"]]
     node = _node(store, seat)
+    if node is not None and not through_node:
+        raise UserError(f"seat {number} of lab {lab.name} runs on the hypervisor node "
+                        f"{node.hostname}, which onetui reaches with the daemon's own SSH "
+                        f"key: only an admin's `lab ssh` goes through it (others: `ssh -J` "
+                        f"with an account on {node.hostname})")
     if node is not None:  # through the hypervisor node, as onetui itself reaches the seat
         known_node = " ".join(node.known_hosts)
         hop = ["ssh", "-p", str(node.port), "-o", f"UserKnownHostsFile={known_node}",

@@ -36,7 +36,23 @@ def default_socket(*, serving: bool = False) -> Path:
         system = os.getuid() == 0 or str(SYSTEM_SOCKET.parent) in runtime
         return system_socket() if system else user_socket()
     mine = user_socket()
+    if not own_directory(mine.parent):
+        mine = SYSTEM_SOCKET  # someone else's /tmp/onetui-UID: never talked to
     return SYSTEM_SOCKET if not reachable(mine) and reachable(SYSTEM_SOCKET) else mine
+
+
+def own_directory(path: Path) -> bool:
+    """Whether `path` is this user's own directory that no one else may write into (or
+    not there yet): where the user socket may be trusted. Without $XDG_RUNTIME_DIR it is
+    /tmp/onetui-UID, which anyone could have made first, with a socket of theirs in it
+    that would be told this user's requests and answer them."""
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o022
 
 
 def private_dir() -> Path:
@@ -46,7 +62,7 @@ def private_dir() -> Path:
     base = user_socket().parent
     base.mkdir(mode=0o700, parents=True, exist_ok=True)
     st = base.lstat()
-    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+    if not own_directory(base) or st.st_mode & 0o077:
         raise PermissionError(f"{base}: not a private directory of this user (a link, "
                               "another user's, or open to others); remove it")
     return base

@@ -236,6 +236,13 @@ def prepare_socket(path: Path, *, system: bool) -> None:
     reach it); clear a stale socket left by a daemon that died; refuse when another daemon
     answers there or the path is something else."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o755 if system else 0o700)
+    where = path.parent.lstat()
+    ours = where.st_uid == os.geteuid() and not where.st_mode & 0o022
+    shared = where.st_uid == 0 and where.st_mode & stat.S_ISVTX  # /tmp: nobody unlinks ours
+    if not stat.S_ISDIR(where.st_mode) or not (ours or shared):
+        raise UserError(f"--socket {path}: its directory is not this user's own (a link, "
+                        "another user's, or writable by others): a socket there could be "
+                        "replaced; choose another path")
     try:
         st = path.lstat()
     except FileNotFoundError:

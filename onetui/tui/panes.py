@@ -718,7 +718,9 @@ class QueuesPane(FitTable):
     def show(self, grid: Grid | None, stale_since: float | None, error: str,
              configured: bool, waiting: tuple[str, str] | None = None) -> None:
         """`waiting`: the master is not asked yet, (the grid's state, what to say): a grid
-        still starting, or one that could not start; the pane says so instead."""
+        still starting, or one that could not start; the pane says so instead. Not
+        `configured`: `error` is the daemon's line saying so (and where to configure it),
+        shown on two rows."""
         self.grid = grid
         self.lines = lines = []
 
@@ -731,8 +733,10 @@ class QueuesPane(FitTable):
             line("wait", message)
         elif not configured:
             self.note = "not configured"
-            line("hint", "no SGE master configured: add [sge] host, user, key_file")
-            line("hint2", "to config.toml (see the README, Sun Grid Engine)")
+            head, _, rest = error.partition(": ")
+            line("hint", f"{head}:" if rest else head)
+            if rest:
+                line("hint2", rest)
         else:
             self.note = f"stale since {stamp(stale_since)}: {error}" if stale_since else ""
             if grid is None:

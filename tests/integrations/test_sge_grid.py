@@ -173,7 +173,8 @@ def test_a_long_queue_name_widens_the_column_and_rows_stay_in_line() -> None:
 
 
 @pytest.mark.parametrize("fixture", ["qstat-idle.xml", "qstat-busy.xml", "qstat-unknown.xml",
-                                     "qstat-running.xml", "qstat-plain.xml"])
+                                     "qstat-running.xml", "qstat-plain.xml",
+                                     "qstat-plain-f.xml"])
 def test_the_grid_through_json_is_the_same_grid(fixture: str) -> None:
     """What the console shows is what the daemon read: `sge.qstat`'s JSON (through its text,
     as the socket carries it) turns back into an equal grid, slots qstat without -f does

@@ -5,6 +5,7 @@ name actions of the screen they sit on (`screen.…`), or their own (sorting).""
 from __future__ import annotations
 
 import re
+import textwrap
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import zip_longest
@@ -720,7 +721,7 @@ class QueuesPane(FitTable):
         """`waiting`: the master is not asked yet, (the grid's state, what to say): a grid
         still starting, or one that could not start; the pane says so instead. Not
         `configured`: `error` is the daemon's line saying so (and where to configure it),
-        shown on two rows."""
+        wrapped to the pane's width."""
         self.grid = grid
         self.lines = lines = []
 
@@ -735,8 +736,10 @@ class QueuesPane(FitTable):
             self.note = "not configured"
             head, _, rest = error.partition(": ")
             line("hint", f"{head}:" if rest else head)
-            if rest:
-                line("hint2", rest)
+            # the rest (what to add, to which file) wrapped to the pane's width
+            for n, part in enumerate(textwrap.wrap(rest, max(24, self.size.width - 4),
+                                                   break_on_hyphens=False)):
+                line(f"hint{n + 2}", part)
         else:
             self.note = f"stale since {stamp(stale_since)}: {error}" if stale_since else ""
             if grid is None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import threading
 from typing import Any
 
 from onetui import config
@@ -21,6 +22,12 @@ from onetui.integrations.sge.master import Master, SgeConfig
 from onetui.managers.sge import exec_host_count, grow, shrink
 from onetui.store import Store
 
+# The master of the config's [sge], kept with its SSH connection for the next request
+# (every console polls sge.qstat every 5 s: one connection, not a handshake each time); a
+# changed [sge] gets a master of its own and the old one is closed.
+_KEPT: list[Master] = []
+_KEEPING = threading.Lock()
+
 
 def _master() -> Master:
     cfg = SgeConfig.from_config(config.load_config())
@@ -28,7 +35,12 @@ def _master() -> Master:
         path = config.config_path()
         raise Detailed(f"no SGE master configured: add an [sge] table (host, user, key_file) "
                        f"to {path}", NOT_CONFIGURED, {"config": str(path)})
-    return Master(cfg)
+    with _KEEPING:
+        if not _KEPT or _KEPT[0].config != cfg:
+            for old in _KEPT:
+                old.close()
+            _KEPT[:] = [Master(cfg)]
+        return _KEPT[0]
 
 
 @operation("sge.qstat")
@@ -38,15 +50,12 @@ def sge_qstat(store: Store, caller: Caller) -> dict[str, Any]:
     console shows an admin, who may trust it (`sge.trust`)."""
     from onetui.remote.ssh import HostKeyUnknown
 
-    m = _master()
     try:
-        grid = m.qstat()
+        grid = _master().qstat()
     except HostKeyUnknown as exc:
         raise Detailed(str(exc), HOST_KEY_UNKNOWN, {
             "host": exc.host, "key_type": exc.key.get_name(), "key": exc.key.get_base64(),
             "fingerprint": exc.fingerprint}) from None
-    finally:
-        m.close()
     return {"grid": grid.to_json(), "text": render_qstat(grid)}
 
 
@@ -62,20 +71,17 @@ def sge_trust(store: Store, caller: Caller, key_type: str, key: str,
     from onetui.remote.ssh import Connection, HostKeyUnknown, trust
     from onetui.remote.ssh import fingerprint as fingerprint_of
 
-    m = _master()
+    runner = _master().runner
+    if not isinstance(runner, Connection):
+        raise UserError("sge trust: the SGE master is reached without SSH (transport = "
+                        "local): there is no host key to trust")
+    target = runner.target
     try:
-        if not isinstance(m.runner, Connection):
-            raise UserError("sge trust: the SGE master is reached without SSH (transport = "
-                            "local): there is no host key to trust")
-        target = m.runner.target
-        try:
-            m.runner.client()  # the handshake: the key the master presents now
-        except HostKeyUnknown as exc:
-            seen = exc
-        else:
-            return {"host": target.key_name, "known_hosts": None}
-    finally:
-        m.close()
+        runner.run(["true"])  # connects (unless connected: known): the key presented now
+    except HostKeyUnknown as exc:
+        seen = exc
+    else:
+        return {"host": target.key_name, "known_hosts": None}
     now = (seen.key.get_name(), seen.key.get_base64(), fingerprint_of(seen.key))
     if now != (key_type, key, fingerprint):
         raise Conflict(f"sge trust: the master {seen.host} now presents {now[0]} {now[2]}, "
@@ -91,11 +97,7 @@ def sge_trust(store: Store, caller: Caller, key_type: str, key: str,
 
 @operation("sge.hosts")
 def sge_hosts(store: Store, caller: Caller) -> list[dict[str, Any]]:
-    m = _master()
-    try:
-        return list(m.qhost())
-    finally:
-        m.close()
+    return list(_master().qhost())
 
 
 @operation("sge.submit", writes=True, script_b64=required(str), name=required(str))
@@ -105,11 +107,7 @@ def sge_submit(store: Store, caller: Caller, script_b64: str, name: str) -> str:
         body = base64.b64decode(script_b64, validate=True)
     except (binascii.Error, ValueError):
         raise BadRequest("sge.submit: 'script_b64' is not base64") from None
-    m = _master()
-    try:
-        return str(m.submit(body, name))
-    finally:
-        m.close()
+    return str(_master().submit(body, name))
 
 
 @operation("sge.grow", writes=True, count=required(int, str), template=required(str))

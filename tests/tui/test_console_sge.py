@@ -86,3 +86,14 @@ async def test_a_viewer_is_not_asked_to_trust_and_sees_why(
                     tries=150)
         await pilot.pause(0.5)
         assert not isinstance(app.screen, TrustKey) and not empty.exists()
+
+
+def test_the_console_loads_no_ssh() -> None:
+    """The grid comes through the API: the console itself needs no SSH (paramiko)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", "import sys, onetui.tui.app; print(sorted("
+                          "m for m in sys.modules if m.startswith(('paramiko', "
+                          "'onetui.remote.ssh'))))"], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -21,6 +21,7 @@ from onetui.ops import instantiate
 from onetui.store import Store
 from onetui.tui.app import QUIT_STOPS_ENGINE, OnetuiApp, held_signals
 from onetui.tui.panes import EventsPane, HostsPane, QueuesPane, ServicesPane, VmsPane
+from onetui.tui.screens.dashboard import shown_path
 from onetui.tui.screens.dialogs import Confirm
 from onetui.tui.screens.labs import LabsScreen
 from tests.tui.test_console import app_for, until
@@ -236,7 +237,7 @@ async def test_enter_on_an_unconfigured_sge_pane_says_what_to_configure(seeded: 
         queues.focus()
         await pilot.press("enter")
         await until(pilot, lambda: "no SGE master configured: add an [sge] table (host, user, "
-                    f"key_file) to {config.config_path()}" in notes(app))
+                    f"key_file) to {shown_path(config.config_path())}" in notes(app))
 
 
 QUESTION = ("Reset seat 12 of lab operating-systems-2026 to the master disk? The student's "

@@ -374,10 +374,7 @@ class DashboardScreen(ConsoleScreen):
         if waiting is not None:
             self.query_one(QueuesPane).show(None, None, "", True, waiting=waiting)
         elif grid is not None:
-            error = grid.error
-            if grid.config:  # the daemon's config file, under the home folder as ~/…
-                error = error.replace(grid.config, shown_path(grid.config))
-            self.query_one(QueuesPane).show(grid.grid, grid.stale_since, error,
+            self.query_one(QueuesPane).show(grid.grid, grid.stale_since, grid_error(grid),
                                             grid.configured)
             if grid.unknown_key is not None:
                 self._ask_trust(grid.unknown_key)
@@ -547,7 +544,7 @@ class DashboardScreen(ConsoleScreen):
 
     def action_show_queue(self) -> None:
         if self.grid is not None and not self.grid.configured:
-            self.notify(self.grid.error, severity="warning", timeout=10)
+            self.notify(grid_error(self.grid), severity="warning", timeout=10)
             return
         pane = self.query_one(QueuesPane)
         name = pane.selected_queue()
@@ -668,6 +665,14 @@ class DashboardScreen(ConsoleScreen):
             self._instantiate(form, Instantiate(request.template, request.count, None, False,
                                                 {}))
         self.app.push_screen(Ec2Prompt(message.templates, last, add), done)
+
+
+def grid_error(grid: GridReading) -> str:
+    """Why the grid does not show; the daemon's config file (no [sge] in it) under the
+    home folder as ~/…, as the status line shows the store."""
+    if not grid.config:
+        return grid.error
+    return grid.error.replace(grid.config, shown_path(grid.config))
 
 
 def shown_path(path: os.PathLike[str] | str) -> str:

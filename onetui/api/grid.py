@@ -7,46 +7,97 @@ from __future__ import annotations
 
 import base64
 import binascii
+import threading
 from typing import Any
 
 from onetui import config
 from onetui.access import Caller
-from onetui.api.registry import BadRequest, operation, optional, required
+from onetui.api.registry import BadRequest, Detailed, operation, optional, required
+from onetui.client.errors import HOST_KEY_UNKNOWN, NOT_CONFIGURED
 from onetui.drivers.base import BatchLauncher
 from onetui.drivers.registry import make_driver
-from onetui.errors import UserError
+from onetui.errors import Conflict, UserError
 from onetui.integrations.sge.grid import render_qstat
 from onetui.integrations.sge.master import Master, SgeConfig
 from onetui.managers.sge import exec_host_count, grow, shrink
 from onetui.store import Store
 
+# The master of the config's [sge], kept with its SSH connection for the next request
+# (every console polls sge.qstat every 5 s: one connection, not a handshake each time); a
+# changed [sge] gets a master of its own and the old one is closed.
+_KEPT: list[Master] = []
+_KEEPING = threading.Lock()
+
 
 def _master() -> Master:
     cfg = SgeConfig.from_config(config.load_config())
     if cfg is None:
-        raise UserError(f"no SGE master configured: add an [sge] table (host, user, key_file) "
-                        f"to {config.config_path()}")
-    return Master(cfg)
+        path = config.config_path()
+        raise Detailed(f"no SGE master configured: add an [sge] table (host, user, key_file) "
+                       f"to {path}", NOT_CONFIGURED, {"config": str(path)})
+    with _KEEPING:
+        if not _KEPT or _KEPT[0].config != cfg:
+            for old in _KEPT:
+                old.close()
+            _KEPT[:] = [Master(cfg)]
+        return _KEPT[0]
 
 
 @operation("sge.qstat")
 def sge_qstat(store: Store, caller: Caller) -> dict[str, Any]:
-    """The grid: its parsed structure and `qstat -f`'s text."""
-    m = _master()
+    """The grid: its parsed structure and `qstat -f`'s text. A master whose host key the
+    daemon does not know is a failure that carries the key, as the daemon saw it: what a
+    console shows an admin, who may trust it (`sge.trust`)."""
+    from onetui.remote.ssh import HostKeyUnknown
+
     try:
-        grid = m.qstat()
-    finally:
-        m.close()
+        grid = _master().qstat()
+    except HostKeyUnknown as exc:
+        raise Detailed(str(exc), HOST_KEY_UNKNOWN, {
+            "host": exc.host, "key_type": exc.key.get_name(), "key": exc.key.get_base64(),
+            "fingerprint": exc.fingerprint}) from None
     return {"grid": grid.to_json(), "text": render_qstat(grid)}
+
+
+@operation("sge.trust", writes=True, key_type=required(str), key=required(str),
+           fingerprint=required(str))
+def sge_trust(store: Store, caller: Caller, key_type: str, key: str,
+              fingerprint: str) -> dict[str, Any]:
+    """Pin the SGE master's host key in the daemon's known_hosts, on the word of an admin
+    who saw it: `key_type`, `key` (base64) and `fingerprint` as sge.qstat's unknown-key
+    answer showed them. The daemon reads the master's key again and pins it only if it is
+    still that very key; any other is refused and nothing is written. Already known:
+    nothing to write (`known_hosts` is null)."""
+    from onetui.remote.ssh import Connection, HostKeyUnknown, trust
+    from onetui.remote.ssh import fingerprint as fingerprint_of
+
+    runner = _master().runner
+    if not isinstance(runner, Connection):
+        raise UserError("sge trust: the SGE master is reached without SSH (transport = "
+                        "local): there is no host key to trust")
+    target = runner.target
+    try:
+        runner.run(["true"])  # connects (unless connected: known): the key presented now
+    except HostKeyUnknown as exc:
+        seen = exc
+    else:
+        return {"host": target.key_name, "known_hosts": None}
+    now = (seen.key.get_name(), seen.key.get_base64(), fingerprint_of(seen.key))
+    if now != (key_type, key, fingerprint):
+        raise Conflict(f"sge trust: the master {seen.host} now presents {now[0]} {now[2]}, "
+                       f"not the {key_type} {fingerprint} you saw: nothing trusted (compare "
+                       "again)")
+    if seen.host != target.key_name:  # a jump host's key, on the way to the master
+        raise UserError(f"sge trust: the unknown key is {seen.host}'s, not the master's "
+                        f"({target.key_name}): trust it as the daemon's user with "
+                        "`onetui ssh trust`")
+    path = trust(target, seen.key)
+    return {"host": target.key_name, "known_hosts": str(path)}
 
 
 @operation("sge.hosts")
 def sge_hosts(store: Store, caller: Caller) -> list[dict[str, Any]]:
-    m = _master()
-    try:
-        return list(m.qhost())
-    finally:
-        m.close()
+    return list(_master().qhost())
 
 
 @operation("sge.submit", writes=True, script_b64=required(str), name=required(str))
@@ -56,11 +107,7 @@ def sge_submit(store: Store, caller: Caller, script_b64: str, name: str) -> str:
         body = base64.b64decode(script_b64, validate=True)
     except (binascii.Error, ValueError):
         raise BadRequest("sge.submit: 'script_b64' is not base64") from None
-    m = _master()
-    try:
-        return str(m.submit(body, name))
-    finally:
-        m.close()
+    return str(_master().submit(body, name))
 
 
 @operation("sge.grow", writes=True, count=required(int, str), template=required(str))

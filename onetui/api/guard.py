@@ -29,6 +29,7 @@ ACCESS_OPS: dict[str, str] = {
     "lab.ssh_argv": "lab.ssh", "lab.reset_password": "lab.reset-password",
     "lab.reset_seat": "lab.reset-seat",
     "sge.grow": "sge.scale", "sge.shrink": "sge.scale",
+    "sge.trust": "ssh.trust",  # pins the master's key in the daemon's known_hosts
     # reads every role may make, with no operation of their own in access.OPS
     "changes": "events.list", "changes.current": "events.list", "daemon.info": "events.list",
     "engine.lease": "events.list",

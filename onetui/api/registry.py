@@ -95,6 +95,17 @@ class BadRequest(UserError):
     """The request itself is wrong: an unknown operation, field or type."""
 
 
+class Detailed(UserError):
+    """A failure the client can act on: besides its one line, a kind of its own and the
+    details it needs to act (onetui.client.errors names the kinds: an unknown host key's
+    fingerprint, for an admin to compare before trusting it)."""
+
+    def __init__(self, message: str, kind: str, details: Mapping[str, Any]) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.details = dict(details)
+
+
 def check(op: Operation, body: Any) -> dict[str, Any]:
     """The handler's arguments from a request body, or BadRequest naming what is wrong
     (every unknown field, a missing one, a wrong type) and what was expected."""
@@ -145,7 +156,7 @@ def respond(store: Store, caller: Caller, name: str, body: Any,
             cfg: Config) -> tuple[int, dict[str, Any]]:
     """Run operation `name` for `caller` under the roles of `cfg` (the config, or what
     reads it): (HTTP status, JSON body). A success is {"result": …}; a failure
-    {"error": one line, "kind": …} (and "needs" when refused)."""
+    {"error": one line, "kind": …} (and "needs" when refused, "details" when `Detailed`)."""
     try:
         op = lookup(name)
         if op is None:
@@ -162,6 +173,8 @@ def respond(store: Store, caller: Caller, name: str, body: Any,
         return 404, {"error": str(exc), "kind": "not-found"}
     except Conflict as exc:
         return 409, {"error": str(exc), "kind": "conflict"}
+    except Detailed as exc:
+        return 422, {"error": str(exc), "kind": exc.kind, "details": exc.details}
     except UserError as exc:  # a TemplateError is file:line:col: message, as the CLI prints it
         kind = "template" if _is_template_error(exc) else "user-error"
         return 422, {"error": str(exc), "kind": kind}

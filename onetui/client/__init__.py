@@ -13,15 +13,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from onetui.client.calls import Client, Transport
-from onetui.client.errors import ApiError, DaemonGone
+from onetui.client.errors import HOST_KEY_UNKNOWN, NOT_CONFIGURED, ApiError, DaemonGone
 from onetui.client.paths import default_socket, reachable, system_socket, user_socket
 
 if TYPE_CHECKING:
     from onetui.client.transport import SocketTransport, UnixHTTPConnection
 
-__all__ = ["ApiError", "Client", "DaemonGone", "SocketTransport", "Transport",
-           "UnixHTTPConnection", "default_socket", "reachable", "system_socket",
-           "user_socket"]
+__all__ = ["HOST_KEY_UNKNOWN", "NOT_CONFIGURED", "ApiError", "Client", "DaemonGone",
+           "SocketTransport", "Transport", "UnixHTTPConnection", "default_socket",
+           "reachable", "system_socket", "user_socket"]
 
 
 def __getattr__(name: str) -> Any:

@@ -54,6 +54,7 @@ def _result(status: int, answer: Any) -> Any:
     if status == 200 and isinstance(answer, dict) and "result" in answer:
         return answer["result"]
     if isinstance(answer, dict) and "error" in answer:
+        details = answer.get("details")
         raise ApiError(status, str(answer["error"]), str(answer.get("kind", "")),
-                       answer.get("needs"))
+                       answer.get("needs"), details if isinstance(details, dict) else None)
     raise ApiError(status, f"the daemon answered {status} without an error message")

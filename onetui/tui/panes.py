@@ -5,8 +5,9 @@ name actions of the screen they sit on (`screen.…`), or their own (sorting).""
 from __future__ import annotations
 
 import re
+import textwrap
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import zip_longest
 from typing import Any, ClassVar, Self
 
@@ -669,6 +670,23 @@ class VmsPane(LivePane):
 QUEUE_COLUMNS = ("queuename", "qtype", "resv/used/tot.", "load_avg", "arch", "states")
 
 
+def _grid_rows(grid: Grid) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """The queue instances with their jobs beneath, then the pending jobs: each row's key
+    and cells."""
+    for q in grid.queues:
+        load = f"{q.load_avg:.2f}" if q.load_avg is not None else "-NA-"
+        yield f"q:{q.name}", (q.name, q.qtype, f"{q.resv}/{q.used}/{q.total}", load,
+                              q.arch or "-NA-", q.states)
+        for j in q.jobs:
+            yield f"j:{j.number}", (f"  {j.number} {j.name}", j.owner, j.state,
+                                    f"{j.priority:.5f}", j.time.replace("T", " "), str(j.slots))
+    if grid.pending:
+        yield "pending", ("- PENDING JOBS -",)
+        for j in grid.pending:
+            yield f"p:{j.number}", (f"  {j.number} {j.name}", j.owner, j.state,
+                                    f"{j.priority:.5f}", j.time.replace("T", " "), str(j.slots))
+
+
 class QueuesPane(FitTable):
     """SGE queue instances as `qstat -f` lists them, their jobs beneath, then pending."""
 
@@ -718,7 +736,9 @@ class QueuesPane(FitTable):
     def show(self, grid: Grid | None, stale_since: float | None, error: str,
              configured: bool, waiting: tuple[str, str] | None = None) -> None:
         """`waiting`: the master is not asked yet, (the grid's state, what to say): a grid
-        still starting, or one that could not start; the pane says so instead."""
+        still starting, or one that could not start; the pane says so instead. Not
+        `configured`: `error` is the daemon's line saying so (and where to configure it),
+        wrapped to the pane's width."""
         self.grid = grid
         self.lines = lines = []
 
@@ -731,28 +751,27 @@ class QueuesPane(FitTable):
             line("wait", message)
         elif not configured:
             self.note = "not configured"
-            line("hint", "no SGE master configured: add [sge] host, user, key_file")
-            line("hint2", "to config.toml (see the README, Sun Grid Engine)")
+            for n, text in enumerate(self.hint(error)):
+                line(f"hint{n}", text)
         else:
             self.note = f"stale since {stamp(stale_since)}: {error}" if stale_since else ""
             if grid is None:
                 line("wait", error or "waiting for the master…")
             else:
-                for q in grid.queues:
-                    load = f"{q.load_avg:.2f}" if q.load_avg is not None else "-NA-"
-                    line(f"q:{q.name}", q.name, q.qtype, f"{q.resv}/{q.used}/{q.total}", load,
-                         q.arch or "-NA-", q.states)
-                    for j in q.jobs:
-                        line(f"j:{j.number}", f"  {j.number} {j.name}", j.owner, j.state,
-                             f"{j.priority:.5f}", j.time.replace("T", " "), str(j.slots))
-                if grid.pending:
-                    line("pending", "- PENDING JOBS -")
-                    for j in grid.pending:
-                        line(f"p:{j.number}", f"  {j.number} {j.name}", j.owner, j.state,
-                             f"{j.priority:.5f}", j.time.replace("T", " "), str(j.slots))
+                for key, cells in _grid_rows(grid):
+                    line(key, *cells)
         self.measure(row for _, row in lines)
         if not self.fit():
             self.rebuild()
+
+    def hint(self, error: str) -> list[str]:
+        """The daemon's "no SGE master configured: add … to FILE" as rows: what is
+        missing, then what to do wrapped to the pane's width (a path is not cut)."""
+        head, _, rest = error.partition(": ")
+        if not rest:
+            return [head]
+        return [f"{head}:", *textwrap.wrap(rest, max(24, self.size.width - 4),
+                                            break_on_hyphens=False)]
 
     def selected_queue(self) -> str | None:
         key = self.selected_key() or ""

@@ -8,10 +8,9 @@ from onetui import access
 from onetui.api import access_op, load_all
 from onetui.api.guard import HISTORY_OPS
 
-# access operations no API operation is: a local command, and what
-# access.authorize derives from another operation's fields
+# access operations no API operation is: what access.authorize derives from another
+# operation's fields
 NOT_THROUGH_THE_API = {
-    "ssh.trust": "`onetui ssh trust` writes the caller's own known_hosts",
     "ec2.terminate": "ec2.orphans with terminate=true",
 }
 
@@ -37,4 +36,5 @@ def test_the_names_that_differ_are_mapped() -> None:
     assert access_op("service.rule_delete", {}) == "service.rule"
     assert access_op("sge.grow", {}) == access_op("sge.shrink", {}) == "sge.scale"
     assert access_op("lab.ssh_argv", {}) == "lab.ssh"
+    assert access_op("sge.trust", {}) == "ssh.trust"  # the daemon's known_hosts: admins
     assert access_op("vm.action", {"action": "hold"}) == "vm.action"

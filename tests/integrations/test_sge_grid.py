@@ -170,3 +170,25 @@ def test_a_long_queue_name_widens_the_column_and_rows_stay_in_line() -> None:
         assert row.index("lx-amd64") == header.index("arch")
     rules = {line for line in lines if set(line) == {"-"}}
     assert rules == {"-" * (81 + len(LONG) - 30)}
+
+
+@pytest.mark.parametrize("fixture", ["qstat-idle.xml", "qstat-busy.xml", "qstat-unknown.xml",
+                                     "qstat-running.xml", "qstat-plain.xml",
+                                     "qstat-plain-f.xml"])
+def test_the_grid_through_json_is_the_same_grid(fixture: str) -> None:
+    """What the console shows is what the daemon read: `sge.qstat`'s JSON (through its text,
+    as the socket carries it) turns back into an equal grid, slots qstat without -f does
+    not report (None) and array jobs' tasks included, and renders the same."""
+    import json
+
+    grid = parse_qstat((FIX / fixture).read_text())
+    back = Grid.from_json(json.loads(json.dumps(grid.to_json())))
+    assert back == grid
+    assert render_qstat(back) == render_qstat(grid)
+
+
+def test_a_grid_json_without_its_parts_is_a_clear_error() -> None:
+    with pytest.raises(GridError, match=r"the grid's JSON: KeyError 'pending'"):
+        Grid.from_json({"queues": []})
+    with pytest.raises(GridError, match="the grid's JSON: TypeError"):
+        Grid.from_json({"queues": [], "pending": [{"number": 1}]})

@@ -221,12 +221,20 @@ async def test_theme_from_files_state_colours_and_saved_choice(seeded: Path) -> 
         assert "CommandPalette" in type(app.screen).__name__
 
 
-async def test_sge_pane_says_how_to_configure(seeded: Path) -> None:
+async def test_sge_pane_says_how_to_configure(seeded: Path, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The console's own config has an [sge] table, the config the answer comes from has
+    none: the pane says the latter's line (its file under the home folder as ~/…)."""
+    monkeypatch.setenv("HOME", str(tmp_path))
     app = app_for(seeded, run_engine=False)
+    app.cfg["sge"] = {"host": "127.0.0.1", "port": 1, "user": "nobody"}  # not asked
     async with app.run_test(size=(140, 42)) as pilot:
-        await pilot.pause()
         queues = app.query_one(QueuesPane)
-        assert "no SGE master configured" in str(queues.get_row_at(0)[0])
+        await until(pilot, lambda: queues.note == "not configured")
+        shown = [str(queues.get_row_at(i)[0]) for i in range(queues.row_count)]
+        assert shown[0] == "no SGE master configured:"
+        assert " ".join(shown[1:]) == ("add an [sge] table (host, user, key_file) to "
+                                       "~/xdg-config/onetui/config.toml")
 
 
 @pytest.mark.slow

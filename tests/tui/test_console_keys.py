@@ -16,10 +16,12 @@ import pytest
 from textual.command import CommandList, CommandPalette
 from textual.widgets import Label
 
+from onetui import config
 from onetui.ops import instantiate
 from onetui.store import Store
 from onetui.tui.app import QUIT_STOPS_ENGINE, OnetuiApp, held_signals
 from onetui.tui.panes import EventsPane, HostsPane, QueuesPane, ServicesPane, VmsPane
+from onetui.tui.screens.dashboard import shown_path
 from onetui.tui.screens.dialogs import Confirm
 from onetui.tui.screens.labs import LabsScreen
 from tests.tui.test_console import app_for, until
@@ -227,12 +229,15 @@ async def test_the_focus_comes_back_to_the_pane_after_labs(seeded: Path) -> None
 
 
 async def test_enter_on_an_unconfigured_sge_pane_says_what_to_configure(seeded: Path) -> None:
+    """The answer's words: the API's (its config file, wherever the answer comes from)."""
     app = app_for(seeded, run_engine=False)
     async with app.run_test(size=(140, 50)) as pilot:
-        await pilot.pause()
-        app.query_one(QueuesPane).focus()
+        queues = app.query_one(QueuesPane)
+        await until(pilot, lambda: queues.note == "not configured")
+        queues.focus()
         await pilot.press("enter")
-        await until(pilot, lambda: "[sge] section with host, user and key_file" in notes(app))
+        await until(pilot, lambda: "no SGE master configured: add an [sge] table (host, user, "
+                    f"key_file) to {shown_path(config.config_path())}" in notes(app))
 
 
 QUESTION = ("Reset seat 12 of lab operating-systems-2026 to the master disk? The student's "

@@ -6,6 +6,9 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+import pytest
+import tomli_w
+
 from onetui.tui.app import OnetuiApp
 from onetui.tui.panes import QueuesPane
 from tests.tui.test_console import until
@@ -16,13 +19,16 @@ def first_cell(pane: QueuesPane) -> str:
 
 
 async def test_pane_says_starting_then_why_not_then_asks_the_master(
-        tmp_path: Path, state_dir: Path) -> None:
+        tmp_path: Path, state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with socket.socket() as sock:  # a port nothing listens on: the master "is not up yet"
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     cfg = {"sge": {"host": "127.0.0.1", "port": port, "user": "nobody",
                    "known_hosts": [str(tmp_path / "known_hosts")],
                    "ssh_config": str(tmp_path / "none")}}
+    # the config the API reads (the demo points ONETUI_CONFIG at its own, as here)
+    (tmp_path / "config.toml").write_text(tomli_w.dumps(cfg))
+    monkeypatch.setenv("ONETUI_CONFIG", str(tmp_path / "config.toml"))
     # the state decides what the pane is, not the words (which say what sge.sh does)
     status = ["starting", "installing gridengine… (log: grid/sge.log)"]
     asked = [0]  # polls that asked the grid's state (each poll asks once)

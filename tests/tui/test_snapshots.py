@@ -19,7 +19,7 @@ from onetui.data import TEMPLATES
 from onetui.ops import instantiate, labs
 from onetui.store import Store
 from onetui.tui.app import OnetuiApp
-from onetui.tui.panes import StatusLine, VmsPane
+from onetui.tui.panes import QueuesPane, StatusLine, VmsPane
 from onetui.tui.plots import HistoryPlot
 from onetui.tui.screens.labs import SeatsPane
 from onetui.view import trends
@@ -74,9 +74,11 @@ def seed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lab: bool = False) -> 
 def _measured(app: OnetuiApp) -> bool:
     """The first poll is on screen and every table has measured its rows and columns (a
     DataTable does that when it is next idle, which a loaded machine can delay: a dialog
-    opened before it would cover a table still drawn at its headers' widths)."""
+    opened before it would cover a table still drawn at its headers' widths), the SGE
+    pane's with the API's answer (no [sge])."""
     return app.query_one(VmsPane).row_count == 4 and all(
-        table.virtual_size.height == table.row_count + 1 for table in app.query(DataTable))
+        table.virtual_size.height == table.row_count + 1 for table in app.query(DataTable)) \
+        and app.query_one(QueuesPane).note == "not configured"  # the API's answer is in
 
 
 async def _settle(pilot) -> None:  # type: ignore[no-untyped-def]

@@ -65,6 +65,22 @@ class Grid:
                            for q in self.queues],
                 "pending": [asdict(j) for j in self.pending]}
 
+    @classmethod
+    def from_json(cls, data: Any) -> Grid:
+        """The grid `to_json` made (what the API's `sge.qstat` answers), exactly: a client
+        shows the grid the daemon read. Anything else is a GridError naming what is wrong."""
+        try:
+            queues = [QueueInstance(
+                name=q["name"], qtype=q["qtype"], resv=q["resv"], used=q["used"],
+                total=q["total"], load_avg=q["load_avg"], arch=q["arch"], states=q["states"],
+                jobs=[Job(**j) for j in q["jobs"]]) for q in data["queues"]]
+            pending = [Job(**j) for j in data["pending"]]
+        except (KeyError, TypeError) as exc:
+            raise GridError(f"the grid's JSON: {type(exc).__name__} {exc} (expected what "
+                            "Grid.to_json writes: queues with their jobs, pending jobs)") \
+                from None
+        return cls(queues, pending)
+
     def instance(self, name: str) -> QueueInstance | None:
         return next((q for q in self.queues if q.name == name), None)
 

@@ -28,8 +28,6 @@ from textual.widgets import DataTable, Static
 from onetui import config
 from onetui.client import ApiError, Client
 from onetui.errors import UserError
-from onetui.integrations.sge.master import GridWatch, Master, SgeConfig
-from onetui.remote.ssh import HostKeyUnknown, trust
 from onetui.template import TemplateError, parse
 from onetui.tui.commands import VIEWS, ActionsProvider
 from onetui.tui.keys import Keys
@@ -55,6 +53,7 @@ from onetui.tui.screens.dialogs import (
     answering,
 )
 from onetui.view.describe import event_text, title
+from onetui.view.grid import GridReading, HostKey
 from onetui.view.live import Delta, LiveView
 from onetui.view.records import vm_of
 from onetui.view.trends import WINDOWS
@@ -68,8 +67,6 @@ SGE_EVERY = 5.0
 # the first read: at most this many hosts and VMs (a tall screen's rows, twice), painted
 # before the whole store is read (10,000 VMs: ~0.2 s to read, more to measure and sort)
 FIRST_PAGE = 200
-SGE_HINT = ("SGE is not configured: add an [sge] section with host, user and key_file to "
-            "config.toml (see the README, Sun Grid Engine)")
 # VM actions that ask first (delete asks in its own action)
 ASK_FIRST = {"shutdown": "Shut down VM {vm} now (its guest is told to power off)?",
              "poweroff": "Power VM {vm} off (it keeps its disks and host; resume boots it)?",
@@ -107,12 +104,12 @@ def detail_text(client: Client, kind: str, ref: str) -> tuple[str, str]:
 class Polled(Message, bubble=False):
     """One poll's reading; `delta` is None when the read failed (the app reported why)."""
 
-    def __init__(self, delta: Delta | None, grid: GridWatch | None = None,
+    def __init__(self, delta: Delta | None, grid: GridReading | None = None,
                  engine: str = "", detail: tuple[str, str] | None = None,
                  grid_waiting: tuple[str, str] | None = None) -> None:
         super().__init__()
         self.delta = delta
-        self.grid = grid  # the SGE reading, when this poll asked the master
+        self.grid = grid  # the SGE reading, when this poll asked the daemon for the grid
         # why the master is not asked yet: the grid's state ("starting", "failed") and
         # what to show ("starting the grid…", why it did not start)
         self.grid_waiting = grid_waiting
@@ -216,6 +213,9 @@ class Ec2Choices(Message, bubble=False):
 
 
 class Trusted(Message, bubble=False):
+    """The daemon pinned the master's key (`path`: its known_hosts), or knew it already
+    (`path` empty)."""
+
     def __init__(self, host: str, path: str) -> None:
         super().__init__()
         self.host = host
@@ -246,7 +246,7 @@ class DashboardScreen(ConsoleScreen):
     def __init__(self) -> None:
         super().__init__()
         self.view: LiveView | None = None  # on mount: it reads through the app's client
-        self.grid_watch: GridWatch | None = None
+        self.grid: GridReading | None = None  # on mount: sge.qstat through the app's client
         self._last_sge = 0.0
         self._asked: set[str] = set()  # host key fingerprints asked about already
         self.detail: LiveDetail | None = None  # the VM or host detail open over the panes
@@ -266,14 +266,11 @@ class DashboardScreen(ConsoleScreen):
 
     def on_mount(self) -> None:
         self.view = LiveView(self.console.client)
-        sge = SgeConfig.from_config(self.console.cfg)
-        self.grid_watch = GridWatch(Master(sge)) if sge else None
+        self.grid = GridReading(self.console.client)
         status = self.query_one(StatusLine)
         status.store = shown_path(self.console.store_path)
         status.who = self.console.who
-        waiting = self._grid_waiting()
-        self.query_one(QueuesPane).show(None, None, "", self.grid_watch is not None or
-                                        waiting is not None, waiting=waiting)
+        self.query_one(QueuesPane).show(None, None, "", True, waiting=self._grid_waiting())
         self.poll()
         # the clock, not a poll: TIME and the status line's age move on screen only
         self.set_interval(self.POLL_EVERY, self._tick)
@@ -306,12 +303,12 @@ class DashboardScreen(ConsoleScreen):
             waiting = self._grid_waiting()
             if waiting is not None:
                 self._last_sge = 0.0  # the master is asked as soon as the grid is up
-            # SGE (over SSH) waits for the read after a first page
-            elif self.grid_watch and not delta.page and \
+            # SGE (the daemon asks the master over SSH) waits for the read after a first page
+            elif self.grid is not None and not delta.page and \
                     time.monotonic() - self._last_sge > SGE_EVERY:
                 self._last_sge = time.monotonic()
-                self.grid_watch.poll()
-                grid = self.grid_watch
+                self.grid.poll()
+                grid = self.grid
             polled = Polled(delta, grid, engine_state(self.console.client),
                             self._read_detail(), waiting)
         finally:
@@ -363,7 +360,7 @@ class DashboardScreen(ConsoleScreen):
             return
         self.polled(message.delta is not None)
 
-    def apply(self, delta: Delta, grid: GridWatch | None,
+    def apply(self, delta: Delta, grid: GridReading | None,
               waiting: tuple[str, str] | None = None) -> None:
         """Put the delta on screen: only changed rows are touched."""
         vms = self.query_one(VmsPane)
@@ -381,33 +378,38 @@ class DashboardScreen(ConsoleScreen):
         if waiting is not None:
             self.query_one(QueuesPane).show(None, None, "", True, waiting=waiting)
         elif grid is not None:
-            self.query_one(QueuesPane).show(grid.grid, grid.stale_since, grid.error, True)
-            if isinstance(grid.problem, HostKeyUnknown):
-                self._ask_trust(grid.problem)
+            self.query_one(QueuesPane).show(grid.grid, grid.stale_since, grid_error(grid),
+                                            grid.configured)
+            if grid.unknown_key is not None:
+                self._ask_trust(grid.unknown_key)
         self.query_one(StatusLine).refreshed_at = time.time()
 
     # -- an unknown SGE host key -------------------------------------------------------
 
-    def _ask_trust(self, problem: HostKeyUnknown) -> None:
-        """Once per key: the admin compares the fingerprint and decides."""
-        if problem.fingerprint in self._asked or self.app.screen is not self:
+    def _ask_trust(self, key: HostKey) -> None:
+        """Once per key, and to an admin only (others see the pane's error line): the
+        admin compares the fingerprint the daemon saw and decides."""
+        if key.fingerprint in self._asked or self.app.screen is not self \
+                or not self.console.may("ssh.trust"):
             return
-        self._asked.add(problem.fingerprint)
+        self._asked.add(key.fingerprint)
 
         def answered(yes: bool | None) -> None:
-            if yes and self.grid_watch is not None:
-                self._trust(problem)
-        self.app.push_screen(TrustKey(problem.host, problem.key.get_name(),
-                                      problem.fingerprint), answered)
+            if yes:
+                self._trust(key)
+        self.app.push_screen(TrustKey(key.host, key.key_type, key.fingerprint), answered)
 
     @work(thread=True, group="action", exit_on_error=False)
-    def _trust(self, problem: HostKeyUnknown) -> None:
-        assert self.grid_watch is not None
-        path = trust(self.grid_watch.master.runner.target, problem.key)
-        self.post_message(Trusted(problem.host, str(path)))
+    def _trust(self, key: HostKey) -> None:
+        """The key the admin saw, nothing else: the daemon pins it only if the master
+        still presents that very key."""
+        done = self.console.client.call("sge.trust", key_type=key.key_type, key=key.key,
+                                        fingerprint=key.fingerprint)
+        self.post_message(Trusted(done["host"], done["known_hosts"] or ""))
 
     def on_trusted(self, message: Trusted) -> None:
-        self.notify(f"trusted {message.host}: added to {message.path}")
+        self.notify(f"trusted {message.host}: added to {message.path}"
+                    if message.path else f"{message.host}: its key is trusted already")
         self._last_sge = 0.0  # ask the master again at the next poll
 
     # -- helpers -----------------------------------------------------------------------
@@ -545,8 +547,8 @@ class DashboardScreen(ConsoleScreen):
             self._detail("host", str(host_id))
 
     def action_show_queue(self) -> None:
-        if self.grid_watch is None:
-            self.notify(SGE_HINT, severity="warning", timeout=10)
+        if self.grid is not None and not self.grid.configured:
+            self.notify(grid_error(self.grid), severity="warning", timeout=10)
             return
         pane = self.query_one(QueuesPane)
         name = pane.selected_queue()
@@ -667,6 +669,14 @@ class DashboardScreen(ConsoleScreen):
             self._instantiate(form, Instantiate(request.template, request.count, None, False,
                                                 {}))
         self.app.push_screen(Ec2Prompt(message.templates, last, add), done)
+
+
+def grid_error(grid: GridReading) -> str:
+    """Why the grid does not show; the daemon's config file (no [sge] in it) under the
+    home folder as ~/…, as the status line shows the store."""
+    if not grid.config:
+        return grid.error
+    return grid.error.replace(grid.config, shown_path(grid.config))
 
 
 def shown_path(path: os.PathLike[str] | str) -> str:

@@ -427,6 +427,7 @@ _FLAGS: dict[str, tuple[str, ...]] = {
     "lab.create": ("template", "seats", "network", "expires", "owner"),
     "lab.creds": ("format",), "lab.handout": ("format",), "lab.ssh": ("admin",),
     "sge.submit": ("template",), "sge.scale": ("template",),
+    "ssh.trust": ("fingerprint",),  # the key the admin compared and pinned
 }
 # C0 and C1 controls, DEL, and the bidirectional overrides and isolates (U+202E makes a
 # terminal show `txt.exe` for `exe.txt`): never shown as they are, in an event or a log line.

@@ -78,5 +78,7 @@ def test_an_unknown_master_key_is_trusted_only_as_seen_and_only_by_an_admin(
     assert empty.read_text().count(key) == 1
     trusted = [e.message for e in daemon.store.events.tail(50) if "ssh trust" in e.message]
     me = daemon.store.events.tail(1)[0].user  # the test runs the daemon's own user
-    assert trusted == ["bob (viewer): refused ssh trust (needs admin)",
-                       f"{me} (admin): ssh trust", f"{me} (admin): ssh trust"]
+    fingerprint = seen["fingerprint"]
+    assert trusted == [f"bob (viewer): refused ssh trust --fingerprint {fingerprint} (needs "
+                       "admin)", f"{me} (admin): ssh trust --fingerprint {fingerprint}",
+                       f"{me} (admin): ssh trust --fingerprint {fingerprint}"]

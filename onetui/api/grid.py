@@ -53,7 +53,12 @@ def sge_qstat(store: Store, caller: Caller) -> dict[str, Any]:
     try:
         grid = _master().qstat()
     except HostKeyUnknown as exc:
-        raise Detailed(str(exc), HOST_KEY_UNKNOWN, {
+        # not the `onetui ssh trust` hint: run by a client, that pins the key for the
+        # client, never for the daemon
+        raise Detailed(
+            f"host key of {exc.host} is not known to the daemon ({exc.key.get_name()} "
+            f"{exc.fingerprint}): an admin compares it with the master's own and trusts it "
+            "in the console (the SGE pane asks)", HOST_KEY_UNKNOWN, {
             "host": exc.host, "key_type": exc.key.get_name(), "key": exc.key.get_base64(),
             "fingerprint": exc.fingerprint}) from None
     return {"grid": grid.to_json(), "text": render_qstat(grid)}

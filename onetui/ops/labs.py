@@ -27,7 +27,7 @@ from onetui.ops import vm_actions as actions
 from onetui.ops.instantiate import Source, resolve, specs
 from onetui.remote.hostkeys import pinned_keys
 from onetui.store import Store
-from onetui.store.records import check_lab_name, is_id
+from onetui.store.records import check_object_name, is_id
 from onetui.template import Template, TemplateError, Vector, parse, sizes
 
 MAX_SEATS = 500
@@ -176,7 +176,7 @@ def create(store: Store, spec: LabSpec, cfg: dict[str, Any] | None = None) -> La
     """Check everything, then write the lab, its seats' VMs and leases in one transaction.
     Nothing is created when any check fails."""
     labs_cfg = (cfg or {}).get("labs", {})
-    check_lab_name(spec.name)
+    check_object_name("lab", spec.name)
     if not 1 <= spec.seats <= MAX_SEATS:
         raise UserError(f"--seats: expected 1 to {MAX_SEATS}, got {spec.seats}")
     if store.labs.find(spec.name) is not None:

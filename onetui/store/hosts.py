@@ -13,7 +13,7 @@ from onetui.model import Host
 from onetui.model.secrets import HIDDEN, is_secret
 from onetui.store.db import Database
 from onetui.store.events import record
-from onetui.store.records import by_name_or_id, check_name, dumps, host_from, next_id
+from onetui.store.records import by_id_or_name, check_object_name, dumps, host_from, next_id
 
 DRIVERS = ("libvirt", "ec2")
 
@@ -23,7 +23,7 @@ class Hosts:
         self.db = db
 
     def add(self, name: str, driver: str, config: dict[str, Any]) -> Host:
-        check_name("host", name)
+        check_object_name("host", name)
         if driver not in DRIVERS:
             raise UserError(f"host {name}: unknown driver {driver!r} (expected one of: "
                             f"{', '.join(DRIVERS)})")
@@ -40,7 +40,7 @@ class Hosts:
         return self.get(name)
 
     def get(self, ref: str | int) -> Host:
-        return host_from(by_name_or_id(self.db, "hosts", "host", ref))
+        return host_from(by_id_or_name(self.db, "hosts", "host", ref))
 
     def by_ids(self, ids: set[int]) -> list[Host]:
         marks = ",".join("?" * len(ids))

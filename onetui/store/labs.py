@@ -19,7 +19,7 @@ from onetui.model.networks import Network
 from onetui.store.db import Database
 from onetui.store.events import record
 from onetui.store.networks import lease_in
-from onetui.store.records import by_id_or_name, check_lab_name, dumps, is_id, next_id
+from onetui.store.records import by_id_or_name, check_object_name, dumps, is_id, next_id
 from onetui.store.secrets import SecretBox
 from onetui.store.vms import insert
 
@@ -51,7 +51,7 @@ class Labs:
         """Create the lab, its seats' VMs (specs with `username`, `password`, `port`) and
         their leases on `network`, owned by the unix user `owner` (uid `owner_uid`, what
         ownership is checked by): all of it, or nothing."""
-        check_lab_name(name)
+        check_object_name("lab", name)
         now = time.time()
         with self.db.transaction() as cur:
             try:

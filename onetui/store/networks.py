@@ -15,7 +15,7 @@ from onetui.model import check_pattern
 from onetui.model.networks import MAX_RANGE, Lease, Network, hostname_for, mac_for
 from onetui.store.db import Database
 from onetui.store.events import record
-from onetui.store.records import by_name_or_id, check_name, dumps, next_id
+from onetui.store.records import by_id_or_name, check_name, check_object_name, dumps, next_id
 
 
 def _network(row: sqlite3.Row) -> Network:
@@ -75,7 +75,7 @@ class Networks:
 
     def add(self, name: str, first_ip: str, last_ip: str, hostname: str = "",
             config: dict[str, Any] | None = None) -> Network:
-        check_name("network", name)
+        check_object_name("network", name)
         if hostname:
             first, last = parse_range(f"{first_ip}-{last_ip}")
             size = int(ipaddress.IPv4Address(last)) - int(ipaddress.IPv4Address(first)) + 1
@@ -95,7 +95,7 @@ class Networks:
         return self.get(name)
 
     def get(self, ref: str | int) -> Network:
-        return _network(by_name_or_id(self.db, "networks", "net", ref))
+        return _network(by_id_or_name(self.db, "networks", "net", ref))
 
     def list(self) -> list[Network]:
         return [_network(r) for r in self.db.read("SELECT * FROM networks ORDER BY id")]

@@ -26,13 +26,14 @@ def check_name(kind: str, name: str) -> str:
     return name
 
 
-def check_lab_name(name: str) -> str:
-    """A lab's name as `check_name` allows, but never digits only: a lab is reached by id
-    or by name, and `1` must mean one lab only (lab 1, not a lab named "1")."""
-    check_name("lab", name)
+def check_object_name(kind: str, name: str) -> str:
+    """The name of a host, template, network, service or lab: as `check_name` allows, but
+    never digits only. Each is reached by id or by name (`by_id_or_name`), and `3` must
+    mean one thing only: host 3, not a host named "3"."""
+    check_name(kind, name)
     if name.isdigit():
-        raise UserError(f"lab name {name!r}: expected at least one letter, '.', '_' or '-' "
-                        "(digits alone are a lab's id)")
+        raise UserError(f"{kind} name {name!r}: expected at least one letter, '.', '_' or "
+                        f"'-' (digits alone are a {kind}'s id)")
     return name
 
 
@@ -50,16 +51,6 @@ def by_id_or_name(db: Database, table: str, kind: str, ref: str | int) -> sqlite
         rows = db.read(f"SELECT * FROM {table} WHERE id = ?", (int(ref),))
     else:
         rows = db.read(f"SELECT * FROM {table} WHERE name = ?", (str(ref),))
-    if not rows:
-        raise NotFound(f"no {kind} {ref!r} (see `onetui {kind} list`)")
-    return rows[0]
-
-
-def by_name_or_id(db: Database, table: str, kind: str, ref: str | int) -> sqlite3.Row:
-    """The row named `ref`, else the row with id `ref`; NotFound says how to list them."""
-    rows = db.read(f"SELECT * FROM {table} WHERE name = ?", (str(ref),))
-    if not rows and str(ref).isdigit():
-        rows = db.read(f"SELECT * FROM {table} WHERE id = ?", (int(ref),))
     if not rows:
         raise NotFound(f"no {kind} {ref!r} (see `onetui {kind} list`)")
     return rows[0]

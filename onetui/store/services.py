@@ -12,7 +12,7 @@ from onetui.errors import Conflict, NotFound, UserError
 from onetui.model.services import Service
 from onetui.store.db import Database
 from onetui.store.events import record
-from onetui.store.records import by_name_or_id, check_name, dumps, next_id
+from onetui.store.records import by_id_or_name, check_object_name, dumps, next_id
 
 
 def _service(row: sqlite3.Row) -> Service:
@@ -33,7 +33,7 @@ class Services:
 
     def add(self, name: str, template_id: int, burst_template_id: int | None, min_size: int,
             max_size: int, config: dict[str, Any]) -> Service:
-        check_name("service", name)
+        check_object_name("service", name)
         check_size(name, min_size, max_size, min_size)
         with self.db.transaction() as cur:
             try:
@@ -49,7 +49,7 @@ class Services:
         return self.get(name)
 
     def get(self, ref: str | int) -> Service:
-        return _service(by_name_or_id(self.db, "services", "service", ref))
+        return _service(by_id_or_name(self.db, "services", "service", ref))
 
     def list(self) -> list[Service]:
         return [_service(r) for r in self.db.read("SELECT * FROM services ORDER BY id")]

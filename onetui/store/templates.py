@@ -9,7 +9,7 @@ from onetui.errors import Conflict, NotFound
 from onetui.model import TemplateRecord
 from onetui.store.db import Database
 from onetui.store.events import record
-from onetui.store.records import by_name_or_id, check_name, next_id, template_from
+from onetui.store.records import by_id_or_name, check_object_name, next_id, template_from
 
 
 def _check(body: str, source: str) -> None:
@@ -26,7 +26,7 @@ class Templates:
 
     def add(self, name: str, body: str, source: str | None = None) -> TemplateRecord:
         """Store a template under `name`; it must parse (errors name `source`, line, column)."""
-        check_name("template", name)
+        check_object_name("template", name)
         _check(body, source or name)
         with self.db.transaction() as cur:
             try:
@@ -42,7 +42,7 @@ class Templates:
 
     def get(self, ref: str | int) -> TemplateRecord:
         """By name, or by numeric id."""
-        return template_from(by_name_or_id(self.db, "templates", "template", ref))
+        return template_from(by_id_or_name(self.db, "templates", "template", ref))
 
     def find(self, ref: str | int) -> TemplateRecord | None:
         try:

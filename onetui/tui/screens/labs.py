@@ -28,7 +28,7 @@ from onetui.errors import UserError
 from onetui.integrations.accounts import USER_RE
 from onetui.model import expand_name, has_index
 from onetui.ops import labs
-from onetui.store.records import check_name
+from onetui.store.records import check_object_name
 from onetui.tui.keys import Keys
 from onetui.tui.messages import Notice
 from onetui.tui.panes import FilterBar, LivePane
@@ -393,7 +393,7 @@ def check_lab_form(values: dict[str, str]) -> dict[str, str]:
     errors: dict[str, str] = {}
     name = values.get("name", "").strip()
     try:
-        check_name("lab", name)
+        check_object_name("lab", name)
     except UserError:
         errors["name"] = "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
     if not values.get("template"):

@@ -27,6 +27,14 @@ def _until(check, what: str, timeout: float = 30) -> None:  # type: ignore[no-un
         time.sleep(0.05)
 
 
+def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> Path:
+    """The config file the daemon reads ($ONETUI_CONFIG), holding `text`."""
+    config = tmp_path / "config.toml"
+    config.write_text(text)
+    monkeypatch.setenv("ONETUI_CONFIG", str(config))
+    return config
+
+
 def _seat_threads(lab: str) -> dict[str, int]:
     counts: dict[str, int] = {}
     for t in threading.enumerate():
@@ -47,9 +55,7 @@ def test_a_reload_swaps_managers_before_the_next_pass_and_hands_seats_over(
     lab_env.run_pass()
     old = _manager(lab_env)
     assert set(old.running()) == {(lab.id, 1), (lab.id, 2)}  # waiting for SSH
-    config = tmp_path / "config.toml"
-    config.write_text("")
-    monkeypatch.setenv("ONETUI_CONFIG", str(config))
+    config = config_file(tmp_path, monkeypatch, "")
     said: list[str] = []
     reload = ConfigReload(store, lab_env, said.append)
     reload.start()
@@ -77,9 +83,7 @@ def test_a_reload_swaps_managers_before_the_next_pass_and_hands_seats_over(
 def test_a_refused_config_keeps_the_one_in_force(store: Store, lab_env: Engine,  # noqa: F811
                                                  tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    config = tmp_path / "config.toml"
-    config.write_text('[roles]\nadmin = ["wheel"]\n')
-    monkeypatch.setenv("ONETUI_CONFIG", str(config))
+    config = config_file(tmp_path, monkeypatch, '[roles]\nadmin = ["wheel"]\n')
     said: list[str] = []
     reload = ConfigReload(store, lab_env, said.append)
     reload.start()
@@ -98,9 +102,7 @@ def test_a_standby_engine_takes_new_roles_at_once(store: Store, tmp_path: Path,
     """Another engine leads: this one runs no pass, yet requests see the new [roles]; its
     managers are swapped in when it leads."""
     assert store.leader.acquire("other", 600)
-    config = tmp_path / "config.toml"
-    config.write_text("")
-    monkeypatch.setenv("ONETUI_CONFIG", str(config))
+    config = config_file(tmp_path, monkeypatch, "")
     engine = build_engine(store, {}, interval=0.05)
     reload = ConfigReload(store, engine, lambda _msg: None)
     reload.start()

@@ -76,6 +76,17 @@ def plot(app) -> HistoryPlot:  # type: ignore[no-untyped-def]
     return app.screen.query_one(HistoryPlot)
 
 
+async def open_plot(pilot, app, pane: HostsPane | ServicesPane,  # type: ignore[no-untyped-def]
+                    rows: int) -> None:
+    """Enter on the pane's selected row, once it has `rows`: the detail with its plot
+    drawn."""
+    await until(pilot, lambda: pane.row_count == rows)
+    pane.focus()
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(app.screen, Detail) and
+                bool(app.screen.query(HistoryPlot)) and plot(app).data is not None)
+
+
 def cpu_line(app) -> list[float]:  # type: ignore[no-untyped-def]
     data = plot(app).data
     assert data is not None
@@ -93,11 +104,7 @@ async def test_the_detail_plot_changes_window_with_the_keys(seeded: Path) -> Non
     app = app_for(seeded, run_engine=False)
     async with app.run_test(size=(100, 30)) as pilot:
         hosts = app.query_one(HostsPane)
-        await until(pilot, lambda: hosts.row_count == 2)
-        hosts.focus()
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, Detail) and
-                    bool(app.screen.query(HistoryPlot)) and plot(app).data is not None)
+        await open_plot(pilot, app, hosts, 2)
         legend = app.screen.query_one("#history-legend", Static)
         assert cpu_line(app) == [11]
         assert "last hour" in str(legend.render())
@@ -116,11 +123,7 @@ async def test_an_open_plot_follows_the_history(seeded: Path) -> None:
     app = app_for(seeded, run_engine=False)
     async with app.run_test(size=(100, 30)) as pilot:
         hosts = app.query_one(HostsPane)
-        await until(pilot, lambda: hosts.row_count == 2)
-        hosts.focus()
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, Detail) and
-                    bool(app.screen.query(HistoryPlot)) and plot(app).data is not None)
+        await open_plot(pilot, app, hosts, 2)
         assert cpu_line(app) == [20]
         record(seeded, time.time(), "host", "1", {"cpu": 90, "mem": 50, "rvm": 1})
         await until(pilot, lambda: cpu_line(app)[-1:] == [90])
@@ -135,11 +138,7 @@ async def test_enter_on_a_service_plots_desired_and_running(seeded: Path) -> Non
     app = app_for(seeded, run_engine=False)
     async with app.run_test(size=(80, 24)) as pilot:
         services = app.query_one(ServicesPane)
-        await until(pilot, lambda: services.row_count == 1)
-        services.focus()
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, Detail) and
-                    bool(app.screen.query(HistoryPlot)) and plot(app).data is not None)
+        await open_plot(pilot, app, services, 1)
         data = plot(app).data
         assert data is not None
         drawn = {s.name: [y for y in ys if y is not None] for s, ys in data.lines.items()}
@@ -177,11 +176,7 @@ async def test_the_plot_takes_the_theme_colours(seeded: Path) -> None:
     app = app_for(seeded, run_engine=False)
     async with app.run_test(size=(100, 30)) as pilot:
         hosts = app.query_one(HostsPane)
-        await until(pilot, lambda: hosts.row_count == 2)
-        hosts.focus()
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, Detail) and
-                    bool(app.screen.query(HistoryPlot)) and plot(app).data is not None)
+        await open_plot(pilot, app, hosts, 2)
         for theme in ("nord", "gruvbox"):
             app.theme = theme
             primary = Color.parse(app.get_theme(theme).primary).rgb  # type: ignore[union-attr]

@@ -27,7 +27,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Input, Label
 from textual.widgets.data_table import CellKey, ColumnKey, DuplicateKey, Row, RowKey
 
-from onetui.integrations.sge.grid import Grid
+from onetui.integrations.sge.grid import Grid, Job
 from onetui.model import Event, age
 from onetui.view.rows import (
     EVENT_COLUMNS,
@@ -577,7 +577,15 @@ def spark_text(pane: FitTable, value: str, variable: str) -> Text:
                 else "")
 
 
-class HostsPane(LivePane):
+class SparkPane(LivePane):
+    """A live pane with sparkline columns, drawn in the theme's colours: a new theme
+    draws its rows again."""
+
+    def on_mount(self) -> None:  # after LivePane's
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.rebuild())
+
+
+class HostsPane(SparkPane):
     """Hosts; CPU and memory over the last hour as sparklines, the first columns to go
     when the pane is narrow."""
 
@@ -591,16 +599,13 @@ class HostsPane(LivePane):
     BINDINGS = [Binding("enter", "screen.show_host", "Details", show=True),
                 Binding("D", "screen.toggle_host", "Enable/disable", show=True)]
 
-    def on_mount(self) -> None:  # after LivePane's: a new theme colours the sparklines
-        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.rebuild())
-
     def cell(self, column: str, value: str, row: tuple[str, ...]) -> Text:
         if column in HOST_SPARKS:
             return spark_text(self, value, "primary" if column == HOST_SPARKS[0] else "accent")
         return super().cell(column, value, row)
 
 
-class ServicesPane(LivePane):
+class ServicesPane(SparkPane):
     """Services; running against desired over the last hour as a sparkline (a full block:
     at its size), in the warning colour when its last slice was short of its size."""
 
@@ -611,9 +616,6 @@ class ServicesPane(LivePane):
     BINDINGS = [Binding("enter", "screen.show_service", "Details"),
                 Binding("plus,equals_sign", "screen.scale(1)", "+1"),
                 Binding("minus", "screen.scale(-1)", "-1")]
-
-    def on_mount(self) -> None:  # after LivePane's: a new theme colours the sparklines
-        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.rebuild())
 
     def cell(self, column: str, value: str, row: tuple[str, ...]) -> Text:
         if column in SERVICE_SPARKS:
@@ -678,13 +680,16 @@ def _grid_rows(grid: Grid) -> Iterator[tuple[str, tuple[str, ...]]]:
         yield f"q:{q.name}", (q.name, q.qtype, f"{q.resv}/{q.used}/{q.total}", load,
                               q.arch or "-NA-", q.states)
         for j in q.jobs:
-            yield f"j:{j.number}", (f"  {j.number} {j.name}", j.owner, j.state,
-                                    f"{j.priority:.5f}", j.time.replace("T", " "), str(j.slots))
+            yield f"j:{j.number}", _job_cells(j)
     if grid.pending:
         yield "pending", ("- PENDING JOBS -",)
         for j in grid.pending:
-            yield f"p:{j.number}", (f"  {j.number} {j.name}", j.owner, j.state,
-                                    f"{j.priority:.5f}", j.time.replace("T", " "), str(j.slots))
+            yield f"p:{j.number}", _job_cells(j)
+
+
+def _job_cells(j: Job) -> tuple[str, ...]:
+    return (f"  {j.number} {j.name}", j.owner, j.state, f"{j.priority:.5f}",
+            j.time.replace("T", " "), str(j.slots))
 
 
 class QueuesPane(FitTable):

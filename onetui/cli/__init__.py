@@ -114,7 +114,7 @@ def cli(ctx: click.Context, state: str | None, theme: str | None, no_engine: boo
         client = ctx.obj.client
         daemon = isinstance(client.transport, SocketTransport)
         OnetuiApp(None if daemon else config.store_path(state), client=client, daemon=daemon,
-                  theme=theme, run_engine=not no_engine).run()
+                  theme=theme, run_engine=not no_engine, info=ctx.obj.info).run()
 
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from onetui import config
 from onetui.client import ApiError, Client, DaemonGone, default_socket, reachable
@@ -23,6 +23,8 @@ class Context:
         self.init = init
         self._store: Store | None = None
         self._client: Client | None = None
+        # the daemon's daemon.info answer (its store, who it sees asking, their role)
+        self.info: dict[str, Any] | None = None
 
     @property
     def store(self) -> Store:
@@ -57,19 +59,19 @@ class Context:
         client = Client(transport)
         want = str(config.store_path(self.state).resolve())
         try:
-            served = client.call("daemon.info")["store"]
+            self.info = client.call("daemon.info")
         except DaemonGone:
             if self._own_store(want):
                 return None
             # no store of ours: the daemon's socket is the only door, so wait for it
             # (killed, restarting under systemd) as a client that was talking to it does
             self._wait_for_it(transport)
-            served = client.call("daemon.info")["store"]
+            self.info = client.call("daemon.info")
         except ApiError:
             if os.access(want, os.R_OK | os.W_OK):
                 return None  # a daemon that refuses us, and a store of our own
             raise
-        if served != want and self._own_store(want):
+        if self.info["store"] != want and self._own_store(want):
             transport.close()
             return None
         self._wait_for_it(transport)

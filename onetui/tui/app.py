@@ -93,9 +93,11 @@ class OnetuiApp(App[None]):
     def __init__(self, store_path: Path | None = None, *, client: Client | None = None,
                  daemon: bool = False, theme: str | None = None, run_engine: bool = True,
                  cfg: dict[str, Any] | None = None, engine_interval: float = 2.0,
-                 grid_status: Callable[[], tuple[str, str]] | None = None) -> None:
+                 grid_status: Callable[[], tuple[str, str]] | None = None,
+                 info: dict[str, Any] | None = None) -> None:
         """`client`: the API as `onetui` reached it (`daemon`: over the socket, where the
-        daemon runs the engine); none: the handlers in this process on `store_path`."""
+        daemon runs the engine; `info`: its daemon.info answer, when asked already); none:
+        the handlers in this process on `store_path`."""
         super().__init__()
         # A grid still being brought up (the demo's): (state, message), "up" once it answers;
         # until then the SGE pane shows the message instead of asking the master.
@@ -111,9 +113,10 @@ class OnetuiApp(App[None]):
             client = Client(LocalTransport(self._own_store))
         self.client = client
         self.daemon = daemon
+        if info is None:
+            info = client.call("daemon.info")
         if isinstance(client.transport, SocketTransport):  # a daemon going away is shown
             client.transport.on_wait = lambda text: self.post_message(DaemonWait(text))
-        info = client.call("daemon.info")
         self.store_path = Path(info["store"]) if store_path is None else store_path
         self.user = str(info["caller"]["user"])
         self.role: str | None = info["role"]  # the daemon's word; it decides each request

@@ -53,15 +53,16 @@ _CRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def peer(request: web.Request) -> Caller:
-    """The caller, from the kernel's SO_PEERCRED on this connection's socket."""
+def peer(request: web.Request) -> tuple[int, int, int]:
+    """The caller's (uid, gid, pid), from the kernel's SO_PEERCRED on this connection's
+    socket (`Caller.from_peer` resolves them: in the pool, it reads passwd and group)."""
     transport = request.transport
     sock = transport.get_extra_info("socket") if transport is not None else None
     if sock is None:
         raise web.HTTPForbidden(text="no peer credentials")
     pid, uid, gid = _CRED.unpack(sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
                                                  _CRED.size))
-    return Caller.from_peer(uid, gid, pid)
+    return uid, gid, pid
 
 
 def _error(status: int, message: str, kind: str) -> web.Response:
@@ -181,7 +182,7 @@ class ApiServer:
             body = json.loads(raw) if raw.strip() else {}
         except (ValueError, UnicodeDecodeError) as exc:
             return _error(400, f"{name}: the body is not JSON ({exc})", "bad-request")
-        caller = peer(request)
+        caller = await self._run(Caller.from_peer, *peer(request))
         status, answer = await self._run(respond, self.store, caller, name, body, self.cfg)
         op = lookup(name)
         if op is not None and op.writes and self._look_now is not None:
@@ -193,7 +194,7 @@ class ApiServer:
             fields, wait = changes_wait(request.query_string)
         except ValueError as exc:
             return _error(400, f"/v1/changes: {exc}", "bad-request")
-        caller = peer(request)
+        caller = await self._run(Caller.from_peer, *peer(request))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
         while True:

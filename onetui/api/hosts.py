@@ -14,10 +14,7 @@ from onetui.errors import UserError
 from onetui.model import Host
 from onetui.store import Store
 from onetui.view.describe import host_text
-from onetui.view.records import host_of, host_record
-
-__all__ = ["host_of", "host_record"]  # host_of: the record as the model's Host (view.records)
-
+from onetui.view.records import host_record
 
 # setting → (JSON types, bounds for integers): what host create/update accept
 SETTINGS: dict[str, tuple[tuple[type, ...], tuple[int, int] | None]] = {

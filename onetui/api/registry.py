@@ -220,7 +220,7 @@ def _audit(store: Store, caller: Caller, grant: Grant, name: str,
     """The event of a change or a credential hand-out carried out (reads are not events):
     `alice (labstaff): lab creds os1 --csv (12 seats)`."""
     op = access_op(name, args)
-    if not access.should_audit(grant.op or op):  # ec2.orphans --terminate: a change
+    if not access.should_audit(grant.op):  # ec2.orphans --terminate: ec2.terminate
         return
     lab = grant.lab
     secret = access.OPS[op].secrets

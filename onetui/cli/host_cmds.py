@@ -8,12 +8,12 @@ from typing import Any
 
 import click
 
-from onetui.api.hosts import host_of
 from onetui.cli.completion import host_names
 from onetui.cli.context import Context
 from onetui.cli.history import history_option, print_history, refuse_opennebula
 from onetui.cli.output import Output, echo_json, list_options, pools, show_options
 from onetui.errors import UserError
+from onetui.view.records import host_of
 from onetui.view.rows import HOST_COLUMNS, NUMERIC, host_row
 
 pass_ctx = click.make_pass_decorator(Context)

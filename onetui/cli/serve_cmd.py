@@ -309,7 +309,6 @@ def _start_api(ctx: Context, socket_path: str | None, group: str | None,
     its engine takes the lease over)."""
     from onetui.client import default_socket, system_socket
     from onetui.runtime.server import ApiServer, ServerThread
-    from onetui.store import Store
 
     path = Path(socket_path) if socket_path else default_socket(serving=True)
     if group is None and socket_path is None and path == system_socket():

@@ -133,7 +133,7 @@ def list_cmd(ctx: Context, show_all: bool, out: Output) -> None:
 
 
 def _hosts(ctx: Context) -> list[Host]:
-    from onetui.api.hosts import host_of  # the API's modules: not when a daemon answers
+    from onetui.view.records import host_of
 
     return [host_of(h) for h in ctx.client.call("host.list")]
 
@@ -151,7 +151,7 @@ def show_cmd(ctx: Context, ref: str, out: Output, history: int | None) -> None:
         return
     shown = ctx.client.call("vm.show", ref=ref)
     if out.opennebula:
-        from onetui.api.hosts import host_of
+        from onetui.view.records import host_of
 
         host = host_of(shown["host"]) if shown["host"] else None
         out.print_one(pools().vm_element(vms_of([shown["vm"]])[0], host))

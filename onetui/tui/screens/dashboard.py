@@ -248,9 +248,6 @@ class DashboardScreen(ConsoleScreen):
         self.view: LiveView | None = None  # on mount: it reads through the app's client
         self.grid: GridReading | None = None  # on mount: sge.qstat through the app's client
         self._last_sge = 0.0
-        # the lease and an open detail's text are read once a POLL_EVERY, not with every
-        # read of the long-poll (a busy engine makes one every AFTER_CHANGE)
-        self._last_slow = 0.0
         self._asked: set[str] = set()  # host key fingerprints asked about already
         self.detail: LiveDetail | None = None  # the VM or host detail open over the panes
         self._pane: DataTable | None = None  # the pane that had the keys when covered
@@ -312,11 +309,8 @@ class DashboardScreen(ConsoleScreen):
                 self._last_sge = time.monotonic()
                 self.grid.poll()
                 grid = self.grid
-            engine, detail = "", None
-            if time.monotonic() - self._last_slow >= self.POLL_EVERY:
-                self._last_slow = time.monotonic()
-                engine, detail = engine_state(self.console.client), self._read_detail()
-            polled = Polled(delta, grid, engine, detail, waiting)
+            polled = Polled(delta, grid, engine_state(self.console.client),
+                            self._read_detail(), waiting)
         finally:
             # also after a failure (the app reports it): the handler re-arms the poll
             self.post_message(polled)
@@ -347,8 +341,7 @@ class DashboardScreen(ConsoleScreen):
     def on_polled(self, message: Polled) -> None:
         if message.delta is not None:
             status = self.query_one(StatusLine)
-            if message.engine:  # "": not read this time
-                status.engine = message.engine
+            status.engine = message.engine
             status.daemon = ""  # answered: a daemon that was gone is back
             self.apply(message.delta, message.grid, message.grid_waiting)
         detail = self.detail

@@ -8,27 +8,20 @@ import re
 import textwrap
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from itertools import zip_longest
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 from rich.cells import cell_len
-from rich.segment import Segment
-from rich.style import Style
 from rich.text import Text
-from textual._two_way_dict import TwoWayDict
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.cache import LRUCache
 from textual.containers import Horizontal
-from textual.coordinate import Coordinate
-from textual.geometry import Size
 from textual.reactive import reactive
 from textual.widget import Widget
-from textual.widgets import DataTable, Input, Label
-from textual.widgets.data_table import CellKey, ColumnKey, DuplicateKey, Row, RowKey
+from textual.widgets import Input, Label
 
 from onetui.integrations.sge.grid import Grid, Job
 from onetui.model import Event, age
+from onetui.tui.table import Table
 from onetui.view.rows import (
     EVENT_COLUMNS,
     HOST_COLUMNS,
@@ -41,163 +34,6 @@ from onetui.view.rows import (
 )
 from onetui.view.trends import HOST_SPARKS, SERVICE_SPARKS
 
-SegmentLines = list[list[Segment]]  # a drawn cell: its lines of segments
-
-
-class OneLineRows(Sequence[tuple[RowKey, int]]):
-    """DataTable's map from a screen line to (row, line in row), for tables whose rows are
-    all one line high: the row at that index, computed when asked. DataTable builds it as
-    a list over every row, again after every change (a cell updated, a row added): with
-    ten thousand rows that list was most of a repaint."""
-
-    def __init__(self, count: int, key_at: Callable[[int], RowKey | None]) -> None:
-        self.lines = count
-        self.key_at = key_at
-
-    def __len__(self) -> int:
-        return self.lines
-
-    def __getitem__(self, y: Any) -> Any:
-        if not isinstance(y, int) or not 0 <= y < self.lines:
-            raise IndexError(y)  # a LookupError: DataTable draws a blank line
-        key = self.key_at(y)
-        if key is None:
-            raise IndexError(y)
-        return key, 0
-
-    def clear(self) -> None:
-        """DataTable clears its list on `clear`; nothing is kept here."""
-
-
-class Table(DataTable):
-    """A DataTable that draws again once it has measured the rows just added, and that
-    stays cheap with ten thousand rows (every row one line high, as the panes add them).
-
-    DataTable measures new rows (column widths, virtual size) when it is next idle, but
-    keeps the lines it drew before that in its render cache: a frame painted in between
-    (the screen repaints as soon as the handler that added the rows returns, often before
-    the table's own idle) would stay on screen, every column cut at its header's width,
-    until some later change. A new virtual size means new measures: drop those lines.
-
-    Its line map is computed when asked (`OneLineRows`), and many rows are dropped with one
-    renumbering (`drop_rows`) where `remove_row` renumbers every row after each one.
-
-    A drawn cell is kept until its row changes (`_render_cell`): DataTable keys its cell
-    cache on a counter that any change to any row moves on, so a tick that changed a
-    hundred rows drew every cell on screen again through Rich."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._drawn: LRUCache[tuple[Any, ...], Any] = LRUCache(4096)
-        self._drawn_version = 0  # moves on when every cell must be drawn again
-        self._row_versions: dict[RowKey, int] = {}  # moves on when a row's cells change
-
-    def watch_virtual_size(self) -> None:
-        self.notify_style_update()  # DataTable's: clears its render caches and refreshes
-
-    def notify_style_update(self) -> None:
-        self._forget_drawn()
-        super().notify_style_update()
-
-    def _forget_drawn(self) -> None:
-        self._drawn.clear()
-        self._drawn_version += 1
-        self._row_versions = {}
-
-    def _changed(self, row_key: RowKey | str) -> None:
-        key = RowKey(row_key) if isinstance(row_key, str) else row_key
-        self._row_versions[key] = self._row_versions.get(key, 0) + 1
-
-    def clear(self, columns: bool = False) -> Self:
-        self._forget_drawn()
-        return super().clear(columns)
-
-    def add_column(self, label: Any, *, width: int | None = None, key: str | None = None,
-                   default: Any = None) -> ColumnKey:
-        self._forget_drawn()
-        return super().add_column(label, width=width, key=key, default=default)
-
-    def add_row(self, *cells: Any, height: int | None = 1, key: str | None = None,
-                label: Any = None) -> RowKey:
-        if key is not None:
-            self._changed(key)
-        return super().add_row(*cells, height=height, key=key, label=label)
-
-    def remove_row(self, row_key: RowKey | str) -> None:
-        self._changed(row_key)
-        super().remove_row(row_key)
-
-    def update_cell(self, row_key: RowKey | str, column_key: ColumnKey | str, value: Any, *,
-                    update_width: bool = False) -> None:
-        self._changed(row_key)
-        super().update_cell(row_key, column_key, value, update_width=update_width)
-
-    def _render_cell(self, row_index: int, column_index: int, base_style: Style, width: int,
-                     cursor: bool = False, hover: bool = False) -> SegmentLines:
-        row_key = self._row_locations.get_key(row_index) if row_index >= 0 else None
-        key = (row_key, self._row_versions.get(row_key, 0) if row_key else 0, row_index,
-               column_index, base_style, width, cursor, hover, self._show_hover_cursor,
-               self.show_cursor, self._pseudo_class_state, self._drawn_version)
-        drawn = self._drawn.get(key)
-        if drawn is None:
-            drawn = super()._render_cell(row_index, column_index, base_style, width,
-                                         cursor, hover)
-            self._drawn[key] = drawn
-        return drawn
-
-    @property
-    def _y_offsets(self) -> OneLineRows:  # type: ignore[override]
-        return OneLineRows(self.row_count, self._row_locations.get_key)
-
-    def append_rows(self, rows: Iterable[tuple[str, Sequence[Any]]]) -> None:
-        """`add_row` for many rows, each one line high: what add_row does for the table
-        after each row (the cursor checked, the change counted) is done once."""
-        columns = [column.key for column in self.ordered_columns]
-        had = at = self.row_count
-        for key, cells in rows:
-            row_key = RowKey(key)
-            if row_key in self._row_locations:
-                raise DuplicateKey(f"The row key {row_key!r} already exists.")
-            self._row_locations[row_key] = at
-            self._data[row_key] = dict(zip_longest(columns, cells))
-            self.rows[row_key] = Row(row_key, 1)
-            self._new_rows.add(row_key)
-            self._changed(row_key)
-            at += 1
-        if at == had:
-            return
-        self._require_update_dimensions = True
-        self.cursor_coordinate = self.cursor_coordinate
-        if not had and self.columns and self.show_cursor and self.cursor_type != "none":
-            self._highlight_cursor()  # as add_row: the first row highlights the cursor
-        self._update_count += 1
-        self.check_idle()
-
-    def drop_rows(self, keys: Iterable[str]) -> None:
-        """Remove these rows (the ones not in the table are skipped); the cursor stays on
-        its row index, clamped, as `remove_row` leaves it."""
-        gone = {RowKey(k) for k in keys if k in self.rows}
-        if len(gone) < 2:
-            for key in gone:
-                self.remove_row(key)
-            return
-        locations = self._row_locations
-        kept = [key for key in (locations.get_key(i) for i in range(self.row_count))
-                if key is not None and key not in gone]
-        self._row_locations = TwoWayDict({key: i for i, key in enumerate(kept)})
-        for key in gone:
-            self._changed(key)
-            for column in self._data.pop(key, {}):
-                self._updated_cells.discard(CellKey(key, column))
-            self.rows.pop(key, None)
-            self._new_rows.discard(key)
-        self._require_update_dimensions = True
-        self._update_count += 1
-        self.cursor_coordinate = self.cursor_coordinate  # clamped to the rows left
-        self.hover_coordinate = self.hover_coordinate
-        self.check_idle()
-        self.refresh()  # a new height comes with the virtual size, once it is measured
-
 
 class FitTable(Table):
     """A table that chooses its columns for the width it has (k9s's habit: what matters
@@ -205,16 +41,11 @@ class FitTable(Table):
     show, the rest while they fit in whole, and the hidden ones are counted in the border
     (`z` zooms the pane to see them). `ORDER` puts the shown ones left to right. A column
     in `SHORT` has a shorter form, used when the table is narrower than `SHORT_BELOW`.
-    What a cell overflows is reached with DataTable's own horizontal scroll (left/right).
+    What a cell overflows is reached with the table's horizontal scroll (left/right).
 
-    With many rows a rebuild draws at once the rows a screen can show (`FIRST` at least)
-    and the rest `CHUNK` at a time after the next frames, so the first paint never waits for
-    ten thousand rows and the event loop never blocks for long. The column widths come
-    from `widths` (measured once, from the plain cells), not from DataTable measuring every
-    new cell through Rich."""
-
-    FIRST = 60
-    CHUNK = 500
+    A row is the tuple of strings the view gives (`COLUMNS`, in order); its cells are
+    made from it when it is drawn (`cells`). The column widths come from `widths`
+    (measured from the plain strings), not from measuring drawn cells."""
 
     COLUMNS: tuple[str, ...] = ()  # what each row holds, in this order
     PRIORITY: tuple[str, ...] = ()  # the columns that may show, most important first
@@ -225,17 +56,13 @@ class FitTable(Table):
     TITLE = ""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
+        super().__init__(**kwargs)
         self.index = {c: i for i, c in enumerate(self.COLUMNS)}
         self.priority = self.PRIORITY or self.COLUMNS
         self.shown: tuple[str, ...] = ()
         self.narrow = False  # the SHORT forms are in use
         self.widths = {c: cell_len(c) for c in self.COLUMNS}  # the widest cell seen
         self.border_title = self.TITLE
-        self.pending: list[tuple[str, tuple[str, ...]]] = []  # rows still to draw, in order
-        self.pending_keys: set[str] = set()
-        self._fill_armed = False
-        self._reselect: str | None = None  # the selected row, once it is drawn
 
     def on_mount(self) -> None:
         self.fit()
@@ -284,27 +111,12 @@ class FitTable(Table):
         return self.SHORT[column][1] if narrow and column in self.SHORT \
             else self.widths[column]
 
-    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
-        """DataTable's, without measuring every cell of every new row through Rich (most
-        of a cold start with ten thousand rows): the widths are known (`widths`) and every
-        row is one line high."""
-        for key, column in self.columns.items():
-            name = key.value or ""
-            known = self.content_width(name, self.narrow) if name in self.widths else 0
-            column.content_width = max(column.content_width if name not in self.widths
-                                       else 0, known, column.label.cell_len)
-        header = self.header_height if self.show_header else 0
-        self.virtual_size = Size(
-            sum(column.get_render_width(self) for column in self.columns.values()),
-            self.row_count + header)
-
     def choose(self) -> tuple[tuple[str, ...], bool]:
         """The columns that fit the pane now, and whether the SHORT forms are needed."""
         room = max(0, self.size.width - self.styles.scrollbar_size_vertical)
-        pad = 2 * self.cell_padding
 
         def width(column: str, narrow: bool) -> int:
-            return max(self.content_width(column, narrow), cell_len(self.label(column))) + pad
+            return max(self.content_width(column, narrow), cell_len(self.label(column))) + 2
 
         narrow = bool(self.SHORT) and room < self.SHORT_BELOW
         chosen: list[str] = []
@@ -325,6 +137,12 @@ class FitTable(Table):
         self.rebuild(columns=True)
         return True
 
+    def widen(self) -> None:
+        """The columns on screen take the widths measured now."""
+        for column in self.columns.values():
+            column.content_width = self.content_width(column.key, self.narrow)
+        self.redraw()
+
     def value(self, column: str, row: tuple[str, ...]) -> str:
         text = row[self.index[column]]
         return self.SHORT[column][0](text) if self.narrow and column in self.SHORT else text
@@ -332,73 +150,25 @@ class FitTable(Table):
     def cells(self, row: tuple[str, ...]) -> list[Text]:
         return [self.cell(c, self.value(c, row), row) for c in self.shown]
 
+    def row_cells(self, key: str, values: Sequence[str]) -> Sequence[Text]:
+        return self.cells(tuple(values))
+
     def rebuild(self, columns: bool = False) -> None:
-        """Every row drawn again (a full reload, a new filter, order or set of columns);
-        the selected row stays selected (once it is drawn, when it is far down)."""
-        selected = self.selected_key() if self._reselect is None else self._reselect
-        self.clear(columns=columns)
+        """Every row put again (a full reload, a new filter, order or set of columns);
+        the selected row stays selected."""
         if columns:
-            for column in self.shown:
-                self.add_column(self.label(column), key=column)
-        rows = list(self.keyed_rows())
-        first = max(self.FIRST, self.size.height + 10)
-        self.pending = rows[first:]
-        self.pending_keys = {key for key, _ in self.pending}
-        self._add(rows[:first])
-        self._reselect = selected if selected is not None and selected not in self.rows \
-            and selected in self.pending_keys else None
-        self.reselect(selected)
-        self._arm_fill()
+            self.columns = {}
+            for name in self.shown:
+                self.add_column(self.label(name), key=name)
+        for column in self.columns.values():  # as measured now
+            column.content_width = self.content_width(column.key, self.narrow)
+        self.set_rows(self.keyed_rows())
         self.border_subtitle = " · ".join(self.subtitle_parts())
 
-    def _add(self, rows: Iterable[tuple[str, tuple[str, ...]]]) -> None:
-        self.append_rows((key, self.cells(row)) for key, row in rows)
-
-    def current(self, key: str, row: tuple[str, ...]) -> tuple[str, ...] | None:
-        """A pending row as it is now (None: no longer shown); rows kept by id say."""
-        return row
-
-    def _arm_fill(self) -> None:
-        if self.pending and not self._fill_armed:
-            self._fill_armed = True
-            self.call_after_refresh(self._fill)
-
-    def _fill(self) -> None:
-        """The next pending rows, after a frame was painted."""
-        self._fill_armed = False
-        chunk, self.pending = self.pending[:self.CHUNK], self.pending[self.CHUNK:]
-        rows = []
-        for key, row in chunk:
-            self.pending_keys.discard(key)
-            now = self.current(key, row)
-            if now is not None and key not in self.rows:
-                rows.append((key, now))
-        self._add(rows)
-        wanted = self._reselect
-        if wanted is not None and wanted in self.rows:
-            self._reselect = None
-            if self.cursor_row == 0:  # the admin has not moved meanwhile
-                self.reselect(wanted)
-        if not self.pending:
-            self._reselect = None
-        self._arm_fill()
-
-    @property
-    def filling(self) -> bool:
-        """Rows of the last rebuild are still to be drawn."""
-        return bool(self.pending)
-
-    def selected_key(self) -> str | None:
-        if not self.row_count:
-            return None
-        try:
-            return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-        except Exception:  # no cursor yet
-            return None
-
     def reselect(self, key: str | None) -> None:
-        if key is not None and key in self.rows:
-            self.move_cursor(row=self.get_row_index(key))
+        at = self.index_of(key) if key is not None else None
+        if at is not None:
+            self.move_cursor(row=at)
 
 
 class LivePane(FitTable):
@@ -422,6 +192,7 @@ class LivePane(FitTable):
         self.filter_text = ""
         self.default_sort = self.DEFAULT_SORT or (self.COLUMNS[0], False)
         self.sort_by = self.default_sort
+        self.sort_keys: dict[str, Any] = {}  # the shown rows' order_key, by key
 
     def label(self, column: str) -> str:
         """The sort column says so, unless it is the usual order."""
@@ -442,22 +213,25 @@ class LivePane(FitTable):
         pattern, invert = self.filter
         return bool(pattern.search(" ".join(row))) != invert
 
-    def keyed_rows(self) -> list[tuple[str, tuple[str, ...]]]:
-        column, descending = self.sort_by
+    def order_key(self, rid: int, row: tuple[str, ...]) -> Any:
+        """Where the row goes in the sort: by its sort column's value (numbers as
+        numbers), then by id; the id column sorts by the ids themselves."""
+        column = self.sort_by[0]
         at = self.index[column]
-        rows = [(rid, row) for rid, row in self.rows_by_id.items() if self.shows(row)]
-        if at == 0:  # the id column: the ids are its numbers
-            rows.sort(key=lambda item: item[0], reverse=descending)
-        else:
-            rows.sort(key=lambda item: (sort_key(column, item[1][at]), item[0]),
-                      reverse=descending)
-        return [(str(rid), row) for rid, row in rows]
+        return rid if at == 0 else (sort_key(column, row[at]), rid)
 
-    def current(self, key: str, row: tuple[str, ...]) -> tuple[str, ...] | None:
-        now = self.rows_by_id.get(int(key))
-        return now if now is not None and self.shows(now) else None
+    def keyed_rows(self) -> list[tuple[str, tuple[str, ...]]]:
+        rows = [(str(rid), self.order_key(rid, row), row)
+                for rid, row in self.rows_by_id.items() if self.shows(row)]
+        rows.sort(key=lambda item: item[1], reverse=self.sort_by[1])
+        self.sort_keys = {key: order for key, order, _ in rows}
+        return [(key, row) for key, _, row in rows]
 
     def apply(self, rows: Mapping[int, tuple[str, ...] | None], full: bool = False) -> None:
+        """A poll's rows (None: gone). Rows changed in place are drawn again if they are
+        on screen; the order is made again only when rows came, went, crossed the filter
+        or changed their sort column, by sorting the order as it was (nearly sorted:
+        cheap) on keys kept from the last time."""
         if full:
             self.rows_by_id = {i: r for i, r in rows.items() if r is not None}
             self.measure(self.rows_by_id.values())
@@ -466,74 +240,47 @@ class LivePane(FitTable):
             return
         grew = moved = False
         at = self.index[self.sort_by[0]]
-        dropped: list[str] = []
-        added: list[tuple[str, tuple[str, ...]]] = []
+        gone: set[str] = set()
+        came: list[str] = []
         for rid, row in rows.items():
-            if row is None:
-                self.rows_by_id.pop(rid, None)
-                dropped.append(str(rid))
+            key = str(rid)
+            shown = key in self
+            old = self.rows_by_id.pop(rid, None)
+            if row is None or not self.shows(row):
+                if row is not None:
+                    self.rows_by_id[rid] = row
+                    grew = self.grow(row) or grew
+                if shown:
+                    gone.add(key)
                 continue
-            old = self.rows_by_id.get(rid)
             self.rows_by_id[rid] = row
             grew = self.grow(row) or grew
+            self.sort_keys[key] = self.order_key(rid, row)
+            if not shown:
+                self.put_row(key, row)
+                came.append(key)
+                continue
             moved = moved or old is None or old[at] != row[at]
-            moved = self._put(str(rid), row, old, dropped, added) or moved
-        self.drop_rows(dropped)  # one renumbering for them all
-        self._add(added)
+            self.put_row(key, row)
         if grew and self.fit():
             return  # rebuilt with the columns that fit now, in order
-        if moved:
-            self.resort()
+        if grew:
+            self.widen()
+        self._reorder(gone, came, moved)
 
-    def _put(self, key: str, row: tuple[str, ...], old: tuple[str, ...] | None,
-             dropped: list[str], added: list[tuple[str, tuple[str, ...]]]) -> bool:
-        """One row on screen as the filter says: added, dropped (both noted, done at once
-        for all), or its changed cells.
-        While a rebuild is still drawing its rows, a row not drawn yet is drawn as it is
-        by then, in its place (True: the pending rows need ordering again)."""
-        shown = key in self.rows
-        if self.filling and not shown:
-            new = key not in self.pending_keys
-            self.pending_keys.add(key)
-            return new
-        if not self.shows(row):
-            if shown:
-                dropped.append(key)
-        elif not shown:
-            added.append((key, row))
-        else:
-            for col in self.shown:
-                value = self.value(col, row)
-                if old is None or value != self.value(col, old):
-                    # widening a column re-measures it: only when the cell needs it
-                    wider = cell_len(value) > self.columns[col].content_width  # type: ignore
-                    self.update_cell(key, col, self.cell(col, value, row), update_width=wider)
-        return False
-
-    def resort(self) -> None:
-        """Rows were added or their sort cells changed: put them in order again. With the
-        sort and id columns on screen DataTable sorts its own rows (cheap with ten thousand
-        VMs); else they are drawn again in order. While a rebuild is still drawing its
-        rows, the rows drawn are sorted and the rest follow in the new order, unless a row
-        crossed from one part to the other (then all are drawn again)."""
-        column, descending = self.sort_by
-        first = self.COLUMNS[0]
-        if column not in self.shown or first not in self.shown or \
-                (self.narrow and (column in self.SHORT or first in self.SHORT)):
-            self.rebuild()
+    def _reorder(self, gone: set[str], came: list[str], moved: bool) -> None:
+        """The order without the rows gone, with the rows that came, sorted again if a row
+        came or moved (the order as it was is nearly sorted: cheap)."""
+        if not (gone or came or moved):
             return
-        if self.filling:
-            order = self.keyed_rows()
-            drawn = self.row_count
-            if not all(key in self.rows for key, _ in order[:drawn]):
-                self.rebuild()
-                return
-            self.pending = order[drawn:]
-            self.pending_keys = {key for key, _ in self.pending}
-        selected = self.selected_key()
-        self.sort(column, first, reverse=descending,
-                  key=lambda cells: (sort_key(column, str(cells[0])), int(str(cells[1]))))
-        self.reselect(selected)
+        order = [key for key in self.order if key not in gone] if gone else self.order[:]
+        order += came
+        if came or moved:
+            order.sort(key=self.sort_keys.__getitem__, reverse=self.sort_by[1])
+        self.drop_values(gone)
+        for key in gone:
+            self.sort_keys.pop(key, None)
+        self.set_order(order)
 
     def action_sort(self, step: int) -> None:
         """`>`: sort by the next column on screen, `<`: the one before (ascending)."""
@@ -658,15 +405,14 @@ class VmsPane(LivePane):
         """TIME ticks for the rows on screen only: cheap with ten thousand VMs."""
         if not self.row_count or "TIME" not in self.shown:
             return
-        top = self.scroll_offset.y
+        top = round(self.scroll_y)
         now = time.time()
-        for index in range(top, min(top + self.size.height, self.row_count)):
-            key = self.coordinate_to_cell_key(Coordinate(index, 0)).row_key.value
-            if key is None or not key.isdigit():
-                continue
+        at = self.index["TIME"]
+        for key in self.order[top:top + self.scrollable_content_region.height]:
             rid = int(key)
             if rid in self.started:
-                self.update_cell(key, "TIME", age(now - self.started[rid]))
+                row = self.values[key]
+                self.put_row(key, (*row[:at], age(now - self.started[rid]), *row[at + 1:]))
 
 
 QUEUE_COLUMNS = ("queuename", "qtype", "resv/used/tot.", "load_avg", "arch", "states")

@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.coordinate import Coordinate
 from textual.widgets import Input, Static
 
 from onetui.ops import instantiate
@@ -154,8 +153,7 @@ async def test_enter_on_an_event_opens_it_in_full(seeded: Path) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         events = app.query_one(EventsPane)
         await until(pilot, lambda: any(r[2] == message for r in events.rows_by_id.values()))
-        on_screen = [events.coordinate_to_cell_key(Coordinate(i, 0)).row_key.value
-                     for i in range(events.row_count)]
+        on_screen = [events.key_at(i) for i in range(events.row_count)]
         assert on_screen == [str(i) for i in sorted(events.rows_by_id, reverse=True)]
         events.focus()
         events.move_cursor(row=0)  # the newest: the long one
@@ -201,9 +199,9 @@ async def test_a_vm_detail_follows_the_store_while_open(seeded: Path) -> None:
         assert app.screen is detail
 
 
-# -- ten thousand rows: the rows on screen first, the rest after the first frames -----------
+# -- long tables: rows put, moved and dropped in place -------------------------------------
 
-LONG = 150  # more rows than a rebuild draws at once (FitTable.FIRST, at 100x30)
+LONG = 150  # more rows than a 100x30 screen shows
 
 
 def vm_cells(path: Path, vm_id: int) -> tuple[str, ...]:
@@ -218,16 +216,15 @@ async def test_changes_that_come_while_a_long_table_is_drawn_land_in_place(
     app = app_for(seeded, run_engine=False)
     async with app.run_test(size=(100, 30)) as pilot:
         vms = app.query_one(VmsPane)
-        await until(pilot, lambda: vms.row_count == LONG + 1 and not vms.filling)
+        await until(pilot, lambda: vms.row_count == LONG + 1)
         assert ids_on_screen(vms) == [*ids, late]
         rows = {i: r for i, r in vms.rows_by_id.items() if i != late}
-        vms.apply(rows, full=True)  # a full reload: the rows a screen shows now
-        assert vms.filling and ids_on_screen(vms) == ids[:vms.row_count]
-        # before the rest is drawn: a row on screen and a row still to come change, one
-        # of each goes, and a new one arrives
+        vms.apply(rows, full=True)  # a full reload: every row at once, none drawn yet
+        assert ids_on_screen(vms) == ids
+        # a row on screen and a row far below it change, one of each goes, a new one
+        # arrives
         released = {i: (*rows[i][:2], "pend", *rows[i][3:]) for i in (ids[0], ids[-1])}
         vms.apply({**released, ids[1]: None, ids[-2]: None, late: vm_cells(seeded, late)})
-        await until(pilot, lambda: not vms.filling)
         assert ids_on_screen(vms) == [ids[0], *ids[2:-2], ids[-1], late]
         assert str(vms.get_row(str(ids[0]))[2]) == str(vms.get_row(str(ids[-1]))[2]) == "pend"
 
@@ -238,12 +235,19 @@ async def test_the_selected_row_stays_selected_when_a_long_table_is_drawn_again(
     app = app_for(seeded, run_engine=False)
     async with app.run_test(size=(100, 30)) as pilot:
         vms = app.query_one(VmsPane)
-        await until(pilot, lambda: vms.row_count == LONG and not vms.filling)
+        await until(pilot, lambda: vms.row_count == LONG)
         vms.move_cursor(row=ids.index(ids[140]))
         assert vms.selected_id() == ids[140]
-        vms.apply(dict(vms.rows_by_id), full=True)  # drawn again: row 140 comes later
-        await until(pilot, lambda: not vms.filling)
+        vms.apply(dict(vms.rows_by_id), full=True)  # every row put again
         assert vms.selected_id() == ids[140] and vms.row_count == LONG
+        # sorted by name, the selected VM renamed to come first: it goes first, selected
+        vms.sort_by = ("NAME", False)
+        vms.rebuild(columns=True)
+        renamed = vms.rows_by_id[ids[140]]
+        vms.apply({ids[140]: (renamed[0], "a-first", *renamed[2:])})
+        assert vms.key_at(0) == str(ids[140]) and vms.selected_id() == ids[140]
+        await pilot.pause()
+        assert round(vms.scroll_y) == 0  # the cursor's row is on screen
 
 
 async def test_vms_gone_in_one_poll_leave_the_others_in_order(seeded: Path) -> None:

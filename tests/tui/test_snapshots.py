@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable
 
 from onetui.data import TEMPLATES
 from onetui.ops import instantiate, labs
@@ -22,6 +21,7 @@ from onetui.tui.app import OnetuiApp
 from onetui.tui.panes import QueuesPane, StatusLine, VmsPane
 from onetui.tui.plots import HistoryPlot
 from onetui.tui.screens.labs import SeatsPane
+from onetui.tui.table import Table
 from onetui.view import trends
 
 WHEN = 4_000_000_000.0  # far ahead: every age reads 0, every stamp is the same
@@ -72,12 +72,10 @@ def seed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lab: bool = False) -> 
 
 
 def _measured(app: OnetuiApp) -> bool:
-    """The first poll is on screen and every table has measured its rows and columns (a
-    DataTable does that when it is next idle, which a loaded machine can delay: a dialog
-    opened before it would cover a table still drawn at its headers' widths), the SGE
-    pane's with the API's answer (no [sge])."""
+    """The first poll is on screen in every table, the SGE pane's with the API's answer
+    (no [sge])."""
     return app.query_one(VmsPane).row_count == 4 and all(
-        table.virtual_size.height == table.row_count + 1 for table in app.query(DataTable)) \
+        table.virtual_size.height == table.row_count + 1 for table in app.query(Table)) \
         and app.query_one(QueuesPane).note == "not configured"  # the API's answer is in
 
 
@@ -110,7 +108,7 @@ def test_labs_80x24(snap_compare, tmp_path: Path,  # type: ignore[no-untyped-def
             seats = pilot.app.screen.query(SeatsPane)
             if seats and seats.first().row_count == 3 and all(
                     t.virtual_size.height == t.row_count + 1
-                    for t in pilot.app.screen.query(DataTable)):
+                    for t in pilot.app.screen.query(Table)):
                 break
         await pilot.pause(0.3)
     assert snap_compare(app, terminal_size=(80, 24), run_before=open_labs)

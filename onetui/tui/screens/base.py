@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, cast
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
-from textual.widgets import DataTable
 from textual.worker import ResultType, Worker, WorkType
 
 from onetui.tui.panes import FilterBar, LivePane
+from onetui.tui.table import Table
 
 if TYPE_CHECKING:
     from onetui.tui.app import OnetuiApp
@@ -111,13 +111,13 @@ class ConsoleScreen(Screen[None]):
 
     # -- `/`, `z`, Escape ---------------------------------------------------------------------
 
-    def default_table(self) -> DataTable | None:
+    def default_table(self) -> Table | None:
         """The table `/` filters when no table has the focus."""
         return None
 
     def action_filter(self) -> None:
         focused = self.focused
-        pane = focused if isinstance(focused, DataTable) else self.default_table()
+        pane = focused if isinstance(focused, Table) else self.default_table()
         if not isinstance(pane, LivePane):
             self.notify("the filter works on the tables with rows by id (not SGE queues)",
                         severity="warning")
@@ -129,7 +129,7 @@ class ConsoleScreen(Screen[None]):
         `z` or Escape again puts it back."""
         if self.maximized is not None:
             self.minimize()
-        elif isinstance(self.focused, DataTable):
+        elif isinstance(self.focused, Table):
             self.maximize(self.focused, container=False)
 
     def action_back(self) -> None:

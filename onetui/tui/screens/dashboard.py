@@ -23,7 +23,7 @@ from textual.binding import Binding
 from textual.containers import Grid as GridBox
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from onetui import config
 from onetui.client import ApiError, Client
@@ -52,6 +52,7 @@ from onetui.tui.screens.dialogs import (
     TrustKey,
     answering,
 )
+from onetui.tui.table import Table
 from onetui.view.describe import event_text, title
 from onetui.view.grid import GridReading, HostKey
 from onetui.view.live import Delta, LiveView
@@ -250,7 +251,7 @@ class DashboardScreen(ConsoleScreen):
         self._last_sge = 0.0
         self._asked: set[str] = set()  # host key fingerprints asked about already
         self.detail: LiveDetail | None = None  # the VM or host detail open over the panes
-        self._pane: DataTable | None = None  # the pane that had the keys when covered
+        self._pane: Table | None = None  # the pane that had the keys when covered
         self._first = True  # the first read is `LiveView.first`
 
     def compose(self) -> ComposeResult:
@@ -277,7 +278,7 @@ class DashboardScreen(ConsoleScreen):
 
     def on_screen_suspend(self) -> None:
         """Covered (Labs, a dialog, the palette): remember which pane had the keys."""
-        if isinstance(self.focused, DataTable):
+        if isinstance(self.focused, Table):
             self._pane = self.focused
 
     def on_screen_resume(self) -> None:
@@ -414,12 +415,12 @@ class DashboardScreen(ConsoleScreen):
 
     # -- helpers -----------------------------------------------------------------------
 
-    def default_table(self) -> DataTable:
+    def default_table(self) -> Table:
         return self.query_one(VmsPane)
 
-    def focused_pane(self) -> DataTable:
+    def focused_pane(self) -> Table:
         focused = self.focused
-        return focused if isinstance(focused, DataTable) else self.query_one(VmsPane)
+        return focused if isinstance(focused, Table) else self.query_one(VmsPane)
 
     def selected_vm(self) -> int | None:
         vm_id = self.query_one(VmsPane).selected_id()

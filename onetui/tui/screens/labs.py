@@ -186,9 +186,9 @@ class LabsScreen(ConsoleScreen):
                                           if i not in snap.seats}})
         self.query_one("#lab-header", Static).update(snap.header or NO_LABS)
 
-    def on_data_table_row_highlighted(self, event: LivePane.RowHighlighted) -> None:
-        if event.data_table.id == "labs-list" and event.row_key.value is not None:
-            chosen = int(event.row_key.value)
+    def on_table_row_highlighted(self, event: LivePane.RowHighlighted) -> None:
+        if event.table.id == "labs-list" and event.row_key is not None:
+            chosen = int(event.row_key)
             if chosen != self.lab_id:
                 self.lab_id = chosen
                 self.poll_now()

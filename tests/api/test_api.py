@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -376,3 +377,98 @@ def test_onetui_service_serves_on_the_system_socket_as_its_own_user() -> None:
     assert served(RUNTIME_DIRECTORY="/run/onetui") == "/run/onetui/onetui.sock"
     assert served() == "/tmp/onetui-65534/onetui.sock"  # a user's own daemon
     assert served(RUNTIME_DIRECTORY="/run/user/65534/other") == "/tmp/onetui-65534/onetui.sock"
+
+
+# -- the client's HTTP: a connection the daemon closed, a socket that is not the daemon ----
+
+
+def test_one_connection_carries_a_clients_requests_one_after_another(
+        daemon: Daemon) -> None:
+    transport = SocketTransport(daemon.socket, reconnect=0)
+    client = Client(transport)
+    client.call("vm.list")
+    connection = transport._conn
+    for _ in range(5):
+        client.call("vm.create", template="xen.local01")
+        client.call("vm.list")
+    assert transport._conn is connection and len(daemon.store.vms.list()) == 5
+
+
+def test_a_write_after_the_daemon_closed_an_idle_connection_is_done_once(
+        daemon: Daemon) -> None:
+    """The daemon closes a connection silent for its idle time (1 s here). The client
+    sees that before it sends, and sends the write on a new connection: it is done,
+    once, where a write sent on the closed one could only have been refused as "may or
+    may not have been done"."""
+    transport = SocketTransport(daemon.socket, reconnect=0)
+    client = Client(transport)
+    client.call("vm.list")
+    connection = transport._conn
+    assert connection is not None
+    for _ in range(300):  # until the daemon has closed it (its idle time is 1 s)
+        if connection.stale():
+            break
+        time.sleep(0.1)
+    assert connection.stale()
+    (vid,) = client.call("vm.create", template="xen.local01", name="after-idle")
+    assert [v.name for v in daemon.store.vms.list()] == ["after-idle"]
+    assert daemon.store.vms.get(vid).name == "after-idle"
+
+
+@pytest.mark.parametrize("answer", [
+    b"SSH-2.0-OpenSSH_9.2\r\n",  # something else listens on the socket
+    b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
+])
+def test_an_answer_that_is_not_the_api_is_an_error_that_says_so(
+        tmp_path: Path, answer: bytes) -> None:
+    path = tmp_path / "not-onetui.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(1)
+
+    def answer_once() -> None:
+        peer, _ = listener.accept()
+        with peer:
+            peer.recv(65536)
+            peer.sendall(answer)
+            peer.shutdown(socket.SHUT_WR)
+            peer.recv(1)
+
+    server = threading.Thread(target=answer_once, daemon=True)
+    server.start()
+    try:
+        with pytest.raises(ApiError) as raised:
+            Client(SocketTransport(path, reconnect=0)).call("vm.list")
+        assert raised.value.kind == "bad-answer"
+        assert str(path) in str(raised.value) and "not onetui's API" in str(raised.value)
+    finally:
+        server.join(timeout=30)
+        listener.close()
+
+
+def test_a_chunked_answer_is_read_whole(tmp_path: Path) -> None:
+    """HTTP/1.1 lets the daemon size its answer in chunks; the client puts them together."""
+    path = tmp_path / "chunked.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(1)
+    body = json.dumps({"result": [{"id": 7, "name": "chunky"}]}).encode()
+
+    def answer_once() -> None:
+        peer, _ = listener.accept()
+        with peer:
+            peer.recv(65536)
+            chunks = b"".join(b"%x\r\n%s\r\n" % (len(part), part)
+                              for part in (body[:10], body[10:]))
+            peer.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+                         b"Connection: close\r\n\r\n" + chunks + b"0\r\n\r\n")
+
+    server = threading.Thread(target=answer_once, daemon=True)
+    server.start()
+    try:
+        assert Client(SocketTransport(path, reconnect=0)).call("vm.list") == [
+            {"id": 7, "name": "chunky"}]
+    finally:
+        server.join(timeout=30)
+        listener.close()

@@ -3,7 +3,7 @@ store read in the same run (ratio), and the whole `onetui vm list --json` comman
 without a daemon; a live-update round trip (one client writes an intent, another's
 long-poll hears of it, and until another client's console (headless, through Textual's
 test harness) has painted it); requests per second with 20 concurrent clients doing `vm
-list`, and the daemon's memory.
+list`, and the daemon's memory; the CPU an idle daemon spends with no client at all.
 
 Run: .venv/bin/python bench/api.py
 """
@@ -33,6 +33,7 @@ from onetui.view.records import vm_record
 VMS = 1000
 CLIENTS = 20
 SECONDS = 5.0
+IDLE = 10.0  # seconds the idle daemon is watched
 
 
 def median_ms(fn, runs: int = 20) -> float:  # type: ignore[no-untyped-def]
@@ -49,6 +50,12 @@ def rss_kb(pid: int) -> tuple[int, int]:
     fields = dict(line.split(":", 1) for line in
                   Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
     return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
+
+
+def cpu_ms(pid: int) -> float:
+    """The process's CPU time so far (user + system), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 def hammer(sock: str, until: float, counts: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
@@ -77,7 +84,11 @@ def main() -> None:
         try:
             while not sock.exists():
                 time.sleep(0.05)
-            time.sleep(0.5)
+            time.sleep(2.0)  # the engine's first pass is over
+            before = cpu_ms(daemon.pid)
+            time.sleep(IDLE)
+            print(f"an idle daemon (no client, engine every 60 s): "
+                  f"{(cpu_ms(daemon.pid) - before) / IDLE:.1f} ms of CPU a second")
             client = Client(SocketTransport(sock))
             with Store.open(state) as store:
                 direct = median_ms(lambda: json.dumps([vm_record(v) for v in

@@ -91,6 +91,8 @@ class ApiServer:
         self.seq = 0
         self._changed: asyncio.Event | None = None
         self._look_now: asyncio.Event | None = None
+        self._waiters = 0  # long-polls waiting for a change now
+        self._someone_waits: asyncio.Event | None = None
         self._watch: asyncio.Task[None] | None = None
         self._admitted: set[asyncio.Transport] = set()
         self.bound = False
@@ -115,6 +117,7 @@ class ApiServer:
         self.seq = await self._run(self.store.changes.current)
         self._changed = asyncio.Event()
         self._look_now = asyncio.Event()
+        self._someone_waits = asyncio.Event()
         self._watch = asyncio.create_task(self._watch_changes())
 
     async def close(self) -> None:
@@ -203,17 +206,27 @@ class ApiServer:
             left = deadline - loop.time()
             if status != 200 or answer["result"]["seq"] != fields["since"] or left <= 0:
                 return web.json_response(answer, status=status)
-            assert self._changed is not None
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(left):
-                    await self._changed.wait()
+            assert self._changed is not None and self._someone_waits is not None
+            self._waiters += 1
+            self._someone_waits.set()
+            try:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(left):
+                        await self._changed.wait()
+            finally:
+                self._waiters -= 1
 
     async def _watch_changes(self) -> None:
         """One look at the change sequence for all waiting clients every LOOK_EVERY s (the
         engine and other processes write too), and at once after a write through this
-        API: when it moved, every long-poll wakes and reads what changed."""
+        API: when it moved, every long-poll wakes and reads what changed. While no
+        long-poll waits, no look: an idle daemon does not read its store ten times a
+        second for nobody."""
         while True:
-            assert self._look_now is not None
+            assert self._look_now is not None and self._someone_waits is not None
+            if not self._waiters:
+                self._someone_waits.clear()
+                await self._someone_waits.wait()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(LOOK_EVERY):
                     await self._look_now.wait()

@@ -157,8 +157,11 @@ class ApiServer:
             return _error(504, f"{request.path}: no answer within {self.deadline:g} s",
                           "timeout")
         except web.HTTPRequestEntityTooLarge:
-            request.transport.close() if request.transport else None
-            return _error(413, f"request body over {self.max_body} bytes", "too-large")
+            # answered, then closed: aiohttp discards the rest of the body (never keeps
+            # it) and the client reads why, rather than a connection cut in its face
+            response = _error(413, f"request body over {self.max_body} bytes", "too-large")
+            response.force_close()
+            return response
         except web.HTTPException as exc:
             return _error(exc.status, exc.text or exc.reason, "http")
 

@@ -4,6 +4,7 @@ transport answering exactly as the daemon does."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -20,7 +21,7 @@ from onetui.api import load_all
 from onetui.api.local import LocalTransport
 from onetui.api.registry import MODULES
 from onetui.cli.context import Context
-from onetui.client import ApiError, Client, SocketTransport
+from onetui.client import ApiError, Client, DaemonGone, SocketTransport
 from onetui.runtime.compose import build_engine
 from onetui.store import Store
 from tests.api.conftest import Daemon
@@ -419,6 +420,12 @@ def test_a_write_after_the_daemon_closed_an_idle_connection_is_done_once(
     b"SSH-2.0-OpenSSH_9.2\r\n",  # something else listens on the socket
     b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
     b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000000\r\n\r\n",  # never allocated
+    b"HTTP/1.1 200 OK\r\nContent-Length: \xb2\r\n\r\n",  # a digit to str.isdigit
+    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 9\r\n\r\n{}",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n",  # not to the end
+    b"HTTP/1.1 2000 OK\r\n\r\n",
+    b"HTTP/1.1 200 " + b"x" * 70_000,  # a status line past 64 KiB: not "daemon gone"
 ])
 def test_an_answer_that_is_not_the_api_is_an_error_that_says_so(
         tmp_path: Path, answer: bytes) -> None:
@@ -472,3 +479,51 @@ def test_a_chunked_answer_is_read_whole(tmp_path: Path) -> None:
     finally:
         server.join(timeout=30)
         listener.close()
+
+
+def test_an_answer_too_late_is_given_up_and_the_next_request_starts_afresh(
+        tmp_path: Path) -> None:
+    """The first request's answer does not come within the client's timeout: it is told
+    the request may or may not have been done, and the next request does not read that
+    late answer as its own: it goes on a new connection."""
+    path = tmp_path / "slow.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(2)
+    body = json.dumps({"result": "second"}).encode()
+
+    def serve() -> None:
+        first, _ = listener.accept()
+        with first:
+            first.recv(65536)
+            first.recv(1)  # until the client gave up and closed it
+            with contextlib.suppress(OSError):  # the late answer, on a closed connection
+                first.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 18\r\n\r\n"
+                              b'{"result":"first"}')
+        second, _ = listener.accept()
+        with second:
+            second.recv(65536)
+            second.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body)
+                           + body)
+            second.recv(1)
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    client = Client(SocketTransport(path, timeout=1.0, reconnect=0))
+    try:
+        with pytest.raises(DaemonGone, match="may or may not have been done"):
+            client.call("vm.create", template="t")
+        assert client.call("vm.list") == "second"
+    finally:
+        client.transport.close()
+        server.join(timeout=30)
+        listener.close()
+
+
+def test_a_request_over_the_daemons_limit_is_told_so(daemon: Daemon) -> None:
+    """Not a connection cut short (which a read would re-send for half a minute): the
+    daemon's 413, as a one-line error."""
+    with pytest.raises(ApiError) as raised:
+        daemon.client(reconnect=0).call("template.add", name="big", text="x" * 2_000_000)
+    assert raised.value.status == 413 and raised.value.kind == "too-large"
+    assert "request body over" in str(raised.value)

@@ -25,6 +25,7 @@ ON_HOST = MONITORED_STATES  # states with a live guest
 @dataclass
 class PassStats:
     hosts: int = 0
+    looked: int = 0  # hosts the pass looked at (the rest report their changes by events)
     monitored: int = 0
     placed: int = 0
     deployed: int = 0

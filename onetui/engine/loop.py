@@ -44,6 +44,12 @@ from onetui.store import Store
 from onetui.store.db import Deposed, StoreError
 
 
+def _phase(host_id: int) -> float:
+    """A fraction in [0, 1) for each host id, spread evenly whatever the ids: the golden
+    ratio's multiples (Weyl's sequence)."""
+    return (host_id * 0.6180339887498949) % 1.0
+
+
 class Engine:
     def __init__(self, store: Store, *, lease_ttl: float = 10.0, interval: float = 2.0,
                  shutdown_timeout: float = 120.0, workers: int = 16,
@@ -161,20 +167,34 @@ class Engine:
         finally:
             self.close()
 
-    def _due(self, hosts: list[Host], dirty: set[int]) -> list[Host]:
+    def _due(self, hosts: list[Host], dirty: set[int], now: float | None = None) -> list[Host]:
         """The hosts this pass looks at: all of them, except those that report their
-        changes, were looked at less than `look_every` ago and reported nothing since."""
-        now = time.monotonic()
+        changes, were looked at less than `look_every` ago and reported nothing since.
+
+        Each host's safety-net looks fall on a grid of its own, `look_every` apart and
+        shifted by a fraction fixed by its id (`_phase`): a look counts from the grid's
+        last point. So a thousand hosts looked at in the same pass (the first, or while
+        their events were not watched) fall due a few at a time over the next
+        `look_every` seconds, not all in one pass every `look_every` (a pass of seconds,
+        during which libvirt's events wait)."""
+        now = time.monotonic() if now is None else now
         due = []
         for host in hosts:
             driver = self.drivers.host(host.id) if host.id in self.drivers else None
+            looked = self._looked.get(host.id)
             quiet = (isinstance(driver, Notifier) and driver.watching
                      and host.id not in dirty and host.state == "on"
-                     and now - self._looked.get(host.id, -1e9) < self.look_every)
+                     and looked is not None and now - looked < self.look_every)
             if not quiet:
                 due.append(host)
-                self._looked[host.id] = now
+                self._looked[host.id] = self._slot(host.id, now)
         return due
+
+    def _slot(self, host_id: int, now: float) -> float:
+        """The last point of the host's safety-net grid at or before `now`."""
+        if self.look_every <= 0:
+            return now
+        return now - ((now / self.look_every - _phase(host_id)) % 1.0) * self.look_every
 
     def _changed(self, host_id: int) -> None:
         """From libvirt's event thread: take note, and wake the loop."""
@@ -263,6 +283,7 @@ class Engine:
         stats.hosts = len(hosts)
         self.drivers.sync(hosts)
         due = self._due(hosts, dirty)
+        stats.looked = len(due)
         self.monitor.look(due, seen.vms() if len(due) == len(hosts) else
                           [vm for vm in seen.vms() if vm.host_id in {h.id for h in due}])
         self.renew()

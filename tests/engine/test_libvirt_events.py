@@ -47,3 +47,39 @@ def test_a_guest_destroyed_outside_onetui_shows_through_the_event_not_a_poll(
     finally:
         stop.set()
         runner.join(timeout=30)
+
+
+def test_the_safety_net_looks_at_hosts_a_few_at_a_time_not_all_in_one_pass(
+        store: Store, tmp_path: Path) -> None:
+    """Hosts that report their changes are still looked at every `look_every` seconds.
+    Forty hosts up in the same first pass do not all fall due together again: each is
+    looked at once in the next `look_every`, spread over the passes in between (a pass
+    that looks at a thousand hosts takes seconds, and libvirt's events wait for it)."""
+    for i in range(40):
+        store.hosts.add(f"n{i:02d}", "libvirt", {"uri": node(tmp_path, f"n{i:02d}", 8, 16)})
+    engine = Engine(store, look_every=30)
+    assert engine.lead()
+    try:
+        engine.run_pass()  # the first look: every host
+        hosts = engine.seen.hosts()
+        _until(lambda: all(engine.drivers.host(h.id).watching for h in hosts),
+               "every host's events to be watched")
+        start = time.monotonic()
+        assert engine._due(hosts, set(), now=start) == []  # all just looked at
+        looked: dict[int, int] = {}
+        when: dict[int, int] = {}
+        per_pass = []
+        for second in range(2, 31, 2):  # a pass every 2 s, as `onetui serve` makes them
+            due = engine._due(hosts, set(), now=start + second)
+            per_pass.append(len(due))
+            for host in due:
+                looked[host.id] = looked.get(host.id, 0) + 1
+                when[host.id] = second
+        assert looked == {h.id: 1 for h in hosts}  # each once in the 30 s
+        assert max(per_pass) <= 8  # 40 hosts over 15 passes: a few each, never all
+        # a host that reported a change is looked at at once, one second after its look
+        first = hosts[0].id
+        again = engine._due(hosts, {first}, now=start + when[first] + 1)
+        assert first in [h.id for h in again]
+    finally:
+        engine.close()

@@ -100,6 +100,13 @@ class Monitor(Protocol):
 
 
 @runtime_checkable
+class Sampler(Protocol):
+    """A monitor that gives its figures and its guests from one backend listing."""
+
+    def sample(self) -> tuple[HostInfo, dict[str, Guest]]: ...
+
+
+@runtime_checkable
 class Deployer(Protocol):
     def prolog(self, placement: Placement) -> Template:
         """Prepare per-VM resources (disk copies/overlays); returns the template the domain

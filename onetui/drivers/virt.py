@@ -259,11 +259,24 @@ class LibvirtDriver:
                     for d in conn.listAllDomains()]
         return self._call(listing)
 
+    def sample(self) -> tuple[HostInfo, dict[str, Guest]]:
+        """`monitor` and `guests` from one listing of the domains: the engine's look at a
+        host lists them once, not twice."""
+        listing = self._domains()
+        return self._figures(listing), self._guests(listing)
+
     def monitor(self) -> HostInfo:
+        return self._figures(self._domains())
+
+    def guests(self) -> dict[str, Guest]:
+        return self._guests(self._domains())
+
+    def _figures(self, listing: list[tuple[libvirt.virDomain, int | None, list, float]]
+                 ) -> HostInfo:
         info = self._call(lambda c: c.getInfo())
         tcpu, tmem = info[2] * 100, info[1]
         used_cpu = used_mem = foreign_cpu = foreign_mem = 0
-        for _, vm_id, (state, _max, mem_kib, vcpus, _t), _at in self._domains():
+        for _, vm_id, (state, _max, mem_kib, vcpus, _t), _at in listing:
             if state not in _RUNNING | _PAUSED:
                 continue
             used_cpu += vcpus * 100
@@ -275,9 +288,11 @@ class LibvirtDriver:
                         fmem=max(0, tmem - used_mem), hypervisor=self._call(lambda c: c.getType()),
                         foreign_cpu=foreign_cpu, foreign_mem=foreign_mem)
 
-    def guests(self) -> dict[str, Guest]:
+    @staticmethod
+    def _guests(listing: list[tuple[libvirt.virDomain, int | None, list, float]]
+                ) -> dict[str, Guest]:
         out = {}
-        for dom, vm_id, (state, _max, mem_kib, _vcpus, cpu_ns), at in self._domains():
+        for dom, vm_id, (state, _max, mem_kib, _vcpus, cpu_ns), at in listing:
             if vm_id is None:
                 continue
             kind = (GUEST_RUNNING if state in _RUNNING

@@ -19,6 +19,7 @@ from onetui.drivers.base import (
     Guest,
     HostInfo,
     PowerSwitch,
+    Sampler,
     error_line,
 )
 from onetui.engine.drivers import DriverPool
@@ -284,7 +285,8 @@ def _sample(driver: Driver) -> tuple[HostInfo, dict[str, Guest], float]:
     """One look at a host: its figures, every guest onetui manages there, and when the
     guests were read (CPU use is CPU time over the time between two reads: the moment the
     engine got round to the answer would add the other hosts' waiting to it)."""
-    info, guests = driver.monitor(), driver.guests()
+    info, guests = driver.sample() if isinstance(driver, Sampler) else \
+        (driver.monitor(), driver.guests())
     return info, guests, time.monotonic()
 
 

@@ -165,11 +165,6 @@ class FitTable(Table):
         self.set_rows(self.keyed_rows())
         self.border_subtitle = " · ".join(self.subtitle_parts())
 
-    def reselect(self, key: str | None) -> None:
-        at = self.index_of(key) if key is not None else None
-        if at is not None:
-            self.move_cursor(row=at)
-
 
 class LivePane(FitTable):
     """A table whose rows are kept by id; `apply` puts and drops rows without a rebuild,
@@ -399,20 +394,16 @@ class VmsPane(LivePane):
             style = self.app.theme_variables.get(f"state-{value}", "") if self.is_mounted \
                 else ""
             return Text(value, style=style)
+        if column == "TIME":
+            started = self.started.get(int(row[0])) if row[0].isdigit() else None
+            if started is not None:  # the age as of this drawing, not as of the poll
+                value = age(time.time() - started)
         return super().cell(column, value, row)
 
     def tick(self) -> None:
         """TIME ticks for the rows on screen only: cheap with ten thousand VMs."""
-        if not self.row_count or "TIME" not in self.shown:
-            return
-        top = round(self.scroll_y)
-        now = time.time()
-        at = self.index["TIME"]
-        for key in self.order[top:top + self.scrollable_content_region.height]:
-            rid = int(key)
-            if rid in self.started:
-                row = self.values[key]
-                self.put_row(key, (*row[:at], age(now - self.started[rid]), *row[at + 1:]))
+        if "TIME" in self.shown:
+            self.redraw_rows(k for k in self.visible_keys() if int(k) in self.started)
 
 
 QUEUE_COLUMNS = ("queuename", "qtype", "resv/used/tot.", "load_avg", "arch", "states")
@@ -420,17 +411,25 @@ QUEUE_COLUMNS = ("queuename", "qtype", "resv/used/tot.", "load_avg", "arch", "st
 
 def _grid_rows(grid: Grid) -> Iterator[tuple[str, tuple[str, ...]]]:
     """The queue instances with their jobs beneath, then the pending jobs: each row's key
-    and cells."""
+    and cells. A job shows once per queue instance it runs in (a parallel job, an array
+    job's tasks), so a key names the queue and the tasks too, and any that still repeats
+    is numbered: each row its own, the cursor on the one it was on."""
+    seen: dict[str, int] = {}
+
+    def unique(key: str) -> str:
+        seen[key] = seen.get(key, 0) + 1
+        return key if seen[key] == 1 else f"{key}#{seen[key]}"
+
     for q in grid.queues:
         load = f"{q.load_avg:.2f}" if q.load_avg is not None else "-NA-"
-        yield f"q:{q.name}", (q.name, q.qtype, f"{q.resv}/{q.used}/{q.total}", load,
-                              q.arch or "-NA-", q.states)
+        yield unique(f"q:{q.name}"), (q.name, q.qtype, f"{q.resv}/{q.used}/{q.total}", load,
+                                      q.arch or "-NA-", q.states)
         for j in q.jobs:
-            yield f"j:{j.number}", _job_cells(j)
+            yield unique(f"j:{q.name}:{j.number}.{j.tasks}"), _job_cells(j)
     if grid.pending:
         yield "pending", ("- PENDING JOBS -",)
         for j in grid.pending:
-            yield f"p:{j.number}", _job_cells(j)
+            yield unique(f"p:{j.number}.{j.tasks}"), _job_cells(j)
 
 
 def _job_cells(j: Job) -> tuple[str, ...]:

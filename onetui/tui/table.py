@@ -18,6 +18,7 @@ component classes' colours for header and cursor), so the console looks as it di
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -34,6 +35,19 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 PAD = 1  # blank cells either side of every cell, as DataTable's cell_padding
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_BLANKED = {c: " " for c in [*range(32), 127]}
+
+
+def one_line(cell: Text) -> Text:
+    """A cell's first line, its control characters (a tab, an escape) as blanks: a row is
+    one line, and what a cell holds never reaches the terminal as a control (a libvirt
+    error's second line, an escape sequence in a guest's message)."""
+    first = cell.plain.split("\n", 1)[0]
+    text = cell.copy()
+    text.truncate(len(first))
+    text.plain = first.translate(_BLANKED)
+    return text
 
 
 @dataclass
@@ -83,6 +97,7 @@ class Table(ScrollView, can_focus=True):
     }
     """
     COMPONENT_CLASSES: ClassVar[set[str]] = {"table--header", "table--cursor"}
+    ALLOW_SELECT = False  # rows are chosen with the cursor, not selected as text
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "cursor(-1)", "Up", show=False),
         Binding("down", "cursor(1)", "Down", show=False),
@@ -169,9 +184,23 @@ class Table(ScrollView, can_focus=True):
         """A row's new values, where it is (a row not in `order` is kept for when it is)."""
         self.values[key] = values
         self._drawn.discard(key)
+        self._refresh_row(key)
+
+    def redraw_rows(self, keys: Iterable[str]) -> None:
+        """These rows drawn again, their values unchanged (what they show depends on
+        something else too: the time, for an age)."""
+        for key in keys:
+            self._drawn.discard(key)
+            self._refresh_row(key)
+
+    def visible_keys(self) -> list[str]:
+        top = round(self.scroll_y)
+        return self.order[top:top + max(0, self._rows_on_screen())]
+
+    def _refresh_row(self, key: str) -> None:
         at = self.index_of(key)
         top = round(self.scroll_y)
-        if at is not None and top <= at < top + self.scrollable_content_region.height:
+        if at is not None and top <= at < top + self._rows_on_screen():
             self.refresh_line(at + 1)
 
     def drop_values(self, keys: Iterable[str]) -> None:
@@ -182,23 +211,21 @@ class Table(ScrollView, can_focus=True):
 
     def set_order(self, order: list[str]) -> None:
         """Which rows show, top to bottom (each key has values). The row under the cursor
-        stays under it, wherever it went; if it went away the cursor keeps its line."""
+        stays under it, wherever it went (if it went away the cursor keeps its index), on
+        the same screen line; a cursor scrolled out of sight (the mouse wheel) stays out
+        of sight, the view where the admin put it."""
         selected = self.selected_key()
+        top = round(self.scroll_y)
+        line = self.cursor_row - top
+        seen = 0 <= line < self._rows_on_screen()
         self.order = order
         self._at = None
         at = self.index_of(selected) if selected is not None else None
         self._resize()
         self.refresh()
-        self.move_cursor(row=at if at is not None else self.cursor_row)
-
-    def clear(self, columns: bool = False) -> None:
-        self.values, self.order, self._at = {}, [], {}
-        if columns:
-            self.columns = {}
-        self._drawn.clear()
-        self._resize()
-        self.refresh()
-        self.move_cursor(row=0)
+        self.move_cursor(row=at if at is not None else self.cursor_row, scroll=False)
+        if seen:
+            self.scroll_to(y=max(0, self.cursor_row - line), animate=False, immediate=True)
 
     def add_column(self, label: str | Text, key: str, content_width: int = 0) -> None:
         self.columns[key] = Column(key, Text(label) if isinstance(label, str) else label,
@@ -217,7 +244,7 @@ class Table(ScrollView, can_focus=True):
 
     # -- the cursor ------------------------------------------------------------------
 
-    def move_cursor(self, *, row: int) -> None:
+    def move_cursor(self, *, row: int, scroll: bool = True) -> None:
         """The cursor to this row (clamped), scrolled into view; RowHighlighted if that
         is another row than last said."""
         old = self.cursor_row
@@ -226,14 +253,18 @@ class Table(ScrollView, can_focus=True):
             self._drawn.discard(self.key_at(old) or "")
             self.refresh_line(old + 1)
             self.refresh_line(self.cursor_row + 1)
-        self._scroll_to_cursor()
+        if scroll:
+            self._scroll_to_cursor()
         key = self.selected_key()
         if key != self._highlighted:
             self._highlighted = key
             self.post_message(self.RowHighlighted(self, self.cursor_row, key))
 
+    def _rows_on_screen(self) -> int:
+        return self.scrollable_content_region.height - 1  # under the header
+
     def _scroll_to_cursor(self) -> None:
-        rows = self.scrollable_content_region.height - 1
+        rows = self._rows_on_screen()
         if rows <= 0:
             return
         top = round(self.scroll_y)
@@ -246,7 +277,7 @@ class Table(ScrollView, can_focus=True):
         self.move_cursor(row=self.cursor_row + step)
 
     def action_page(self, step: int) -> None:
-        rows = max(1, self.scrollable_content_region.height - 1)
+        rows = max(1, self._rows_on_screen())
         self.scroll_to(y=self.scroll_y + step * rows, animate=False, immediate=True)
         self.move_cursor(row=self.cursor_row + step * rows)
 
@@ -258,11 +289,19 @@ class Table(ScrollView, can_focus=True):
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
-        if offset is not None and offset.y >= 1:
-            self.move_cursor(row=round(self.scroll_y) + offset.y - 1)
+        if offset is None or offset.y < 1:
+            return
+        row = round(self.scroll_y) + offset.y - 1
+        if row < len(self.order):  # a click under the last row chooses none
+            self.move_cursor(row=row)
 
     def on_resize(self) -> None:
         self._scroll_to_cursor()
+
+    def watch_show_horizontal_scrollbar(self) -> None:
+        """A column grew wide enough for a scrollbar: the height for rows shrank without
+        a resize; the cursor's row stays in sight."""
+        self.call_after_refresh(self._scroll_to_cursor)
 
     def on_focus(self) -> None:
         self.redraw()  # the cursor's focused look
@@ -294,8 +333,10 @@ class Table(ScrollView, can_focus=True):
         for column, cell in zip(self.columns.values(), cells, strict=False):
             width = column.width - 2 * PAD
             text = cell
-            if cell.cell_len > width:
-                text = cell.copy()
+            if _CONTROL.search(cell.plain):
+                text = one_line(cell)
+            if text.cell_len > width:
+                text = text.copy()
                 text.truncate(width, overflow="ellipsis")
             room = width - text.cell_len
             left, right = (room + PAD, PAD) if cell.justify == "right" else (PAD, room + PAD)

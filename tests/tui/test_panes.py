@@ -10,9 +10,17 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, Static
 
+from onetui.integrations.sge.grid import Grid, Job, QueueInstance
 from onetui.ops import instantiate
 from onetui.store import Store
-from onetui.tui.panes import EventsPane, FilterBar, HostsPane, ServicesPane, VmsPane
+from onetui.tui.panes import (
+    EventsPane,
+    FilterBar,
+    HostsPane,
+    QueuesPane,
+    ServicesPane,
+    VmsPane,
+)
 from onetui.tui.screens.dialogs import Confirm, Detail
 from onetui.view.rows import vm_row
 from tests.tui.test_console import app_for, until
@@ -277,3 +285,81 @@ async def test_a_long_name_that_arrives_later_widens_its_column(seeded: Path) ->
         await pilot.pause()
         assert vms.columns["NAME"].content_width >= len(name)  # type: ignore[index]
         assert name in "".join(str(s.text) for s in vms.render_lines(vms.region.reset_offset))
+
+
+# -- what a row draws, and where a click lands ----------------------------------------------
+
+
+def screen_lines(pane: EventsPane | VmsPane | QueuesPane) -> list[str]:
+    return [pane.render_line(y).text for y in range(pane.scrollable_content_region.height)]
+
+
+async def test_a_multi_line_event_shows_its_first_line_and_sends_no_control_to_the_terminal(
+        seeded: Path) -> None:
+    with Store(seeded) as store:
+        store.events.add("host", 1, "libvirt: internal error\nqemu said: boom\tx\x1b[2J",
+                         level="error")
+        store.events.add("host", 1, "tab\there, escape \x1b[31mred")
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        events = app.query_one(EventsPane)
+        await until(pilot, lambda: len(events.rows_by_id) >= 2)
+        await pilot.pause()
+        lines = screen_lines(events)
+        assert any("libvirt: internal error" in line for line in lines)
+        assert any("tab here, escape  [31mred" in line for line in lines)
+        assert not any("qemu said" in line for line in lines)
+        assert not any(c in line for line in lines for c in "\n\t\x1b")
+        width = events.scrollable_content_region.width
+        assert {len(line) for line in lines} == {width}  # every line as wide as the pane
+
+
+async def test_a_job_in_two_queue_instances_shows_in_each_with_its_own_cells(
+        seeded: Path) -> None:
+    def queue(name: str, job: Job) -> QueueInstance:
+        return QueueInstance(name, "BIP", 0, job.slots, 8, 0.5, "lx-amd64", "", [job])
+
+    grid = Grid([queue("all.q@a", Job(42, 0.5, "mpi", "ada", "r", "2026-01-01T10:00:00", 1,
+                                      "1")),
+                 queue("all.q@b", Job(42, 0.5, "mpi", "ada", "r", "2026-01-01T10:05:00", 4,
+                                      "2"))], [])
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        queues = app.query_one(QueuesPane)
+        await pilot.pause()
+        queues.show(grid, None, "", True)
+        jobs = [i for i in range(queues.row_count) if "mpi" in str(queues.get_row_at(i)[0])]
+        assert jobs == [1, 3]  # each under its queue instance
+        slots = [str(queues.values[key][-1]) for key in queues.order if "42" in key]
+        assert slots == ["1", "4"]
+        queues.move_cursor(row=3)  # the second copy of job 42
+        chosen = queues.selected_key()
+        queues.show(grid, None, "", True)  # the next poll, the same grid
+        assert queues.cursor_row == 3 and queues.selected_key() == chosen
+
+
+async def test_a_click_under_the_last_row_chooses_no_row(seeded: Path) -> None:
+    held(seeded, 3)
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=(100, 40)) as pilot:
+        vms = app.query_one(VmsPane)
+        await until(pilot, lambda: vms.row_count == 3)
+        top = vms.scrollable_content_region.y - vms.region.y
+        await pilot.click(VmsPane, offset=(4, top + 1 + 1))  # the second row
+        assert vms.cursor_row == 1
+        await pilot.click(VmsPane, offset=(4, top + 1 + 6))  # blank, under the rows
+        assert vms.cursor_row == 1 and vms.selected_id() is not None
+
+
+async def test_a_list_scrolled_with_the_wheel_stays_where_it_was_when_rows_go(
+        seeded: Path) -> None:
+    ids = held(seeded, LONG, "vm%i")
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        vms = app.query_one(VmsPane)
+        await until(pilot, lambda: vms.row_count == LONG)
+        vms.scroll_to(y=60, animate=False, immediate=True)  # the cursor stays on row 0
+        await pilot.pause()
+        vms.apply({ids[-1]: None})  # a VM far below goes
+        await pilot.pause()
+        assert round(vms.scroll_y) == 60 and vms.cursor_row == 0

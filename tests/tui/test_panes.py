@@ -5,9 +5,12 @@ and details that keep refreshing under a dialog."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from onetui.integrations.sge.grid import Grid, Job, QueueInstance
@@ -87,12 +90,12 @@ async def test_sort_by_a_column_numbers_as_numbers_and_inverted(seeded: Path) ->
         await pilot.press("I")  # the id column, inverted: as numbers
         await pilot.pause()
         assert ids_on_screen(vms) == ids[::-1]
-        assert str(vms.columns["ID"].label) == "ID ▼"  # type: ignore[index]
+        assert str(vms.columns["ID"].label) == "ID ▼"
         await pilot.press("greater_than_sign")  # NAME, ascending: as text
         await pilot.pause()
         names = [str(vms.get_row_at(i)[1]) for i in range(vms.row_count)]
         assert names == sorted(f"vm{i}" for i in range(11)) and names[2] == "vm10"
-        assert str(vms.columns["NAME"].label) == "NAME ▲"  # type: ignore[index]
+        assert str(vms.columns["NAME"].label) == "NAME ▲"
         vms.move_cursor(row=names.index("vm7"))
         (late,) = held(seeded, 1, "vm05")  # a new row goes to its place, the cursor stays
         await until(pilot, lambda: vms.row_count == 12)
@@ -237,13 +240,20 @@ async def test_changes_that_come_while_a_long_table_is_drawn_land_in_place(
         assert str(vms.get_row(str(ids[0]))[2]) == str(vms.get_row(str(ids[-1]))[2]) == "pend"
 
 
-async def test_the_selected_row_stays_selected_when_a_long_table_is_drawn_again(
-        seeded: Path) -> None:
+@contextlib.asynccontextmanager
+async def long_vm_pane(seeded: Path) -> AsyncIterator[tuple[list[int], VmsPane, Pilot]]:
+    """LONG held VMs, on a 100x30 console once they are all in the VM pane."""
     ids = held(seeded, LONG, "vm%i")
     app = app_for(seeded, run_engine=False)
     async with app.run_test(size=(100, 30)) as pilot:
         vms = app.query_one(VmsPane)
         await until(pilot, lambda: vms.row_count == LONG)
+        yield ids, vms, pilot
+
+
+async def test_the_selected_row_stays_selected_when_a_long_table_is_drawn_again(
+        seeded: Path) -> None:
+    async with long_vm_pane(seeded) as (ids, vms, pilot):
         vms.move_cursor(row=ids.index(ids[140]))
         assert vms.selected_id() == ids[140]
         vms.apply(dict(vms.rows_by_id), full=True)  # every row put again
@@ -283,7 +293,7 @@ async def test_a_long_name_that_arrives_later_widens_its_column(seeded: Path) ->
         held(seeded, 1, name)
         await until(pilot, lambda: vms.row_count == 3)
         await pilot.pause()
-        assert vms.columns["NAME"].content_width >= len(name)  # type: ignore[index]
+        assert vms.columns["NAME"].content_width >= len(name)
         assert name in "".join(str(s.text) for s in vms.render_lines(vms.region.reset_offset))
 
 
@@ -353,11 +363,7 @@ async def test_a_click_under_the_last_row_chooses_no_row(seeded: Path) -> None:
 
 async def test_a_list_scrolled_with_the_wheel_stays_where_it_was_when_rows_go(
         seeded: Path) -> None:
-    ids = held(seeded, LONG, "vm%i")
-    app = app_for(seeded, run_engine=False)
-    async with app.run_test(size=(100, 30)) as pilot:
-        vms = app.query_one(VmsPane)
-        await until(pilot, lambda: vms.row_count == LONG)
+    async with long_vm_pane(seeded) as (ids, vms, pilot):
         vms.scroll_to(y=60, animate=False, immediate=True)  # the cursor stays on row 0
         await pilot.pause()
         vms.apply({ids[-1]: None})  # a VM far below goes

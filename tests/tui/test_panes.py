@@ -38,6 +38,18 @@ def ids_on_screen(pane: VmsPane) -> list[int]:
     return [int(str(pane.get_row_at(i)[0])) for i in range(pane.row_count)]
 
 
+@contextlib.asynccontextmanager
+async def vm_pane(seeded: Path, count: int, size: tuple[int, int]
+                  ) -> AsyncIterator[tuple[list[int], VmsPane, Pilot]]:
+    """`count` held VMs (vm1, vm2, …) on a console of `size`, once all are in its VM pane."""
+    ids = held(seeded, count, "vm%i")
+    app = app_for(seeded, run_engine=False)
+    async with app.run_test(size=size) as pilot:
+        vms = app.query_one(VmsPane)
+        await until(pilot, lambda: vms.row_count == count)
+        yield ids, vms, pilot
+
+
 async def test_small_terminals_show_what_matters_and_count_the_rest(seeded: Path) -> None:
     held(seeded, 2)
     with Store(seeded) as store:
@@ -58,11 +70,8 @@ async def test_small_terminals_show_what_matters_and_count_the_rest(seeded: Path
 
 
 async def test_z_zooms_the_focused_pane_and_z_or_escape_restores_it(seeded: Path) -> None:
-    held(seeded, 2)
-    app = app_for(seeded, run_engine=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        vms = app.query_one(VmsPane)
-        await until(pilot, lambda: vms.row_count == 2)
+    async with vm_pane(seeded, 2, (80, 24)) as (_, vms, pilot):
+        app = pilot.app
         vms.focus()
         assert "TIME" not in vms.shown
         await pilot.press("z")
@@ -240,20 +249,11 @@ async def test_changes_that_come_while_a_long_table_is_drawn_land_in_place(
         assert str(vms.get_row(str(ids[0]))[2]) == str(vms.get_row(str(ids[-1]))[2]) == "pend"
 
 
-@contextlib.asynccontextmanager
-async def long_vm_pane(seeded: Path) -> AsyncIterator[tuple[list[int], VmsPane, Pilot]]:
-    """LONG held VMs, on a 100x30 console once they are all in the VM pane."""
-    ids = held(seeded, LONG, "vm%i")
-    app = app_for(seeded, run_engine=False)
-    async with app.run_test(size=(100, 30)) as pilot:
-        vms = app.query_one(VmsPane)
-        await until(pilot, lambda: vms.row_count == LONG)
-        yield ids, vms, pilot
 
 
 async def test_the_selected_row_stays_selected_when_a_long_table_is_drawn_again(
         seeded: Path) -> None:
-    async with long_vm_pane(seeded) as (ids, vms, pilot):
+    async with vm_pane(seeded, LONG, (100, 30)) as (ids, vms, pilot):
         vms.move_cursor(row=ids.index(ids[140]))
         assert vms.selected_id() == ids[140]
         vms.apply(dict(vms.rows_by_id), full=True)  # every row put again
@@ -349,11 +349,7 @@ async def test_a_job_in_two_queue_instances_shows_in_each_with_its_own_cells(
 
 
 async def test_a_click_under_the_last_row_chooses_no_row(seeded: Path) -> None:
-    held(seeded, 3)
-    app = app_for(seeded, run_engine=False)
-    async with app.run_test(size=(100, 40)) as pilot:
-        vms = app.query_one(VmsPane)
-        await until(pilot, lambda: vms.row_count == 3)
+    async with vm_pane(seeded, 3, (100, 40)) as (_, vms, pilot):
         top = vms.scrollable_content_region.y - vms.region.y
         await pilot.click(VmsPane, offset=(4, top + 1 + 1))  # the second row
         assert vms.cursor_row == 1
@@ -363,7 +359,7 @@ async def test_a_click_under_the_last_row_chooses_no_row(seeded: Path) -> None:
 
 async def test_a_list_scrolled_with_the_wheel_stays_where_it_was_when_rows_go(
         seeded: Path) -> None:
-    async with long_vm_pane(seeded) as (ids, vms, pilot):
+    async with vm_pane(seeded, LONG, (100, 30)) as (ids, vms, pilot):
         vms.scroll_to(y=60, animate=False, immediate=True)  # the cursor stays on row 0
         await pilot.pause()
         vms.apply({ids[-1]: None})  # a VM far below goes

@@ -365,3 +365,21 @@ async def test_a_list_scrolled_with_the_wheel_stays_where_it_was_when_rows_go(
         vms.apply({ids[-1]: None})  # a VM far below goes
         await pilot.pause()
         assert round(vms.scroll_y) == 60 and vms.cursor_row == 0
+
+
+async def test_the_cursor_stays_in_sight_when_a_wide_name_brings_a_scrollbar(
+        seeded: Path) -> None:
+    """A VM renamed long enough widens NAME past the pane: a horizontal scrollbar takes
+    the pane's last line (no resize tells of it); the row under the cursor, on that line
+    before, is scrolled up into sight."""
+    async with vm_pane(seeded, 30, (80, 24)) as (ids, vms, pilot):
+        vms.focus()
+        rows = vms.scrollable_content_region.height - 1
+        vms.move_cursor(row=rows - 1)  # the bottom line
+        assert round(vms.scroll_y) == 0 and not vms.show_horizontal_scrollbar
+        renamed = vms.rows_by_id[ids[0]]
+        vms.apply({ids[0]: (renamed[0], "x" * 120, *renamed[2:])})
+        await until(pilot, lambda: vms.show_horizontal_scrollbar)
+        await pilot.pause()
+        shown = vms.scrollable_content_region.height - 1
+        assert round(vms.scroll_y) <= vms.cursor_row < round(vms.scroll_y) + shown

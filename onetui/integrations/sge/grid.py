@@ -358,19 +358,23 @@ class _Layout:
         if marks != chunk.count("<") or "&" in chunk:
             return self.odd_jobs(chunk)
         self.marks += marks
-        # Each Job is filled in directly: a frozen dataclass's __init__ sets its fields one
-        # object.__setattr__ at a time, twice the cost of filling its __dict__ at once.
-        # The object is the same (the tests compare them with ==).
-        jobs = []
+        # Each Job is given its __dict__ whole: a frozen dataclass's __init__ sets its
+        # fields one object.__setattr__ at a time, and a dict literal handed over once is
+        # cheaper still than update() with keywords. The object is the same (the tests
+        # compare them with ==).
+        jobs: list[Job] = []
+        add = jobs.append
         new = object.__new__
+        give = object.__setattr__
         try:
             for number, prio, name, owner, state, start, submit, slots, _, tasks in found:
                 job = new(Job)
-                job.__dict__.update(
-                    number=int(number), priority=float(prio.strip() or 0), name=name.strip(),
-                    owner=owner.strip(), state=state.strip(),
-                    time=start.strip() or submit.strip(), slots=int(slots), tasks=tasks.strip())
-                jobs.append(job)
+                give(job, "__dict__", {
+                    "number": int(number), "priority": float(prio.strip() or 0),
+                    "name": name.strip(), "owner": owner.strip(), "state": state.strip(),
+                    "time": start.strip() or submit.strip(), "slots": int(slots),
+                    "tasks": tasks.strip()})
+                add(job)
         except ValueError:
             raise _Unexpected from None
         return jobs

@@ -29,13 +29,15 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from onetui.errors import UserError
-from onetui.model.labs import Lab
 from onetui.model.secrets import HIDDEN, is_secret
 from onetui.store import Store
 from onetui.store.events import acting
+
+if TYPE_CHECKING:  # a lab is only read here: its module loads with the store's labs
+    from onetui.model.labs import Lab
 
 ADMIN, OPERATOR, LABSTAFF, VIEWER = "admin", "operator", "labstaff", "viewer"
 ROLES = (ADMIN, OPERATOR, LABSTAFF, VIEWER)  # a user in several role groups gets the first

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from onetui.model import VM, Event, Host
-from onetui.model.services import Service
 from onetui.store.history import Point
+
+if TYPE_CHECKING:
+    from onetui.model.services import Service
 
 _VM_FIELDS = tuple(f.name for f in dataclasses.fields(VM))
 _HOST_FIELDS = tuple(f.name for f in dataclasses.fields(Host))
@@ -60,7 +62,10 @@ def event_of(record: dict[str, Any]) -> Event:
 
 def service_of(record: dict[str, Any]) -> Service:
     """A `service list --json` record as the model's Service (what its row shows: the
-    template, burst template and config are not in the list)."""
+    template, burst template and config are not in the list). Services' module loads
+    here, when a service is shown, not with every command that imports records."""
+    from onetui.model.services import Service
+
     return Service(record["id"], record["name"], None, None, record["min"], record["max"],
                    record["desired"], {})
 

@@ -14,12 +14,14 @@ import re
 import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from onetui.errors import UserError
 from onetui.model import VM, Event, Host, age, vm_time
-from onetui.model.services import Service
 from onetui.store.history import FIELDS, Point
+
+if TYPE_CHECKING:  # services' rows are made from records their own commands read
+    from onetui.model.services import Service
 
 SERVICE_COLUMNS = ("ID", "NAME", "MIN", "MAX", "DESIRED", "RUNNING", "VMS")
 HOST_COLUMNS = ("HID", "NAME", "DRIVER", "RVM", "TCPU", "FCPU", "ACPU", "TMEM", "FMEM", "STAT")

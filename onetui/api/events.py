@@ -30,18 +30,19 @@ def events_list(store: Store, caller: Caller, limit: int | None, kinds: list[Any
     the newest MAX_EVENTS), or, with `after`, those newer than that id (MAX_EVENTS at
     most); oldest first, with the newest id there is (where following starts). With
     `user`, only the events of that unix user's requests (their audit trail); with `obj`
-    (and one kind), only those of that object (the marks on a detail's plot)."""
+    (and one kind), only those of that object, the newest `limit` (after `after`: the
+    marks on a detail's plot, then those it has not seen)."""
     picked = _kinds(kinds)
     if limit is not None and not 1 <= limit <= MAX_EVENTS:
         raise BadRequest(f"events.list: 'limit' must be 1 to {MAX_EVENTS}, got {limit}")
-    if obj is not None and (len(picked) != 1 or after is not None or since is not None
-                            or user is not None):
-        raise BadRequest("events.list: 'obj' goes with exactly one kind and 'limit' alone")
+    if obj is not None and (len(picked) != 1 or since is not None or user is not None):
+        raise BadRequest("events.list: 'obj' goes with exactly one kind, 'limit' and "
+                         "'after' alone")
     with store.db.snapshot():
         last = store.events.last_id()
         if obj is not None:
             events = list(reversed(store.events.recent(limit or MAX_EVENTS, kind=picked[0],
-                                                       obj_id=obj)))
+                                                       obj_id=obj, after=after or 0)))
         elif after is not None:
             events = store.events.since(after, limit=limit or MAX_EVENTS, kinds=picked,
                                        user=user)

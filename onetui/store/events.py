@@ -84,8 +84,9 @@ class Events:
         return int(self.db.read("SELECT COALESCE(MAX(id), 0) FROM events")[0][0])
 
     def recent(self, limit: int = 100, kind: str | None = None,
-               obj_id: int | None = None) -> list[Event]:
-        """The newest events, newest first: all, of one kind, or of one object."""
+               obj_id: int | None = None, after: int = 0) -> list[Event]:
+        """The newest events, newest first: all, of one kind, or of one object (with
+        `after`, only those newer than that id: what a follower has not seen)."""
         if kind is None:
             rows = self.db.read("SELECT * FROM events ORDER BY id DESC LIMIT ?", (limit,))
         elif obj_id is None:
@@ -93,8 +94,8 @@ class Events:
                                 (kind, limit))
         else:
             rows = self.db.read(
-                "SELECT * FROM events WHERE kind = ? AND obj_id = ? ORDER BY id DESC LIMIT ?",
-                (kind, obj_id, limit),
+                "SELECT * FROM events WHERE kind = ? AND obj_id = ? AND id > ? "
+                "ORDER BY id DESC LIMIT ?", (kind, obj_id, after, limit),
             )
         return [_event(r) for r in rows]
 

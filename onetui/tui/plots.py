@@ -108,10 +108,12 @@ def runs(xs: Sequence[float], ys: Sequence[float | None],
 
 
 class PlotRead(Message, bubble=False):
-    def __init__(self, generation: int, points: list[Sample], data: PlotData) -> None:
+    def __init__(self, generation: int, points: list[Sample], events: list[Event],
+                 data: PlotData) -> None:
         super().__init__()
         self.generation = generation
         self.points = points
+        self.events = events
         self.data = data
 
 
@@ -133,6 +135,7 @@ class HistoryPanel(Vertical):
         self.kind, self.key, self.title = kind, key, title
         self.window: Window = WINDOWS[DEFAULT_WINDOW]
         self.points: list[Sample] = []
+        self.events: list[Event] = []  # the object's newest events, oldest first
         self.generation = 0  # a read for an older window is not shown
         self.loaded = False
 
@@ -152,25 +155,29 @@ class HistoryPanel(Vertical):
         self.window = WINDOWS[key]
         self.generation += 1
         self.loaded = False
-        self._read(self.generation, self.window, [], self._width())
+        self._read(self.generation, self.window, [], [], self._width())
 
     def follow(self) -> None:
-        """The history grew: read the points after the last one shown."""
+        """The history grew: read the points after the last one shown, and the events
+        after the last one marked."""
         if self.loaded:
-            self._read(self.generation, self.window, list(self.points), self._width())
+            self._read(self.generation, self.window, list(self.points), list(self.events),
+                       self._width())
 
     def _width(self) -> int:
         """About as many slices as the plot has columns (less its axes); before the first
         layout, the terminal's width."""
         return max(10, (self.size.width or self.app.size.width) - 14)
 
-    def _read(self, generation: int, window: Window, known: list[Sample], width: int) -> None:
-        self.app.run_worker(lambda: self._load(generation, window, known, width),
+    def _read(self, generation: int, window: Window, known: list[Sample],
+              marked: list[Event], width: int) -> None:
+        self.app.run_worker(lambda: self._load(generation, window, known, marked, width),
                             thread=True, group="plot", exit_on_error=False)
 
-    def _load(self, generation: int, window: Window, known: list[Sample], width: int) -> None:
-        """In a thread: the points of the window not yet known, the events to mark, and
-        what to draw of them."""
+    def _load(self, generation: int, window: Window, known: list[Sample],
+              marked: list[Event], width: int) -> None:
+        """In a thread: the points of the window not yet known, the events to mark (those
+        after the ones already marked: none, mostly), and what to draw of them."""
         client = self.console.client
         until = trends.now()
         start = until - window.span
@@ -178,19 +185,23 @@ class HistoryPanel(Vertical):
         read = client.call("history.read_many", kind=self.kind, keys=[self.key], since=last)
         points = trends.follow_points(known, [point_of(p) for p in read[self.key]],
                                       start, last)
-        events: list[Event] = []
+        events = marked
         kind = EVENT_KIND.get(self.kind)
         if kind is not None:
-            events = [event_of(e) for e in client.call(
-                "events.list", kinds=[kind], obj=int(self.key), limit=EVENTS_READ)["events"]]
+            after = marked[-1].id if marked else 0
+            new = [event_of(e) for e in client.call(
+                "events.list", kinds=[kind], obj=int(self.key), limit=EVENTS_READ,
+                after=after)["events"]]
+            events = (marked + new)[-EVENTS_READ:]
         data = trends.plot_data(f"{self.title}, {window.label}", self.kind, points,
                                 events, window, until, width)
-        self.post_message(PlotRead(generation, points, data))
+        self.post_message(PlotRead(generation, points, events, data))
 
     def on_plot_read(self, message: PlotRead) -> None:
         if message.generation != self.generation:
             return
         self.points = message.points
+        self.events = message.events
         self.loaded = True
         self.set_class(message.data.empty, "-empty")
         self.query_one(HistoryPlot).show(message.data)

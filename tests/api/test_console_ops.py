@@ -38,6 +38,14 @@ def test_an_objects_events_and_many_objects_history(daemon: Daemon) -> None:
     assert mine and all(e["obj_id"] == vid for e in mine)
     assert mine[-2]["message"].endswith("(released)")
     assert mine[-1]["message"].endswith(f"(admin): vm release {vid}")  # the audit line
+    # a detail that follows asks for the object's events after the last it marked
+    store.events.add("vm", vid, "later, on this VM")
+    store.events.add("vm", vid + 1, "later, on another")
+    later = client.call("events.list", kinds=["vm"], obj=vid, limit=10,
+                        after=mine[-1]["id"])["events"]
+    assert [e["message"] for e in later] == ["later, on this VM"]
+    assert client.call("events.list", kinds=["vm"], obj=vid, limit=10,
+                       after=later[-1]["id"])["events"] == []
     now = time.time()
     with store.db.transaction() as cur:
         store.history.record(cur, now - 30, [("host", "1", {"cpu": 10.0, "mem": 20.0}),

@@ -128,6 +128,13 @@ async def test_an_open_plot_follows_the_history(seeded: Path) -> None:
         record(seeded, time.time(), "host", "1", {"cpu": 90, "mem": 50, "rvm": 1})
         await until(pilot, lambda: cpu_line(app)[-1:] == [90])
         assert cpu_line(app)[0] == 20
+        # an event on the host comes with the next point: marked, the earlier ones kept
+        with Store(seeded) as store:
+            store.events.add("host", 1, "host ursa03: err (a new one)", level="error")
+        record(seeded, time.time() + 1, "host", "1", {"cpu": 70, "mem": 50, "rvm": 1})
+        legend = app.screen.query_one("#history-legend", Static)
+        await until(pilot, lambda: "err (a new one)" in str(legend.render()))
+        assert cpu_line(app)[0] == 20
 
 
 async def test_enter_on_a_service_plots_desired_and_running(seeded: Path) -> None:

@@ -64,7 +64,7 @@ def sge_qstat(store: Store, caller: Caller) -> dict[str, Any]:
     return {"grid": grid.to_json(), "text": render_qstat(grid)}
 
 
-@operation("sge.trust", writes=True, key_type=required(str), key=required(str),
+@operation("sge.trust", key_type=required(str), key=required(str),
            fingerprint=required(str))
 def sge_trust(store: Store, caller: Caller, key_type: str, key: str,
               fingerprint: str) -> dict[str, Any]:
@@ -105,7 +105,7 @@ def sge_hosts(store: Store, caller: Caller) -> list[dict[str, Any]]:
     return list(_master().qhost())
 
 
-@operation("sge.submit", writes=True, script_b64=required(str), name=required(str))
+@operation("sge.submit", script_b64=required(str), name=required(str))
 def sge_submit(store: Store, caller: Caller, script_b64: str, name: str) -> str:
     """qsub the script (its bytes, base64) as the configured SGE user; the job id."""
     try:
@@ -115,7 +115,7 @@ def sge_submit(store: Store, caller: Caller, script_b64: str, name: str) -> str:
     return str(_master().submit(body, name))
 
 
-@operation("sge.grow", writes=True, count=required(int, str), template=required(str))
+@operation("sge.grow", count=required(int, str), template=required(str))
 def sge_grow(store: Store, caller: Caller, count: int | str, template: str) -> dict[str, Any]:
     """`count` more exec hosts cloned from `template` on the grid service tier
     (managers.sge.grow); refused without an [sge] master, whose grid they could never
@@ -130,7 +130,7 @@ def sge_grow(store: Store, caller: Caller, count: int | str, template: str) -> d
     return {"name": tier.name, "before": before, "after": tier.desired}
 
 
-@operation("sge.shrink", writes=True, count=required(int, str), template=optional(None, str))
+@operation("sge.shrink", count=required(int, str), template=optional(None, str))
 def sge_shrink(store: Store, caller: Caller, count: int | str,
                template: str | None) -> dict[str, Any]:
     """`count` fewer exec hosts in the tier of `template` (or the only one), newest first

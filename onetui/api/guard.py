@@ -62,3 +62,10 @@ def authorize(caller: Caller, name: str, args: Mapping[str, Any], store: Store,
     needs), as onetui.access decides."""
     return access.authorize(caller, access_op(name, args), access_args(name, args), store,
                             cfg)
+
+
+def writes(name: str, args: Mapping[str, Any]) -> bool:
+    """Whether API operation `name` changes something: its rule in onetui.access says so
+    (the same word the audit trail goes by; the daemon wakes its long-polls after one)."""
+    rule = access.OPS.get(access_op(name, args))
+    return rule is not None and rule.writes

@@ -140,7 +140,7 @@ def _config(store: Store, driver: str, opts: dict[str, Any]) -> dict[str, Any]:
     return _libvirt_config(opts.get("uri"), opts.get("domain_type"))
 
 
-@operation("host.create", writes=True, name=required(str), driver=optional("libvirt", str),
+@operation("host.create", name=required(str), driver=optional("libvirt", str),
            settings=optional({}, dict))
 def host_create(store: Store, caller: Caller, name: str, driver: str,
                 settings: dict[str, Any]) -> int:
@@ -148,7 +148,7 @@ def host_create(store: Store, caller: Caller, name: str, driver: str,
     return store.hosts.add(name, driver, _config(store, driver, _settings(settings))).id
 
 
-@operation("host.update", writes=True, ref=required(str, int), attrs=optional({}, dict),
+@operation("host.update", ref=required(str, int), attrs=optional({}, dict),
            settings=optional({}, dict))
 def host_update(store: Store, caller: Caller, ref: str | int, attrs: dict[str, Any],
                 settings: dict[str, Any]) -> str:
@@ -193,13 +193,13 @@ def _merged_vars(h: Host, given: dict[str, Any]) -> tuple[str, ...]:
     return tuple(f"{k}={v}" for k, v in merged.items())
 
 
-@operation("host.enable", writes=True, ref=required(str, int), enabled=required(bool))
+@operation("host.enable", ref=required(str, int), enabled=required(bool))
 def host_enable(store: Store, caller: Caller, ref: str | int, enabled: bool) -> str:
     h = store.hosts.set_enabled(ref, enabled)
     return f"host {h.name} {'enabled' if enabled else 'disabled'}"
 
 
-@operation("host.delete", writes=True, ref=required(str, int))
+@operation("host.delete", ref=required(str, int))
 def host_delete(store: Store, caller: Caller, ref: str | int) -> str:
     h = store.hosts.delete(ref)
     return f"deleted host {h.id} {h.name}"

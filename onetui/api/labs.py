@@ -23,7 +23,7 @@ def _lab(store: Store, ref: str | int) -> Lab:
     return labs.lab_of(store, lab if lab is not None else ref)
 
 
-@operation("lab.create", writes=True, name=required(str), template=required(str),
+@operation("lab.create", name=required(str), template=required(str),
            seats=required(int), network=optional(None, str),
            user=optional(labs.DEFAULT_USER, str), expires=optional(None, str),
            admin_user=optional(None, str), admin_key=optional(None, str),
@@ -109,23 +109,23 @@ def lab_ssh_argv(store: Store, caller: Caller, ref: str | int, seat: str | int,
                             through_node=granted().role == ADMIN)
 
 
-@operation("lab.reset_password", writes=True, ref=required(str), seat=required(str, int))
+@operation("lab.reset_password", ref=required(str), seat=required(str, int))
 def lab_reset_password(store: Store, caller: Caller, ref: str, seat: str | int) -> str:
     return labs.reset_password(store, _lab(store, ref), seat)
 
 
-@operation("lab.reset_seat", writes=True, ref=required(str), seat=required(str, int))
+@operation("lab.reset_seat", ref=required(str), seat=required(str, int))
 def lab_reset_seat(store: Store, caller: Caller, ref: str, seat: str | int) -> str:
     return labs.reset_seat(store, _lab(store, ref), seat)
 
 
-@operation("lab.extend", writes=True, ref=required(str), until=required(str))
+@operation("lab.extend", ref=required(str), until=required(str))
 def lab_extend(store: Store, caller: Caller, ref: str, until: str) -> str:
     item = labs.extend(store, _lab(store, ref), until)
     return f"lab {item.name}: expires {handout.when(item.expires_at)}"
 
 
-@operation("lab.destroy", writes=True, ref=required(str))
+@operation("lab.destroy", ref=required(str))
 def lab_destroy(store: Store, caller: Caller, ref: str) -> str:
     lab = granted().lab
     if lab is None:  # gone when authorized: never a lab made under its name since

@@ -12,7 +12,7 @@ from onetui.store import Store
 from onetui.store.networks import parse_range
 
 
-@operation("net.create", writes=True, name=required(str), range=required(str),
+@operation("net.create", name=required(str), range=required(str),
            hostname=optional("", str), bridge=optional(None, str))
 def net_create(store: Store, caller: Caller, name: str, range: str, hostname: str,
                bridge: str | None) -> int:
@@ -54,7 +54,7 @@ def net_hosts(store: Store, caller: Caller, ref: str | int) -> dict[str, Any]:
     return {"name": n.name, "lines": [f"{x.ip}\t{x.hostname}" for x in ordered if x.hostname]}
 
 
-@operation("net.delete", writes=True, ref=required(str, int))
+@operation("net.delete", ref=required(str, int))
 def net_delete(store: Store, caller: Caller, ref: str | int) -> str:
     n = store.networks.delete(ref)
     return f"deleted network {n.id} {n.name}"

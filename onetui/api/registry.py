@@ -48,7 +48,6 @@ class Operation:
     name: str
     handler: Handler
     fields: dict[str, Field] = field(default_factory=dict)
-    writes: bool = False  # changes something (the audit trail will record these)
 
 
 REGISTRY: dict[str, Operation] = {}
@@ -78,14 +77,14 @@ def load_all() -> dict[str, Operation]:
     return REGISTRY
 
 
-def operation(op_name: str, /, *, writes: bool = False,
-              **fields: Field) -> Callable[[Handler], Handler]:
-    """Register the decorated function as the operation `op_name` taking `fields`."""
+def operation(op_name: str, /, **fields: Field) -> Callable[[Handler], Handler]:
+    """Register the decorated function as the operation `op_name` taking `fields`
+    (whether it changes something is onetui.access's word: `guard.writes`)."""
 
     def register(fn: Handler) -> Handler:
         if op_name in REGISTRY:
             raise ValueError(f"operation {op_name} registered twice")
-        REGISTRY[op_name] = Operation(op_name, fn, fields, writes)
+        REGISTRY[op_name] = Operation(op_name, fn, fields)
         return fn
 
     return register

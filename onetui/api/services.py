@@ -15,7 +15,7 @@ from onetui.view.describe import service_text
 from onetui.view.rows import service_counts
 
 
-@operation("service.create", writes=True, name=required(str), template=required(str),
+@operation("service.create", name=required(str), template=required(str),
            burst_template=optional(None, str), min_size=optional(1, int),
            max_size=optional(8, int), port=optional(80, int), health=optional("tcp", str),
            lb=optional(None, dict), grid=optional(False, bool))
@@ -40,7 +40,7 @@ def service_create(store: Store, caller: Caller, name: str, template: str,
     return store.services.add(name, tpl.id, burst, min_size, max_size, config).id
 
 
-@operation("service.scale", writes=True, ref=required(str, int), size=required(int))
+@operation("service.scale", ref=required(str, int), size=required(int))
 def service_scale(store: Store, caller: Caller, ref: str | int, size: int) -> str:
     svc = store.services.scale(ref, size)
     return f"service {svc.name}: desired {svc.desired}"
@@ -75,13 +75,13 @@ def service_show(store: Store, caller: Caller, ref: str | int) -> dict[str, Any]
                         for v in members], "text": text}
 
 
-@operation("service.delete", writes=True, ref=required(str, int))
+@operation("service.delete", ref=required(str, int))
 def service_delete(store: Store, caller: Caller, ref: str | int) -> str:
     s = store.services.delete(ref)
     return f"deleted service {s.id} {s.name}"
 
 
-@operation("service.rule_add", writes=True, ref=required(str, int), when=required(str),
+@operation("service.rule_add", ref=required(str, int), when=required(str),
            hold=optional(60.0, float, int), change=required(int),
            cooldown=optional(300.0, float, int))
 def service_rule_add(store: Store, caller: Caller, ref: str | int, when: str, hold: float,
@@ -94,7 +94,7 @@ def service_rule_add(store: Store, caller: Caller, ref: str | int, when: str, ho
     return f"rule {len(rules) - 1} added to {svc.name}"
 
 
-@operation("service.rule_delete", writes=True, ref=required(str, int), index=required(int))
+@operation("service.rule_delete", ref=required(str, int), index=required(int))
 def service_rule_delete(store: Store, caller: Caller, ref: str | int, index: int) -> None:
     svc = store.services.get(ref)
     rules = list(svc.config.get("rules", []))

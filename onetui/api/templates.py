@@ -43,14 +43,14 @@ def template_get(store: Store, caller: Caller, ref: str | int) -> dict[str, Any]
     return template_record(store.templates.get(ref))
 
 
-@operation("template.add", writes=True, name=required(str), body=required(str),
+@operation("template.add", name=required(str), body=required(str),
            source=optional(None, str))
 def template_add(store: Store, caller: Caller, name: str, body: str,
                  source: str | None) -> int:
     return store.templates.add(name, body, source=source).id
 
 
-@operation("template.seed", writes=True)
+@operation("template.seed")
 def template_seed(store: Store, caller: Caller) -> list[str]:
     """Store the shipped templates not stored yet; a line for each."""
     lines = []
@@ -64,7 +64,7 @@ def template_seed(store: Store, caller: Caller) -> list[str]:
     return lines
 
 
-@operation("template.update", writes=True, ref=required(str, int), body=required(str),
+@operation("template.update", ref=required(str, int), body=required(str),
            source=optional(None, str), append=optional(False, bool))
 def template_update(store: Store, caller: Caller, ref: str | int, body: str,
                     source: str | None, append: bool) -> str:
@@ -79,12 +79,12 @@ def template_update(store: Store, caller: Caller, ref: str | int, body: str,
     return f"template {rec.id} {rec.name} updated"
 
 
-@operation("template.clone", writes=True, ref=required(str, int), name=required(str))
+@operation("template.clone", ref=required(str, int), name=required(str))
 def template_clone(store: Store, caller: Caller, ref: str | int, name: str) -> int:
     return store.templates.clone(ref, name).id
 
 
-@operation("template.delete", writes=True, ref=required(str, int))
+@operation("template.delete", ref=required(str, int))
 def template_delete(store: Store, caller: Caller, ref: str | int) -> str:
     rec = store.templates.delete(ref)
     return f"deleted template {rec.id} {rec.name}"

@@ -50,7 +50,7 @@ _PLAIN: dict[str, Callable[[Store, str | int], str]] = {
 ACTIONS = (*_PLAIN, "reboot", "poweroff", "migrate", "deploy")
 
 
-@operation("vm.action", writes=True, ref=required(str, int), action=required(str),
+@operation("vm.action", ref=required(str, int), action=required(str),
            hard=optional(False, bool), live=optional(False, bool), host=optional(None, str, int))
 def vm_action(store: Store, caller: Caller, ref: str | int, action: str, hard: bool,
               live: bool, host: str | int | None) -> str:
@@ -73,7 +73,7 @@ def vm_action(store: Store, caller: Caller, ref: str | int, action: str, hard: b
 OVERRIDABLE = frozenset({"CPU", "MEMORY", "REQUIREMENTS"})
 
 
-@operation("vm.create", writes=True, template=required(str), count=optional(1, int),
+@operation("vm.create", template=required(str), count=optional(1, int),
            name=optional(None, str), hold=optional(False, bool),
            overrides=optional(None, dict), host=optional(None, str), text=optional(None, str))
 def vm_create(store: Store, caller: Caller, template: str, count: int, name: str | None,

@@ -35,7 +35,8 @@ from aiohttp import web
 
 from onetui import config
 from onetui.access import Caller, Config
-from onetui.api import lookup, respond
+from onetui.api import respond
+from onetui.api.guard import writes
 from onetui.api.local import MAX_WAIT, changes_wait
 from onetui.errors import UserError
 from onetui.store import Store
@@ -190,8 +191,7 @@ class ApiServer:
             return _error(400, f"{name}: the body is not JSON ({exc})", "bad-request")
         caller = await self._run(Caller.from_peer, *peer(request))
         status, answer = await self._run(respond, self.store, caller, name, body, self.cfg)
-        op = lookup(name)
-        if op is not None and op.writes and self._look_now is not None:
+        if self._look_now is not None and status < 400 and writes(name, body):
             self._look_now.set()  # long-polls hear of a change made here at once
         return web.json_response(answer, status=status)
 

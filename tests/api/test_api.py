@@ -24,7 +24,7 @@ from onetui.cli.context import Context
 from onetui.client import ApiError, Client, DaemonGone, SocketTransport
 from onetui.runtime.compose import build_engine
 from onetui.store import Store
-from tests.api.conftest import Daemon
+from tests.api.conftest import Daemon, _serve
 
 
 def test_vm_list_and_show_are_the_stores_vms(daemon: Daemon) -> None:
@@ -383,16 +383,18 @@ def test_onetui_service_serves_on_the_system_socket_as_its_own_user() -> None:
 # -- the client's HTTP: a connection the daemon closed, a socket that is not the daemon ----
 
 
-def test_one_connection_carries_a_clients_requests_one_after_another(
-        daemon: Daemon) -> None:
-    transport = SocketTransport(daemon.socket, reconnect=0)
-    client = Client(transport)
-    client.call("vm.list")
-    connection = transport._conn
-    for _ in range(5):
-        client.call("vm.create", template="xen.local01")
+def test_one_connection_carries_a_clients_requests_one_after_another(store: Store) -> None:
+    """(A daemon that keeps a silent connection a minute: a stall of the machine between
+    two requests cannot close it.)"""
+    with contextlib.contextmanager(_serve)(store, idle=60.0, max_connections=256) as daemon:
+        transport = SocketTransport(daemon.socket, reconnect=0)
+        client = Client(transport)
         client.call("vm.list")
-    assert transport._conn is connection and len(daemon.store.vms.list()) == 5
+        connection = transport._conn
+        for _ in range(5):
+            client.call("vm.create", template="xen.local01")
+            client.call("vm.list")
+        assert transport._conn is connection and len(daemon.store.vms.list()) == 5
 
 
 def test_a_write_after_the_daemon_closed_an_idle_connection_is_done_once(

@@ -100,7 +100,7 @@ class Monitor(Protocol):
 
 
 @runtime_checkable
-class Sampler(Protocol):
+class OneListing(Protocol):
     """A monitor that gives its figures and its guests from one backend listing."""
 
     def sample(self) -> tuple[HostInfo, dict[str, Guest]]: ...

@@ -18,8 +18,8 @@ from onetui.drivers.base import (
     Finisher,
     Guest,
     HostInfo,
+    OneListing,
     PowerSwitch,
-    Sampler,
     error_line,
 )
 from onetui.engine.drivers import DriverPool
@@ -285,7 +285,7 @@ def _sample(driver: Driver) -> tuple[HostInfo, dict[str, Guest], float]:
     """One look at a host: its figures, every guest onetui manages there, and when the
     guests were read (CPU use is CPU time over the time between two reads: the moment the
     engine got round to the answer would add the other hosts' waiting to it)."""
-    info, guests = driver.sample() if isinstance(driver, Sampler) else \
+    info, guests = driver.sample() if isinstance(driver, OneListing) else \
         (driver.monitor(), driver.guests())
     return info, guests, time.monotonic()
 

@@ -160,8 +160,7 @@ class FitTable(Table):
             self.columns = {}
             for name in self.shown:
                 self.add_column(self.label(name), key=name)
-        for column in self.columns.values():  # as measured now
-            column.content_width = self.content_width(column.key, self.narrow)
+        self.widen()  # as measured now
         self.set_rows(self.keyed_rows())
         self.border_subtitle = " · ".join(self.subtitle_parts())
 
